@@ -1,0 +1,150 @@
+"""``gateway serve | check``: the command line.
+
+``serve`` owns what must exist once per host (local engine processes) and hands the
+HTTP side to uvicorn, whose workers each build the app from ``$GATEWAY_CONFIG``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import logging.config
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gateway import __version__
+from gateway.config import Config, ConfigError, default_config_path, load_config
+
+# The well-known key of the embedded default policy: fine on loopback, refused elsewhere.
+DEV_KEY = "sk-gateway-local-dev"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    result: int = args.run(args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description="OpenAI-compatible gateway")
+    parser.add_argument("--version", action="version", version=f"gateway {__version__}")
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser("serve", help="run the gateway")
+    serve.add_argument(
+        "--config", help="policy file (default: $GATEWAY_CONFIG or the embedded default)"
+    )
+    serve.add_argument("--host", help="bind address (default: server.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: server.port, 8080)")
+    serve.add_argument("--workers", type=int, help="worker processes (default: server.workers)")
+    serve.add_argument("--log-level", default=os.environ.get("GATEWAY_LOG_LEVEL", "info"))
+    serve.set_defaults(run=_serve)
+
+    check = commands.add_parser("check", help="validate a config file")
+    check.add_argument("path")
+    check.set_defaults(run=_check)
+    return parser
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.path)
+    except ConfigError as exc:
+        print(f"invalid config {args.path}: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"{args.path}: ok ({len(config.providers)} providers, {len(config.models)} models, "
+        f"{len(config.teams)} teams, {len(config.keys)} keys)"
+    )
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.engines.supervisor import run_engines
+
+    path = Path(args.config or os.environ.get("GATEWAY_CONFIG") or default_config_path())
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"invalid config {path}: {exc}", file=sys.stderr)
+        return 1
+    host = args.host or config.server.host
+    port = args.port if args.port is not None else config.server.port
+    workers = args.workers or config.server.workers
+    problem = _unsafe_exposure(config, host)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    # Workers are fresh processes: they rebuild the app from this path.
+    os.environ["GATEWAY_CONFIG"] = str(path.resolve())
+    log_config = _log_config(args.log_level.upper())
+    logging.config.dictConfig(log_config)
+    logging.getLogger("gateway").info(
+        "gateway %s serving %s on http://%s:%d/v1 with %d worker(s)",
+        __version__,
+        path,
+        host,
+        port,
+        workers,
+    )
+    with run_engines(config):
+        uvicorn.run(
+            "gateway.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_config=log_config,
+            timeout_graceful_shutdown=int(config.server.shutdown_grace_s),
+            server_header=False,
+        )
+    return 0
+
+
+def _unsafe_exposure(config: Config, host: str) -> str | None:
+    if not any(k.key == DEV_KEY for k in config.keys):
+        return None
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if loopback:
+        return None
+    return (
+        f"refusing to listen on {host} with the built-in development key; "
+        "set GATEWAY_API_KEY to a secret key first"
+    )
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+            "raw": {"format": "%(message)s"},
+        },
+        "handlers": {
+            "default": {"class": "logging.StreamHandler", "formatter": "plain"},
+            "access": {"class": "logging.StreamHandler", "formatter": "raw"},
+        },
+        "loggers": {
+            "gateway": {"handlers": ["default"], "level": level, "propagate": False},
+            "gateway.access": {"handlers": ["access"], "level": level, "propagate": False},
+            "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
+            "uvicorn.error": {"level": level},
+        },
+    }

@@ -1,0 +1,190 @@
+"""Load a YAML policy into a validated ``Config``.
+
+Order: parse YAML → expand ``${VAR}`` / ``${VAR:-default}`` in every string → drop
+optional providers whose key is empty → decode into the typed schema → cross-check
+references. Every error names the field path, so ``gateway check`` can point at it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+from gateway.config.schema import Config, Model, Provider, Team
+
+_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
+_UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(.*)`$")
+DEFAULT_POLICY = "default.yaml"
+_NAMED_SECTIONS: dict[str, type] = {"providers": Provider, "models": Model, "teams": Team}
+
+
+class ConfigError(ValueError):
+    """A config problem, with the dotted path of the offending field."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}" if path else problem)
+        self.path = path
+        self.problem = problem
+
+
+def default_config_path() -> Path:
+    """``policies/default.yaml`` beside the source tree, else the copy shipped in the package."""
+    package_dir = Path(__file__).resolve().parent.parent
+    for candidate in (package_dir.parent / "policies", package_dir / "policies"):
+        if (candidate / DEFAULT_POLICY).is_file():
+            return candidate / DEFAULT_POLICY
+    raise ConfigError("", "the embedded default policy (policies/default.yaml) is missing")
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load ``path``, else ``$GATEWAY_CONFIG``, else the embedded default."""
+    chosen = Path(path or os.environ.get("GATEWAY_CONFIG") or default_config_path())
+    try:
+        text = chosen.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("", f"cannot read config file {chosen}: {exc.strerror}") from None
+    return parse_config(text, env=os.environ)
+
+
+def parse_config(text: str, env: Mapping[str, str] | None = None) -> Config:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError("", f"invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("", "the top level must be a mapping")
+    expanded = _expand(raw, env if env is not None else os.environ, "")
+    _drop_disabled_providers(expanded)
+    try:
+        config = msgspec.convert(expanded, Config, strict=False)
+    except msgspec.ValidationError as exc:
+        raise _locate(expanded) or _field_error(exc, "") from None
+    _check_references(config)
+    return config
+
+
+def _expand(value: Any, env: Mapping[str, str], path: str) -> Any:
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(path, f"environment variable {name} is not set")
+
+        return _ENV_PATTERN.sub(substitute, value)
+    if isinstance(value, dict):
+        return {k: _expand(v, env, _join(path, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _drop_disabled_providers(raw: dict[str, Any]) -> None:
+    providers = raw.get("providers")
+    if not isinstance(providers, dict):
+        return
+    dropped = {
+        name
+        for name, spec in providers.items()
+        if isinstance(spec, dict) and spec.get("optional") and not spec.get("api_key")
+    }
+    if not dropped:
+        return
+    for name in dropped:
+        del providers[name]
+    models = raw.get("models")
+    if not isinstance(models, dict):
+        return
+    for model_name in list(models):
+        spec = models[model_name]
+        if not isinstance(spec, dict) or not isinstance(spec.get("targets"), list):
+            continue
+        kept = [
+            t for t in spec["targets"] if not (isinstance(t, dict) and t.get("provider") in dropped)
+        ]
+        if kept:
+            spec["targets"] = kept
+        else:
+            del models[model_name]
+    for spec in models.values():
+        if isinstance(spec, dict) and isinstance(spec.get("fallbacks"), list):
+            spec["fallbacks"] = [f for f in spec["fallbacks"] if f in models]
+
+
+def _check_references(config: Config) -> None:
+    for name, provider in config.providers.items():
+        if not provider.base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"providers.{name}.base_url", "must start with http:// or https://")
+        engine = provider.engine
+        if engine is not None:
+            if engine.kind == "command" and not engine.command:
+                raise ConfigError(f"providers.{name}.engine.command", "required for kind command")
+            if engine.kind == "llama-cpp" and not engine.model:
+                raise ConfigError(f"providers.{name}.engine.model", "required for kind llama-cpp")
+    for model_name, model in config.models.items():
+        for i, target in enumerate(model.targets):
+            if target.provider not in config.providers:
+                raise ConfigError(
+                    f"models.{model_name}.targets[{i}].provider",
+                    f"unknown provider {target.provider!r}",
+                )
+        for i, fallback in enumerate(model.fallbacks):
+            if fallback not in config.models or fallback == model_name:
+                raise ConfigError(
+                    f"models.{model_name}.fallbacks[{i}]", f"unknown model {fallback!r}"
+                )
+    seen: set[str] = set()
+    for i, key in enumerate(config.keys):
+        if key.team not in config.teams:
+            raise ConfigError(f"keys[{i}].team", f"unknown team {key.team!r}")
+        if key.key in seen:
+            raise ConfigError(f"keys[{i}].key", "duplicate key")
+        if key.key == config.admin.master_key:
+            raise ConfigError(f"keys[{i}].key", "a team key must differ from the master key")
+        seen.add(key.key)
+
+
+def _locate(raw: dict[str, Any]) -> ConfigError | None:
+    """msgspec elides mapping keys (``providers[...]``); decode each named entry on its
+    own to put the real name in the path."""
+    for section, entry_type in _NAMED_SECTIONS.items():
+        entries = raw.get(section)
+        if not isinstance(entries, dict):
+            continue
+        for name, spec in entries.items():
+            try:
+                msgspec.convert(spec, entry_type, strict=False)
+            except msgspec.ValidationError as exc:
+                return _field_error(exc, f"{section}.{name}")
+    return None
+
+
+def _field_error(exc: msgspec.ValidationError, prefix: str) -> ConfigError:
+    message = str(exc)
+    match = _MSGSPEC_PATH.search(message)
+    problem = message[: match.start()] if match else message
+    path = match.group(1).lstrip(".") if match else ""
+    if prefix:
+        path = prefix + (path if path.startswith("[") or not path else "." + path)
+    unknown = _UNKNOWN_FIELD.match(problem)
+    if unknown:
+        return ConfigError(_join(path, unknown.group(1)), "unknown field")
+    return ConfigError(path, problem)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key

@@ -1,0 +1,1 @@
+"""Local engine processes the gateway starts, watches and stops with itself."""

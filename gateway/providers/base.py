@@ -1,0 +1,67 @@
+"""The translator seam: a per-request object that speaks one upstream's wire format.
+
+Translators do no I/O. ``providers.transport`` sends what ``build_request`` returns and
+feeds back what came in; every body a translator returns is OpenAI-shaped and valid
+against OpenAI's schemas. One instance serves one request, so it may keep stream state
+(usage seen so far, partial tool calls).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gateway.config.schema import Provider
+from gateway.errors import GatewayError
+from gateway.pipeline.context import Endpoint, Usage
+from gateway.wire.sse import Event
+
+
+@dataclass(slots=True, frozen=True)
+class UpstreamRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    content: bytes
+
+
+@dataclass(slots=True, frozen=True)
+class TranslatorInput:
+    """What a translator needs to know about the request it serves."""
+
+    endpoint: Endpoint
+    body: dict[str, Any]
+    upstream_model: str
+    # The model name to report back to the client, and whether the upstream's own name
+    # may be kept instead (see wire.normalize).
+    reported_model: str
+    keep_model: bool
+    stream: bool
+    include_usage: bool
+    request_id: str
+
+
+class Translator(Protocol):
+    usage: Usage | None
+
+    def build_request(self) -> UpstreamRequest: ...
+
+    def parse_response(self, content: bytes) -> dict[str, Any]: ...
+
+    def parse_stream_event(self, event: Event) -> list[dict[str, Any]]:
+        """OpenAI chunks for one upstream event; ``[]`` for events with nothing to say.
+        Raises ``StreamDone`` at the upstream's end-of-stream marker."""
+        ...
+
+    def parse_error(
+        self, status: int, content: bytes, headers: Mapping[str, str]
+    ) -> GatewayError: ...
+
+
+class TranslatorFactory(Protocol):
+    def __call__(self, provider: Provider, request: TranslatorInput) -> Translator: ...
+
+
+class StreamDone(Exception):
+    """The upstream said its stream is complete (e.g. ``data: [DONE]``)."""

@@ -1,0 +1,112 @@
+"""One attempt against one upstream: send, check the status, read a body or a stream.
+
+Everything here is per attempt; choosing targets and retrying lives in ``routing``.
+A stream's first chunk is read before the stream is handed back, so a failure before
+the client saw any byte can still be retried elsewhere or answered with a proper
+HTTP error instead of a broken stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import anyio
+import httpx
+
+from gateway.errors import UpstreamError, UpstreamTimeoutError
+from gateway.pipeline.context import RequestContext
+from gateway.providers.base import StreamDone, Translator
+from gateway.providers.transport import ProviderClient, upstream_errors
+from gateway.wire.sse import SSEDecoder
+
+ChunkIterator = AsyncGenerator[dict[str, Any], None]
+
+
+async def complete(
+    client: ProviderClient, translator: Translator, ctx: RequestContext
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(client.config.timeouts.total):
+            response = await client.send(translator.build_request())
+            try:
+                with upstream_errors():
+                    content = await response.aread()
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        raise UpstreamTimeoutError("The upstream did not finish in time.") from None
+    finally:
+        ctx.upstream_seconds += time.perf_counter() - started
+    if response.status_code >= 400:
+        raise translator.parse_error(response.status_code, content, response.headers)
+    return translator.parse_response(content)
+
+
+async def open_stream(
+    client: ProviderClient, translator: Translator, ctx: RequestContext
+) -> ChunkIterator:
+    """Return the stream's chunks once its first chunk has arrived."""
+    started = time.perf_counter()
+    deadline = started + client.config.timeouts.total
+    try:
+        response = await client.send(translator.build_request())
+        try:
+            if response.status_code >= 400:
+                with upstream_errors():
+                    content = await response.aread()
+                raise translator.parse_error(response.status_code, content, response.headers)
+            chunks = _chunks(response, translator, deadline)
+            first = await anext(chunks, None)
+        except BaseException:
+            await response.aclose()
+            raise
+    finally:
+        ctx.upstream_seconds += time.perf_counter() - started
+    return _prepend(first, chunks)
+
+
+async def _prepend(first: dict[str, Any] | None, rest: ChunkIterator) -> ChunkIterator:
+    try:
+        if first is not None:
+            yield first
+            async for chunk in rest:
+                yield chunk
+    finally:
+        await rest.aclose()
+
+
+async def _chunks(
+    response: httpx.Response, translator: Translator, deadline: float
+) -> ChunkIterator:
+    """Upstream SSE → OpenAI chunks. Idle gaps are bounded by httpx's read timeout; an
+    endless but lively stream is cut once the total deadline has passed."""
+    decoder = SSEDecoder()
+    try:
+        with upstream_errors():
+            async for raw in response.aiter_raw():
+                for event in decoder.feed(raw):
+                    try:
+                        for chunk in translator.parse_stream_event(event):
+                            yield chunk
+                    except StreamDone:
+                        return
+                if time.perf_counter() > deadline:
+                    raise UpstreamTimeoutError("The upstream stream exceeded its total timeout.")
+        for event in decoder.close():
+            try:
+                for chunk in translator.parse_stream_event(event):
+                    yield chunk
+            except StreamDone:
+                return
+        raise UpstreamError(
+            "The upstream stream ended before it was complete.", code="upstream_truncated"
+        )
+    finally:
+        # Closing mid-body drops the connection, which is how the upstream learns that
+        # the client went away; shield it from the cancellation that brought us here.
+        with anyio.CancelScope(shield=True):
+            await response.aclose()

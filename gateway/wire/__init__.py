@@ -1,0 +1,1 @@
+"""OpenAI's wire format: request validation, response repair, SSE framing."""

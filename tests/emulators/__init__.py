@@ -1,0 +1,1 @@
+"""Wire-level emulators of upstream model servers, for end-to-end gateway tests."""
