@@ -11,6 +11,7 @@ import ipaddress
 import logging
 import logging.config
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -97,6 +98,11 @@ def _serve(args: argparse.Namespace) -> int:
         port,
         workers,
     )
+    # uvicorn re-raises SIGTERM/SIGINT once it has shut down gracefully; with a handler of
+    # our own in place that re-raise lands here instead of killing the process, so the
+    # engines are stopped and the exit status is 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _note_signal)
     with run_engines(config):
         uvicorn.run(
             "gateway.app:create_app_from_env",
@@ -112,6 +118,10 @@ def _serve(args: argparse.Namespace) -> int:
             server_header=False,
         )
     return 0
+
+
+def _note_signal(signum: int, frame: object) -> None:
+    logging.getLogger("gateway").info("stopped by signal %d", signum)
 
 
 def _unsafe_exposure(config: Config, host: str) -> str | None:

@@ -38,14 +38,16 @@ class GatewayProcess:
     """``gateway serve`` in a subprocess; its output is kept for assertions on logs."""
 
     def __init__(self, config_text: str, tmp: Path, *, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = ()) -> None:
+                 args: tuple[str, ...] = (), no_config: bool = False) -> None:
+        """``no_config`` runs the embedded default, exactly as a user's bare ``gateway serve``."""
         self.port = free_port()
         self.config_path = tmp / "gateway.yaml"
         self.config_path.write_text(config_text)
         self.log_path = tmp / "gateway.log"
         self._log = self.log_path.open("wb")
+        config_args = () if no_config else ("--config", str(self.config_path))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--config", str(self.config_path),
+            [sys.executable, "-m", "gateway", "serve", *config_args,
              "--port", str(self.port), *args],
             stdout=self._log,
             stderr=subprocess.STDOUT,

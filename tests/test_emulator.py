@@ -11,24 +11,31 @@ from __future__ import annotations
 import base64
 import json
 import math
+import socket
 import struct
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
 import pytest
+from openai.types.chat import (
+    ChatCompletionMessageFunctionToolCall,
+    ChatCompletionMessageParam,
+    ChatCompletionToolParam,
+)
 
 from tests import openapi_schema
 from tests.emulators.openai_bodies import tokenize
 from tests.emulators.openai_upstream import EmulatorServer
 
 KEY = "sk-test-emulator-key"
-USER = [{"role": "user", "content": "hello brave new world"}]
-TOOLS = [
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello brave new world"}]
+TOOLS: list[ChatCompletionToolParam] = [
     {"type": "function", "function": {"name": "search", "parameters": {"type": "object"}}},
     {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}},
 ]
@@ -57,8 +64,9 @@ def web() -> Iterator[httpx.Client]:
 def cli_server() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """``python -m tests.emulators.openai_upstream``, started before anything else so
     its second of imports overlaps the spec load."""
-    with EmulatorServer() as probe:
-        port = probe.port  # a free port, released again on exit
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free now; the child binds it a moment later
     root = Path(__file__).resolve().parents[1]
     command = [sys.executable, "-m", "tests.emulators.openai_upstream", "--port", str(port)]
     process = subprocess.Popen(command, cwd=root, stderr=subprocess.PIPE)
@@ -76,9 +84,9 @@ def http(emulator: EmulatorServer) -> Iterator[httpx.Client]:
         yield session
 
 
-def sse_events(response: httpx.Response) -> list[object]:
+def sse_events(response: httpx.Response) -> list[Any]:
     """``data:`` payloads in order, JSON-decoded; ``[DONE]`` stays a string."""
-    events: list[object] = []
+    events: list[Any] = []
     for line in response.iter_lines():
         if line.startswith("data: "):
             payload = line.removeprefix("data: ")
@@ -88,14 +96,14 @@ def sse_events(response: httpx.Response) -> list[object]:
     return events
 
 
-def stream(http: httpx.Client, path: str, body: dict[str, object]) -> list[object]:
+def stream(http: httpx.Client, path: str, body: dict[str, Any]) -> list[Any]:
     with http.stream("POST", path, json=body | {"stream": True}) as response:
         assert response.status_code == 200
         assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
         return sse_events(response)
 
 
-def chat_stream(http: httpx.Client, **body: object) -> list[dict[str, object]]:
+def chat_stream(http: httpx.Client, **body: Any) -> list[dict[str, Any]]:
     """A chat stream whose every chunk is valid and which ends with ``[DONE]``."""
     events = stream(http, "/chat/completions", {"messages": USER} | body)
     assert events[-1] == DONE
@@ -103,7 +111,7 @@ def chat_stream(http: httpx.Client, **body: object) -> list[dict[str, object]]:
     for chunk in chunks:
         assert isinstance(chunk, dict)
         openapi_schema.validate("CreateChatCompletionStreamResponse", chunk)
-    return chunks  # type: ignore[return-value]
+    return chunks
 
 
 # ---------------------------------------------------------------- chat, non-streaming
@@ -156,7 +164,7 @@ def test_chat_n_returns_indexed_choices(client: openai.OpenAI) -> None:
     ids=["stop-string", "stop-list", "max-tokens", "max-completion-tokens", "budget-unused"],
 )
 def test_chat_stop_and_token_budget(
-    client: openai.OpenAI, options: dict[str, object], content: str, finish: str
+    client: openai.OpenAI, options: dict[str, Any], content: str, finish: str
 ) -> None:
     raw = client.chat.completions.with_raw_response.create(
         model="emu-echo", messages=USER, **options
@@ -178,7 +186,7 @@ def test_chat_stop_and_token_budget(
     ids=["default", "auto", "required", "named"],
 )
 def test_chat_tools_answer_with_a_tool_call(
-    client: openai.OpenAI, tool_choice: object, name: str
+    client: openai.OpenAI, tool_choice: Any, name: str
 ) -> None:
     raw = client.chat.completions.with_raw_response.create(
         model="gpt-4o-mini", messages=USER, tools=TOOLS, tool_choice=tool_choice
@@ -193,8 +201,9 @@ def test_chat_tools_answer_with_a_tool_call(
     assert call["type"] == "function"
     assert call["function"]["name"] == name
     assert json.loads(call["function"]["arguments"]) == {"query": "hello brave new world"}
-    parsed = raw.parse()
-    assert parsed.choices[0].message.tool_calls[0].function.name == name
+    (parsed,) = raw.parse().choices[0].message.tool_calls or []
+    assert isinstance(parsed, ChatCompletionMessageFunctionToolCall)
+    assert parsed.function.name == name
 
 
 def test_chat_tool_choice_none_and_tool_results_answer_in_text(client: openai.OpenAI) -> None:
@@ -233,9 +242,7 @@ def test_chat_tool_choice_none_and_tool_results_answer_in_text(client: openai.Op
     ],
     ids=["json_object", "json_schema"],
 )
-def test_chat_response_format_answers_json(
-    client: openai.OpenAI, response_format: dict[str, object]
-) -> None:
+def test_chat_response_format_answers_json(client: openai.OpenAI, response_format: Any) -> None:
     completion = client.chat.completions.create(
         model="emu-echo", messages=USER, response_format=response_format
     )
@@ -333,7 +340,7 @@ def test_chat_stream_tool_call_deltas(http: httpx.Client, client: openai.OpenAI)
     ):
         delta = chunk.choices[0].delta
         for tool_call in delta.tool_calls or []:
-            accumulated += tool_call.function.arguments or ""
+            accumulated += (tool_call.function and tool_call.function.arguments) or ""
         finish = chunk.choices[0].finish_reason or finish
     assert json.loads(accumulated) == {"query": "hello brave new world"}
     assert finish == "tool_calls"
@@ -396,7 +403,7 @@ def test_completions_stream(http: httpx.Client, client: openai.OpenAI) -> None:
     assert events[-1] == DONE
     *tokens, finish = events[:-1]
     assert isinstance(finish, dict)
-    assert "".join(t["choices"][0]["text"] for t in tokens) == "echo: one two"  # type: ignore[index]
+    assert "".join(t["choices"][0]["text"] for t in tokens) == "echo: one two"
     for chunk in tokens:
         assert openapi_schema.errors("CreateCompletionResponse", chunk) == [
             "$.choices[0].finish_reason: None is not of type 'string'",
@@ -559,11 +566,12 @@ def test_error_scenarios(
     code: str | None,
 ) -> None:
     model = f"emu-error-{status}"
-    for path, extra in [
+    cases: list[tuple[str, dict[str, Any]]] = [
         ("/chat/completions", {"messages": USER}),
         ("/completions", {"prompt": "x"}),
         ("/embeddings", {"input": "x"}),
-    ]:
+    ]
+    for path, extra in cases:
         response = http.post(path, json={"model": model, "stream": path != "/embeddings"} | extra)
         assert response.status_code == status
         assert response.headers["content-type"] == "application/json"

