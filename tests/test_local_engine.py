@@ -57,10 +57,13 @@ def test_default_streams_local_model(default_gateway: GatewayProcess) -> None:
     client = openai.OpenAI(base_url=default_gateway.url + "/v1", api_key=DEV_KEY, max_retries=0)
     chunks = list(client.chat.completions.create(
         model="local", messages=[{"role": "user", "content": "Say hello."}], max_tokens=8,
-        stream=True,
+        stream=True, temperature=0,
     ))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).strip()
-    completion = client.completions.create(model="local", prompt="Once upon a time", max_tokens=6)
+    assert chunks[-1].choices[0].finish_reason in ("stop", "length")
+    completion = client.completions.create(
+        model="local", prompt="Once upon a time", max_tokens=6, temperature=0
+    )
     assert completion.choices[0].text and completion.usage.completion_tokens > 0
 
 

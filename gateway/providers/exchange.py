@@ -14,12 +14,12 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import anyio
-import httpx
 
 from gateway.errors import UpstreamError, UpstreamTimeoutError
 from gateway.pipeline.context import RequestContext
 from gateway.providers.base import StreamDone, Translator
 from gateway.providers.transport import ProviderClient, upstream_errors
+from gateway.transport import Response
 from gateway.wire.sse import SSEDecoder
 
 ChunkIterator = AsyncGenerator[dict[str, Any], None]
@@ -80,9 +80,9 @@ async def _prepend(first: dict[str, Any] | None, rest: ChunkIterator) -> ChunkIt
 
 
 async def _chunks(
-    response: httpx.Response, translator: Translator, deadline: float
+    response: Response, translator: Translator, deadline: float
 ) -> ChunkIterator:
-    """Upstream SSE → OpenAI chunks. Idle gaps are bounded by httpx's read timeout; an
+    """Upstream SSE → OpenAI chunks. Idle gaps are bounded by the transport's read timeout; an
     endless but lively stream is cut once the total deadline has passed."""
     decoder = SSEDecoder()
     try:

@@ -1,7 +1,8 @@
-"""One provider's HTTP connection pool, and the one place httpx errors become ours.
+"""One provider's connection pool, and the one place transport errors become ours.
 
-Each provider gets its own ``httpx.AsyncClient`` so pool sizes and timeouts follow its
-config and one slow provider cannot starve another's connections.
+Each provider gets its own pool so pool sizes and timeouts follow its config and one
+slow provider cannot starve another's connections. The pool is the gateway's own lean
+HTTP/1.1 client (``gateway.transport``; why not httpx is explained there).
 """
 
 from __future__ import annotations
@@ -9,12 +10,22 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-import httpx
-
 from gateway.config.schema import Provider
 from gateway.errors import ServiceUnavailableError, UpstreamError, UpstreamTimeoutError
 from gateway.providers.base import Translator, TranslatorInput, UpstreamRequest
-from gateway.providers.registry import translator_for
+from gateway.providers.registry import health_request, translator_for
+from gateway.transport import (
+    ConnectError,
+    ConnectionPool,
+    ConnectTimeout,
+    PoolLimits,
+    PoolTimeout,
+    ReadTimeout,
+    RemoteProtocolError,
+    Response,
+    TransportError,
+)
+from gateway.transport.pool import split_url
 
 
 class ProviderClient:
@@ -22,50 +33,55 @@ class ProviderClient:
         self.name = name
         self.config = config
         self._factory = translator_for(config.kind)
-        timeouts = config.timeouts
-        self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(
-                connect=timeouts.connect,
-                read=timeouts.first_byte,
-                write=timeouts.first_byte,
-                pool=timeouts.connect,
-            ),
-            limits=httpx.Limits(
+        self._origin, self._base_path = split_url(config.base_url.rstrip("/"))
+        self.pool = ConnectionPool(
+            config.base_url,
+            PoolLimits(
                 max_connections=config.pool.max_connections,
-                max_keepalive_connections=config.pool.max_keepalive,
+                max_keepalive=config.pool.max_keepalive,
                 keepalive_expiry=config.pool.keepalive_expiry,
+                connect_timeout=config.timeouts.connect,
+                pool_timeout=config.timeouts.connect,
             ),
-            follow_redirects=False,
-            trust_env=False,
         )
+        self._read_timeout = config.timeouts.first_byte
 
     def translator(self, request: TranslatorInput) -> Translator:
         return self._factory(self.config, request)
 
-    async def send(self, request: UpstreamRequest) -> httpx.Response:
+    async def send(self, request: UpstreamRequest) -> Response:
         """Send and return once the response headers are in; the body is not read yet."""
-        built = self.http.build_request(
-            request.method, request.url, headers=request.headers, content=request.content
-        )
+        origin, target = split_url(request.url)
+        if origin != self._origin:
+            # Translators build URLs from this provider's base_url; anything else would
+            # let a request steer the gateway somewhere it was not configured to go.
+            raise UpstreamError("The upstream URL does not match the provider.")
         with upstream_errors():
-            return await self.http.send(built, stream=True)
+            return await self.pool.request(
+                request.method,
+                target,
+                request.headers,
+                request.content,
+                read_timeout=self._read_timeout,
+            )
 
     async def probe(self) -> bool:
         health = self.config.health
-        if health is None:
+        probe = health_request(self.config)  # each kind probes its own route and headers
+        if health is None or probe is None:
             return True
-        url = f"{self.config.base_url.rstrip('/')}/{health.path.lstrip('/')}"
-        headers = dict(self.config.headers)
-        if self.config.api_key:
-            headers["authorization"] = f"Bearer {self.config.api_key}"
+        _, target = split_url(probe.url)
         try:
-            response = await self.http.get(url, headers=headers, timeout=health.timeout_s)
-        except httpx.HTTPError:
+            response = await self.pool.request(
+                "GET", target, probe.headers, b"", read_timeout=health.timeout_s
+            )
+            await response.aread()
+        except TransportError:
             return False
         return response.status_code < 500
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        await self.pool.aclose()
 
 
 @contextlib.contextmanager
@@ -73,19 +89,19 @@ def upstream_errors() -> Iterator[None]:
     """Map transport failures to the most specific gateway error; never leak the URL."""
     try:
         yield
-    except httpx.ConnectTimeout:
+    except ConnectTimeout:
         raise UpstreamTimeoutError("Timed out connecting to the upstream.") from None
-    except httpx.PoolTimeout:
+    except PoolTimeout:
         raise ServiceUnavailableError(
             "The gateway has no free connection to the upstream; try again shortly."
         ) from None
-    except httpx.TimeoutException:
+    except ReadTimeout:
         raise UpstreamTimeoutError("The upstream did not answer in time.") from None
-    except httpx.ConnectError:
+    except ConnectError:
         raise UpstreamError("The upstream is unreachable.", code="upstream_unreachable") from None
-    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+    except RemoteProtocolError:
         raise UpstreamError(
             "The upstream closed the connection unexpectedly.", code="upstream_disconnected"
         ) from None
-    except httpx.HTTPError:
+    except TransportError:
         raise UpstreamError("The upstream request failed.") from None

@@ -13,8 +13,6 @@ import contextlib
 import logging
 from collections.abc import Mapping
 
-import httpx
-
 from gateway.providers.transport import ProviderClient
 
 log = logging.getLogger("gateway.health")
@@ -61,7 +59,7 @@ class HealthMonitor:
         while True:
             try:
                 up = await self.probe(name)
-            except (httpx.HTTPError, OSError):
+            except OSError:
                 up = False
                 self.mark(name, False)
             # Probe a down provider more often, so a starting engine is picked up fast.
