@@ -40,6 +40,7 @@ class Connection(asyncio.Protocol):
         self._buffered = 0
         self._waiter: asyncio.Future[None] | None = None
         self.complete = False
+        self._keep_alive = False
         self.bytes_received = 0
         self._error: Exception | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -106,6 +107,8 @@ class Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if self.status < 200:
             return
+        # Read it now: once the message is complete the parser resets for the next one.
+        self._keep_alive = self._parser.should_keep_alive()
         self.complete = True
         self._cancel_timer()
         self._wake()
@@ -147,7 +150,7 @@ class Connection(asyncio.Protocol):
         return (
             self.complete
             and not self._closed
-            and self._parser.should_keep_alive()
+            and self._keep_alive
             and self.transport is not None
             and not self.transport.is_closing()
         )
