@@ -38,8 +38,15 @@ def free_port() -> int:
 class GatewayProcess:
     """``gateway serve`` in a subprocess; its output is kept for assertions on logs."""
 
-    def __init__(self, config_text: str, tmp: Path, *, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = (), no_config: bool = False) -> None:
+    def __init__(
+        self,
+        config_text: str,
+        tmp: Path,
+        *,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+        no_config: bool = False,
+    ) -> None:
         """``no_config`` runs the embedded default, exactly as a user's bare ``gateway serve``."""
         self.port = free_port()
         self.config_path = tmp / "gateway.yaml"
@@ -48,8 +55,16 @@ class GatewayProcess:
         self._log = self.log_path.open("wb")
         config_args = () if no_config else ("--config", str(self.config_path))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", *config_args,
-             "--port", str(self.port), *args],
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "serve",
+                *config_args,
+                "--port",
+                str(self.port),
+                *args,
+            ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
@@ -74,7 +89,8 @@ class GatewayProcess:
         raise TimeoutError(f"gateway not answering {path}:\n{self.logs()}")
 
     def logs(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> int:
@@ -158,11 +174,13 @@ def emulator() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture(scope="session")
-def gateway(emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
-            ) -> Iterator[GatewayProcess]:
+def gateway(
+    emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
     tmp = tmp_path_factory.mktemp("gateway")
     process = GatewayProcess(
-        gateway_config(emulator.base_url, free_port()), tmp,
+        gateway_config(emulator.base_url, free_port()),
+        tmp,
         env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY},
     )
     try:
@@ -200,9 +218,21 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes" if self.appendonly else "no", "--dir", str(self.dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes" if self.appendonly else "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -23,25 +23,48 @@ keys:
 
 BAD = [
     ("unknown-field", GOOD.replace("api_key:", "apikey:"), "providers.up.apikey", "unknown field"),
-    ("wrong-type", GOOD.replace("models: [\"*\"]", "models: 3"), "teams.t.models", "array"),
-    ("bad-kind", GOOD.replace("kind: openai", "kind: carrier-pigeon"), "providers.up.kind",
-     "Invalid enum value"),
-    ("unknown-provider", GOOD.replace("provider: up", "provider: nope"),
-     "models.m.targets[0].provider", "unknown provider"),
-    ("missing-target-model", GOOD.replace(", model: gpt-4o-mini", ""), "models.m.targets[0]",
-     "missing required field `model`"),
+    ("wrong-type", GOOD.replace('models: ["*"]', "models: 3"), "teams.t.models", "array"),
+    (
+        "bad-kind",
+        GOOD.replace("kind: openai", "kind: carrier-pigeon"),
+        "providers.up.kind",
+        "Invalid enum value",
+    ),
+    (
+        "unknown-provider",
+        GOOD.replace("provider: up", "provider: nope"),
+        "models.m.targets[0].provider",
+        "unknown provider",
+    ),
+    (
+        "missing-target-model",
+        GOOD.replace(", model: gpt-4o-mini", ""),
+        "models.m.targets[0]",
+        "missing required field `model`",
+    ),
     ("unknown-team", GOOD.replace("team: t,", "team: x,"), "keys[0].team", "unknown team"),
     ("short-key", GOOD.replace("sk-0123456789", "short"), "keys[0].key", "length"),
-    ("bad-url", GOOD.replace("http://127.0.0.1:9/v1", "ftp://x"), "providers.up.base_url",
-     "http"),
-    ("negative-timeout", GOOD.replace('api_key: "${KEY}"', 'api_key: "${KEY}", timeouts: {connect: -1}'),
-     "providers.up.timeouts.connect", "> 0"),
+    ("bad-url", GOOD.replace("http://127.0.0.1:9/v1", "ftp://x"), "providers.up.base_url", "http"),
+    (
+        "negative-timeout",
+        GOOD.replace('api_key: "${KEY}"', 'api_key: "${KEY}", timeouts: {connect: -1}'),
+        "providers.up.timeouts.connect",
+        "> 0",
+    ),
     ("unset-env", GOOD, "providers.up.api_key", "KEY is not set"),
-    ("bad-fallback", GOOD.replace("model: gpt-4o-mini}]", "model: gpt-4o-mini}], fallbacks: [zz]"),
-     "models.m.fallbacks[0]", "unknown model"),
+    (
+        "bad-fallback",
+        GOOD.replace("model: gpt-4o-mini}]", "model: gpt-4o-mini}], fallbacks: [zz]"),
+        "models.m.fallbacks[0]",
+        "unknown model",
+    ),
     ("bad-yaml", "providers: [", "", "invalid YAML"),
-    ("bad-endpoint", GOOD.replace("model: gpt-4o-mini}]", "model: gpt-4o-mini}], endpoints: [images]"),
-     "models.m.endpoints[0]", "Invalid enum value"),
+    (
+        "bad-endpoint",
+        GOOD.replace("model: gpt-4o-mini}]", "model: gpt-4o-mini}], endpoints: [images]"),
+        "models.m.endpoints[0]",
+        "Invalid enum value",
+    ),
 ]
 
 
@@ -81,8 +104,9 @@ def test_default_policy_exposes_openai_when_key_set(monkeypatch: pytest.MonkeyPa
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway", *args], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_check_command(tmp_path: Path) -> None:

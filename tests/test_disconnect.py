@@ -14,12 +14,21 @@ from tests.conftest import TEAM_KEY
 def test_client_disconnect_cancels_upstream(gateway, emulator) -> None:
     aborted = emulator.stats.streams_aborted
     completed = emulator.stats.streams_completed
-    body = {"model": "slow", "messages": [{"role": "user", "content": "go"}], "stream": True,
-            "stream_options": {"include_usage": True}}
-    with httpx.Client(timeout=10) as http, http.stream(
-        "POST", gateway.url + "/v1/chat/completions", json=body,
-        headers={"authorization": f"Bearer {TEAM_KEY}", "x-request-id": "disconnect-test"},
-    ) as response:
+    body = {
+        "model": "slow",
+        "messages": [{"role": "user", "content": "go"}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    with (
+        httpx.Client(timeout=10) as http,
+        http.stream(
+            "POST",
+            gateway.url + "/v1/chat/completions",
+            json=body,
+            headers={"authorization": f"Bearer {TEAM_KEY}", "x-request-id": "disconnect-test"},
+        ) as response,
+    ):
         lines = 0
         for line in response.iter_lines():
             if line.startswith("data: "):

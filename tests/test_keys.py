@@ -8,7 +8,8 @@ from gateway.auth.keys import KeyStore
 from gateway.config import parse_config
 from gateway.errors import AuthenticationError
 
-CONFIG = parse_config("""
+CONFIG = parse_config(
+    """
 admin: {master_key: "sk-master-0123456789"}
 teams:
   a: {models: ["gpt-4o*", "local"]}
@@ -16,7 +17,9 @@ teams:
 keys:
   - {team: a, key: "sk-a-0123456789"}
   - {team: b, key: "sk-b-0123456789"}
-""", env={})
+""",
+    env={},
+)
 
 
 def test_keys_are_held_as_digests_only() -> None:
@@ -27,7 +30,9 @@ def test_keys_are_held_as_digests_only() -> None:
     assert "0123456789" not in repr(principal)
 
 
-@pytest.mark.parametrize("header", ["Bearer sk-nope", "bearer sk-a-012345678", "Token sk-a-0123456789", ""])
+@pytest.mark.parametrize(
+    "header", ["Bearer sk-nope", "bearer sk-a-012345678", "Token sk-a-0123456789", ""]
+)
 def test_rejects_bad_credentials(header: str) -> None:
     with pytest.raises(AuthenticationError):
         KeyStore(CONFIG).authenticate({"authorization": header})

@@ -42,8 +42,10 @@ def test_default_serves_local_model(default_gateway: GatewayProcess) -> None:
     client = openai.OpenAI(base_url=default_gateway.url + "/v1", api_key=DEV_KEY, max_retries=0)
     assert [m.id for m in client.models.list()] == ["local"]
     raw = client.chat.completions.with_raw_response.create(
-        model="local", messages=[{"role": "user", "content": "What is the capital of France?"}],
-        max_tokens=12, temperature=0,
+        model="local",
+        messages=[{"role": "user", "content": "What is the capital of France?"}],
+        max_tokens=12,
+        temperature=0,
     )
     openapi_schema.validate("CreateChatCompletionResponse", raw.http_response.json())
     answer = raw.parse()
@@ -55,10 +57,15 @@ def test_default_serves_local_model(default_gateway: GatewayProcess) -> None:
 
 def test_default_streams_local_model(default_gateway: GatewayProcess) -> None:
     client = openai.OpenAI(base_url=default_gateway.url + "/v1", api_key=DEV_KEY, max_retries=0)
-    chunks = list(client.chat.completions.create(
-        model="local", messages=[{"role": "user", "content": "Say hello."}], max_tokens=8,
-        stream=True, temperature=0,
-    ))
+    chunks = list(
+        client.chat.completions.create(
+            model="local",
+            messages=[{"role": "user", "content": "Say hello."}],
+            max_tokens=8,
+            stream=True,
+            temperature=0,
+        )
+    )
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).strip()
     assert chunks[-1].choices[0].finish_reason in ("stop", "length")
     completion = client.completions.create(
@@ -75,8 +82,12 @@ def test_embeddings_not_served_by_local(default_gateway: GatewayProcess) -> None
 
 def test_engine_stops_with_gateway(tmp_path: Path) -> None:
     engine_port = free_port()
-    env = {"GATEWAY_LOCAL_ENGINE_PORT": str(engine_port), "GATEWAY_LOCAL_THREADS": "1",
-           "OPENAI_API_KEY": "", "GATEWAY_CONFIG": ""}
+    env = {
+        "GATEWAY_LOCAL_ENGINE_PORT": str(engine_port),
+        "GATEWAY_LOCAL_THREADS": "1",
+        "OPENAI_API_KEY": "",
+        "GATEWAY_CONFIG": "",
+    }
     process = GatewayProcess("", tmp_path, env=env, no_config=True)
     process.wait("/health/ready", timeout=120)
     assert process.stop() == 0

@@ -11,16 +11,32 @@ from gateway.wire import normalize
 from tests import openapi_schema
 
 SPARSE_CHAT = {
-    "id": "x", "created": 1, "model": "upstream-name",
+    "id": "x",
+    "created": 1,
+    "model": "upstream-name",
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}}],
     "usage": {"prompt_tokens": 3, "completion_tokens": 1},
 }
 CHAT_CASES: list[tuple[str, dict[str, Any]]] = [
     ("sparse", SPARSE_CHAT),
     ("no-id-no-created", {"choices": [{"message": {"content": "hi"}, "finish_reason": "eos"}]}),
-    ("tool-call-without-type", {"id": "y", "created": 2, "choices": [{"index": 0, "message": {
-        "role": "assistant", "content": None,
-        "tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": "{}"}}]}}]}),
+    (
+        "tool-call-without-type",
+        {
+            "id": "y",
+            "created": 2,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": "{}"}}],
+                    },
+                }
+            ],
+        },
+    ),
     ("usage-not-object", {**SPARSE_CHAT, "usage": "lots"}),
 ]
 
@@ -38,12 +54,28 @@ def test_keep_model_prefers_upstream_snapshot() -> None:
 
 
 CHUNK_CASES = [
-    ("no-finish-reason", {"id": "c", "created": 1, "choices": [{"index": 0, "delta": {"content": "a"}}]}),
+    (
+        "no-finish-reason",
+        {"id": "c", "created": 1, "choices": [{"index": 0, "delta": {"content": "a"}}]},
+    ),
     ("no-delta", {"id": "c", "created": 1, "choices": [{"index": 0, "finish_reason": "stop"}]}),
-    ("odd-finish-reason", {"id": "c", "created": 1, "choices": [
-        {"index": 0, "delta": {}, "finish_reason": "eos_token"}]}),
-    ("usage-chunk", {"id": "c", "created": 1, "choices": [],
-                     "usage": {"prompt_tokens": 1, "completion_tokens": 2}}),
+    (
+        "odd-finish-reason",
+        {
+            "id": "c",
+            "created": 1,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "eos_token"}],
+        },
+    ),
+    (
+        "usage-chunk",
+        {
+            "id": "c",
+            "created": 1,
+            "choices": [],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 2},
+        },
+    ),
 ]
 
 

@@ -115,7 +115,8 @@ def test_tool_call_deltas_in_stream(client: openai.OpenAI, http: httpx.Client) -
     assert names == ["search"]
     assert json.loads(arguments) == {"query": "hello gateway world"}
     chunks, _, _ = stream_events(
-        http, "/v1/chat/completions",
+        http,
+        "/v1/chat/completions",
         {"model": "gpt-4o-mini", "messages": USER, "tools": TOOLS, "stream": True},
     )
     validate_chat_chunks(chunks)
@@ -146,8 +147,12 @@ def test_response_format(client: openai.OpenAI, response_format: dict) -> None:
 def test_legacy_completions(client: openai.OpenAI, http: httpx.Client) -> None:
     completion = client.completions.create(model="gpt-4o-mini", prompt="say this", max_tokens=5)
     assert completion.choices[0].text
-    post_json(http, "/v1/completions", {"model": "gpt-4o-mini", "prompt": ["a b", "c d"]},
-              "CreateCompletionResponse")
+    post_json(
+        http,
+        "/v1/completions",
+        {"model": "gpt-4o-mini", "prompt": ["a b", "c d"]},
+        "CreateCompletionResponse",
+    )
     chunks = list(client.completions.create(model="gpt-4o-mini", prompt="say this", stream=True))
     assert "".join(c.choices[0].text for c in chunks if c.choices)
 
@@ -155,12 +160,18 @@ def test_legacy_completions(client: openai.OpenAI, http: httpx.Client) -> None:
 def test_embeddings(client: openai.OpenAI, http: httpx.Client) -> None:
     result = client.embeddings.create(model="text-embedding-3-small", input=["one", "two"])
     assert len(result.data) == 2 and len(result.data[0].embedding) > 0
-    post_json(http, "/v1/embeddings", {"model": "text-embedding-3-small", "input": "one"},
-              "CreateEmbeddingResponse")
+    post_json(
+        http,
+        "/v1/embeddings",
+        {"model": "text-embedding-3-small", "input": "one"},
+        "CreateEmbeddingResponse",
+    )
     # OpenAI's spec types `embedding` as an array only; base64 is what OpenAI really sends
     # for encoding_format=base64 (and what the SDK asks for by default), so check it apart.
-    response = http.post("/v1/embeddings", json={
-        "model": "text-embedding-3-small", "input": "one", "encoding_format": "base64"})
+    response = http.post(
+        "/v1/embeddings",
+        json={"model": "text-embedding-3-small", "input": "one", "encoding_format": "base64"},
+    )
     raw = base64.b64decode(response.json()["data"][0]["embedding"])
     assert len(raw) % 4 == 0 and struct.unpack(f"<{len(raw) // 4}f", raw)
 
@@ -194,8 +205,12 @@ def test_prefix_route_forwards_model(client: openai.OpenAI, emulator) -> None:
 
 def test_sparse_upstream_is_repaired(client: openai.OpenAI, http: httpx.Client) -> None:
     """A loose OpenAI-compatible server's bodies and chunks come out schema-valid."""
-    document = post_json(http, "/v1/chat/completions", {"model": "sparse", "messages": USER},
-                         "CreateChatCompletionResponse")
+    document = post_json(
+        http,
+        "/v1/chat/completions",
+        {"model": "sparse", "messages": USER},
+        "CreateChatCompletionResponse",
+    )
     assert document["model"] == "sparse"  # an alias never leaks the upstream's name
     assert document["choices"][0]["message"]["refusal"] is None
     chunks, _, done = stream_events(

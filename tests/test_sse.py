@@ -9,15 +9,18 @@ from gateway.wire.sse import Event, SSEDecoder, encode_comment
 CASES = [
     ("one-event", [b'data: {"a":1}\n\n'], [Event(None, b'{"a":1}')]),
     ("no-space", [b'data:{"a":1}\n\n'], [Event(None, b'{"a":1}')]),
-    ("crlf", [b'data: x\r\n\r\n'], [Event(None, b"x")]),
+    ("crlf", [b"data: x\r\n\r\n"], [Event(None, b"x")]),
     ("split-across-reads", [b"da", b"ta: hel", b"lo\n", b"\n"], [Event(None, b"hello")]),
     ("split-crlf", [b"data: x\r", b"\n\r\n"], [Event(None, b"x")]),
     ("comment-ignored", [b": keep-alive\n\ndata: y\n\n"], [Event(None, b"y")]),
     ("named-event", [b"event: message_stop\ndata: {}\n\n"], [Event("message_stop", b"{}")]),
     ("multi-line-data", [b"data: a\ndata: b\n\n"], [Event(None, b"a\nb")]),
     ("leading-space-first-line", [b" data: x\n\n"], []),
-    ("many-in-one-read", [b"data: 1\n\ndata: 2\n\ndata: [DONE]\n\n"],
-     [Event(None, b"1"), Event(None, b"2"), Event(None, b"[DONE]")]),
+    (
+        "many-in-one-read",
+        [b"data: 1\n\ndata: 2\n\ndata: [DONE]\n\n"],
+        [Event(None, b"1"), Event(None, b"2"), Event(None, b"[DONE]")],
+    ),
     ("unterminated-at-close", [b"data: tail"], [Event(None, b"tail")]),
 ]
 

@@ -35,8 +35,9 @@ def chat(http: httpx.Client, model: str, **extra: object) -> httpx.Response:
     ids=lambda v: str(v),
 )
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
-def test_upstream_error_mapping(http: httpx.Client, model: str, status: int, code: str | None,
-                                stream: bool) -> None:
+def test_upstream_error_mapping(
+    http: httpx.Client, model: str, status: int, code: str | None, stream: bool
+) -> None:
     started = time.monotonic()
     response = chat(http, model, stream=stream)
     body = assert_error(response, status, code)

@@ -18,7 +18,9 @@ def post_json(http: httpx.Client, path: str, body: dict[str, Any], schema: str) 
     return document
 
 
-def stream_events(http: httpx.Client, path: str, body: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str], bool]:
+def stream_events(
+    http: httpx.Client, path: str, body: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[str], bool]:
     """POST a streaming request; return (data chunks, comment lines, saw [DONE])."""
     chunks: list[dict[str, Any]] = []
     comments: list[str] = []
@@ -36,7 +38,7 @@ def stream_events(http: httpx.Client, path: str, body: dict[str, Any]) -> tuple[
             else:
                 assert line.startswith("data: "), line
                 assert not done, "data after [DONE]"
-                chunks.append(json.loads(line[len("data: "):]))
+                chunks.append(json.loads(line[len("data: ") :]))
     return chunks, comments, done
 
 
