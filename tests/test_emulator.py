@@ -723,6 +723,8 @@ def test_client_disconnect_is_counted(web: httpx.Client) -> None:
 
         events = stream(web, url, body)
         assert len(events) == 23  # role, 20 words, finish, [DONE]
+        # The handler counts completion after its last write, just after the client read it.
+        assert server.wait_for(lambda stats: stats.streams_completed == 1)
         assert server.stats.as_dict() == {
             "requests": 2,
             "streams_started": 2,
