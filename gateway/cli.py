@@ -1,4 +1,4 @@
-"""``gateway serve | check``: the command line.
+"""``gateway serve | check | keys``: the command line.
 
 ``serve`` owns what must exist once per host (local engine processes) and hands the
 HTTP side to uvicorn, whose workers each build the app from ``$GATEWAY_CONFIG``.
@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway import __version__
+from gateway.auth.keys_cli import add_keys_command
 from gateway.config import Config, ConfigError, default_config_path, load_config
+from gateway.labeling import command as label_command
 
 # The well-known key of the embedded default policy: fine on loopback, refused elsewhere.
 DEV_KEY = "sk-gateway-local-dev"
@@ -52,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate a config file")
     check.add_argument("path")
     check.set_defaults(run=_check)
+    label_command.register(commands)
+    add_keys_command(commands)
     return parser
 
 
@@ -103,6 +107,11 @@ def _serve(args: argparse.Namespace) -> int:
     # engines are stopped and the exit status is 0.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _note_signal)
+    if workers > 1 and config.telemetry.metrics.enabled:
+        # Workers are separate processes: their metrics meet in shared files to add up.
+        from gateway.telemetry.metrics import multiprocess_dir
+
+        multiprocess_dir()
     with run_engines(config):
         uvicorn.run(
             "gateway.app:create_app_from_env",

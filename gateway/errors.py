@@ -6,8 +6,10 @@
      ├── AuthenticationError             401 invalid_api_key
      ├── PermissionDeniedError           403 model_not_allowed
      ├── NotFoundError                   404 model_not_found / not_found
+     ├── ConflictError                   409 conflict (admin: name taken, config-managed)
      ├── RequestTooLargeError            413 request_too_large
      ├── RateLimitError                  429 rate_limit_exceeded (carries retry_after)
+     │    └── QuotaExceededError         429 insufficient_quota (budget spent; not retried)
      └── UpstreamError                   502 upstream_error
           ├── UpstreamStatusError        the provider's own 4xx, passed through
           ├── UpstreamTimeoutError       504 upstream_timeout
@@ -88,6 +90,12 @@ class NotFoundError(GatewayError):
     default_code = "model_not_found"
 
 
+class ConflictError(GatewayError):
+    status = 409
+    type = "invalid_request_error"
+    default_code = "conflict"
+
+
 class RequestTooLargeError(GatewayError):
     status = 413
     type = "invalid_request_error"
@@ -98,6 +106,14 @@ class RateLimitError(GatewayError):
     status = 429
     type = "requests"
     default_code = "rate_limit_exceeded"
+
+
+class QuotaExceededError(RateLimitError):
+    """A budget is spent. OpenAI's own shape for it; ``x-should-retry: false`` tells the
+    OpenAI SDKs not to retry (waiting a few seconds does not refill a budget)."""
+
+    type = "insufficient_quota"
+    default_code = "insufficient_quota"
 
 
 class UpstreamError(GatewayError):

@@ -17,11 +17,13 @@ Routes:
 
 Response bytes depend only on (route, model, stream flags, input count), so they are
 built once per combination and cached (the cache is bounded). ``--latency-ms`` delays
-every answer; ``--fail-rate`` answers that fraction of requests with an OpenAI-shaped
-500. Only the request fields above are read; the rest of the body is ignored.
+every answer (for streams: the first event, i.e. the time to first token);
+``--chunk-interval-ms`` spaces a stream's events like a model decoding tokens;
+``--fail-rate`` answers that fraction of requests with an OpenAI-shaped 500. Only the
+request fields above are read; the rest of the body is ignored.
 
 Run: ``python loadtests/fast_upstream.py --port 9000 [--latency-ms 0] [--chunks 20]
-[--fail-rate 0]``.
+[--chunk-interval-ms 0] [--fail-rate 0]``.
 """
 
 from __future__ import annotations
@@ -132,7 +134,16 @@ def chat_completion(model: str, chunks: int) -> bytes:
 
 
 def chat_stream(model: str, chunks: int, include_usage: bool) -> bytes:
-    """``chunks`` events with choices: role, ``chunks - 2`` content, finish (min 2)."""
+    """The whole stream as one write: headers and every chunk-framed event."""
+    head, events = chat_stream_parts(model, chunks, include_usage)
+    return head + b"".join(events)
+
+
+def chat_stream_parts(model: str, chunks: int, include_usage: bool) -> tuple[bytes, list[bytes]]:
+    """Response head and chunk-framed SSE events (the last one ends the body).
+
+    ``chunks`` events with choices: role, ``chunks - 2`` content, finish (min 2).
+    """
     chunks = max(chunks, 2)
     head = {
         "id": "chatcmpl-fastupstream",
@@ -157,11 +168,13 @@ def chat_stream(model: str, chunks: int, include_usage: bool) -> bytes:
     if include_usage:
         events.append({**head, "choices": [], "usage": _usage(chunks - 2)})
     parts = [b"data: " + _json.encode(e) + b"\n\n" for e in events] + [b"data: [DONE]\n\n"]
-    framed = b"".join(b"%x\r\n%b\r\n" % (len(p), p) for p in parts)
-    return (
+    framed = [b"%x\r\n%b\r\n" % (len(p), p) for p in parts]
+    framed[-1] += b"0\r\n\r\n"
+    head = (
         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
-        b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n" + framed + b"0\r\n\r\n"
+        b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n"
     )
+    return head, framed
 
 
 def embeddings(model: str, count: int, encoding_format: str) -> bytes:
@@ -186,21 +199,26 @@ def _input_count(value: Any) -> int:
     return 1
 
 
+# One write, or (paced streams) a list of writes to space by the chunk interval.
+Answer = bytes | list[bytes]
+
+
 class Responder:
     """Maps a parsed request to response bytes; no I/O, shared by every connection."""
 
-    def __init__(self, chunks: int, fail_rate: float) -> None:
+    def __init__(self, chunks: int, fail_rate: float, paced: bool = False) -> None:
         self.chunks = chunks
         self.fail_rate = fail_rate
+        self.paced = paced
         self.models = models()
         self.not_found = _error(b"404 Not Found", "Unknown route.", "invalid_request_error")
         self.bad_body = _error(b"400 Bad Request", "Invalid JSON body.", "invalid_request_error")
         self.failure = _error(
             b"500 Internal Server Error", "Injected failure.", "server_error", "fast_upstream"
         )
-        self.cache: dict[tuple[Any, ...], bytes] = {}
+        self.cache: dict[tuple[Any, ...], Answer] = {}
 
-    def answer(self, method: bytes, path: bytes, body: bytes) -> bytes:
+    def answer(self, method: bytes, path: bytes, body: bytes) -> Answer:
         if self.fail_rate and random.random() < self.fail_rate:
             return self.failure
         path = path.split(b"?", 1)[0]
@@ -213,13 +231,13 @@ class Responder:
         except msgspec.DecodeError:
             return self.bad_body
         key: tuple[Any, ...]
-        build: Callable[[], bytes]
+        build: Callable[[], Answer]
         if path == b"/v1/embeddings":
             n, fmt = _input_count(req.input), req.encoding_format
             key, build = ("e", req.model, n, fmt), lambda: embeddings(req.model, n, fmt)
         elif req.stream:
             usage = req.stream_options is not None and req.stream_options.include_usage
-            key, build = ("s", req.model, usage), lambda: chat_stream(req.model, self.chunks, usage)
+            key, build = ("s", req.model, usage), lambda: self._stream(req.model, usage)
         else:
             key, build = ("c", req.model), lambda: chat_completion(req.model, self.chunks)
         cached = self.cache.get(key)
@@ -229,13 +247,21 @@ class Responder:
                 self.cache[key] = cached
         return cached
 
+    def _stream(self, model: str, usage: bool) -> Answer:
+        if not self.paced:
+            return chat_stream(model, self.chunks, usage)
+        head, events = chat_stream_parts(model, self.chunks, usage)
+        return [head + events[0], *events[1:]]
+
 
 class HttpProtocol(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection; answers in request order."""
+    """One keep-alive HTTP/1.1 connection; answers in request order (paced streams of
+    pipelined requests may interleave: no HTTP client used here pipelines)."""
 
-    def __init__(self, responder: Responder, latency_s: float) -> None:
+    def __init__(self, responder: Responder, latency_s: float, interval_s: float = 0.0) -> None:
         self.responder = responder
         self.latency_s = latency_s
+        self.interval_s = interval_s
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
         self.url = b""
@@ -275,20 +301,38 @@ class HttpProtocol(asyncio.Protocol):
         else:
             self._send(raw, keep_alive)
 
-    def _send(self, raw: bytes, keep_alive: bool) -> None:
+    def _send(self, raw: Answer, keep_alive: bool) -> None:
         if self.transport is None:
             return
-        self.transport.write(raw)
+        if isinstance(raw, list):
+            self.transport.write(raw[0])
+            if len(raw) > 1:
+                loop = asyncio.get_running_loop()
+                loop.call_later(self.interval_s, self._send, raw[1:], keep_alive)
+                return
+        else:
+            self.transport.write(raw)
         if not keep_alive:
             self.transport.close()
 
 
-async def serve(host: str, port: int, latency_ms: float, chunks: int, fail_rate: float) -> None:
-    responder = Responder(chunks, fail_rate)
-    latency_s = latency_ms / 1000.0
+async def serve(
+    host: str,
+    port: int,
+    latency_ms: float,
+    chunks: int,
+    fail_rate: float,
+    chunk_interval_ms: float = 0.0,
+) -> None:
+    responder = Responder(chunks, fail_rate, paced=chunk_interval_ms > 0)
+    latency_s, interval_s = latency_ms / 1000.0, chunk_interval_ms / 1000.0
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: HttpProtocol(responder, latency_s), host, port, backlog=4096, reuse_address=True
+        lambda: HttpProtocol(responder, latency_s, interval_s),
+        host,
+        port,
+        backlog=4096,
+        reuse_address=True,
     )
     print(f"fast_upstream listening on http://{host}:{port}/v1", flush=True)
     async with server:
@@ -302,6 +346,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--chunks", type=int, default=20, help="stream chunks with choices")
     parser.add_argument("--fail-rate", type=float, default=0.0, help="fraction answered 500")
+    parser.add_argument(
+        "--chunk-interval-ms", type=float, default=0.0, help="pause between stream events"
+    )
     args = parser.parse_args(argv)
     try:
         import uvloop
@@ -310,7 +357,16 @@ def main(argv: list[str] | None = None) -> None:
     else:
         run = uvloop.run
     with contextlib.suppress(KeyboardInterrupt):
-        run(serve(args.host, args.port, args.latency_ms, args.chunks, args.fail_rate))
+        run(
+            serve(
+                args.host,
+                args.port,
+                args.latency_ms,
+                args.chunks,
+                args.fail_rate,
+                args.chunk_interval_ms,
+            )
+        )
 
 
 if __name__ == "__main__":

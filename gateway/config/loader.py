@@ -128,6 +128,8 @@ def _drop_disabled_providers(raw: dict[str, Any]) -> None:
 
 
 def _check_references(config: Config) -> None:
+    if config.state.url and not config.state.url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("state.url", "must be a redis://, rediss:// or unix:// URL")
     for name, provider in config.providers.items():
         if not provider.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"providers.{name}.base_url", "must start with http:// or https://")
@@ -158,6 +160,9 @@ def _check_references(config: Config) -> None:
         if key.key == config.admin.master_key:
             raise ConfigError(f"keys[{i}].key", "a team key must differ from the master key")
         seen.add(key.key)
+    from gateway.guard.policies import check_guardrails  # reads policy files
+
+    check_guardrails(config)
 
 
 def _locate(raw: dict[str, Any]) -> ConfigError | None:

@@ -10,8 +10,17 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct, field
 
-# Kinds with a translator in providers.registry; the routing issue adds azure, anthropic, trtllm.
-ProviderKind = Literal["openai", "openai-compatible"]
+from gateway.accounting.config import Accounting, BudgetPeriod
+from gateway.cache.config import CacheConfig, TeamCache
+from gateway.engines.config import EngineMetrics
+from gateway.guard.config import Guardrails
+from gateway.labeling.config import Labeling, TeamLabeling
+from gateway.limits.config import Limits, RateLimitSettings
+from gateway.routing.config import RoutingPolicy
+from gateway.telemetry.config import TeamTelemetry, Telemetry
+
+# Kinds with a translator in providers.registry.
+ProviderKind = Literal["openai", "openai-compatible", "azure", "anthropic", "trtllm"]
 EndpointName = Literal["chat/completions", "completions", "embeddings"]
 PositiveFloat = Annotated[float, Meta(gt=0)]
 PositiveInt = Annotated[int, Meta(ge=1)]
@@ -39,7 +48,10 @@ class Pool(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
 class HealthCheck(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Active reachability probe; the path is relative to the provider's ``base_url``."""
 
-    path: str = "/models"
+    # Empty: the provider kind's own health route (OpenAI-wire: /models under base_url;
+    # trtllm: GET /health at the server root; azure: /openai/models; anthropic:
+    # /v1/models). A path given here is relative to base_url.
+    path: str = ""
     interval_s: PositiveFloat = 10.0
     timeout_s: PositiveFloat = 2.0
 
@@ -78,12 +90,21 @@ class Provider(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     stream_usage: bool = True
     # Azure: API version; Anthropic: anthropic-version header.
     api_version: str = ""
+    # Anthropic: max_tokens to send when the client set none (the Messages API needs it).
+    max_tokens: PositiveInt = 4096
+    # trtllm: how the engine's load is read for engine-aware routing.
+    metrics: EngineMetrics = field(default_factory=EngineMetrics)
 
 
 class Target(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     provider: str
     model: str
     weight: Annotated[float, Meta(ge=0)] = 1.0
+    # The provider account's own quota for this deployment; routing skips a target
+    # over it while another target can answer (gateway.limits).
+    limits: Limits | None = None
+    # USD per million tokens on this target, for the cost strategy (else the model's).
+    price: Price | None = None
 
 
 class Price(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -101,28 +122,43 @@ class Model(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     owned_by: str = ""
     # Count this model in /health/ready; an optional model never holds readiness back.
     required_for_ready: bool = True
+    # Strategy, retries, circuit breaker and engine scoring (routing.config).
+    routing: RoutingPolicy = field(default_factory=RoutingPolicy)
+    # Limits on this model over every team together (gateway.limits).
+    limits: Limits | None = None
     # The /v1 endpoints this model serves; others answer 400 before any upstream call.
     endpoints: list[EndpointName] = field(
         default_factory=lambda: ["chat/completions", "completions", "embeddings"]
     )
 
 
-class TeamLimits(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    rpm: PositiveInt | None = None
-    tpm: PositiveInt | None = None
-    concurrency: PositiveInt | None = None
+# rpm / tpm / concurrency, the same shape at every level (gateway.limits.config).
+TeamLimits = Limits
 
 
 class Team(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     models: list[str] = field(default_factory=lambda: ["*"])
     limits: TeamLimits | None = None
+    # This team's limits on one model (model name → limits), besides its own.
+    model_limits: dict[str, Limits] = field(default_factory=dict)
     budget_usd: Annotated[float, Meta(ge=0)] | None = None
+    # The budget's period (UTC calendar); default: accounting.budget_period.
+    budget_period: BudgetPeriod | None = None
+    # AI-content labels (visible notice) and telemetry (content capture) for this team.
+    labeling: TeamLabeling | None = None
+    telemetry: TeamTelemetry | None = None
+    # Response cache overrides for this team (gateway.cache); unset fields inherit.
+    cache: TeamCache | None = None
+    # Name of this team's guardrail policy (policies/guardrails/<name>.yaml or inline);
+    # unset: guardrails.default_policy; "off": none (gateway.guard).
+    guardrails: str | None = None
 
 
 class KeyEntry(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     team: str
     key: Annotated[str, Meta(min_length=8)]
     name: str = ""
+    limits: Limits | None = None
 
 
 class Admin(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -130,9 +166,11 @@ class Admin(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
 
 
 class State(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Empty url: the embedded single-process backend."""
+    """Empty url: the embedded single-process backend (a SQLite file at ``path``, by
+    default ``$GATEWAY_DATA_DIR/state.db`` or ``./.gateway/state.db``)."""
 
     url: str = ""
+    path: str = ""
 
 
 class Server(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -152,3 +190,15 @@ class Config(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     models: dict[str, Model] = field(default_factory=dict)
     teams: dict[str, Team] = field(default_factory=dict)
     keys: list[KeyEntry] = field(default_factory=list)
+    # Rate limiting: reservation defaults, shared-store failure mode (gateway.limits).
+    limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    # Prices, budget periods, token counting (gateway.accounting).
+    accounting: Accounting = field(default_factory=Accounting)
+    # AI-content labels: GB 45438 fields, signature, visible notice (gateway.labeling).
+    labeling: Labeling = field(default_factory=Labeling)
+    # Tracing, metrics, access logs (gateway.telemetry).
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    # Guardrail policies: where they live, the default, inline ones (gateway.guard).
+    guardrails: Guardrails = field(default_factory=Guardrails)
+    # Exact and semantic response cache (gateway.cache); off unless enabled.
+    cache: CacheConfig = field(default_factory=CacheConfig)

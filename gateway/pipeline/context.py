@@ -9,9 +9,15 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gateway.accounting.state import AccountingState
     from gateway.auth.keys import Principal
+    from gateway.cache.stage import CacheState
     from gateway.errors import GatewayError
+    from gateway.guard.state import GuardState
+    from gateway.limits.limiter import Admission
+    from gateway.pipeline.reply import Reply
     from gateway.routing.models import ModelRoute, RouteTarget
+    from gateway.telemetry.state import RequestTelemetry
 
 
 class Endpoint(StrEnum):
@@ -27,12 +33,34 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
+    # Prompt tokens written to the provider's prompt cache (Anthropic bills them apart).
+    cache_write_tokens: int = 0
     # True when counted by the gateway rather than reported by the upstream.
     estimated: bool = False
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+class AttemptObserver:
+    """Told of each upstream attempt by the dispatcher (telemetry's client spans and
+    attempt metrics). The default does nothing; the telemetry stage installs its own."""
+
+    __slots__ = ()
+
+    def started(self, ctx: RequestContext, target: RouteTarget) -> None:
+        return None
+
+    def failed(self, ctx: RequestContext, error: GatewayError) -> None:
+        return None
+
+    def answered(self, ctx: RequestContext, reply: Reply) -> None:
+        """The attempt answered: a whole body, or a stream whose first chunk is in."""
+        return None
+
+
+NO_OBSERVER = AttemptObserver()
 
 
 @dataclass(slots=True, eq=False)
@@ -61,6 +89,31 @@ class RequestContext:
     status: int = 200
     error: GatewayError | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    # Rate limits: what admission reserved, settled when the request finishes.
+    admission: Admission | None = None
+    # Accounting: prompt tokens counted by the gateway (once, shared by budgets and rate
+    # limits; see accounting.tokens.prompt_tokens), the request's cost once settled, and
+    # the accounting stages' own per-request state (budget hold, delivered-text tally).
+    counted_prompt_tokens: int | None = None
+    cost_usd: float | None = None
+    accounting: AccountingState | None = None
+    # Decisions reported to telemetry through gateway.telemetry.events (cache result,
+    # "direction:rule:action" guard actions, "reason:scope" of a limit refusal) and the
+    # answer's AI-content label id (GB 45438 ProduceID), for metrics, spans and logs.
+    cache: str | None = None
+    guard_actions: list[str] = field(default_factory=list)
+    refusal: str | None = None
+    label_id: str | None = None
+    # Telemetry: per-request span state, the W3C trace headers each upstream attempt
+    # carries (traceparent/tracestate), and the observer the dispatcher reports to.
+    telemetry: RequestTelemetry | None = None
+    trace_headers: dict[str, str] = field(default_factory=dict)
+    observer: AttemptObserver = NO_OBSERVER
+    # Guardrails: the team's policy and this request's placeholders (gateway.guard).
+    guard: GuardState | None = None
+    # Response cache: this request's lookup plan and what it stores (gateway.cache); the
+    # result itself is ``cache`` above, and ``x-gateway-cache`` in response_headers.
+    cache_state: CacheState | None = None
 
     def overhead_ms(self) -> float:
         """Time spent in the gateway itself, up to now, not counting upstream waits."""

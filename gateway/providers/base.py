@@ -9,7 +9,7 @@ against OpenAI's schemas. One instance serves one request, so it may keep stream
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gateway.config.schema import Provider
@@ -40,6 +40,10 @@ class TranslatorInput:
     stream: bool
     include_usage: bool
     request_id: str
+    # The client's conversation id (x-session-id), for engines that route on it.
+    session_id: str | None = None
+    # W3C trace context for the upstream (traceparent/tracestate), set per attempt.
+    trace_headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class Translator(Protocol):

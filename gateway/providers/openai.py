@@ -69,12 +69,16 @@ class OpenAITranslator:
         headers.update(self.provider.headers)
         if self.provider.api_key:
             headers["authorization"] = f"Bearer {self.provider.api_key}"
+        headers.update(self.request.trace_headers)
         return headers
 
     # --- response -----------------------------------------------------------------------
 
     def parse_response(self, content: bytes) -> dict[str, Any]:
-        body = self._decode_object(content)
+        return self.parse_body(self._decode_object(content))
+
+    def parse_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A decoded response body, repaired into OpenAI's schema."""
         request = self.request
         if request.endpoint is Endpoint.CHAT:
             normalize.chat_completion(body, request.reported_model, request.keep_model)
@@ -89,7 +93,10 @@ class OpenAITranslator:
         data = event.data
         if data == b"[DONE]":
             raise StreamDone
-        chunk = self._decode_object(data)
+        return self.parse_chunk(self._decode_object(data))
+
+    def parse_chunk(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
+        """A decoded stream chunk → what the client gets (zero or one chunk)."""
         if "error" in chunk and "choices" not in chunk:
             raise self._error_from_body(502, chunk)
         request = self.request
@@ -104,6 +111,10 @@ class OpenAITranslator:
                 if not chunk["choices"]:
                     return []
                 del chunk["usage"]
+        elif not chunk["choices"]:
+            # Nothing a client can use (Azure's leading prompt-filter chunk): clients that
+            # read choices[0] of every chunk would crash on it.
+            return []
         return [chunk]
 
     def _take_usage(self, usage: object) -> None:
@@ -176,3 +187,18 @@ class OpenAITranslator:
         if key and key in message:
             message = message.replace(key, "***")
         return message[:1000]
+
+
+def health_request(provider: Provider) -> UpstreamRequest:
+    """``GET /models`` under the base URL: cheap, authenticated, no tokens spent."""
+    assert provider.health is not None
+    headers = dict(provider.headers)
+    if provider.api_key:
+        headers["authorization"] = f"Bearer {provider.api_key}"
+    return UpstreamRequest(
+        "GET", join_url(provider.base_url, provider.health.path or "/models"), headers, b""
+    )
+
+
+def join_url(base: str, path: str) -> str:
+    return f"{base.rstrip('/')}/{path.lstrip('/')}"

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from gateway.config.schema import Provider
 from gateway.errors import ServiceUnavailableError, UpstreamError, UpstreamTimeoutError
 from gateway.providers.base import Translator, TranslatorInput, UpstreamRequest
-from gateway.providers.registry import translator_for
+from gateway.providers.registry import health_request, translator_for
 from gateway.transport import (
     ConnectError,
     ConnectionPool,
@@ -67,15 +67,13 @@ class ProviderClient:
 
     async def probe(self) -> bool:
         health = self.config.health
-        if health is None:
+        probe = health_request(self.config)  # each kind probes its own route and headers
+        if health is None or probe is None:
             return True
-        headers = dict(self.config.headers)
-        if self.config.api_key:
-            headers["authorization"] = f"Bearer {self.config.api_key}"
-        target = f"{self._base_path}/{health.path.lstrip('/')}"
+        _, target = split_url(probe.url)
         try:
             response = await self.pool.request(
-                "GET", target, headers, b"", read_timeout=health.timeout_s
+                "GET", target, probe.headers, b"", read_timeout=health.timeout_s
             )
             await response.aread()
         except TransportError:

@@ -1,27 +1,44 @@
-"""Pick targets for a request and try them until one answers.
+"""Try a request's targets until one answers: retries, fallbacks, outcome bookkeeping.
 
-Order: the model's own targets (healthy ones first, weighted random among them), then
-its fallback models' targets. A failed attempt moves on only when another target could
-do better: upstream 5xx, 429, timeouts and connection failures; never a client error,
-and never once a stream's first byte has gone to the client (``providers.exchange``
-reads that first chunk before returning, so everything here is still "before").
+For the model, then each fallback model (breadth first, at most 3 levels deep):
+
+    plan = router.plan(model)                       # order, see routing.router
+    round 1: each target of the plan once, no waiting in between
+    round k ≤ retry.attempts: targets that failed in a way worth repeating, after
+             max(backoff with jitter, their retry-after); a retry-after beyond
+             max_retry_after_s drops the target instead of waiting
+
+A failure moves on only when another attempt could do better (``routing.retry``):
+never for a client error, and never once a stream's first byte reached the client
+(``providers.exchange`` returns a stream only after its first chunk). All attempts
+together are capped by ``retry.max_attempts``. When everything failed, the client
+gets the last error (its status and code), or the reason nothing was tried; either
+way with ``x-gateway-attempts``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from typing import Any
 
-from gateway.errors import GatewayError, NotFoundError, UpstreamError, UpstreamStatusError
+from gateway.errors import GatewayError, NotFoundError, ServiceUnavailableError
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply
 from gateway.providers import exchange
-from gateway.providers.base import TranslatorInput
+from gateway.providers.base import Translator, TranslatorInput
 from gateway.providers.transport import ProviderClient
 from gateway.routing.health import HealthMonitor
 from gateway.routing.models import ModelRoute, ModelTable, RouteTarget
+from gateway.routing.retry import backoff_s, classify, retry_after_s
+from gateway.routing.router import Plan, Router
 
 _MAX_FALLBACK_DEPTH = 3
+# Called before each attempt with the target's label; raising RateLimitError (a
+# provider quota kept by the gateway) skips that target without calling it.
+AdmitTarget = Callable[[RequestContext, str], Awaitable[None]]
 
 
 class Dispatcher:
@@ -30,36 +47,36 @@ class Dispatcher:
         table: ModelTable,
         clients: Mapping[str, ProviderClient],
         health: HealthMonitor,
+        router: Router | None = None,
         rng: random.Random | None = None,
+        admit_target: AdmitTarget | None = None,
     ) -> None:
         self._table = table
+        self._admit_target = admit_target
         self._clients = clients
         self._health = health
-        self._rng = rng or random.Random()  # noqa: S311 (load spreading, not secrets)
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
+        self.router = router or Router(health.is_up, rng=self._rng)
 
     async def __call__(self, ctx: RequestContext) -> Reply:
         route = ctx.route
         if route is None:
             raise NotFoundError(f"The model `{ctx.model}` does not exist.", param="model")
-        last_error: GatewayError | None = None
-        for target in self.candidates(route):
-            ctx.attempts += 1
-            ctx.target = target
-            try:
-                reply = await self._attempt(ctx, target)
-            except GatewayError as exc:
-                if not _worth_another_target(exc):
-                    raise
-                if exc.status_code in (502, 504) or exc.code == "upstream_unreachable":
-                    self._health.mark(target.provider, False)
-                last_error = exc
-                continue
-            self._health.mark(target.provider, True)
-            return reply
-        assert last_error is not None
-        raise last_error
+        failures = _Failures()
+        try:
+            for level in self.levels(route):
+                reply = await self._serve(ctx, level, failures)
+                if reply is not None:
+                    return reply
+        except GatewayError as exc:
+            _annotate(exc, ctx)
+            raise
+        error = failures.final(route.name)
+        _annotate(error, ctx)
+        raise error
 
-    def candidates(self, route: ModelRoute) -> Iterator[RouteTarget]:
+    def levels(self, route: ModelRoute) -> Iterator[ModelRoute]:
+        """The model, then its fallbacks breadth first, each once."""
         seen: set[str] = set()
         pending = [route]
         depth = 0
@@ -69,28 +86,68 @@ class Dispatcher:
                 if current.name in seen:
                     continue
                 seen.add(current.name)
-                yield from self._order(current.targets)
+                yield current
                 next_routes.extend(
                     r for name in current.fallbacks if (r := self._table.resolve(name)) is not None
                 )
             pending = next_routes
             depth += 1
 
-    def _order(self, targets: tuple[RouteTarget, ...]) -> list[RouteTarget]:
-        """Weighted random order, reachable providers first."""
-        if len(targets) == 1:
-            return list(targets)
-        # Efraimidis-Spirakis: sort by u^(1/w), a weighted shuffle in one pass.
-        keyed = sorted(
-            targets,
-            key=lambda t: (
-                not self._health.is_up(t.provider),
-                -(self._rng.random() ** (1.0 / t.weight)) if t.weight > 0 else 0.0,
-            ),
-        )
-        return keyed
+    async def _serve(
+        self, ctx: RequestContext, route: ModelRoute, failures: _Failures
+    ) -> Reply | None:
+        plan = self.router.plan(route, ctx)
+        if plan.refusal is not None:
+            failures.refusal = failures.refusal or plan.refusal
+        policy = route.policy.retry
+        pending = plan.targets
+        again: list[tuple[RouteTarget, float]] = []
+        for round_ in range(1, policy.attempts + 1):
+            if round_ > 1:
+                if not again:
+                    return None
+                pending = [target for target, _ in again]
+                wait = max(backoff_s(round_ - 1, policy, self._rng), *(w for _, w in again))
+                await asyncio.sleep(wait)
+                ctx.upstream_seconds += wait  # waiting on the upstream, not gateway work
+            again = []
+            for target in pending:
+                if ctx.attempts >= policy.max_attempts:
+                    return None
+                if not target.state.breaker.acquire(time.monotonic()):
+                    continue  # opened meanwhile, or another request holds its probe
+                if self._admit_target is not None:
+                    try:
+                        await self._admit_target(ctx, target.label)
+                    except GatewayError as exc:
+                        target.state.breaker.release()
+                        failures.last = exc
+                        continue
+                ctx.attempts += 1
+                ctx.target = target
+                observer = ctx.observer  # telemetry's per-attempt spans and metrics
+                try:
+                    observer.started(ctx, target)
+                    reply = await self._attempt(ctx, target, plan)
+                except GatewayError as exc:
+                    observer.failed(ctx, exc)
+                    verdict = classify(exc)
+                    self.router.failed(target, exc, verdict)
+                    if exc.code == "upstream_unreachable":
+                        self._health.mark(target.provider, False)
+                    if not verdict.elsewhere:
+                        raise
+                    failures.last = exc
+                    if verdict.again:
+                        wait = retry_after_s(exc.headers) or 0.0
+                        if wait <= policy.max_retry_after_s:
+                            again.append((target, wait))
+                    continue
+                observer.answered(ctx, reply)
+                return reply
+        return None
 
-    async def _attempt(self, ctx: RequestContext, target: RouteTarget) -> Reply:
+    async def _attempt(self, ctx: RequestContext, target: RouteTarget, plan: Plan) -> Reply:
         client = self._clients[target.provider]
         translator = client.translator(
             TranslatorInput(
@@ -102,25 +159,116 @@ class Dispatcher:
                 stream=ctx.stream,
                 include_usage=ctx.include_usage,
                 request_id=ctx.request_id,
+                session_id=ctx.client_headers.get("x-session-id"),
+                trace_headers=ctx.trace_headers,
             )
         )
-        if not ctx.stream:
-            body = await exchange.complete(client, translator, ctx)
-            ctx.usage = translator.usage
-            return Completion(body)
-        chunks = await exchange.open_stream(client, translator, ctx)
-
-        async def tracked() -> exchange.ChunkIterator:
-            try:
-                async for chunk in chunks:
-                    yield chunk
-            finally:
+        state = target.state
+        state.in_flight += 1
+        started = time.perf_counter()
+        handed_over = False
+        try:
+            if not ctx.stream:
+                body = await exchange.complete(client, translator, ctx)
                 ctx.usage = translator.usage
+                self._succeeded(target, plan, time.perf_counter() - started, stream=False)
+                return Completion(body)
+            chunks = await exchange.open_stream(client, translator, ctx)
+            self._succeeded(target, plan, time.perf_counter() - started, stream=True)
+            handed_over = True
+            return ChunkStream(_TrackedStream(chunks, ctx, translator, target, self, started))
+        except GatewayError:
+            raise
+        except BaseException:
+            state.breaker.release()  # cancelled (the client left): no verdict
+            raise
+        finally:
+            if not handed_over:
+                state.in_flight -= 1
 
-        return ChunkStream(tracked())
+    def _succeeded(self, target: RouteTarget, plan: Plan, seconds: float, *, stream: bool) -> None:
+        self.router.succeeded(target, plan, seconds, stream=stream)
+        self._health.mark(target.provider, True)
 
 
-def _worth_another_target(error: GatewayError) -> bool:
-    if isinstance(error, UpstreamStatusError):
-        return False
-    return isinstance(error, UpstreamError) or error.status_code == 429
+class _Failures:
+    __slots__ = ("last", "refusal")
+
+    def __init__(self) -> None:
+        self.last: GatewayError | None = None
+        self.refusal: GatewayError | None = None
+
+    def final(self, model: str) -> GatewayError:
+        if self.last is not None:
+            return self.last
+        if self.refusal is not None:
+            return self.refusal
+        return ServiceUnavailableError(f"No target of `{model}` can be tried now.")
+
+
+def _annotate(error: GatewayError, ctx: RequestContext) -> None:
+    error.headers["x-gateway-attempts"] = str(ctx.attempts)
+    if ctx.target is not None:
+        error.headers["x-gateway-target"] = ctx.target.label
+
+
+class _TrackedStream:
+    """The upstream chunks, passed through one by one, with the attempt's bookkeeping
+    done exactly once when the stream ends however it ends (last chunk, mid-stream
+    failure, client gone, or never iterated at all)."""
+
+    __slots__ = ("_chunks", "_ctx", "_dispatcher", "_done", "_started", "_target", "_translator")
+
+    def __init__(
+        self,
+        chunks: exchange.ChunkIterator,
+        ctx: RequestContext,
+        translator: Translator,
+        target: RouteTarget,
+        dispatcher: Dispatcher,
+        started: float,
+    ) -> None:
+        self._chunks = chunks
+        self._ctx = ctx
+        self._translator = translator
+        self._target = target
+        self._dispatcher = dispatcher
+        self._started = started
+        self._done = False
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        try:
+            return await self._chunks.__anext__()
+        except StopAsyncIteration:
+            self._finish(None, complete=True)
+            raise
+        except GatewayError as exc:
+            self._finish(exc, complete=False)
+            raise
+        except BaseException:
+            self._finish(None, complete=False)
+            raise
+
+    async def aclose(self) -> None:
+        self._finish(None, complete=False)
+        await self._chunks.aclose()
+
+    def _finish(self, error: GatewayError | None, *, complete: bool) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._ctx.usage = self._translator.usage
+        target = self._target
+        target.state.in_flight -= 1
+        if complete:
+            target.state.observe_total(time.perf_counter() - self._started)
+        elif error is not None:
+            # The first chunk counted as a success; a break afterwards still tells the
+            # breaker something is wrong.
+            self._dispatcher.router.failed(target, error, classify(error))
+
+    def __del__(self) -> None:
+        self._finish(None, complete=False)

@@ -2,14 +2,18 @@
 
 Exact names come first. A name ending in ``*`` (``openai/*``) is a prefix route: its
 targets' ``*`` is replaced by the rest of the client's name, so one entry can expose a
-provider's whole catalogue. Everything is built at start-up; a lookup is a dict hit.
+provider's whole catalogue. Everything is built at start-up (targets, their price for
+the cost strategy, their runtime state); a lookup is a dict hit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from gateway.config.schema import Config, Model
+from gateway.config.schema import Config, Model, Price, Target
+from gateway.routing.breaker import BreakerListener
+from gateway.routing.config import Breaker, RoutingPolicy
+from gateway.routing.state import TargetState
 
 _MAX_CACHED_PREFIX_ROUTES = 4096
 
@@ -19,10 +23,19 @@ class RouteTarget:
     provider: str
     model: str
     weight: float
+    # The provider's kind ("trtllm" targets are the engines of engine-aware routing).
+    kind: str = "openai"
+    # Blended USD per million tokens (3 input : 1 output), None when unknown.
+    cost: float | None = None
+    # What this process has seen of it; one per (model, target), made by the table.
+    state: TargetState = field(
+        default_factory=lambda: TargetState("", Breaker()), compare=False, repr=False
+    )
+    # "provider/model": names the target in headers, logs and metrics.
+    label: str = field(init=False, compare=False)
 
-    @property
-    def label(self) -> str:
-        return f"{self.provider}/{self.model}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label", f"{self.provider}/{self.model}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +45,15 @@ class ModelRoute:
     fallbacks: tuple[str, ...]
     spec: Model
 
+    @property
+    def policy(self) -> RoutingPolicy:
+        return self.spec.routing
+
 
 class ModelTable:
     def __init__(self, config: Config) -> None:
+        self._config = config
+        self._breaker_listener: BreakerListener | None = None
         self._exact: dict[str, ModelRoute] = {}
         self._prefixes: list[tuple[str, Model]] = []
         self._resolved: dict[str, ModelRoute] = {}
@@ -42,7 +61,7 @@ class ModelTable:
             if name.endswith("*"):
                 self._prefixes.append((name[:-1], spec))
             else:
-                self._exact[name] = _route(name, spec, "")
+                self._exact[name] = self._route(name, spec, "")
         # Longest prefix wins.
         self._prefixes.sort(key=lambda item: len(item[0]), reverse=True)
 
@@ -53,7 +72,7 @@ class ModelTable:
         for prefix, spec in self._prefixes:
             rest = name[len(prefix) :]
             if name.startswith(prefix) and rest:
-                route = _route(name, spec, rest)
+                route = self._route(name, spec, rest)
                 if len(self._resolved) < _MAX_CACHED_PREFIX_ROUTES:
                     self._resolved[name] = route
                 return route
@@ -66,10 +85,44 @@ class ModelTable:
     def routes(self) -> list[ModelRoute]:
         return list(self._exact.values())
 
+    def resolved_routes(self) -> list[ModelRoute]:
+        """Every route with runtime state: exact ones and prefix routes seen so far."""
+        return [*self._exact.values(), *self._resolved.values()]
 
-def _route(name: str, spec: Model, rest: str) -> ModelRoute:
-    targets = tuple(
-        RouteTarget(t.provider, t.model.replace("*", rest) if rest else t.model, t.weight)
-        for t in spec.targets
-    )
-    return ModelRoute(name, targets, tuple(spec.fallbacks), spec)
+    def watch_breakers(self, listener: BreakerListener) -> None:
+        """Report every breaker transition (names are ``model->provider/model``)."""
+        self._breaker_listener = listener
+        for route in self.resolved_routes():
+            for target in route.targets:
+                target.state.breaker.listener = listener
+
+    def _route(self, name: str, spec: Model, rest: str) -> ModelRoute:
+        targets = []
+        for t in spec.targets:
+            model = t.model.replace("*", rest) if rest else t.model
+            provider = self._config.providers[t.provider]
+            label = f"{t.provider}/{model}"
+            targets.append(
+                RouteTarget(
+                    t.provider,
+                    model,
+                    t.weight,
+                    provider.kind,
+                    self._cost(t, model, spec),
+                    TargetState(f"{name}->{label}", spec.routing.breaker),
+                )
+            )
+        if self._breaker_listener is not None:
+            for target in targets:
+                target.state.breaker.listener = self._breaker_listener
+        return ModelRoute(name, tuple(targets), tuple(spec.fallbacks), spec)
+
+    def _cost(self, target: Target, model: str, spec: Model) -> float | None:
+        """The target's own price, else the price of a configured model named like the
+        target's upstream model, else the model's. (The shared price table will take
+        over this lookup once it exists.)"""
+        upstream = self._config.models.get(model)
+        price: Price | None = target.price or (upstream.price if upstream else None) or spec.price
+        if price is None:
+            return None
+        return (3 * price.input + price.output) / 4

@@ -1,1 +1,3 @@
-"""What the gateway tells operators: access logs (tracing and metrics plug in here)."""
+"""What the gateway tells operators: OpenTelemetry traces (GenAI semconv v1.41.0),
+Prometheus metrics and one JSON access-log line per request; ``events`` is how the
+other stages report their decisions to all three."""

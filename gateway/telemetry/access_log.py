@@ -1,6 +1,9 @@
 """One structured JSON line per request, written when the request is finished.
 
 Fields are ids, names, numbers and statuses only: never a key, a prompt or an answer.
+``key_id`` is a digest prefix (not the key); ``label_id`` is the answer's GB 45438
+ProduceID, so a label found in the wild leads back to this line (the labeling measures
+ask providers to keep such logs for six months).
 """
 
 from __future__ import annotations
@@ -11,33 +14,73 @@ import time
 import msgspec
 
 from gateway.pipeline.context import RequestContext
-from gateway.pipeline.stages import Stage
 
 log = logging.getLogger("gateway.access")
 _encode = msgspec.json.Encoder().encode
+_INFO = logging.INFO
 
 
-class AccessLog(Stage):
-    async def finish(self, ctx: RequestContext) -> None:
-        if not log.isEnabledFor(logging.INFO):
-            return
-        usage = ctx.usage
-        principal = ctx.principal
-        record = {
-            "request_id": ctx.request_id,
-            "team": principal.team if principal else None,
-            "key_id": principal.key_id if principal else None,
-            "endpoint": ctx.endpoint.value,
-            "model": ctx.model,
-            "target": ctx.target.label if ctx.target else None,
-            "attempts": ctx.attempts,
-            "stream": ctx.stream,
-            "status": ctx.status,
-            "error_code": ctx.error.code if ctx.error else None,
-            "latency_ms": round((time.perf_counter() - ctx.started) * 1000, 2),
-            "overhead_ms": round(ctx.overhead_ms(), 3),
-            "prompt_tokens": usage.prompt_tokens if usage else None,
-            "completion_tokens": usage.completion_tokens if usage else None,
-            "usage_estimated": usage.estimated if usage else None,
-        }
-        log.info(_encode(record).decode())
+class _Clock:
+    """The RFC 3339 second, formatted once per second rather than once per line."""
+
+    __slots__ = ("_second", "_text")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def now(self) -> str:
+        second = int(time.time())
+        if second != self._second:
+            self._second = second
+            self._text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+        return self._text
+
+
+class AccessLogger:
+    """Writes the line; one per process (it only caches the formatted second)."""
+
+    def __init__(self) -> None:
+        self._clock = _Clock()
+
+    def write(
+        self, ctx: RequestContext, latency: float, ttft: float | None, trace_id: str | None
+    ) -> None:
+        if log.isEnabledFor(_INFO):
+            _write(ctx, latency, ttft, trace_id, self._clock.now())
+
+
+def _write(
+    ctx: RequestContext, latency: float, ttft: float | None, trace_id: str | None, now: str
+) -> None:
+    usage = ctx.usage
+    principal = ctx.principal
+    record = {
+        "time": now,
+        "request_id": ctx.request_id,
+        "trace_id": trace_id,
+        "team": principal.team if principal else None,
+        "key_id": principal.key_id if principal else None,
+        "endpoint": ctx.endpoint.value,
+        "model": ctx.route.name if ctx.route else None,
+        "target": ctx.target.label if ctx.target else None,
+        "attempts": ctx.attempts,
+        "stream": ctx.stream,
+        "status": ctx.status,
+        "error_code": ctx.error.code if ctx.error else None,
+        "latency_ms": round(latency * 1000, 2),
+        "ttft_ms": round(ttft * 1000, 2) if ttft is not None else None,
+        "overhead_ms": round(ctx.overhead_ms(), 3),
+        "prompt_tokens": usage.prompt_tokens if usage else None,
+        "completion_tokens": usage.completion_tokens if usage else None,
+        "cached_tokens": usage.cached_tokens if usage else None,
+        "usage_estimated": usage.estimated if usage else None,
+        "cost_usd": ctx.cost_usd,
+        "cache": ctx.cache,
+        "guard_actions": ctx.guard_actions or None,
+        "refusal": ctx.refusal,
+        "label_id": ctx.label_id,
+    }
+    # makeRecord + handle: what log.info does, minus the stack walk for the caller's
+    # file and line, which an access line never shows.
+    log.handle(log.makeRecord(log.name, _INFO, "", 0, _encode(record).decode(), (), None))

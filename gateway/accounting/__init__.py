@@ -1,0 +1,1 @@
+"""Token counting, prices, budgets and the usage ledger."""

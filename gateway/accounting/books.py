@@ -1,0 +1,94 @@
+"""Everything keys, budgets and the ledger share in one process, built once at start-up.
+
+The app factory builds one ``Books``; the lifespan starts it (opens the state store,
+loads admin-created keys, starts the poller) and closes it (writes every queued usage
+record first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from gateway.accounting import encodings
+from gateway.accounting.periods import Clock
+from gateway.accounting.prices import Prices, Rate, load_table
+from gateway.auth.directory import KeyDirectory
+from gateway.auth.keys import KeyStore
+from gateway.auth.manage import AccountAdmin
+from gateway.config.schema import Config
+from gateway.routing.models import ModelRoute, ModelTable, RouteTarget
+from gateway.state import StateBackend, open_state
+
+log = logging.getLogger("gateway.accounting")
+_MAX_FALLBACK_DEPTH = 3
+
+
+@dataclass(slots=True)
+class Books:
+    config: Config
+    state: StateBackend
+    directory: KeyDirectory
+    admin: AccountAdmin
+    prices: Prices
+    models: ModelTable
+    clock: Clock = field(default_factory=Clock)
+    _preload: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.state.start()
+        await self.directory.start()
+        if self._needs_counts():
+            # Budgets reserve counted prompts: load tiktoken now, off the event loop.
+            self._preload = asyncio.create_task(
+                asyncio.to_thread(encodings.preload, self._upstream_models())
+            )
+
+    async def aclose(self) -> None:
+        await self.directory.stop()
+        if self._preload is not None:
+            await asyncio.gather(self._preload, return_exceptions=True)
+        await self.state.aclose()
+
+    def worst_rate(self, route: ModelRoute) -> Rate:
+        """The highest rates among the targets that may answer ``route`` (cached)."""
+        return self.prices.worst_case(route, lambda: self.candidates(route))
+
+    def candidates(self, route: ModelRoute) -> list[RouteTarget]:
+        """Every target that may answer for ``route``: its own, then its fallbacks'."""
+        found: list[RouteTarget] = []
+        seen: set[str] = set()
+        pending = [route]
+        for _ in range(_MAX_FALLBACK_DEPTH + 1):
+            next_routes: list[ModelRoute] = []
+            for current in pending:
+                if current.name in seen:
+                    continue
+                seen.add(current.name)
+                found.extend(current.targets)
+                for name in current.fallbacks:
+                    resolved = self.models.resolve(name)
+                    if resolved is not None:
+                        next_routes.append(resolved)
+            pending = next_routes
+        return found
+
+    def _needs_counts(self) -> bool:
+        return any(team.budget_usd is not None for team in self.config.teams.values())
+
+    def _upstream_models(self) -> list[str]:
+        return sorted({t.model for m in self.config.models.values() for t in m.targets})
+
+
+def open_books(config: Config, keys: KeyStore, models: ModelTable) -> Books:
+    encodings.configure(config.accounting.default_encoding)
+    state = open_state(config)
+    return Books(
+        config=config,
+        state=state,
+        directory=KeyDirectory(keys, state, config),
+        admin=AccountAdmin(config, state, keys),
+        prices=Prices(config, load_table(config.accounting)),
+        models=models,
+    )

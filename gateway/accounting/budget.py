@@ -1,0 +1,187 @@
+"""Admission against budgets: reserve the request's worst-case cost before it runs.
+
+Worst case = counted prompt tokens x the highest input price among the targets that
+may answer (fallbacks included) + the most output it may produce (``max_tokens`` /
+``max_completion_tokens`` per choice, else ``accounting.default_max_output_tokens``;
+OpenAI's 16 for legacy completions) x the highest output price. The reservation is held
+on the team's and the key's budget at once, atomically, and settled with the real cost
+when the request finishes (``settle``). Concurrent requests therefore overshoot a budget
+by at most what their real costs exceed their reservations, never by what is in flight.
+
+Over budget: 429 ``insufficient_quota``, with ``retry-after`` set to the end of the
+budget period and ``x-should-retry: false`` (OpenAI's SDKs then do not retry).
+
+Fails open: if the state store cannot be reached the request is admitted and logged;
+its usage is still queued and written when the store is back.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import os
+import time
+
+from gateway.accounting.books import Books
+from gateway.accounting.config import BudgetPeriod
+from gateway.accounting.periods import Periods
+from gateway.accounting.prices import Rate
+from gateway.accounting.state import AccountingState
+from gateway.accounting.tokens import prompt_tokens
+from gateway.auth.keys import Principal
+from gateway.errors import QuotaExceededError
+from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.reply import Reply
+from gateway.pipeline.stages import Stage
+from gateway.state.base import StateError
+from gateway.state.records import BudgetCheck, Hold, Refusal
+
+log = logging.getLogger("gateway.accounting")
+
+_LEGACY_DEFAULT_MAX_TOKENS = 16
+
+
+# Usage ids: a random per-process prefix and a counter, unique across processes and
+# restarts without a syscall per request (os.urandom costs up to a millisecond on some
+# virtual machines). A forked child draws its own prefix: equal ids would make the
+# ledger drop one of the two records as a duplicate.
+class _UsageIds:
+    def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter):x}"
+
+
+_USAGE_IDS = _UsageIds()
+os.register_at_fork(after_in_child=_USAGE_IDS.reseed)
+
+
+def new_usage_id() -> str:
+    return _USAGE_IDS.next()
+
+
+class BudgetAdmission(Stage):
+    def __init__(self, books: Books) -> None:
+        self._books = books
+        settings = books.config.accounting
+        self._default_period = settings.budget_period
+        self._default_max_output = settings.default_max_output_tokens
+        self._hold_ttl = settings.hold_ttl_s
+
+    async def enter(self, ctx: RequestContext) -> Reply | None:
+        state = ctx.accounting
+        if state is None:
+            state = ctx.accounting = AccountingState(usage_id=new_usage_id())
+        principal = ctx.principal
+        route = ctx.route
+        if principal is None or principal.is_master or route is None:
+            return None
+        periods = self._books.clock.periods()
+        checks = self._checks(principal, periods)
+        if not checks:
+            return None
+        rate = self._books.worst_rate(route)
+        amount = await self._worst_case(ctx, rate)
+        hold = Hold(
+            id=state.usage_id,
+            scopes=tuple(c.scope for c in checks),
+            amount_nano=amount,
+            ttl_s=self._hold_ttl,
+        )
+        try:
+            refusal = await self._books.state.reserve(checks, hold)
+        except StateError as exc:
+            log.error("budget not checked (state store unreachable), admitted: %s", exc)
+            return None
+        if refusal is not None:
+            raise self._refused(refusal, principal, periods, amount)
+        state.hold = hold
+        return None
+
+    def _checks(self, principal: Principal, periods: Periods) -> list[BudgetCheck]:
+        checks = []
+        team = principal.team_settings
+        if team is not None and team.budget_usd is not None:
+            period = team.budget_period or self._default_period
+            checks.append(
+                BudgetCheck("team:" + principal.team, _nano(team.budget_usd), periods.id(period))
+            )
+        budget = principal.budget
+        if budget is not None:
+            period = _period(budget.period) or self._default_period
+            checks.append(BudgetCheck(principal.key_scope, _nano(budget.usd), periods.id(period)))
+        return checks
+
+    async def _worst_case(self, ctx: RequestContext, rate: Rate) -> int:
+        prompt = await prompt_tokens(ctx)
+        body = ctx.body
+        output = 0
+        if ctx.endpoint is Endpoint.CHAT:
+            most = (
+                _positive(body.get("max_completion_tokens"))
+                or _positive(body.get("max_tokens"))
+                or self._default_max_output
+            )
+            output = most * (_positive(body.get("n")) or 1)
+        elif ctx.endpoint is Endpoint.COMPLETIONS:
+            most = _positive(body.get("max_tokens")) or _LEGACY_DEFAULT_MAX_TOKENS
+            choices = max(_positive(body.get("n")) or 1, _positive(body.get("best_of")) or 1)
+            prompts = body.get("prompt")
+            count = (
+                len(prompts)
+                if isinstance(prompts, list) and prompts and not isinstance(prompts[0], int)
+                else 1
+            )
+            output = most * choices * count
+        return math.ceil(prompt * rate.input + output * rate.output)
+
+    def _refused(
+        self, refusal: Refusal, principal: Principal, periods: Periods, amount: int
+    ) -> QuotaExceededError:
+        check = refusal.check
+        is_team = check.scope.startswith("team:")
+        period: BudgetPeriod = (
+            (principal.team_settings.budget_period if principal.team_settings else None)
+            if is_team
+            else _period(principal.budget.period if principal.budget else None)
+        ) or self._default_period
+        owner = f"team '{principal.team}'" if is_team else f"key {principal.key_id}"
+        headers = {"x-should-retry": "false"}
+        left = periods.seconds_left(period, time.time())
+        if left is not None:
+            headers["retry-after"] = str(left)
+        return QuotaExceededError(
+            f"You exceeded your current quota: the {period} budget of {owner} is "
+            f"${check.limit_nano / 1e9:.2f}, ${refusal.spent_nano / 1e9:.4f} is spent and "
+            f"${refusal.held_nano / 1e9:.4f} reserved by requests in flight; this request "
+            f"may cost up to ${amount / 1e9:.4f}.",
+            headers=headers,
+        )
+
+
+def _nano(usd: float) -> int:
+    return round(usd * 1e9)
+
+
+def _positive(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None
+
+
+_PERIODS: dict[str | None, BudgetPeriod] = {
+    "daily": "daily",
+    "weekly": "weekly",
+    "monthly": "monthly",
+    "total": "total",
+}
+
+
+def _period(value: str | None) -> BudgetPeriod | None:
+    return _PERIODS.get(value)

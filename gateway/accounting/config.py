@@ -1,0 +1,52 @@
+"""The ``accounting:`` section: prices, budget periods, worst-case sizing.
+
+Standalone (no import of ``gateway.config.schema``), because the schema imports it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct, field
+
+BudgetPeriod = Literal["daily", "weekly", "monthly", "total"]
+EncodingName = Literal["o200k_base", "cl100k_base", "p50k_base"]
+NonNegative = Annotated[float, Meta(ge=0)]
+
+
+class ModelPrice(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """USD per million tokens; ``cached_input`` defaults to ``input``."""
+
+    input: NonNegative = 0.0
+    output: NonNegative = 0.0
+    cached_input: NonNegative | None = None
+
+
+class PriceTable(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The shape of ``policies/prices.yaml`` and of ``accounting.prices``.
+
+    ``models`` is keyed by model name (the upstream's, e.g. ``gpt-4o-mini``; dated
+    snapshots fall back to their undated name); ``targets`` by target label
+    (``provider/model``) and wins over ``models``, for deployments priced differently.
+    """
+
+    models: dict[str, ModelPrice] = field(default_factory=dict)
+    targets: dict[str, ModelPrice] = field(default_factory=dict)
+
+
+class Accounting(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    # The price file; empty: the ``policies/prices.yaml`` shipped with the gateway.
+    prices_file: str = ""
+    # Overrides on top of the file (same shape), e.g. negotiated prices per target.
+    prices: PriceTable = field(default_factory=PriceTable)
+    # The period of every budget that does not name its own (UTC calendar periods).
+    budget_period: BudgetPeriod = "monthly"
+    # Output tokens assumed for a budget's worst case when a chat request sets neither
+    # max_completion_tokens nor max_tokens (legacy completions: OpenAI's 16).
+    default_max_output_tokens: Annotated[int, Meta(ge=1)] = 4096
+    # A reservation left by a crashed replica is released after this many seconds.
+    hold_ttl_s: Annotated[float, Meta(gt=0)] = 900.0
+    # tiktoken encoding for models it does not know (local engines, other vendors).
+    default_encoding: EncodingName = "o200k_base"
+    # Usage records are written in batches at most this far apart.
+    flush_interval_s: Annotated[float, Meta(gt=0, le=5)] = 0.05

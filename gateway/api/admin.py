@@ -1,0 +1,366 @@
+"""The admin API under /admin: teams, keys, usage. Master key only, except usage reads,
+which a team's own key may make for its own team (and no other).
+
+Handlers stay thin: authenticate, decode, call ``auth.manage`` / ``accounting.reports``,
+render. Errors use OpenAI's error shape like the rest of the gateway.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from litestar import Request, Response, delete, get, patch, post
+from litestar.params import FromPath
+from litestar.response import Stream
+
+from gateway.accounting import reports
+from gateway.accounting.books import Books
+from gateway.accounting.periods import Periods
+from gateway.api.responses import error_response, request_id
+from gateway.auth.keys import Principal
+from gateway.auth.manage import budget_period, key_view, parse_time
+from gateway.errors import GatewayError, InvalidRequestError, PermissionDeniedError
+from gateway.state.base import StateError
+from gateway.state.records import UsageQuery
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+
+AnyRequest = Request[Any, Any, Any]
+Handler = Callable[[], Awaitable[Response[bytes]]]
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+_MAX_RECORDS = 10_000
+
+
+def _gateway(request: AnyRequest) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+def _json(document: object, status: int = 200) -> Response[bytes]:
+    return Response(_encode(document), media_type="application/json", status_code=status)
+
+
+async def _caller(request: AnyRequest) -> Principal:
+    return await _gateway(request).books.directory.authenticate(request.headers)
+
+
+async def _master(request: AnyRequest) -> Books:
+    principal = await _caller(request)
+    if not principal.is_master:
+        raise PermissionDeniedError(
+            "This endpoint needs the gateway's master key.", code="insufficient_permissions"
+        )
+    return _gateway(request).books
+
+
+async def _answer(request: AnyRequest, handler: Handler) -> Response[bytes]:
+    try:
+        return await handler()
+    except StateError:
+        error = GatewayError("The gateway's state store is unavailable.", code="state_unavailable")
+        return error_response(error, request_id(request.headers))
+    except GatewayError as exc:
+        return error_response(exc, request_id(request.headers))
+
+
+async def _body(request: AnyRequest) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        data = _decode(raw)
+    except msgspec.DecodeError:
+        raise InvalidRequestError("The body is not valid JSON.", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise InvalidRequestError("The body must be a JSON object.", code="invalid_json")
+    return data
+
+
+# --- teams --------------------------------------------------------------------------
+
+
+@get("/admin/teams")
+async def list_teams(request: AnyRequest) -> Response[bytes]:
+    async def handle() -> Response[bytes]:
+        books = await _master(request)
+        return _json({"object": "list", "data": await books.admin.list_teams()})
+
+    return await _answer(request, handle)
+
+
+@post("/admin/teams", status_code=201)
+async def create_team(request: AnyRequest) -> Response[bytes]:
+    async def handle() -> Response[bytes]:
+        books = await _master(request)
+        body = await _body(request)
+        name = body.pop("name", "")
+        return _json(await books.admin.create_team(name, body), 201)
+
+    return await _answer(request, handle)
+
+
+@get("/admin/teams/{name:str}")
+async def get_team(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
+    async def handle() -> Response[bytes]:
+        books = await _master(request)
+        view = await books.admin.get_team(name)
+        settings = await books.admin.team_settings(name)
+        usd = settings.budget_usd if settings else None
+        period = budget_period(settings.budget_period if settings else None, _default(books))
+        view["spend"] = await _spend(books, "team:" + name, usd, period)
+        return _json(view)
+
+    return await _answer(request, handle)
+
+
+@patch("/admin/teams/{name:str}")
+async def update_team(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
+    async def handle() -> Response[bytes]:
+        books = await _master(request)
+        body = await _body(request)
+        body.pop("name", None)
+        return _json(await books.admin.update_team(name, body))
+
+    return await _answer(request, handle)
+
+
+@delete("/admin/teams/{name:str}", status_code=200)
+async def delete_team(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
+    async def handle() -> Response[bytes]:
+        books = await _master(request)
+        revoked = await books.admin.delete_team(name)
+        return _json({"name": name, "object": "team", "deleted": True, "revoked_keys": revoked})
+
+    return await _answer(request, handle)
+
+
+# --- keys ---------------------------------------------------------------------------
+
+
+@get("/admin/keys")
+async def list_keys(request: AnyRequest) -> Response[bytes]:
+    async def handle() -> Response[bytes]:
+        books = await _master(request)
+        team = request.query_params.get("team")
+        return _json({"object": "list", "data": await books.admin.list_keys(team)})
+
+    return await _answer(request, handle)
+
+
+@post("/admin/keys", status_code=201)
+async def create_key(request: AnyRequest) -> Response[bytes]:
+    async def handle() -> Response[bytes]:
+        books = await _master(request)
+        body = await _body(request)
+        team = body.get("team")
+        if not isinstance(team, str) or not team:
+            raise InvalidRequestError("Missing required parameter: 'team'.", param="team")
+        expires_at = parse_time(body.get("expires_at"), "expires_at")
+        expires_in = body.get("expires_in_s")
+        if expires_in is not None:
+            if not isinstance(expires_in, int | float) or expires_in <= 0:
+                raise InvalidRequestError("'expires_in_s' must be positive.", param="expires_in_s")
+            expires_at = time.time() + float(expires_in)
+        budget = body.get("budget_usd")
+        if budget is not None and not isinstance(budget, int | float):
+            raise InvalidRequestError("'budget_usd' must be a number.", param="budget_usd")
+        record, secret = await books.admin.create_key(
+            team,
+            name=str(body.get("name") or ""),
+            expires_at=expires_at,
+            budget_usd=None if budget is None else float(budget),
+            budget_period=body.get("budget_period"),
+            limits=body.get("limits"),
+        )
+        return _json({**key_view(record), "key": secret}, 201)
+
+    return await _answer(request, handle)
+
+
+@get("/admin/keys/{key_id:str}")
+async def get_key(request: AnyRequest, key_id: FromPath[str]) -> Response[bytes]:
+    async def handle() -> Response[bytes]:
+        books = await _master(request)
+        record = await books.admin.get_key(key_id)
+        view = key_view(record)
+        period = budget_period(record.budget_period, _default(books))
+        view["spend"] = await _spend(books, record.budget_scope, record.budget_usd, period)
+        return _json(view)
+
+    return await _answer(request, handle)
+
+
+@patch("/admin/keys/{key_id:str}")
+async def update_key(request: AnyRequest, key_id: FromPath[str]) -> Response[bytes]:
+    async def handle() -> Response[bytes]:
+        books = await _master(request)
+        record = await books.admin.update_key(key_id, await _body(request))
+        return _json(key_view(record))
+
+    return await _answer(request, handle)
+
+
+async def _revoke(request: AnyRequest, key_id: str) -> Response[bytes]:
+    async def handle() -> Response[bytes]:
+        books = await _master(request)
+        return _json(key_view(await books.admin.revoke_key(key_id)))
+
+    return await _answer(request, handle)
+
+
+@post("/admin/keys/{key_id:str}/revoke", status_code=200)
+async def revoke_key(request: AnyRequest, key_id: FromPath[str]) -> Response[bytes]:
+    return await _revoke(request, key_id)
+
+
+@delete("/admin/keys/{key_id:str}", status_code=200)
+async def delete_key(request: AnyRequest, key_id: FromPath[str]) -> Response[bytes]:
+    """Same as revoke: the record stays, for the ledger and audits."""
+    return await _revoke(request, key_id)
+
+
+@post("/admin/keys/{key_id:str}/rotate", status_code=201)
+async def rotate_key(request: AnyRequest, key_id: FromPath[str]) -> Response[bytes]:
+    async def handle() -> Response[bytes]:
+        books = await _master(request)
+        body = await _body(request)
+        grace = body.get("grace_s", 0)
+        if not isinstance(grace, int | float) or grace < 0:
+            raise InvalidRequestError("'grace_s' must be 0 or more.", param="grace_s")
+        record, secret = await books.admin.rotate_key(key_id, float(grace))
+        return _json({**key_view(record), "key": secret}, 201)
+
+    return await _answer(request, handle)
+
+
+# --- usage --------------------------------------------------------------------------
+
+
+async def _usage_query(request: AnyRequest) -> tuple[Books, UsageQuery]:
+    """Filters from the query string. A team key may read its own team only."""
+    principal = await _caller(request)
+    params = request.query_params
+    team = params.get("team") or None
+    if not principal.is_master:
+        if team is not None and team != principal.team:
+            raise PermissionDeniedError(
+                "A team key can read its own team's usage only.", code="insufficient_permissions"
+            )
+        team = principal.team
+    query = UsageQuery(
+        start=parse_time(params.get("start"), "start"),
+        end=parse_time(params.get("end"), "end"),
+        team=team,
+        key_id=params.get("key") or None,
+        model=params.get("model") or None,
+        request_id=params.get("request_id") or None,
+    )
+    return _gateway(request).books, query
+
+
+@get("/admin/usage")
+async def usage(request: AnyRequest) -> Response[bytes]:
+    async def handle() -> Response[bytes]:
+        groups = reports.parse_groups(request.query_params.get("group_by"))
+        books, query = await _usage_query(request)
+        totals, rows = await reports.summarize(books.state.records(query), groups)
+        return _json(
+            {
+                "object": "usage.report",
+                "start": query.start,
+                "end": query.end,
+                "filters": {"team": query.team, "key": query.key_id, "model": query.model},
+                "group_by": groups,
+                "totals": totals,
+                "groups": rows,
+            }
+        )
+
+    return await _answer(request, handle)
+
+
+@get("/admin/usage/records")
+async def usage_records(request: AnyRequest) -> Response[bytes]:
+    async def handle() -> Response[bytes]:
+        books, query = await _usage_query(request)
+        limit = _limit(request.query_params.get("limit"))
+        data = []
+        async for record in books.state.records(query):
+            data.append(reports.record_view(record))
+            if len(data) >= limit:
+                break
+        return _json({"object": "list", "data": data})
+
+    return await _answer(request, handle)
+
+
+@get("/admin/usage/export")
+async def usage_export(request: AnyRequest) -> Response[bytes] | Stream:
+    try:
+        books, query = await _usage_query(request)
+    except StateError:
+        error = GatewayError("The gateway's state store is unavailable.", code="state_unavailable")
+        return error_response(error, request_id(request.headers))
+    except GatewayError as exc:
+        return error_response(exc, request_id(request.headers))
+    return Stream(
+        reports.csv_lines(books.state.records(query)),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="usage.csv"'},
+    )
+
+
+def _limit(value: str | None) -> int:
+    if value is None:
+        return 1000
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= _MAX_RECORDS:
+        raise InvalidRequestError(f"'limit' must be 1 to {_MAX_RECORDS}.", param="limit")
+    return limit
+
+
+def _default(books: Books) -> Any:
+    return books.config.accounting.budget_period
+
+
+async def _spend(books: Books, scope: str, usd: float | None, period: Any) -> dict[str, Any]:
+    periods: Periods = books.clock.periods()
+    period_id = periods.id(period)
+    spent, held = await books.state.spend(scope, [period_id])
+    view: dict[str, Any] = {
+        "period": period,
+        "period_id": period_id,
+        "spent_usd": spent[period_id] / 1e9,
+        "held_usd": held / 1e9,
+        "budget_usd": usd,
+    }
+    if usd is not None:
+        view["remaining_usd"] = max(0.0, usd - (spent[period_id] + held) / 1e9)
+    return view
+
+
+ROUTES = [
+    list_teams,
+    create_team,
+    get_team,
+    update_team,
+    delete_team,
+    list_keys,
+    create_key,
+    get_key,
+    update_key,
+    revoke_key,
+    delete_key,
+    rotate_key,
+    usage,
+    usage_records,
+    usage_export,
+]

@@ -1,0 +1,1 @@
+"""Exact and semantic response cache: stage, store, embedder, index and guard."""

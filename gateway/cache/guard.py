@@ -1,0 +1,417 @@
+"""The agreement guard: a semantic hit also needs the two questions to agree on the
+facts an embedding blurs.
+
+Sentence embeddings score "order #1234" and "order #1243", "enable" and "disable 2FA",
+"Paris to Rome" and "Rome to Paris" as near-identical, often closer than true
+paraphrases, so no similarity threshold separates them. Before a semantic hit is
+served, the query and the cached prompt must agree on:
+
+- numbers: the set of quantities, codes and times (digits, English number words,
+  Chinese numerals; "5" and "five", "2晚" and "两个晚上" agree);
+- negation: the same count of negation words (not, without, 不, 没...);
+- polarity: no axis on which one says one pole and the other the opposite pole
+  (enable/disable, add/remove, 打开/关闭; see ``lexicon``);
+- direction: no term that is a source in one and a destination in the other
+  (from X to Y, X → Y, 从X到Y, 把X改到Y);
+- names: every capitalised word of one appears in the other (Visa / Mastercard);
+- subject: the two are not a minimal pair — nearly the same words with one or two
+  meaning-bearing words swapped ("annual leave" / "sick leave", 年假 / 病假). A real
+  paraphrase rewords more than that; a one-word swap is exactly how near-identical
+  different questions look, and an embedding cannot tell a synonym swap from an
+  entity swap, so the guard refuses and leaves the request to the upstream.
+
+Chinese: MiniLM's vocabulary maps most CJK characters to [UNK], so Chinese questions
+embed almost alike. The same checks therefore run on CJK characters (with a list of
+question-framing characters removed), and ``similarity`` blends in a character overlap
+score for the CJK share of the text.
+
+All of it is pure string work (~30 µs per text); a text's features are computed once
+and kept with the cache entry. The guard fails closed: any disagreement is a miss.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+from gateway.cache import lexicon as lx
+from gateway.cache.numbers import ZH_NUMERAL_CHARS, extract_numbers
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_TOKEN = re.compile(rf"→|->|[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*|[{_CJK}]+|[.!?;:,。、()]")
+_SENTENCE_END = frozenset(".!?;:。")
+_PUNCT = frozenset(".!?;:,。、()")
+_DIRECTION_SPAN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What the guard compares, extracted once per text."""
+
+    numbers: frozenset[str]
+    negated: bool
+    polarity: frozenset[tuple[str, int]]
+    sources: frozenset[str]
+    destinations: frozenset[str]
+    names: frozenset[str]
+    words: frozenset[str]
+    scope: frozenset[str]
+    asks: frozenset[str]
+    units: tuple[str, ...]
+    cjk: frozenset[str]
+    cjk_share: float
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width digits and letters become ASCII), unified quotes, contractions
+    spelled out ("what's" → "what is", "doesn't" → "does not")."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u200b", "")
+    if "'" in text:
+        text = _CONTRACTION.sub(_expand, text)
+    return text
+
+
+_CONTRACTION = re.compile(
+    r"\b(can't|won't|(\w+)n't|(what|that|it|he|she|there|here|who|where|how|let)'s|"
+    r"(\w+)'(re|m|ll|ve|d))\b",
+    re.IGNORECASE,
+)
+_SPELLED = {"re": "are", "m": "am", "ll": "will", "ve": "have", "d": "would"}
+
+
+def _expand(match: re.Match[str]) -> str:
+    word = match.group(1)
+    lower = word.lower()
+    if lower == "can't":
+        return word[:2] + "n not"
+    if lower == "won't":
+        return word[:2] + "ll not"
+    if match.group(2):
+        return match.group(2) + " not"
+    if match.group(3):
+        return match.group(3) + (" us" if match.group(3).lower() == "let" else " is")
+    return f"{match.group(4)} {_SPELLED[match.group(5).lower()]}"
+
+
+def features(text: str) -> Features:
+    text = normalize(text)
+    tokens = _TOKEN.findall(text)
+    lower = [t.lower() for t in tokens]
+    cjk_text = "".join(_CJK_RUN.findall(text))
+    cjk_share = len(cjk_text) / max(1, len(re.sub(r"\s+", "", text)))
+    numbers = extract_numbers(text, lower)
+    sources, destinations = _roles(lower, text)
+    words = frozenset(_stem(t) for t in lower if t not in _PUNCT)
+    cjk_content = frozenset(
+        ch for ch in cjk_text if ch not in lx.STOP_CHARS_ZH and ch not in ZH_NUMERAL_CHARS
+    )
+    return Features(
+        numbers=numbers,
+        negated=_negated(lower, text),
+        polarity=_polarity(lower, text),
+        sources=sources,
+        destinations=destinations,
+        names=_names(tokens),
+        words=words,
+        scope=_scope(lower, text),
+        asks=_asks(lower, text),
+        units=_units(lower),
+        cjk=cjk_content,
+        cjk_share=cjk_share,
+    )
+
+
+def agree(a: Features, b: Features) -> str | None:
+    """None when the two texts may share an answer; else the first disagreement's name."""
+    if a.numbers != b.numbers:
+        return "number"
+    if a.negated != b.negated:
+        return "negation"
+    if _opposed(a.polarity, b.polarity):
+        return "polarity"
+    if (a.sources & b.destinations) or (a.destinations & b.sources):
+        return "direction"
+    if a.scope and b.scope and a.scope != b.scope:
+        return "scope"
+    if a.asks and b.asks and a.asks != b.asks:
+        return "question"
+    if not a.names <= b.words and not b.names <= a.words:
+        return "name"
+    if _minimal_pair(a.units, b.units):
+        return "swap"
+    return None
+
+
+def cjk_overlap(a: Features, b: Features) -> float:
+    """Dice overlap of the CJK subject characters (1.0 when neither has any)."""
+    if not a.cjk and not b.cjk:
+        return 1.0
+    return 2 * len(a.cjk & b.cjk) / (len(a.cjk) + len(b.cjk))
+
+
+def similarity(cosine: float, a: Features, b: Features) -> float:
+    """The embedding cosine, with the CJK share of the text scored by character overlap
+    instead (the embedder cannot see most CJK characters)."""
+    share = max(a.cjk_share, b.cjk_share)
+    if share <= 0.0:
+        return cosine
+    return (1.0 - share) * cosine + share * min(cosine, cjk_overlap(a, b))
+
+
+# --- extraction -------------------------------------------------------------------------
+
+
+def _negated(lower: list[str], text: str) -> bool:
+    if any(t in lx.NEGATIONS_EN or t.endswith("n't") for t in lower):
+        return True
+    masked = _A_NOT_A.sub("", text)  # 收不收, 有没有: a question form, not a negation
+    for phrase in lx.NOT_NEGATION_ZH:
+        masked = masked.replace(phrase, "")
+    for phrase, _, _ in lx.POLARITY_ZH:  # 不含 is a polarity, compared as one
+        if phrase[0] in lx.NEGATION_CHARS_ZH:
+            masked = masked.replace(phrase, "")
+    return any(ch in lx.NEGATION_CHARS_ZH for ch in masked)
+
+
+_A_NOT_A = re.compile(rf"([{_CJK}])[不没]\1")
+
+
+def _scope(lower: list[str], text: str) -> frozenset[str]:
+    found = {t for t in lower if t in lx.QUANTIFIERS}
+    found.update("one_of" for i, t in enumerate(lower[:-1]) if t == "one" and lower[i + 1] == "of")
+    found.update(m.group() for m in _DEIXIS_ZH.finditer(text))
+    return frozenset(found)
+
+
+_DEIXIS_ZH = re.compile(f"[{lx.DEIXIS_ZH}]个?(?:{'|'.join(lx.TIME_UNITS_ZH)})")
+
+
+def _asks(lower: list[str], text: str) -> frozenset[str]:
+    found = {lx.QUESTION_KINDS_EN[t] for t in lower if t in lx.QUESTION_KINDS_EN}
+    found.update(kind for word, kind in lx.QUESTION_KINDS_ZH if word in text)
+    return frozenset(found)
+
+
+def _units(lower: list[str]) -> tuple[str, ...]:
+    """The text as a sequence for alignment: English words (stemmed) and CJK characters."""
+    out: list[str] = []
+    for tok in lower:
+        if tok in _PUNCT:
+            continue
+        if _CJK_RUN.fullmatch(tok):
+            out.extend(_A_NOT_A.sub(r"\1", tok))  # 收不收 reads as 收
+        else:
+            out.append(tok if tok in lx.STOPWORDS else _stem(tok))
+    return tuple(out)
+
+
+def _is_content(unit: str) -> bool:
+    """Numbers and negations have rules of their own; here they are not subject words."""
+    if _CJK_RUN.fullmatch(unit):
+        return (
+            unit not in lx.STOP_CHARS_ZH
+            and unit not in lx.NEGATION_CHARS_ZH
+            and unit not in ZH_NUMERAL_CHARS
+        )
+    return (
+        unit not in lx.STOPWORDS
+        and unit not in lx.NEGATIONS_EN
+        and not any(c.isdigit() for c in unit)
+        and not any(part in lx.NUMBER_WORDS_EN for part in unit.split("-"))
+    )
+
+
+def _minimal_pair(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Nearly the same sentence with a few meaning-bearing units replaced, inserted or
+    dropped: "in the kitchen" / "in the whole house", 年假 / 病假. Words that only moved
+    ("books about X" / "X books") are not changes."""
+    if not a or not b:
+        return False
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    changed_a: Counter[str] = Counter()
+    changed_b: Counter[str] = Counter()
+    same = 0
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            same += i2 - i1
+        else:
+            changed_a.update(u for u in a[i1:i2] if _is_content(u))
+            changed_b.update(u for u in b[j1:j2] if _is_content(u))
+    only_a = changed_a - changed_b
+    only_b = changed_b - changed_a
+    if not only_a and not only_b:
+        return False
+    if ONE_SIDED_SWAP is False and not (only_a and only_b):
+        return False
+    size = max(_weight(only_a), _weight(only_b))
+    return size <= _MAX_SWAP_UNITS and same >= _MIN_SHARED * max(len(a), len(b))
+
+
+def _weight(units: Counter[str]) -> float:
+    """English words count 1, CJK characters 0.5 (a Chinese word is about two)."""
+    return sum(n * (0.5 if _CJK_RUN.fullmatch(u) else 1.0) for u, n in units.items())
+
+
+ONE_SIDED_SWAP = True
+_MAX_SWAP_UNITS = 2
+_MIN_SHARED = 0.6
+
+
+def _polarity(lower: list[str], text: str) -> frozenset[tuple[str, int]]:
+    found: set[tuple[str, int]] = set()
+    for i, tok in enumerate(lower):
+        word = tok
+        if "-" in tok:
+            word = tok.replace("-", "_")  # opt-out, check-in
+        elif tok in lx.PARTICLE_VERBS or _stem(tok) in lx.PARTICLE_VERBS:
+            nxt = lower[i + 1] if i + 1 < len(lower) else ""
+            if nxt in lx.PARTICLES:
+                word = f"{_stem(tok)}_{lx.PARTICLES[nxt]}"
+        for candidate in _lemmas(word):
+            pole = lx.POLARITY_EN.get(candidate)
+            if pole is not None:
+                found.add(pole)
+                break
+    rest = text
+    for phrase, axis, pole_index in lx.POLARITY_ZH:
+        if phrase in rest:
+            found.add((axis, pole_index))
+            rest = rest.replace(phrase, "□")
+    return frozenset(found)
+
+
+def _opposed(a: frozenset[tuple[str, int]], b: frozenset[tuple[str, int]]) -> bool:
+    for axis, pole in a:
+        if (axis, 1 - pole) in b and (axis, pole) not in b:
+            return True
+    return any((axis, 1 - pole) in a and (axis, pole) not in a for axis, pole in b)
+
+
+def _roles(lower: list[str], text: str) -> tuple[frozenset[str], frozenset[str]]:
+    sources: set[str] = set()
+    destinations: set[str] = set()
+    for i, tok in enumerate(lower):
+        if tok in lx.DIRECTION_FROM_EN:
+            sources.update(_span(lower, i + 1))
+        elif tok in lx.DIRECTION_TO_EN:
+            destinations.update(_span(lower, i + 1))
+            if "from" not in lower[max(0, i - 6) : i]:
+                span = _DIRECTION_SPAN if tok in lx.COMPARISONS_EN else 1
+                sources.update(_previous_content(lower, i, span))
+    _cjk_roles(text, sources, destinations)
+    both = sources & destinations
+    return frozenset(sources - both), frozenset(destinations - both)
+
+
+def _span(lower: list[str], start: int) -> list[str]:
+    out: list[str] = []
+    for tok in lower[start:]:
+        if tok in _PUNCT or tok in lx.DIRECTION_TO_EN or tok in lx.DIRECTION_FROM_EN:
+            break
+        if tok not in lx.STOPWORDS and not tok.isdigit():
+            out.append(_stem(tok))
+            if len(out) >= _DIRECTION_SPAN:
+                break
+    return out
+
+
+def _previous_content(lower: list[str], index: int, span: int) -> list[str]:
+    """Up to ``span`` content words before a "to"/"than" with no "from": the source
+    side of "USD to EUR" (one word: "to" is often an infinitive), "Python faster than
+    Java" (the comparison's subject)."""
+    out: list[str] = []
+    for tok in reversed(lower[max(0, index - 6) : index]):
+        if tok in _PUNCT or tok in lx.DIRECTION_TO_EN:
+            break
+        if tok not in lx.STOPWORDS and not tok.isdigit():
+            out.append(_stem(tok))
+            if len(out) >= span:
+                break
+    return out
+
+
+def _cjk_roles(text: str, sources: set[str], destinations: set[str]) -> None:
+    for run in _CJK_RUN.findall(text):
+        to_at = _find_to_marker(run)
+        if to_at is None:
+            continue
+        index, marker = to_at
+        head = run[:index]
+        for start in lx.DIRECTION_FROM_ZH:
+            at = head.find(start)
+            if at >= 0:
+                head = head[at + len(start) :]
+                break
+        sources.update(_bigrams(head))
+        destinations.update(_bigrams(run[index + len(marker) :]))
+
+
+def _find_to_marker(run: str) -> tuple[int, str] | None:
+    for marker in lx.DIRECTION_TO_ZH:
+        at = run.find(marker)
+        while at > 0 and marker == "到" and run[at - 1] in lx.NOT_DIRECTION_BEFORE_TO_ZH:
+            at = run.find(marker, at + 1)
+        if at > 0:
+            return at, marker
+    return None
+
+
+def _bigrams(run: str) -> set[str]:
+    chars = [ch for ch in run if ch not in lx.STOP_CHARS_ZH]
+    return {chars[i] + chars[i + 1] for i in range(len(chars) - 1)} or set(chars)
+
+
+def _names(tokens: list[str]) -> frozenset[str]:
+    names: set[str] = set()
+    sentence_start = True
+    previous = ""
+    for tok in tokens:
+        if tok in _SENTENCE_END:
+            # "Dr. Okafor": a full stop after a title does not end the sentence.
+            sentence_start = not (tok == "." and previous.lower() in lx.TITLES)
+            previous = tok
+            continue
+        previous = tok
+        if tok in _PUNCT or _CJK_RUN.fullmatch(tok):
+            continue
+        if (
+            not sentence_start
+            and tok[:1].isupper()
+            and tok not in ("I", "I'm", "I'd", "I've", "I'll")
+            and not any(c.isdigit() for c in tok)
+        ):
+            names.add(_stem(tok.lower()))
+        sentence_start = False
+    return frozenset(names)
+
+
+def _lemmas(word: str) -> tuple[str, ...]:
+    """The word and its likely base forms: enabled → enable, stopping → stop."""
+    out = [word]
+    for suffix in ("ing", "ed", "es", "s", "d"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+            base = word[: -len(suffix)]
+            out.extend((base, base + "e"))
+            if len(base) > 2 and base[-1] == base[-2]:
+                out.append(base[:-1])
+    return tuple(out)
+
+
+def _stem(word: str) -> str:
+    """A light stemmer: enough that "bookings"/"booking"/"booked" compare equal."""
+    if len(word) <= 3 or not word.isascii():
+        return word
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: -len(suffix)]
+            if suffix in ("ing", "ed") and len(stem) > 3 and stem[-1] == stem[-2]:
+                stem = stem[:-1]  # stopped → stop
+            if suffix == "es" and not stem.endswith(("s", "x", "z", "ch", "sh")):
+                stem = word[:-1]
+            return stem
+    return word

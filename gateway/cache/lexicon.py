@@ -1,0 +1,544 @@
+"""Word lists for the semantic-cache guard: function words, polarity axes, numerals.
+
+Kept apart from the guard's logic so the lists can grow without touching the rules, and
+so it is plain which words the guard treats as meaning-bearing. The lists are generic
+(everyday English and Chinese), not tuned to any one domain: a term missing here only
+means the guard leaves that difference to the similarity threshold.
+"""
+
+from __future__ import annotations
+
+# English words that carry no identity of their own. Deictic and scope words (this,
+# next, last, every, all, whole, only...) are deliberately absent: "this term" and
+# "next term" are different questions.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "so",
+        "of",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "about",
+        "as",
+        "into",
+        "onto",
+        "upon",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "do",
+        "does",
+        "did",
+        "done",
+        "doing",
+        "have",
+        "has",
+        "had",
+        "having",
+        "i",
+        "me",
+        "my",
+        "mine",
+        "we",
+        "us",
+        "our",
+        "ours",
+        "you",
+        "your",
+        "yours",
+        "he",
+        "him",
+        "his",
+        "she",
+        "her",
+        "hers",
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "where",
+        "when",
+        "why",
+        "how",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "need",
+        "needs",
+        "please",
+        "pls",
+        "kindly",
+        "just",
+        "also",
+        "too",
+        "very",
+        "really",
+        "quite",
+        "still",
+        "even",
+        "ever",
+        "there",
+        "here",
+        "than",
+        "that's",
+        "what's",
+        "it's",
+        "i'm",
+        "i'd",
+        "i've",
+        "i'll",
+        "you're",
+        "don't",
+        "doesn't",
+        "get",
+        "got",
+        "give",
+        "tell",
+        "show",
+        "let",
+        "know",
+        "want",
+        "like",
+        "wish",
+        "help",
+        "find",
+        "see",
+        "look",
+        "s",
+        "t",
+        "d",
+        "ll",
+        "ve",
+        "re",
+        "m",
+    ]
+)
+
+# Negation words; their count must agree between a query and the cached prompt.
+NEGATIONS_EN = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "without",
+        "none",
+        "nobody",
+        "nothing",
+        "neither",
+        "nor",
+        "cannot",
+        "cant",
+        "nowhere",
+    ]
+)
+NEGATION_CHARS_ZH = "不没无未别非勿莫"
+# Compounds in which those characters do not negate the sentence.
+NOT_NEGATION_ZH = (
+    "非常",
+    "无线",
+    "无论",
+    "别人",
+    "别的",
+    "区别",
+    "未来",
+    "不过",
+    "不管",
+    "不同",
+    "不少",
+    "不久",
+    "不断",
+    "不仅",
+    "除非",
+    "并非",
+    "无人机",
+    "特别",
+    "分别",
+    "类别",
+    "级别",
+)
+
+# Polarity axes: a request that says one pole must not be answered with an answer for
+# the other ("enable" / "disable 2FA", 打开 / 关闭). Each word maps to (axis, pole).
+_AXES_EN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "power": (
+        ("enable", "activate", "unmute", "turn_on", "switch_on", "power_on"),
+        ("disable", "deactivate", "mute", "turn_off", "switch_off", "power_off"),
+    ),
+    "membership": (
+        ("add", "include", "insert", "attach", "join", "subscribe", "enroll", "register"),
+        (
+            "remove",
+            "delete",
+            "exclude",
+            "detach",
+            "leave",
+            "unsubscribe",
+            "unenroll",
+            "deregister",
+            "drop",
+        ),
+    ),
+    "permission": (
+        ("allow", "permit", "accept", "approve", "grant", "unblock", "authorize", "authorise"),
+        ("block", "deny", "reject", "decline", "forbid", "prevent", "ban", "refuse", "revoke"),
+    ),
+    "lock": (("lock", "freeze"), ("unlock", "unfreeze")),
+    "open": (("open",), ("close", "shut")),
+    "run": (
+        ("start", "begin", "resume", "continue"),
+        ("stop", "end", "pause", "halt", "suspend", "quit"),
+    ),
+    "amount": (
+        (
+            "increase",
+            "raise",
+            "upgrade",
+            "extend",
+            "higher",
+            "more",
+            "maximum",
+            "max",
+            "above",
+            "over",
+            "most",
+            "longer",
+            "bigger",
+            "larger",
+        ),
+        (
+            "decrease",
+            "reduce",
+            "lower",
+            "downgrade",
+            "shorten",
+            "less",
+            "fewer",
+            "minimum",
+            "min",
+            "below",
+            "under",
+            "least",
+            "shorter",
+            "smaller",
+        ),
+    ),
+    "trade": (("buy", "purchase"), ("sell",)),
+    "cash": (("deposit", "top_up"), ("withdraw", "withdrawal")),
+    "transfer": (("send", "upload", "export"), ("receive", "download", "import")),
+    "link": (("connect", "pair", "link"), ("disconnect", "unpair", "unlink")),
+    "install": (("install",), ("uninstall",)),
+    "visibility": (("show", "display", "unhide"), ("hide",)),
+    "time": (("before", "earlier", "prior", "early"), ("after", "later", "late")),
+    "trip": (
+        ("arrive", "arrival", "check_in", "checkin"),
+        ("depart", "departure", "check_out", "checkout"),
+    ),
+    "temperature": (
+        ("hot", "warm", "heat", "warmer", "heating"),
+        ("cold", "cool", "cooler", "cooling"),
+    ),
+    "order": (("first", "earliest", "oldest"), ("last", "latest", "newest")),
+    "session": (
+        ("log_in", "sign_in", "login", "signin", "opt_in"),
+        ("log_out", "sign_out", "logout", "signout", "opt_out"),
+    ),
+    "visibility_scope": (("public",), ("private",)),
+    "money_flow": (("credit", "income"), ("debit", "expense")),
+    "with": (("with", "including"), ("without", "excluding")),
+}
+POLARITY_EN: dict[str, tuple[str, int]] = {
+    word: (axis, pole)
+    for axis, poles in _AXES_EN.items()
+    for pole, words in enumerate(poles)
+    for word in words
+}
+# Verbs whose particle carries the polarity: "turn on" → turn_on.
+PARTICLE_VERBS = frozenset(["turn", "switch", "power", "log", "sign", "opt", "check", "top"])
+PARTICLES = {"on": "on", "off": "off", "in": "in", "into": "in", "out": "out", "up": "up"}
+# Quantifiers set the scope of a request ("cancel one of" / "all of my orders").
+QUANTIFIERS = frozenset(["all", "every", "each", "whole", "entire", "both", "only", "several"])
+# 本学期 / 下学期, 这周 / 下周: a deictic prefix on a time unit names a different period.
+DEIXIS_ZH = "这本上下今明昨去前后每"
+TIME_UNITS_ZH = ("学期", "季度", "星期", "礼拜", "个月", "周", "月", "年", "天", "次", "期")
+
+_AXES_ZH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "power": (
+        ("打开", "开启", "开通", "启用", "激活", "开灯", "开机", "开机"),
+        ("关闭", "关掉", "关上", "停用", "禁用", "关灯", "关机", "注销"),
+    ),
+    "membership": (
+        ("添加", "加入", "新增", "订阅", "绑定", "增加受益人"),
+        ("删除", "移除", "去掉", "退出", "退订", "解绑", "取消订阅"),
+    ),
+    "permission": (
+        ("允许", "批准", "同意", "接受", "放行", "通过"),
+        ("拒绝", "驳回", "禁止", "阻止", "拦截", "屏蔽"),
+    ),
+    "lock": (("锁定", "锁上", "冻结", "上锁"), ("解锁", "解冻", "解除锁定")),
+    "run": (("开始", "继续", "恢复", "启动"), ("停止", "暂停", "结束", "终止", "中止")),
+    "amount": (
+        (
+            "提高",
+            "增加",
+            "上调",
+            "升级",
+            "调高",
+            "延长",
+            "以上",
+            "最多",
+            "最高",
+            "更多",
+            "多于",
+            "超过",
+            "加大",
+        ),
+        (
+            "降低",
+            "减少",
+            "下调",
+            "降级",
+            "调低",
+            "缩短",
+            "以下",
+            "最少",
+            "最低",
+            "更少",
+            "少于",
+            "减小",
+        ),
+    ),
+    "include": (("包含", "包括", "含"), ("不含", "不包含", "不包括")),
+    "trade": (("买入", "购买", "买"), ("卖出", "出售", "卖")),
+    "cash": (("存入", "充值", "存款"), ("取出", "提现", "取款")),
+    "transfer": (("发送", "上传", "导出", "寄出"), ("接收", "下载", "导入", "收到")),
+    "link": (("连接", "配对"), ("断开", "取消配对")),
+    "install": (("安装",), ("卸载",)),
+    "visibility": (("显示",), ("隐藏",)),
+    "time": (("之前", "以前", "提前"), ("之后", "以后", "推迟", "延后")),
+    "trip": (("到达", "入住", "抵达"), ("出发", "离开", "退房")),
+    "temperature": (("制热", "加热", "升温"), ("制冷", "降温")),
+    "order": (("第一", "最早"), ("最后", "最晚", "最新")),
+    "session": (("登录", "登入"), ("退出登录", "登出")),
+    "visibility_scope": (("公开",), ("私密", "隐私")),
+    "money_flow": (("收入", "入账"), ("支出", "出账")),
+}
+# Longest first, so 不包含 wins over 包含 and 含.
+POLARITY_ZH: tuple[tuple[str, str, int], ...] = tuple(
+    sorted(
+        (
+            (word, axis, pole)
+            for axis, poles in _AXES_ZH.items()
+            for pole, words in enumerate(poles)
+            for word in words
+        ),
+        key=lambda item: -len(item[0]),
+    )
+)
+
+NUMBER_WORDS_EN: dict[str, int] = {
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "thousand": 1000,
+    "million": 1_000_000,
+    "billion": 1_000_000_000,
+    "dozen": 12,
+}
+# Scale words count only after a number ("two hundred"); "thousands of files" is no value.
+SCALE_WORDS = frozenset({"hundred", "thousand", "million", "billion", "dozen"})
+# "one" as a pronoun ("the upstairs one", "which one", "one of") is not a number.
+ONE_PRONOUN_BEFORE = frozenset(
+    [
+        "the",
+        "this",
+        "that",
+        "which",
+        "each",
+        "any",
+        "every",
+        "no",
+        "some",
+        "another",
+        "other",
+        "new",
+        "old",
+        "upstairs",
+        "downstairs",
+        "same",
+        "right",
+        "wrong",
+        "last",
+        "first",
+        "next",
+    ]
+)
+
+ZH_DIGITS = {
+    "零": 0,
+    "\u3007": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+ZH_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
+# Compounds where a numeral character is not a quantity ("一下" = "a bit").
+ZH_NOT_NUMBER = (
+    "一下",
+    "一些",
+    "一起",
+    "一样",
+    "一般",
+    "一直",
+    "一定",
+    "一点",
+    "一旦",
+    "统一",
+    "唯一",
+    "万一",
+    "一切",
+    "一边",
+    "一致",
+    "一会",
+    "一律",
+    "一向",
+    "一再",
+    "千万",
+    "十分",
+    "一番",
+    "一共",
+    "一同",
+    "一并",
+    "之一",
+    "一声",
+    "一眼",
+    "一趟",
+    "一次性",
+    "不一",
+    "第一时间",
+)
+
+# CJK characters that frame a question rather than name its subject: dropped before the
+# guard compares the subject characters of two Chinese questions.
+STOP_CHARS_ZH = frozenset(
+    "的了吗呢吧啊呀嘛么是在有和与及或把被给让请问我你您他她它们这那哪什怎如何为啥么"
+    "能可以要想会该应吗个些下得地着过很都也还就才又再已经帮麻烦一下可否是否多少几请"
+    "到从对将并且而但所以因为如果是不是呢吗啦哦嗯么样"
+)
+
+# Direction markers: the words after them are a destination (to) or a source (from).
+# Asymmetric comparisons read the same way: "X better than Y" ≠ "Y better than X".
+DIRECTION_TO_EN = frozenset(
+    {"to", "into", "towards", "toward", "→", "->", "onto", "than", "against", "vs", "versus"}
+)
+DIRECTION_FROM_EN = frozenset({"from"})
+COMPARISONS_EN = frozenset({"than", "against", "vs", "versus"})
+DIRECTION_TO_ZH = (
+    "改到",
+    "改成",
+    "换成",
+    "转成",
+    "转到",
+    "复制到",
+    "移到",
+    "飞往",
+    "前往",
+    "兑换成",
+    "兑换",
+    "换",
+    "到",
+    "至",
+    "往",
+    "去",
+    "比",
+    "对",
+    "→",
+)
+DIRECTION_FROM_ZH = ("从", "由", "把", "将")
+# 到 after these characters is part of a verb ("收到", "找到"), not a destination.
+NOT_DIRECTION_BEFORE_TO_ZH = frozenset("收找看得遇做想听感达迟报用受拿碰提说")
+
+# Question words that ask for a different kind of answer: "Where is X?" / "Who is X?".
+# ("what", "how" and "which" are interchangeable in paraphrases and are not compared.)
+QUESTION_KINDS_EN = {
+    "who": "person",
+    "whom": "person",
+    "where": "place",
+    "when": "time",
+    "why": "reason",
+}
+QUESTION_KINDS_ZH = (
+    ("为什么", "reason"),
+    ("为何", "reason"),
+    ("什么时候", "time"),
+    ("何时", "time"),
+    ("几点", "time"),
+    ("哪里", "place"),
+    ("哪儿", "place"),
+    ("在哪", "place"),
+    ("谁", "person"),
+)
+
+# Abbreviations whose full stop does not end a sentence ("Dr. Okafor" is a name).
+TITLES = frozenset(["mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "mt", "no", "vs", "etc"])

@@ -1,0 +1,103 @@
+"""The semantic side: embed the query, search the replica's index, check the guard.
+
+Imported only when a semantic cache is configured (it needs numpy and an embedder).
+Features of each cached query are computed once, when its record enters the index.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gateway.cache import guard
+from gateway.cache.config import SemanticConfig
+from gateway.cache.embedder import (
+    Embedder,
+    EmbeddingsCall,
+    OnnxEmbedder,
+    ProviderEmbedder,
+    Vector,
+    default_model_dir,
+)
+from gateway.cache.index import IndexEntry, VectorIndex
+from gateway.cache.store import SharedRecord
+
+log = logging.getLogger("gateway.cache")
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    entry_id: str
+    similarity: float
+
+
+@dataclass(slots=True)
+class Query:
+    """A query embedded once: used for the lookup and, on a miss, for the store."""
+
+    text: str
+    vector: Vector
+    features: guard.Features
+
+
+class SemanticIndex:
+    def __init__(self, config: SemanticConfig, embedder: Embedder) -> None:
+        self._config = config
+        self.embedder = embedder
+        self._index = VectorIndex(config.max_entries)
+
+    async def embed(self, text: str) -> Query:
+        vector = await self.embedder.embed(text)
+        return Query(text, vector, guard.features(text))
+
+    def search(
+        self, namespace: str, query: Query, threshold: float, use_guard: bool
+    ) -> Found | None:
+        match = self._index.search(namespace, query.vector, query.features, threshold, use_guard)
+        if match is None:
+            return None
+        return Found(match.entry.entry_id, match.similarity)
+
+    def has_namespace(self, namespace: str) -> bool:
+        """False when nothing comparable is cached: the lookup can skip embedding."""
+        return self._index.has_namespace(namespace)
+
+    def forget(self, entry_id: str) -> None:
+        self._index.remove(entry_id)
+
+    def add(self, record: SharedRecord, query: Query | None = None) -> None:
+        if record.entry_id in self._index:
+            return
+        vector = query.vector if query is not None else np.frombuffer(record.vector, "<f4")
+        features = query.features if query is not None else guard.features(record.query)
+        entry = IndexEntry(
+            entry_id=record.entry_id,
+            team=record.team,
+            namespace=record.namespace,
+            query=record.query,
+            expires_at=record.expires_at,
+            features=features,
+        )
+        self._index.add(entry, vector)
+
+    def purge(self, team: str) -> int:
+        return self._index.purge(team)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+def build_embedder(config: SemanticConfig, embeddings: EmbeddingsCall) -> Embedder:
+    spec = config.embedder
+    if spec.kind == "provider":
+        return ProviderEmbedder(spec.model, embeddings)
+    model_dir = Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
+    return OnnxEmbedder(model_dir, int8=spec.precision == "int8", threads=spec.threads)
+
+
+def record_vector(vector: Vector) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()

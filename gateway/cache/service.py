@@ -1,0 +1,213 @@
+"""The response cache: policies, store and (optionally) the semantic index, built once.
+
+Lookup order: the exact key first (a dictionary or Redis GET), then, for requests the
+team's policy allows, the semantic index (embed → search → guard → fetch the body).
+Stores run as background tasks after the response has finished, so a miss pays only
+for its lookup. Any failure of the store or the embedder is logged and counts as a
+miss: the upstream answer is always a correct answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from gateway.cache.config import CacheConfig, TeamCache
+from gateway.cache.keys import Plan, Policy, resolve_policies
+from gateway.cache.store import CacheStore, MemoryStore, SharedRecord
+from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.reply import Completion, Reply
+
+if TYPE_CHECKING:
+    from gateway.cache.semantic import Query, SemanticIndex
+
+log = logging.getLogger("gateway.cache")
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(dict[str, Any]).decode
+_MAX_PENDING = 1_000  # background stores beyond this are dropped, not queued
+
+Dispatch = Callable[[RequestContext], Awaitable[Reply]]
+Resolve = Callable[[str], Any]
+
+
+class Lookup(msgspec.Struct, frozen=True):
+    body: dict[str, Any]
+    status: str  # "hit" | "semantic"
+    similarity: float | None = None
+
+
+class ResponseCache:
+    def __init__(
+        self,
+        config: CacheConfig,
+        policies: dict[str, Policy | None],
+        store: CacheStore,
+        semantic: SemanticIndex | None,
+    ) -> None:
+        self.config = config
+        self._policies = policies
+        self._default = policies.get("")
+        self._store = store
+        self.semantic = semantic
+        self.embedder_name = semantic.embedder.name if semantic is not None else ""
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def policy(self, team: str) -> Policy | None:
+        return self._policies.get(team, self._default)  # a listed team may map to None
+
+    async def start(self) -> None:
+        await self._store.start(self._on_record, self._on_purge)
+
+    async def aclose(self) -> None:
+        if self._pending:
+            await asyncio.wait(list(self._pending), timeout=5)
+        await self._store.aclose()
+        if self.semantic is not None:
+            await self.semantic.embedder.aclose()
+
+    # --- lookup ---------------------------------------------------------------------
+
+    async def exact(self, plan: Plan) -> Lookup | None:
+        raw = await self._guarded(self._store.get(plan.team, "e:" + plan.exact_key))
+        return Lookup(_decode(raw), "hit") if raw else None
+
+    def may_match(self, plan: Plan) -> bool:
+        """Whether a semantic lookup could find anything (an empty namespace cannot: the
+        query is then embedded only if its answer is stored, in the background)."""
+        return (
+            self.semantic is not None
+            and plan.namespace is not None
+            and self.semantic.has_namespace(plan.namespace)
+        )
+
+    async def embed(self, text: str) -> Query | None:
+        if self.semantic is None:
+            return None
+        try:
+            return await self.semantic.embed(text)
+        except Exception as exc:
+            log.warning("cache: embedding failed, treating as a miss: %s", exc)
+            return None
+
+    async def similar(self, plan: Plan, query: Query) -> Lookup | None:
+        if self.semantic is None or plan.namespace is None:
+            return None
+        found = self.semantic.search(
+            plan.namespace, query, plan.policy.threshold, plan.policy.guard
+        )
+        if found is None:
+            return None
+        # A semantic entry's id is the exact key of the request that stored it.
+        raw = await self._guarded(self._store.get(plan.team, "e:" + found.entry_id))
+        if not raw:
+            self.semantic.forget(found.entry_id)  # body expired or purged elsewhere
+            return None
+        return Lookup(_decode(raw), "semantic", found.similarity)
+
+    # --- store ----------------------------------------------------------------------
+
+    def store_later(self, plan: Plan, body: dict[str, Any], query: Query | None) -> None:
+        if len(self._pending) >= _MAX_PENDING:
+            return
+        task = asyncio.create_task(self._store_now(plan, body, query))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _store_now(self, plan: Plan, body: dict[str, Any], query: Query | None) -> None:
+        value = _encode(body)
+        if len(value) > self.config.max_entry_bytes:
+            return
+        ttl = plan.policy.ttl_s
+        try:
+            await self._store.put(plan.team, "e:" + plan.exact_key, value, ttl)
+            if plan.namespace is None or self.semantic is None:
+                return
+            if query is None:
+                query = await self.semantic.embed(plan.query)
+            entry_id = plan.exact_key  # the body is stored once, under its exact key
+            from gateway.cache.semantic import record_vector
+
+            record = SharedRecord(
+                entry_id=entry_id,
+                team=plan.team,
+                namespace=plan.namespace,
+                query=plan.query,
+                expires_at=time.time() + ttl,
+                vector=record_vector(query.vector),
+            )
+            self.semantic.add(record, query)
+            await self._store.share(record)
+        except Exception as exc:
+            log.warning("cache: could not store an answer: %s", exc)
+
+    async def purge(self, team: str) -> int:
+        removed = await self._store.purge(team)
+        if self.semantic is not None:
+            self.semantic.purge(team)
+        return removed
+
+    def _on_record(self, record: SharedRecord) -> None:
+        if self.semantic is not None:
+            self.semantic.add(record)
+
+    def _on_purge(self, team: str) -> None:
+        if self.semantic is not None:
+            self.semantic.purge(team)
+
+    async def _guarded(self, pending: Awaitable[bytes | None]) -> bytes | None:
+        try:
+            return await pending
+        except Exception as exc:
+            log.warning("cache: store unavailable, treating as a miss: %s", exc)
+            return None
+
+
+def build_cache(
+    config: CacheConfig,
+    teams: dict[str, TeamCache | None],
+    state_url: str,
+    embeddings: Callable[[str, str], Awaitable[dict[str, Any]]],
+) -> ResponseCache | None:
+    """None when no team has the cache on (no stage, nothing loaded)."""
+    policies = resolve_policies(config, teams)
+    if not any(policies.values()):
+        return None
+    store: CacheStore
+    if state_url.startswith(("redis://", "rediss://", "unix://")):
+        from gateway.cache.redis_store import RedisStore
+
+        store = RedisStore(state_url, config.semantic.max_entries if config.semantic else 1000)
+    else:
+        store = MemoryStore(config.max_entries, config.max_bytes)
+    semantic: SemanticIndex | None = None
+    if config.semantic is not None and any(p and p.semantic for p in policies.values()):
+        from gateway.cache.semantic import SemanticIndex, build_embedder
+
+        semantic = SemanticIndex(config.semantic, build_embedder(config.semantic, embeddings))
+    return ResponseCache(config, policies, store, semantic)
+
+
+def embeddings_through(
+    dispatch: Dispatch, resolve: Resolve
+) -> Callable[[str, str], Awaitable[dict[str, Any]]]:
+    """The gateway's own embeddings route (routing, fallbacks, translators) as a call."""
+
+    async def call(model: str, text: str) -> dict[str, Any]:
+        ctx = RequestContext(Endpoint.EMBEDDINGS, "req_cache_" + os.urandom(8).hex())
+        ctx.model = model
+        ctx.body = {"model": model, "input": text}
+        ctx.route = resolve(model)
+        if ctx.route is None:
+            raise LookupError(f"the embeddings model {model!r} is not in the model table")
+        reply = await dispatch(ctx)
+        if not isinstance(reply, Completion):
+            raise TypeError("the embeddings route answered with a stream")
+        return reply.body
+
+    return call

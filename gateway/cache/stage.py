@@ -1,0 +1,146 @@
+"""The cache stage: answer from the cache before routing, store finished answers after.
+
+Place it after authentication, model access, admission and the input guard (a hit is
+still an admitted, guarded request) and before ``Settle``. ``enter`` looks up the exact
+key, then the semantic index, and on a hit short-circuits with the stored body (or its
+chunks, for a streaming request). ``leave`` only watches: it keeps the body, or folds a
+stream's chunks as they pass. ``finish`` decides: the answer is stored only when the
+request finished normally (status 200, no error, the stream ran to its end, every
+choice finished with ``stop``/``length``/``tool_calls``) and no output guard acted on
+it. Stores run in the background; nothing here ever fails a request.
+
+Per request (for other stages and the ledger):
+
+- ``ctx.cache``: ``"hit"`` | ``"semantic"`` | ``"miss"`` | ``"bypass"`` (through
+  ``telemetry.events.cache_result``), None when the cache is off for the team;
+- response headers ``x-gateway-cache`` (same values but bypass) and, for semantic hits,
+  ``x-gateway-cache-similarity``;
+- on a hit ``ctx.usage`` is the stored answer's usage and ``ctx.target`` stays None:
+  the ledger records zero upstream cost, and those tokens priced at the model's rate
+  are the cost the hit saved.
+
+Request headers: ``Cache-Control: no-cache`` skips the lookup (the answer is still
+stored), ``no-store`` skips storing (the lookup still happens).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gateway.cache import keys, replay
+from gateway.cache.service import Lookup, ResponseCache
+from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
+from gateway.pipeline.stages import Stage
+from gateway.telemetry.events import cache_result
+
+if TYPE_CHECKING:
+    from gateway.cache.semantic import Query
+
+CACHE_HEADER = "x-gateway-cache"
+SIMILARITY_HEADER = "x-gateway-cache-similarity"
+
+
+@dataclass(slots=True)
+class CacheState:
+    """One request's cache bookkeeping (``ctx.cache_state``)."""
+
+    plan: keys.Plan
+    no_store: bool
+    query: Query | None = None
+    body: dict[str, Any] | None = None
+    assembler: replay.Assembler | None = None
+    stream_done: bool = False
+
+
+class CacheStage(Stage):
+    def __init__(self, cache: ResponseCache) -> None:
+        self._cache = cache
+
+    async def enter(self, ctx: RequestContext) -> Reply | None:
+        principal = ctx.principal
+        if principal is None:
+            return None
+        policy = self._cache.policy(principal.team)
+        if policy is None:
+            return None
+        no_cache, no_store = _directives(ctx.client_headers.get("cache-control", ""))
+        plan = keys.plan(
+            principal.team, ctx.endpoint, ctx.model, ctx.body, policy, self._cache.embedder_name
+        )
+        if plan is None:
+            cache_result(ctx, "bypass")
+            return None
+        state = CacheState(plan, no_store)
+        ctx.cache_state = state
+        found: Lookup | None = None
+        if not no_cache:
+            found = await self._cache.exact(plan)
+            if found is None and self._cache.may_match(plan):
+                state.query = await self._cache.embed(plan.query)
+                if state.query is not None:
+                    found = await self._cache.similar(plan, state.query)
+        if found is None:
+            cache_result(ctx, "miss")
+            ctx.response_headers[CACHE_HEADER] = "miss"
+            return None
+        return self._replay(ctx, found)
+
+    async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
+        state = ctx.cache_state
+        if state is None or ctx.cache != "miss" or state.no_store:
+            return reply
+        if isinstance(reply, Completion):
+            state.body = reply.body
+            return reply
+        state.assembler = replay.Assembler(ctx.endpoint)
+        return ChunkStream(self._watch(state, reply.chunks))
+
+    async def finish(self, ctx: RequestContext) -> None:
+        state = ctx.cache_state
+        if state is None or ctx.cache != "miss" or state.no_store:
+            return
+        if ctx.status != 200 or ctx.error is not None:
+            return
+        if any(action.startswith("output:") for action in ctx.guard_actions):
+            return  # an output guard changed or judged it: never replay it blind
+        body = state.body
+        if state.assembler is not None:
+            body = state.assembler.body() if state.stream_done else None
+        if body is None or not replay.storable(ctx.endpoint, body):
+            return
+        self._cache.store_later(state.plan, body, state.query)
+
+    async def _watch(
+        self, state: CacheState, chunks: AsyncIterator[StreamItem]
+    ) -> AsyncIterator[StreamItem]:
+        assembler = state.assembler
+        assert assembler is not None
+        async for item in chunks:
+            if isinstance(item, dict):
+                assembler.add(item)
+            yield item
+        state.stream_done = True
+
+    def _replay(self, ctx: RequestContext, found: Lookup) -> Reply:
+        cache_result(ctx, "semantic" if found.status == "semantic" else "hit", found.similarity)
+        ctx.response_headers[CACHE_HEADER] = found.status
+        if found.similarity is not None:
+            ctx.response_headers[SIMILARITY_HEADER] = f"{found.similarity:.4f}"
+        body = replay.fresh(found.body, ctx.endpoint)
+        ctx.usage = replay.usage_of(body)
+        if ctx.usage is not None and ctx.endpoint is Endpoint.EMBEDDINGS:
+            ctx.usage.completion_tokens = 0
+        if ctx.stream and ctx.endpoint is not Endpoint.EMBEDDINGS:
+            return ChunkStream(replay.chunks(body, ctx.endpoint, ctx.include_usage))
+        return Completion(body)
+
+
+def _directives(value: str) -> tuple[bool, bool]:
+    """(no-cache, no-store) from a Cache-Control request header."""
+    if not value:
+        return False, False
+    parts = {p.strip().lower().split("=", 1)[0] for p in value.split(",")}
+    return "no-cache" in parts, "no-store" in parts

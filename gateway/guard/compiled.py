@@ -1,0 +1,177 @@
+"""Policies turned into ready-to-run objects, once, at start-up.
+
+For each policy a team uses: every rule's validator is instantiated through
+guardrails-ai's registry and the rules of each stage are composed into a ``Guard``
+(kept as ``input_guard`` / ``output_guard``: the same composition any guardrails-ai
+tool can run). Requests then only look up their team's ``CompiledPolicy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.config.schema import Config
+from gateway.guard import framework
+from gateway.guard.config import NO_POLICY, JsonSchemaCheck, ParamCaps, Rule
+from gateway.guard.findings import Detector, Finding
+from gateway.guard.options import (
+    INJECTION,
+    OPTION_TYPES,
+    PII,
+    TERMS,
+    PiiOptions,
+    TermsOptions,
+    decode_options,
+)
+from gateway.guard.pii import ENTITY_TYPES, PiiDetector, PiiScanner
+from gateway.guard.policies import (
+    LoadedPolicy,
+    check_policy,
+    load_policy,
+    resolve,
+    team_policy_names,
+)
+
+_CONTENT_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+_INJECTION_ROLES = ("user", "tool", "function")
+# A stream holds back at least this much even when the rules report short matches,
+# so placeholders being restored ("[EMAIL_12]") are always seen whole.
+_MIN_HOLD_BACK = 24
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    name: str
+    action: str
+    detector: Detector
+    roles: frozenset[str]
+    restore: bool
+    # Third-party validators may be slow or do I/O: they run in a worker thread.
+    offload: bool
+    placeholder: str
+    validator: Any = field(repr=False)
+
+    def kind(self, finding: Finding) -> str:
+        """The placeholder kind for a redacted finding: the PII type, else the rule's."""
+        return finding.label if finding.label in ENTITY_TYPES else self.placeholder
+
+    @property
+    def whole_text(self) -> bool:
+        """Judges a message as a whole (injection), not spans: on a stream it can only
+        run once the text is complete."""
+        return self.detector.max_span <= 0
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    name: str
+    input: tuple[CompiledRule, ...]
+    output: tuple[CompiledRule, ...]
+    params: ParamCaps | None
+    json_schema: JsonSchemaCheck | None
+    hold_back: int
+    input_guard: Any = field(repr=False)
+    output_guard: Any = field(repr=False)
+
+    @property
+    def restores(self) -> bool:
+        return any(rule.restore for rule in self.input)
+
+
+class ValidatorDetector:
+    """Any guardrails-ai validator as a detector: a failure's ``error_spans`` become
+    findings (the whole text when it reports none)."""
+
+    def __init__(self, validator: Any, label: str) -> None:
+        self._validator = validator
+        self._label = label
+        self.max_span = 256
+
+    def scan(self, text: str) -> list[Finding]:
+        from guardrails.validators import FailResult  # type: ignore[import-untyped]
+
+        result = self._validator.validate(text, {})
+        if not isinstance(result, FailResult):
+            return []
+        spans = result.error_spans or []
+        if not spans:
+            return [Finding(0, len(text), self._label)]
+        return [Finding(int(s.start), int(s.end), self._label) for s in spans]
+
+
+def compile_policies(config: Config) -> dict[str, CompiledPolicy | None]:
+    """Team → compiled policy or None (every team; each policy built once). The key
+    ``""`` holds the default policy, for callers outside any team (the master key)."""
+    names = team_policy_names(config)
+    default = config.guardrails.default_policy
+    default = "" if default == NO_POLICY else default
+    wanted = sorted(set(names.values()) | ({default} if default else set()))
+    if not wanted:
+        return {}
+    framework.load_guardrails()
+    built = {name: compile_policy(load_policy(config, name)) for name in wanted}
+    framework.seal()
+    by_team: dict[str, CompiledPolicy | None] = {
+        team: built[names[team]] if team in names else None for team in config.teams
+    }
+    by_team[""] = built[default] if default else None
+    return by_team
+
+
+def compile_policy(loaded: LoadedPolicy) -> CompiledPolicy:
+    check_policy(loaded)
+    policy = loaded.policy
+    inputs = tuple(_compile_rule(loaded, r, _pii_scanner(policy.input)) for r in policy.input)
+    outputs = tuple(_compile_rule(loaded, r, _pii_scanner(policy.output)) for r in policy.output)
+    spans = [r.detector.max_span for r in outputs]
+    hold_back = policy.stream.hold_back_chars or max([_MIN_HOLD_BACK, *spans])
+    return CompiledPolicy(
+        name=loaded.name,
+        input=inputs,
+        output=outputs,
+        params=policy.params,
+        json_schema=policy.json_schema,
+        hold_back=hold_back,
+        input_guard=_guard(loaded.name, "input", inputs),
+        output_guard=_guard(loaded.name, "output", outputs),
+    )
+
+
+def _pii_scanner(rules: Sequence[Rule]) -> PiiScanner:
+    """One scanner for every PII rule of a stage, looking for the union of their types."""
+    wanted: set[str] = set()
+    for rule in rules:
+        if rule.validator == PII:
+            wanted.update(decode_options(rule.options, PiiOptions).entities)
+    return PiiScanner(wanted)
+
+
+def _compile_rule(loaded: LoadedPolicy, rule: Rule, scanner: PiiScanner) -> CompiledRule:
+    options = dict(rule.options)
+    ours = rule.validator in OPTION_TYPES
+    decoded = decode_options(options, OPTION_TYPES[rule.validator]) if ours else None
+    if isinstance(decoded, TermsOptions):
+        options["terms_files"] = [str(resolve(loaded, f)) for f in decoded.terms_files]
+    cls = framework.validator_class(rule.validator, rule.module)
+    validator = cls(on_fail="noop", **options)
+    detector: Detector = validator.detector if ours else ValidatorDetector(validator, rule.name)
+    if isinstance(decoded, PiiOptions):
+        detector = PiiDetector(decoded.entities, scanner)  # shares the stage's scan
+    roles = rule.roles or (_INJECTION_ROLES if rule.validator == INJECTION else _CONTENT_ROLES)
+    label = "TERM" if rule.validator == TERMS else rule.name.upper().replace("-", "_")
+    return CompiledRule(
+        name=rule.name,
+        action=rule.action,
+        detector=detector,
+        roles=frozenset(roles),
+        restore=rule.restore,
+        offload=not ours,
+        placeholder=label,
+        validator=validator,
+    )
+
+
+def _guard(policy: str, stage: str, rules: Sequence[CompiledRule]) -> Any:
+    return framework.make_guard([r.validator for r in rules], f"{policy}-{stage}")

@@ -1,0 +1,207 @@
+# ruff: noqa: RUF001  (full-width and look-alike characters are the point here)
+"""Heuristic prompt-injection rules, English and Chinese.
+
+Each rule is (name, weight, anchors, pattern). A rule's regex only runs in windows
+around occurrences of its anchor substrings in the lower-cased text (a backslash-escaped bar in an
+anchor list is a literal bar), so a long prompt costs a few substring searches per
+rule plus regex work near the words that matter; Chinese rules are skipped for text
+without CJK characters.
+
+The patterns key on the *instruction* (ignore + previous + instructions, reveal +
+system prompt, a fake system delimiter, a persona without restrictions), not on the
+topic: "how do I defend against prompt injection?" or "忽略大小写的正则怎么写" mention
+the words without giving the instruction. Weights combine as independent evidence
+with the classifier's score in ``injection.py`` (log-odds are added).
+
+Texts are matched after NFKC, lower-casing and removing separators inserted between
+CJK characters (``忽-略-以-上``), see ``injection.normalise``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    weight: float
+    anchors: tuple[str, ...]
+    pattern: re.Pattern[str]
+    # Chinese rules only run on text that contains CJK characters.
+    cjk: bool = False
+
+    @property
+    def boost(self) -> float:
+        """The rule's evidence in log-odds."""
+        return math.log(self.weight / (1.0 - self.weight))
+
+
+def _rule(name: str, weight: float, anchors: str, pattern: str) -> Rule:
+    anchor_list = tuple(a.replace("\\|", "|") for a in re.split(r"(?<!\\)\|", anchors))
+    return Rule(
+        name, weight, anchor_list, re.compile(pattern, re.MULTILINE), name.startswith("zh_")
+    )
+
+
+_EN_VERB = r"(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|discard|neglect)"
+_EN_WHICH = (
+    r"(?:previous|prior|above|earlier|preceding|former|initial|original|all|any|every|"
+    r"your|these|those|system|developer|safety|existing)"
+)
+_EN_WHAT = (
+    r"(?:instructions?|prompts?|rules?|guidelines?|directives?|constraints?|polic(?:y|ies)|"
+    r"restrictions?|guardrails?|programming|safeguards?|filters?|training|commands?|orders?)"
+)
+_ZH_IGNORE = (
+    r"(?:忽略|无视|忽视|不要理会|不用理会|别管|不用管|不要管|不必管|甭管|忘掉|忘记|忘了|抛开|丢弃|"
+    r"绕过|跳过|不要遵守|停止遵守|放弃)"
+)
+_ZH_WHICH = (
+    r"(?:之前|以前|先前|上面|上述|以上|前面|此前|原来|原先|原有|所有|全部|一切|系统|开发者|你的|"
+    r"预设|既定)"
+)
+_ZH_WHAT = r"(?:指令|指示|命令|规则|设定|提示|约束|限制|规定|安全策略|政策|准则|人设|配置|说明)"
+# "忽略上面的内容" is also how people correct themselves: weaker evidence on its own.
+_ZH_WHAT_WEAK = r"(?:内容|对话|要求|任务|话)"
+_ZH_REVEAL = (
+    r"(?:输出|显示|打印|告诉我|透露|泄露|复述|重复|列出|给我|发给我|贴出|展示|翻译|公开|说出|念出|导出|"
+    r"原样|完整|全文|逐字|写出|放进|放到)"
+)
+_ZH_HIDDEN = (
+    r"(?:系统提示|系统指令|系统消息|系统设定|初始指令|初始提示|隐藏(?:的)?(?:规则|指令|提示|设定)|"
+    r"开发者(?:消息|指令|提示)|内部(?:规则|指令|配置|设定)|预设(?:指令|提示)|提示词|prompt)"
+)
+
+RULES: tuple[Rule, ...] = (
+    # --- instruction override -----------------------------------------------------------
+    _rule("override", 0.9,
+          "ignore|disregard|forget|override|bypass|skip|drop|abandon|discard|neglect",
+          rf"\b{_EN_VERB}\b[^.\n]{{0,40}}?\b{_EN_WHICH}\b[^.\n]{{0,30}}?\b{_EN_WHAT}\b"),
+    _rule("forget_everything", 0.85, "forget|disregard|ignore",
+          r"\b(?:forget|disregard|ignore)\s+(?:about\s+)?(?:everything|all(?: of)? that|"
+          r"what(?:ever)? (?:you(?:'ve| have)? been|i) (?:told|said))"),
+    _rule("new_instructions", 0.7, "instruction|task|purpose|goal|directive",
+          r"\b(?:your|the)\s+(?:new|real|true|actual|updated|only)\s+(?:task|instructions?|"
+          r"purpose|goal|directive|mission)\s+(?:is|are|will be)\b|\bnew\s+instructions?\s*:"),
+    _rule("from_now_on", 0.45, "from now on|henceforth|going forward",
+          r"\b(?:from now on|henceforth|going forward)\b[^.\n]{0,20}\byou\b[^.\n]{0,20}\b"
+          r"(?:are|will|must|shall|only|always|never)\b"),
+    _rule("safety_off", 0.8, "filter|safety|guideline|restriction|censor",
+          r"\b(?:turn|switch|shut)\w*\s+off\s+(?:your\s+|the\s+|all\s+)?(?:safety|content|ethical)"
+          r"\s*(?:filters?|guidelines?|protocols?|restrictions?)|\b(?:safety|content)\s+filters?\s+"
+          r"(?:are|is|have been)\s+(?:now\s+)?(?:off|disabled|removed|deactivated)"),
+    _rule("zh_override", 0.9, "忽略|无视|忽视|理会|管|忘|抛开|丢弃|绕过|跳过|遵守|放弃",
+          rf"{_ZH_IGNORE}[^。！？!?\n]{{0,14}}?{_ZH_WHICH}[^。！？!?\n]{{0,14}}?{_ZH_WHAT}"),
+    _rule("zh_override_weak", 0.5, "忽略|无视|忽视|理会|管|忘|抛开|丢弃|绕过|跳过|放弃",
+          rf"{_ZH_IGNORE}[^。！？!?\n]{{0,14}}?{_ZH_WHICH}[^。！？!?\n]{{0,8}}?{_ZH_WHAT_WEAK}"),
+    _rule("zh_void", 0.85, "不算|不作数|作废|无效|过期|失效|不再适用",
+          r"(?:以上|上面|之前|前面|原来|原有)(?:的)?(?:内容|指令|要求|说的|规则|设定|设置|提示|限制)?"
+          r"(?:都|全部|统统|已经|已)?(?:不算数?|不作数|作废|无效|过期|失效|不再适用)"),
+    _rule("zh_forget_all", 0.8, "忘|忽略|无视|抛开",
+          r"(?:忘掉|忘记|忘了|忽略|无视|抛开)[^。！？\n]{0,10}(?:之前|以前|先前|以上|上面)"
+          r"[^。！？\n]{0,10}(?:一切|所有|全部)"),
+    _rule("zh_priority", 0.8, "优先级|只听",
+          r"优先级(?:最)?高于(?:系统|之前|所有|你的)|(?:现在|以后)?只(?:听|听从|服从)我的?"),
+    _rule("priority", 0.8, "priority|precedence",
+          r"\b(?:this|these|my)\s+(?:message|instructions?|request)s?\s+(?:take|takes|has|have)\s+"
+          r"(?:priority|precedence)\s+over\b"),
+    _rule("zh_from_now_on", 0.5, "从现在|从今以后|接下来|此后",
+          r"(?:从现在(?:开始|起)|从今以后|此后)[，,]?\s*你(?:就是|是|将|只|必须|要|只能|每次)"),
+    _rule("zh_new_task", 0.7, "任务|指令",
+          r"(?:不要|别|停止)(?:再)?执行(?:原|原来|原先|之前)的?(?:任务|指令)|(?:你的)?(?:新|真正的)(?:任务|指令)(?:是|为)"),
+    # --- prompt extraction --------------------------------------------------------------
+    _rule("reveal_prompt", 0.85, "prompt|instruction|rules|guideline|configuration|message",
+          r"\b(?:reveal|show|print|output|display|repeat|tell|give|share|leak|dump|list|spell out|"
+          r"write out|recite|paste|copy|translate|summari[sz]e|what (?:is|are|were))\b[^.\n]{0,40}?"
+          r"\b(?:your|the|its)\s+(?:(?:full|entire|complete|exact|original|first)\s+)?"
+          r"(?:system|initial|hidden|original|secret|internal|developer|pre-?set|confidential|"
+          r"underlying)\s*(?:prompt|instructions?|message|rules|guidelines|configuration|"
+          r"directives)"),
+    _rule("repeat_above", 0.8, "repeat|print|output|copy|recite|echo|reproduce|starting with",
+          r"\b(?:repeat|print|output|copy|recite|echo|reproduce)\b[^.\n]{0,30}?\b(?:words|text|"
+          r"everything|all|content|messages?|lines?)\b[^.\n]{0,20}?\b(?:above|before this|"
+          r"preceding|earlier|so far|at the (?:start|beginning))"
+          r"|\bstarting with\s+[\"'“]?you are\b"),
+    _rule("zh_reveal_prompt", 0.85, "提示|指令|系统|开发者|内部|预设|prompt|规则|收到",
+          rf"{_ZH_REVEAL}[^。！？!?\n]{{0,20}}?{_ZH_HIDDEN}|{_ZH_HIDDEN}[^。！？!?\n]{{0,12}}?"
+          r"(?:全文|原文|原样|逐字|完整|一字不改|是什么|列出来|贴出来|给我看|发给我|告诉我|输出|"
+          r"打印|翻译|显示)"
+          r"|(?:规则|指令|设定)的?(?:原文|全文)"
+          r"|收到的(?:第一条|最初的|最开始的|初始)(?:消息|指令|内容)"),
+    _rule("zh_repeat_above", 0.8, "重复|复述|开头|对话开始|收到的",
+          r"(?:重复|复述|原样输出|一字不改)[^。！？\n]{0,20}(?:以[“\"']?你是|上面|以上|前面|之前)"
+          r"|以[“\"']?你是[”\"']?开头|(?:对话|会话)开始(?:之)?前[^。！？\n]{0,12}收到的"),
+    # --- role play and jailbreak personas ------------------------------------------------
+    _rule("dan", 0.8, " dan|\"dan|“dan|'dan|do anything now",
+          r"\bdo anything now\b|\b(?:you are|you're|act as|pretend to be|become|be|called|named)"
+          r"\s+(?:now\s+)?(?:a\s+|an\s+)?(?:ai\s+(?:called|named)\s+)?[\"'“]?dan\b|"
+          r"\bdan\s*(?:mode|prompt|jailbreak)\b"),
+    _rule("mode_switch", 0.8, "mode",
+          r"\b(?:you|your)\b[^.\n]{0,30}\b(?:developer|dev|god|unrestricted|jailbreak|jailbroken|"
+          r"unfiltered|uncensored|evil|admin|debug|dan)\s+mode\b|\b(?:developer|god|jailbreak|"
+          r"unrestricted|unfiltered|uncensored)\s+mode\s+(?:is\s+)?(?:now\s+)?"
+          r"(?:enabled|activated|on)\b"),
+    _rule("no_limits_persona", 0.8,
+          "restrict|limit|rules|filter|ethic|moral|censor|boundar|guideline",
+          r"\b(?:pretend|act|behave|imagine|roleplay|role-play|play|become|you are|you're|be)\b"
+          r"[^.\n]{0,60}?\b(?:no|without|free (?:of|from)|not bound by|unbound by|don't have|"
+          r"do not have|beyond|ignores?)\s+(?:any\s+)?(?:\w+\s+)?(?:restrictions?|limits|"
+          r"limitations|rules|filters|guidelines|ethics|morals|morality|censorship|boundaries)\b"),
+    _rule("unrestricted_ai", 0.75, "unrestricted|unfiltered|uncensored|jailbroken|jailbreak",
+          r"\b(?:you are|you're|you will be|as)\s+(?:now\s+)?(?:an?\s+)?(?:unrestricted|unfiltered|"
+          r"uncensored|jailbroken)\b|\bjailbreak\s+(?:yourself|this (?:ai|model|chat))"),
+    _rule("zh_mode", 0.85, "模式|dan",
+          r"(?:进入|开启|启用|已开启|激活|切换到|切换为|打开|处于)[^。！？\n]{0,6}(?:开发者|上帝|越狱|"
+          r"无限制|无审查|管理员|调试|dan)模式|(?:开发者|越狱|无限制|上帝)模式(?:已|已经)?(?:开启|启用|激活)"),
+    _rule("zh_no_limits", 0.75, "限制|约束|规则|道德|审查|政策|规定|底线",
+          r"(?:没有|不受|摆脱|无视|不用遵守|不必遵守|无需遵守|不需要遵守|不再需要遵守|不再遵守|突破|解除)(?:任何)?[^。！？\n]{0,6}?"
+          r"(?:限制|约束|规则|道德|审查|内容政策|安全政策|保密规定|底线)"),
+    _rule("zh_grandma", 0.8, "奶奶|外婆",
+          r"(?:扮演|假装|当作|当成|假设你是|你现在是|你就是)[^。！？\n]{0,8}(?:已故|去世|过世|死去)?的?"
+          r"(?:奶奶|外婆)"),
+    # --- fake delimiters and roles --------------------------------------------------------
+    _rule("chat_tokens", 0.9, "<\\||[inst]|[/inst]|<<sys|<system|</system|<sys>|</sys>|</user",
+          r"<\|(?:im_start|im_end|system|endoftext|start_header_id|end_header_id|eot_id)\|>|"
+          r"\[/?inst\]|<</?sys>>|</?(?:system|sys)>|</user>|<\|assistant\|>"),
+    _rule("fake_system_block", 0.85, "system|admin|developer|override|系统|管理员",
+          r"(?:^|\n)\s*(?:[=#*\-]{3,}|\[|【|\()\s*(?:system|admin|developer|root|override|系统|"
+          r"管理员|开发者)\b[^\n]{0,30}?(?:[=#*\-]{3,}|\]|】|\)|:|：)|(?:^|\n)\s*#{2,}\s*"
+          r"(?:system|new instructions?|admin|override|系统)"),
+    _rule("role_json", 0.85, '"role"', r"[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']"),
+    _rule("system_colon", 0.5, "system:|system：|系统：|系统:",
+          r"(?:^|\n|[\"'{,])\s*(?:system|系统)\s*[:：]"),
+    _rule("zh_system_notice", 0.8, "系统|管理员|开发者",
+          r"(?:系统|管理员|开发者)(?:指令|通知|消息|提示)?(?:已)?(?:更新|覆盖|变更)[^。！？\n]{0,6}[:：]"
+          r"|(?:开发者|管理员|系统)[^。！？\n]{0,6}(?:更新|修改|覆盖|变更)了?(?:你的)?(?:规则|指令|设定|提示)"),
+    _rule("end_of_input", 0.8, "--|==|##|**",
+          r"[=#*\-]{2,}\s*(?:用户输入|user input|input|对话|conversation|context)\s*(?:已)?"
+          r"(?:结束|ends?|ended)\s*[=#*\-]{2,}"),
+    _rule("code_fence_role", 0.8, "```", r"```\s*(?:system|系统|admin|管理员)\b"),
+    # --- instructions aimed at the model inside content ----------------------------------
+    _rule("note_to_ai", 0.75, " ai|_ai|ai:|ai,|assistant|model|llm|chatbot|bot|gpt",
+          r"\b(?:note|message|instructions?|reminder)s?[\s_]+(?:to|for)[\s_]+(?:the\s+)?(?:ai|assistant|"
+          r"model|llm|chatbot|bot|gpt)\b|\b(?:ai|assistant|chatbot|llm|gpt)\s*[,:]\s*(?:please\s+)?"
+          r"(?:ignore|disregard|do not|don't|stop|instead|you must|immediately|now)\b"),
+    _rule("zh_note_to_ai", 0.8, "ai|助手|模型|机器人|人工智能|gpt",
+          r"(?:给|对|致)\s*(?:ai|人工智能|助手|模型|机器人|gpt)(?:助手)?(?:的)?(?:指令|说明|提示|消息)|"
+          r"(?:ai|助手|模型|gpt)(?:助手)?\s*[，,:：]\s*(?:请)?(?:忽略|不要|立即|马上|务必|改为|直接|告诉|"
+          r"引导|调用|输出|回复|发送|转账|执行)|(?:ai|助手|模型|机器人)[^。！？\n]{0,4}请注意|"
+          r"仅供(?:ai|模型|助手|机器人)(?:阅读|查看|处理)|如果你是(?:一个)?(?:ai|人工智能|助手|模型|机器人|大模型)|"
+          r"给[^。！？\n]{1,6}(?:ai|助手|模型)的?(?:说明|指令|提示)"),
+    _rule("zh_tool_order", 0.6, "调用",
+          r"(?:立即|马上|直接|请)调用[^。！？\n]{0,30}(?:工具|函数|接口)"),
+    _rule("zh_bypass_check", 0.55, "跳过|绕过|关闭|禁用",
+          r"(?:跳过|绕过|关闭|禁用)[^。！？\n]{0,6}(?:验证|认证|审核|检查|安全|风控)"),
+    _rule("hidden_comment", 0.6, "<!--",
+          r"<!--[^>]{0,300}?(?:ignore|instruction|assistant|\bai\b|system|prompt|忽略|指令|系统|助手)"),
+    # --- encoded payloads ----------------------------------------------------------------
+    _rule("decode_and_run", 0.7, "decode|base64|rot13|解码|翻译|hex|反过来|倒",
+          r"\b(?:decode|base64|rot13|hex)\b[^.\n]{0,40}?\b(?:and|then)\s+(?:follow|execute|do|run|"
+          r"obey|carry out|act)|(?:解码|base64|rot13|翻译|还原|反过来|倒过来)[^。！？\n]{0,20}?"
+          r"(?:执行|照做|照着做|按照|遵照|去做|按)"),
+    _rule("pinyin_override", 0.8, "hulue|hu lue|hulve|hu lve|hulüe|hu lüe|hulv|hu lv",
+          r"\bhu\s?l[uüv]e\b[^.\n]{0,30}\b(?:zhi\s?ling|gui\s?ze|yao\s?qiu|ti\s?shi)\b"),
+)  # fmt: skip

@@ -1,0 +1,393 @@
+"""Personal data and secrets: patterns that are validated, not just matched.
+
+Each entity type is one compiled pattern plus a check (``checksums``), so order
+numbers, firmware versions, ISBNs and placeholders pass while real values are caught.
+Boundaries are written with explicit ASCII look-arounds instead of ``\\b``: in Chinese
+text a value sits right next to CJK characters (``身份证号110105…``, ``手机号是+86…``),
+where a Unicode ``\\b`` does not match.
+
+Types: ``EMAIL``, ``PHONE`` (E.164, North American, Chinese mobile; other national
+formats only next to a phone keyword such as "phone:"/"电话"), ``CN_ID_CARD``,
+``CREDIT_CARD``, ``IBAN``, ``IP_ADDRESS`` (v4 and v6), ``US_SSN``, ``API_KEY``
+(OpenAI, AWS, GitHub, Slack, Google, Stripe keys, private-key blocks, JWTs and
+``api_key=...`` assignments with random-looking values).
+
+Cheap pre-checks (is there a digit? an ``@``? a key prefix?) skip whole families of
+patterns, so a plain prose prompt costs a few substring tests.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+
+from gateway.guard import checksums
+from gateway.guard.findings import Finding, resolve_overlaps
+
+ENTITY_TYPES = (
+    "EMAIL",
+    "PHONE",
+    "CN_ID_CARD",
+    "CREDIT_CARD",
+    "IBAN",
+    "IP_ADDRESS",
+    "US_SSN",
+    "API_KEY",
+)
+# When two validated candidates overlap, the more specific type wins: an 18-digit
+# string that passes the PRC ID check is an ID even if it also happens to pass Luhn.
+_PRIORITY = {
+    "API_KEY": 90,
+    "CN_ID_CARD": 80,
+    "IBAN": 70,
+    "EMAIL": 65,
+    "CREDIT_CARD": 60,
+    "US_SSN": 50,
+    "PHONE": 40,
+    "IP_ADDRESS": 30,
+}
+_A = r"A-Za-z0-9"  # ASCII word characters: the only ones that glue to a value
+
+_EMAIL = re.compile(
+    rf"(?<![{_A}._%+\-])[{_A}](?:[{_A}._%+\-]{{0,62}}[{_A}_%+\-])?"
+    rf"@(?:[{_A}](?:[{_A}\-]{{0,61}}[{_A}])?\.)+[A-Za-z]{{2,24}}(?![{_A}\-])"
+)
+_CN_MOBILE = re.compile(
+    rf"(?<![{_A}+])(?:(?:\(\+?86\)|\+?86)[ \-]?)?1[3-9]\d(?:[ \-]?\d{{4}}){{2}}(?!\d)"
+)
+_E164 = re.compile(r"(?<![A-Za-z0-9_+])\+[1-9](?:[ \-.]?(?:\(0\)|\(\d{1,4}\)|\d)){6,16}(?![\d])")
+_NANP = re.compile(
+    r"(?<![A-Za-z0-9_+])(?:(?:\+?1|001)[ \-.]?)?(?:\(\d{3}\) ?|\d{3}[ \-.])\d{3}[ \-.]\d{4}"
+    r"(?: ?(?:x|ext\.? ?)\d{1,5})?(?![\d])"
+)
+# National formats without a country code look like any other number: only taken
+# next to a phone keyword (checked by ``_phone_context``).
+_LOOSE_PHONE = re.compile(
+    r"(?<![A-Za-z0-9_+\-.])(?:\(\d{1,4}\) ?)?\d{2,5}(?:[ \-.]\d{2,8}){1,4}(?: ?x\d{1,5})?"
+    r"(?![A-Za-z0-9_]|[\-.]\d)"
+    r"|(?<![A-Za-z0-9_+\-.])\d{7,12}(?![A-Za-z0-9_]|[\-.]\d)"
+)
+_PHONE_BEFORE = re.compile(
+    r"(?i)(?:\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|call|sms|whatsapp|desk|"
+    r"contact|landline|hotline)\b|电话|手机|致电|联系|热线|座机|传真)[^\n\d]{0,16}$"
+)
+_PHONE_AFTER = re.compile(r"(?i)\W{0,3}(?:office|fax|mobile|cell|home|work|desk)\b")
+_CN_ID = re.compile(rf"(?<![{_A}])(\d{{6}})[ \-]?(\d{{8}})[ \-]?(\d{{3}}[0-9Xx])(?![{_A}])")
+_CARD = re.compile(rf"(?<![{_A}.\-])\d(?:[ \-]?\d){{11,22}}(?![{_A}]|[.\-]\d)")
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?=[ ]?[A-Za-z0-9])")
+_IPV4 = re.compile(
+    r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+    r"(?!\d|\.\d)"
+)
+_IPV6 = re.compile(r"(?<![0-9A-Za-z:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![0-9A-Za-z:])")
+_SSN = re.compile(rf"(?<![{_A}\-])(\d{{3}})([\- ])(\d{{2}})\2(\d{{4}})(?![{_A}]|-\d)")
+_SSN_COMPACT = re.compile(
+    r"(?i)(?:ssn|social security(?: number| no\.?)?)\W{0,12}(?<!\d)(\d{3})(\d{2})(\d{4})(?!\d)"
+)
+# Each pattern starts with its literal prefix (the engine then skips ahead with a fast
+# substring search) and checks the character before it with a look-behind placed after.
+_KEY_PATTERNS: tuple[tuple[str, re.Pattern[str], int], ...] = (
+    # (cheap substring pre-check, pattern, minimum random-looking body length)
+    ("sk-", re.compile(
+        r"sk-(?<![A-Za-z0-9_\-]sk-)(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_\-]{20,}"
+    ), 20),
+    ("k_", re.compile(r"[sr]k_(?<![A-Za-z0-9_\-][sr]k_)(?:live|test)_[A-Za-z0-9]{16,}"), 16),
+    ("AKIA", re.compile(r"AKIA(?<![A-Za-z0-9]AKIA)[A-Z0-9]{16}(?![A-Za-z0-9])"), 16),
+    ("ASIA", re.compile(r"ASIA(?<![A-Za-z0-9]ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"), 16),
+    ("gh", re.compile(r"gh[pousr]_(?<![A-Za-z0-9_]gh._)[A-Za-z0-9]{36,}(?![A-Za-z0-9])"), 30),
+    ("github_pat_", re.compile(r"github_pat_[A-Za-z0-9_]{60,}"), 40),
+    ("xox", re.compile(r"xox[abprs]-(?<![A-Za-z0-9_\-]xox.-)[A-Za-z0-9\-]{10,}"), 10),
+    ("AIza", re.compile(r"AIza(?<![A-Za-z0-9_\-]AIza)[0-9A-Za-z_\-]{35}"), 30),
+    ("eyJ", re.compile(
+        r"eyJ(?<![A-Za-z0-9_\-]eyJ)[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"
+    ), 20),
+    ("PRIVATE KEY", re.compile(
+        r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY-----(?:[\s\S]{16,8192}?"
+        r"-----END (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY-----)?"
+    ), 0),
+)  # fmt: skip
+# Only run around the words it starts with.
+_SECRET_WORDS = ("key", "secret", "token", "passw")
+_ASSIGNED_SECRET = re.compile(
+    r"(?i)(?:api[_\-]?key|secret(?:[_\-]?key)?|access[_\-]?token|auth[_\-]?token|password|passwd)"
+    r"[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9_\-/+=.]{16,128})"
+)
+_KEY_BODY = re.compile(r"[A-Za-z0-9]+")
+# Where digit-bearing entities can be: a run of digits and the separators they are
+# written with. A charset-first pattern, so the engine skips prose quickly.
+_DIGIT_RUN = re.compile(r"\d[\d \-.()/:+xX]*")
+_MARGIN = 16  # characters around a run that entity patterns may need (+86, "NL27 INGB")
+_RECENT = 32  # texts remembered: more than the messages of one request usually has
+_V6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:")
+
+
+class PiiScanner:
+    """Finds validated candidates of ``entities`` in one pass over a text.
+
+    Cost: one fast pass finds digit runs, ``@`` and ``:`` hints and key prefixes; the
+    entity patterns then run only on the small windows around them, so prose without
+    such characters costs a few C-speed scans whatever its length. Several rules of a
+    policy (secrets: block, personal data: redact, IPs: flag) share one scanner: the
+    candidates of the last few texts are kept, so the rules after the first pay nothing.
+    """
+
+    def __init__(self, entities: Iterable[str] = ENTITY_TYPES) -> None:
+        self.entities = _checked(entities)
+        digit_scanners = {
+            "PHONE": _scan_phones,
+            "CN_ID_CARD": _scan_cn_ids,
+            "CREDIT_CARD": _scan_cards,
+            "IBAN": _scan_ibans,
+            "IP_ADDRESS": _scan_ipv4,
+            "US_SSN": _scan_ssns,
+        }
+        self._digit_scanners = [digit_scanners[t] for t in ENTITY_TYPES if t in digit_scanners
+                                and t in self.entities]  # fmt: skip
+        # id(text) → (text, candidates) for the texts of the request being checked; the
+        # text itself is kept so an id reused by a new string never matches.
+        self._recent: dict[int, tuple[str, list[Finding]]] = {}
+
+    def candidates(self, text: str) -> list[Finding]:
+        hit = self._recent.get(id(text))
+        if hit is not None and hit[0] is text:
+            return hit[1]
+        found: list[Finding] = []
+        if "EMAIL" in self.entities and "@" in text:
+            _scan_emails(text, found)
+        if "API_KEY" in self.entities:
+            _scan_keys(text, found)
+        if "IP_ADDRESS" in self.entities and ("::" in text or text.count(":") >= 7):
+            _scan_ipv6(text, found)
+        if self._digit_scanners:
+            for start, end in _digit_windows(text):
+                for digit_scanner in self._digit_scanners:
+                    digit_scanner(text, start, end, found)
+        if len(self._recent) >= _RECENT:
+            self._recent.clear()
+        self._recent[id(text)] = (text, found)
+        return found
+
+
+class PiiDetector:
+    """Validated personal data of ``entities``; overlapping candidates resolved in favour
+    of the more specific type. ``scanner`` may be shared with other detectors."""
+
+    def __init__(
+        self, entities: Iterable[str] = ENTITY_TYPES, scanner: PiiScanner | None = None
+    ) -> None:
+        self.entities = _checked(entities)
+        self._scanner = scanner or PiiScanner(self.entities)
+        if not self.entities <= self._scanner.entities:
+            raise ValueError("the shared scanner does not look for every entity type asked for")
+        # The longest value a stream must see whole before releasing its first character
+        # (an IBAN in groups of four is 42, a GitHub fine-grained token 93). Longer ones
+        # (JWTs, private-key blocks) are still caught: a stream holds any match that is
+        # still growing at the end of what it has received.
+        self.max_span = 128
+
+    def scan(self, text: str) -> list[Finding]:
+        found = self._scanner.candidates(text)
+        if not found:
+            return []
+        return resolve_overlaps([f for f in found if f.label in self.entities], _PRIORITY)
+
+
+def _checked(entities: Iterable[str]) -> frozenset[str]:
+    wanted = frozenset(entities)
+    unknown = wanted - set(ENTITY_TYPES)
+    if unknown:
+        raise ValueError(f"unknown PII entity types: {sorted(unknown)}")
+    return wanted
+
+
+def _digit_windows(text: str) -> list[tuple[int, int]]:
+    """Merged windows around digit runs long enough to hold an entity (4+ digits)."""
+    windows: list[tuple[int, int]] = []
+    size = len(text)
+    for match in _DIGIT_RUN.finditer(text):
+        run = match.group()
+        if len(run) < 4 or sum(c.isdigit() for c in run) < 4:
+            continue
+        start, end = max(0, match.start() - _MARGIN), min(size, match.end() + _MARGIN)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def _around(text: str, needle: str, before: int, after: int) -> list[tuple[int, int]]:
+    """Merged windows around every occurrence of ``needle``."""
+    windows: list[tuple[int, int]] = []
+    position = text.find(needle)
+    while position >= 0:
+        start, end = max(0, position - before), min(len(text), position + after)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+        position = text.find(needle, position + 1)
+    return windows
+
+
+def _scan_emails(text: str, found: list[Finding]) -> None:
+    for start, end in _around(text, "@", 80, 200):
+        for match in _EMAIL.finditer(text, start, end):
+            local = match.group().partition("@")[0]
+            if ".." not in local and len(match.group()) <= 254:
+                found.append(Finding(match.start(), match.end(), "EMAIL"))
+
+
+def _scan_phones(text: str, start: int, end: int, found: list[Finding]) -> None:
+    for match in _CN_MOBILE.finditer(text, start, end):
+        found.append(Finding(match.start(), match.end(), "PHONE"))
+    for match in _E164.finditer(text, start, end):
+        digits = re.sub(r"\D", "", match.group())
+        if _e164_ok(digits):
+            found.append(Finding(match.start(), match.end(), "PHONE"))
+    for match in _NANP.finditer(text, start, end):
+        digits = re.sub(r"\D", "", match.group().split("x")[0].split("ext")[0])
+        if digits.startswith("001"):
+            digits = digits[3:]
+        elif len(digits) == 11 and digits[0] == "1":
+            digits = digits[1:]
+        if checksums.nanp_ok(digits):
+            found.append(Finding(match.start(), match.end(), "PHONE"))
+    for match in _LOOSE_PHONE.finditer(text, start, end):
+        count = sum(c.isdigit() for c in match.group())
+        if 7 <= count <= 15 and _phone_context(text, match.start(), match.end()):
+            found.append(Finding(match.start(), match.end(), "PHONE"))
+
+
+def _e164_ok(digits: str) -> bool:
+    if not 8 <= len(digits) <= 15:
+        return False
+    if digits[0] == "1":
+        return checksums.nanp_ok(digits[1:])
+    if digits.startswith("86"):
+        national = digits[2:]
+        return (len(national) == 11 and national[0] == "1" and national[1] in "3456789") or (
+            9 <= len(national) <= 11 and national[0] != "1"
+        )
+    return len(set(digits)) > 2
+
+
+def _phone_context(text: str, start: int, end: int) -> bool:
+    return bool(
+        _PHONE_BEFORE.search(text, max(0, start - 40), start)
+        or _PHONE_AFTER.match(text, end, end + 12)
+    )
+
+
+def _scan_cn_ids(text: str, start: int, end: int, found: list[Finding]) -> None:
+    for match in _CN_ID.finditer(text, start, end):
+        if checksums.cn_id_ok("".join(match.groups())):
+            found.append(Finding(match.start(), match.end(), "CN_ID_CARD"))
+
+
+def _scan_cards(text: str, start: int, end: int, found: list[Finding]) -> None:
+    for match in _CARD.finditer(text, start, end):
+        value = match.group()
+        # Drop trailing groups until it fits: "4111 1111 1111 1111 2025" is a card
+        # followed by a year, not a 20-digit non-card.
+        groups = re.split(r"([ \-])", value)
+        while groups:
+            candidate = "".join(groups)
+            digits = candidate.replace(" ", "").replace("-", "")
+            if len(digits) < 12:
+                break
+            if _plausible_grouping(candidate) and checksums.card_ok(digits):
+                found.append(Finding(match.start(), match.start() + len(candidate), "CREDIT_CARD"))
+                break
+            groups = groups[:-2]
+
+
+def _plausible_grouping(candidate: str) -> bool:
+    """Cards are written compact or in groups of 3-6 digits with one kind of separator."""
+    parts = re.split(r"[ \-]", candidate)
+    if len(parts) == 1:
+        return True
+    if ("-" in candidate) and (" " in candidate):
+        return False
+    return all(3 <= len(p) <= 7 for p in parts) and len(parts[0]) >= 4
+
+
+def _scan_ibans(text: str, start: int, end: int, found: list[Finding]) -> None:
+    for match in _IBAN_START.finditer(text, start, end):
+        country = match.group()[:2].upper()
+        length = checksums.IBAN_LENGTHS.get(country)
+        if length is None:
+            continue
+        chars: list[str] = []
+        position = match.start()
+        limit = len(text)
+        while position < limit and len(chars) < length:
+            char = text[position]
+            if char.isascii() and char.isalnum():
+                chars.append(char.upper())
+            elif not (char == " " and chars and position + 1 < limit and text[position + 1] != " "):
+                break
+            position += 1
+        follows = text[position] if position < limit else ""
+        if len(chars) != length or (follows.isascii() and follows.isalnum()):
+            continue
+        if checksums.iban_ok("".join(chars)):
+            found.append(Finding(match.start(), position, "IBAN"))
+
+
+def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
+    for match in _IPV4.finditer(text, start, end):
+        found.append(Finding(match.start(), match.end(), "IP_ADDRESS"))
+
+
+def _scan_ipv6(text: str, found: list[Finding]) -> None:
+    seen: set[int] = set()
+    for hint in _V6_HINT.finditer(text):
+        for match in _IPV6.finditer(text, max(0, hint.start() - 40), hint.end() + 40):
+            value = match.group()
+            if match.start() in seen or sum(c != ":" for c in value) < 3:
+                continue
+            seen.add(match.start())
+            try:
+                ipaddress.IPv6Address(value)
+            except ValueError:
+                continue
+            found.append(Finding(match.start(), match.end(), "IP_ADDRESS"))
+
+
+def _scan_ssns(text: str, start: int, end: int, found: list[Finding]) -> None:
+    for match in _SSN.finditer(text, start, end):
+        area, _, group, serial = match.groups()
+        if checksums.ssn_ok(area, group, serial):
+            found.append(Finding(match.start(), match.end(), "US_SSN"))
+    for match in _SSN_COMPACT.finditer(text, max(0, start - 40), end):
+        if checksums.ssn_ok(*match.groups()):
+            found.append(Finding(match.start(1), match.end(3), "US_SSN"))
+
+
+def _scan_keys(text: str, found: list[Finding]) -> None:
+    for probe, pattern, min_body in _KEY_PATTERNS:
+        if probe not in text:
+            continue
+        for match in pattern.finditer(text):
+            if min_body == 0 or _random_looking(match.group(), min_body):
+                found.append(Finding(match.start(), match.end(), "API_KEY"))
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a rare character changed length: offsets differ
+        lowered = text
+    for word in _SECRET_WORDS:
+        for start, end in _around(lowered, word, 16, 200):
+            for match in _ASSIGNED_SECRET.finditer(text, start, end):
+                if _random_looking(match.group(1), 16):
+                    found.append(Finding(match.start(1), match.end(1), "API_KEY"))
+
+
+def _random_looking(value: str, min_body: int) -> bool:
+    """Real keys are long random strings; ``sk-xxxx`` or ``AKIA...EXAMPLE`` are not."""
+    body = "".join(_KEY_BODY.findall(value))
+    if len(body) < min_body or "EXAMPLE" in value.upper():
+        return False
+    has_digit = any(c.isdigit() for c in body)
+    has_alpha = any(c.isalpha() for c in body)
+    return has_digit and has_alpha and checksums.shannon_bits(body) >= 3.0

@@ -1,0 +1,299 @@
+"""The guard stage: the team's policy on the way in (``enter``) and out (``leave``).
+
+In: parameter caps, then every input rule over the message texts its roles select.
+The first rule that blocks ends the request with 400 ``content_filter`` naming the
+rule and the kind of finding, never the matched text, before anything reaches a
+provider. Redactions are applied to the forwarded body (placeholders; restorable).
+Flags and redactions are reported through ``telemetry.events.guard_action`` (metrics,
+span events, access log, ledger via ``ctx.guard_actions``) and in the
+``x-gateway-guard`` response header.
+
+Out: JSON-schema check (with one repair call) for ``response_format: json_schema``,
+output rules over each choice's text (block withholds the text from the first match on
+and sets ``finish_reason: "content_filter"``), then placeholders restored. Streams get
+the same rules incrementally (``stream.StreamGuard``).
+
+Fails closed: a validator that raises fails the request (500), it is not skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import anyio
+import msgspec
+
+from gateway.errors import ContentFilterError, UpstreamError
+from gateway.guard import schema_check
+from gateway.guard.compiled import CompiledPolicy, CompiledRule
+from gateway.guard.findings import Finding
+from gateway.guard.params import apply_caps
+from gateway.guard.redact import Restorer
+from gateway.guard.state import GuardState
+from gateway.guard.stream import CONTENT_FILTER, StreamGuard
+from gateway.guard.texts import answer_slots, param_name, request_slots
+from gateway.pipeline.context import Endpoint, RequestContext, Usage
+from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
+from gateway.pipeline.stages import Call, Stage
+from gateway.telemetry.events import guard_action
+
+GUARD_HEADER = "x-gateway-guard"
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+_KIND_NAMES = {"term": "sensitive term", "injection": "prompt injection"}
+
+
+class GuardStage(Stage):
+    def __init__(self, policies: Mapping[str, CompiledPolicy | None], call: Call) -> None:
+        """``policies``: team → policy (None: no guardrails); ``""``: everyone else."""
+        self._policies = dict(policies)
+        self._default = self._policies.get("")
+        self._call = call
+
+    async def enter(self, ctx: RequestContext) -> Reply | None:
+        principal = ctx.principal
+        policy = self._policies.get(principal.team, self._default) if principal else None
+        if policy is None:
+            return None
+        state = GuardState(policy)
+        ctx.guard = state
+        if policy.params is not None:
+            for name in apply_caps(policy.params, ctx.endpoint, ctx.body):
+                guard_action(ctx, rule=f"params.{name}", action="clamp", direction="input")
+        if policy.input:
+            await self._check_input(ctx, state)
+        _set_header(ctx)
+        return None
+
+    async def _check_input(self, ctx: RequestContext, state: GuardState) -> None:
+        slots = request_slots(ctx.endpoint, ctx.body)
+        if not slots:
+            return
+        redactions: dict[int, list[tuple[Finding, str, bool]]] = {}
+        for rule in state.policy.input:
+            if rule.whole_text and ctx.endpoint is Endpoint.EMBEDDINGS:
+                continue
+            fired = False
+            for index, slot in enumerate(slots):
+                if slot.role not in rule.roles:
+                    continue
+                findings = await _scan(rule, slot.text)
+                if not findings:
+                    continue
+                fired = True
+                if rule.action == "block":
+                    guard_action(ctx, rule=rule.name, action="block", direction="input")
+                    raise ContentFilterError(
+                        f"The request was blocked by the gateway's guardrail policy: rule "
+                        f"'{rule.name}' found {_describe(findings)}.",
+                        param=param_name(ctx.endpoint),
+                    )
+                if rule.action == "redact":
+                    kept = redactions.setdefault(index, [])
+                    kept.extend((f, rule.kind(f), rule.restore) for f in findings)
+            if fired:
+                guard_action(ctx, rule=rule.name, action=rule.action, direction="input")
+        for index, spans in redactions.items():
+            slot = slots[index]
+            slot.replace(state.redactor.apply(slot.text, spans))
+        if state.redactor.restore:
+            state.restorer = Restorer(state.redactor.restore)
+
+    async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
+        state = ctx.guard
+        if state is None:
+            return reply
+        policy = state.policy
+        if isinstance(reply, Completion):
+            if policy.json_schema is not None and ctx.endpoint is Endpoint.CHAT:
+                reply = await self._check_json(ctx, policy, reply)
+            reply = await self._check_answer(ctx, state, reply)
+            _set_header(ctx)
+            return reply
+        chunks = reply.chunks
+        if policy.output or state.restorer is not None:
+            hold_back = policy.hold_back
+            if state.restorer is not None:
+                hold_back = max(hold_back, state.restorer.max_span + 1)
+            guard = StreamGuard(ctx, policy.output, state.redactor, state.restorer, hold_back)
+            chunks = guard.run(chunks)
+        if policy.json_schema is not None and ctx.endpoint is Endpoint.CHAT:
+            schema = schema_check.requested_schema(ctx.body)
+            if schema is not None:
+                chunks = _flag_stream_json(ctx, schema, chunks)
+        return ChunkStream(chunks)
+
+    async def _check_answer(
+        self, ctx: RequestContext, state: GuardState, reply: Completion
+    ) -> Completion:
+        """The answer with output rules applied and placeholders restored.
+
+        Changes go into a copy: the upstream body may be held by others (the response
+        cache stores it keyed by the redacted prompt, so it must keep this request's
+        placeholders, never the values restored for this client)."""
+        changes: list[tuple[int, str, bool]] = []
+        for index, (_, slot) in enumerate(answer_slots(ctx.endpoint, reply.body)):
+            text = slot.text
+            spans: list[tuple[Finding, str, bool]] = []
+            cut: int | None = None
+            for rule in state.policy.output:
+                findings = await _scan(rule, text)
+                if not findings:
+                    continue
+                guard_action(ctx, rule=rule.name, action=rule.action, direction="output")
+                if rule.action == "block":
+                    start = 0 if rule.whole_text else min(f.start for f in findings)
+                    cut = start if cut is None else min(cut, start)
+                elif rule.action == "redact":
+                    spans.extend((f, rule.kind(f), False) for f in findings)
+            if cut is not None:
+                spans = [s for s in spans if s[0].end <= cut]
+                text = text[:cut]
+            if spans:
+                text = state.redactor.apply(text, spans)
+            if state.restorer is not None:
+                text = state.restorer.restore(text)
+            if text != slot.text or cut is not None:
+                changes.append((index, text, cut is not None))
+        if not changes and (state.restorer is None or not _has_tool_calls(reply.body)):
+            return reply
+        body = _copy(reply.body)
+        slots = answer_slots(ctx.endpoint, body)
+        for index, text, filtered in changes:
+            choice, slot = slots[index]
+            slot.replace(text)
+            if filtered:
+                choice["finish_reason"] = CONTENT_FILTER
+        if state.restorer is not None:
+            _restore_tool_arguments(body, state.restorer)
+        return Completion(body)
+
+    async def _check_json(
+        self, ctx: RequestContext, policy: CompiledPolicy, reply: Completion
+    ) -> Completion:
+        schema = schema_check.requested_schema(ctx.body)
+        if schema is None:
+            return reply
+        why, answer = _first_problem(ctx, schema, reply)
+        if why is None:
+            return reply
+        assert policy.json_schema is not None
+        action = policy.json_schema.action
+        if action == "flag":
+            guard_action(ctx, rule="json_schema", action="flag", direction="output")
+            return reply
+        if action == "repair" and _choice_count(reply) == 1:
+            guard_action(ctx, rule="json_schema", action="repair", direction="output")
+            repaired = await self._repair(ctx, answer, why)
+            why, _ = _first_problem(ctx, schema, repaired)
+            if why is None:
+                return repaired
+        guard_action(ctx, rule="json_schema", action="block", direction="output")
+        raise UpstreamError(
+            f"The model's answer does not match the requested JSON schema ({why}).",
+            code="output_schema_mismatch",
+        )
+
+    async def _repair(self, ctx: RequestContext, answer: str | None, why: str) -> Completion:
+        """One more upstream call that shows the model its answer and the problem."""
+        body, before = ctx.body, ctx.usage
+        ctx.body = {**body, "messages": schema_check.repair_messages(body, answer, why)}
+        try:
+            reply = await self._call(ctx)
+        finally:
+            ctx.body = body
+        ctx.usage = _add_usage(before, ctx.usage)
+        if not isinstance(reply, Completion):
+            raise UpstreamError("The repair call did not return a whole answer.")
+        return reply
+
+
+def _copy(body: dict[str, Any]) -> dict[str, Any]:
+    copied: dict[str, Any] = _decode(_encode(body))
+    return copied
+
+
+def _has_tool_calls(body: dict[str, Any]) -> bool:
+    return any(
+        isinstance(c, dict)
+        and isinstance(c.get("message"), dict)
+        and c["message"].get("tool_calls")
+        for c in body.get("choices") or ()
+    )
+
+
+def _restore_tool_arguments(body: dict[str, Any], restorer: Restorer) -> None:
+    """A tool call the model made with a placeholder gets the real value: the client's
+    tool runs on it. Arguments are JSON text, so the value is inserted JSON-escaped."""
+    escaped = Restorer({k: json.dumps(v, ensure_ascii=False)[1:-1]
+                        for k, v in restorer.values.items()})  # fmt: skip
+    for choice in body.get("choices") or ():
+        message = choice.get("message") if isinstance(choice, dict) else None
+        calls = message.get("tool_calls") if isinstance(message, dict) else None
+        for call in calls if isinstance(calls, list) else ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                function["arguments"] = escaped.restore(function["arguments"])
+
+
+async def _scan(rule: CompiledRule, text: str) -> list[Finding]:
+    if rule.offload:
+        return await anyio.to_thread.run_sync(rule.detector.scan, text)
+    return rule.detector.scan(text)
+
+
+def _describe(findings: list[Finding]) -> str:
+    kinds = sorted({_KIND_NAMES.get(f.label, f.label) for f in findings})
+    return ", ".join(kinds)
+
+
+def _set_header(ctx: RequestContext) -> None:
+    if ctx.guard_actions:
+        ctx.response_headers[GUARD_HEADER] = ",".join(ctx.guard_actions)
+
+
+def _choice_count(reply: Completion) -> int:
+    choices = reply.body.get("choices")
+    return len(choices) if isinstance(choices, list) else 0
+
+
+def _first_problem(
+    ctx: RequestContext, schema: dict[str, object], reply: Completion
+) -> tuple[str | None, str | None]:
+    for _, slot in answer_slots(ctx.endpoint, reply.body):
+        why = schema_check.problem(schema, slot.text)
+        if why is not None:
+            return why, slot.text
+    return None, None
+
+
+def _add_usage(first: Usage | None, second: Usage | None) -> Usage | None:
+    """Both calls are billed: the settled usage is their sum."""
+    if first is None or second is None:
+        return second or first
+    total = Usage(estimated=first.estimated or second.estimated)
+    for item in dataclasses.fields(Usage):
+        value = getattr(first, item.name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            setattr(total, item.name, value + getattr(second, item.name))
+    return total
+
+
+async def _flag_stream_json(
+    ctx: RequestContext, schema: dict[str, object], chunks: AsyncIterator[StreamItem]
+) -> AsyncIterator[StreamItem]:
+    """A streamed answer is out before it can be checked: a mismatch is only noted."""
+    parts: list[str] = []
+    async for item in chunks:
+        if isinstance(item, dict):
+            for choice in item.get("choices") or ():
+                if isinstance(choice, dict) and choice.get("index", 0) == 0:
+                    delta = choice.get("delta")
+                    if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+                        parts.append(delta["content"])
+        yield item
+    if schema_check.problem(schema, "".join(parts)) is not None:
+        guard_action(ctx, rule="json_schema", action="flag", direction="output")

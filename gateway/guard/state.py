@@ -1,0 +1,16 @@
+"""The guard's per-request state, kept on ``RequestContext.guard``: which policy
+applies, the placeholders handed out on the way in, and how to restore them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gateway.guard.compiled import CompiledPolicy
+from gateway.guard.redact import Redactor, Restorer
+
+
+@dataclass(slots=True)
+class GuardState:
+    policy: CompiledPolicy
+    redactor: Redactor = field(default_factory=Redactor)
+    restorer: Restorer | None = None

@@ -1,0 +1,88 @@
+"""Where the text is in request and response bodies, as writable slots.
+
+A slot is one string inside the body (a message's ``content``, one ``text`` part, a
+completions ``prompt``, an embeddings ``input``, an answer's ``content``) with the
+role it belongs to. Guards read slots and, when they redact, write them back in place:
+the body dict is the one forwarded upstream or returned to the client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.pipeline.context import Endpoint
+
+
+@dataclass(slots=True)
+class Slot:
+    role: str
+    holder: Any  # dict or list
+    key: Any  # str or int
+
+    @property
+    def text(self) -> str:
+        value: str = self.holder[self.key]
+        return value
+
+    def replace(self, text: str) -> None:
+        self.holder[self.key] = text
+
+
+def request_slots(endpoint: Endpoint, body: dict[str, Any]) -> list[Slot]:
+    if endpoint is Endpoint.CHAT:
+        return _message_slots(body.get("messages"))
+    key = "prompt" if endpoint is Endpoint.COMPLETIONS else "input"
+    return _string_slots(body, key, "user")
+
+
+def param_name(endpoint: Endpoint) -> str:
+    """The request parameter a blocked input is reported against."""
+    if endpoint is Endpoint.CHAT:
+        return "messages"
+    return "prompt" if endpoint is Endpoint.COMPLETIONS else "input"
+
+
+def _message_slots(messages: Any) -> list[Slot]:
+    slots: list[Slot] = []
+    if not isinstance(messages, list):
+        return slots
+    for message in messages:
+        if not isinstance(message, dict):
+            continue
+        role = str(message.get("role", ""))
+        content = message.get("content")
+        if isinstance(content, str):
+            slots.append(Slot(role, message, "content"))
+        elif isinstance(content, list):
+            for part in content:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    slots.append(Slot(role, part, "text"))
+    return slots
+
+
+def _string_slots(body: dict[str, Any], key: str, role: str) -> list[Slot]:
+    value = body.get(key)
+    if isinstance(value, str):
+        return [Slot(role, body, key)]
+    if isinstance(value, list):
+        return [Slot(role, value, i) for i, item in enumerate(value) if isinstance(item, str)]
+    return []
+
+
+def answer_slots(endpoint: Endpoint, body: dict[str, Any]) -> list[tuple[dict[str, Any], Slot]]:
+    """(choice, slot) for each choice's text in a whole (non-streamed) answer."""
+    found: list[tuple[dict[str, Any], Slot]] = []
+    choices = body.get("choices")
+    if not isinstance(choices, list):
+        return found
+    for choice in choices:
+        if not isinstance(choice, dict):
+            continue
+        if endpoint is Endpoint.CHAT:
+            message = choice.get("message")
+            if isinstance(message, dict) and isinstance(message.get("content"), str):
+                found.append((choice, Slot("assistant", message, "content")))
+        elif isinstance(choice.get("text"), str):
+            found.append((choice, Slot("assistant", choice, "text")))
+    return found

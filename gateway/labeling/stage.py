@@ -1,0 +1,93 @@
+"""The labeling stage: every generated answer leaves with a signed AI-content label.
+
+Runs on the way out (``leave``), after output guards and the cache, so it labels the
+exact text the client gets, cached answers included, and the cache stores unlabelled
+answers (each delivery gets its own ProduceID). Embeddings are vectors, not content for
+people, and are not labelled.
+
+- Whole bodies: optional visible notice, then the headers with the signature.
+- Streams: the headers go out first with an empty ``ReservedCode1``; the chunks pass
+  through one by one while their text is accumulated; after the last chunk one SSE
+  comment line carries the complete ``AIGC`` object with the signature, just before
+  ``data: [DONE]``. A stream that fails midway gets no binding: nothing to vouch for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+
+from gateway.labeling.content import StreamText, body_text
+from gateway.labeling.label import Labeler
+from gateway.labeling.visible import StreamDecorator, VisibleNotice, prompt_text
+from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.reply import ChunkStream, Comment, Completion, Reply, StreamItem
+from gateway.pipeline.stages import Stage
+
+_JSON_FORMATS = ("json_object", "json_schema")
+
+
+class LabelAnswers(Stage):
+    def __init__(
+        self,
+        labeler: Labeler,
+        visible: VisibleNotice,
+        team_visible: Mapping[str, VisibleNotice],
+    ) -> None:
+        self._labeler = labeler
+        self._visible = visible
+        self._team_visible = dict(team_visible)
+
+    def _notice_for(self, ctx: RequestContext) -> VisibleNotice | None:
+        notice = self._visible
+        if ctx.principal is not None:
+            notice = self._team_visible.get(ctx.principal.team, notice)
+        if not notice.enabled:
+            return None
+        # A notice would break an answer that must parse as JSON.
+        response_format = ctx.body.get("response_format")
+        if isinstance(response_format, dict) and response_format.get("type") in _JSON_FORMATS:
+            return None
+        return notice
+
+    async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
+        if ctx.endpoint is Endpoint.EMBEDDINGS:
+            return reply
+        labeler = self._labeler
+        produce_id = labeler.new_id()
+        ctx.label_id = produce_id
+        notice = self._notice_for(ctx)
+        if isinstance(reply, Completion):
+            body = reply.body
+            if notice is not None:
+                notice.apply_to_body(body)
+            model = body.get("model")
+            model = model if isinstance(model, str) else ctx.model
+            binding = labeler.sign(produce_id, model, body_text(body))
+            ctx.response_headers.update(labeler.headers(produce_id, model, binding))
+            return reply
+        ctx.response_headers.update(labeler.headers(produce_id, ctx.model, ""))
+        decorate = notice.stream_decorator(prompt_text(ctx.body)) if notice else None
+        return ChunkStream(self._bind(ctx, reply.chunks, produce_id, decorate))
+
+    async def _bind(
+        self,
+        ctx: RequestContext,
+        chunks: AsyncIterator[StreamItem],
+        produce_id: str,
+        decorate: StreamDecorator | None,
+    ) -> AsyncIterator[StreamItem]:
+        text = StreamText()
+        try:
+            async for item in chunks:
+                if isinstance(item, dict):
+                    if decorate is not None:
+                        decorate(item, text)
+                    text.feed(item)
+                yield item
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        labeler = self._labeler
+        binding = labeler.sign(produce_id, text.model or ctx.model, text.text())
+        yield Comment(labeler.stream_comment(produce_id, binding))

@@ -1,0 +1,327 @@
+"""Anthropic's Messages API (https://docs.anthropic.com/en/api/messages), both ways.
+
+Requests: system and developer messages become the top-level ``system``; ``tool``
+messages become ``tool_result`` blocks in the next user turn (consecutive turns of one
+role are merged, tool results first, as the API requires); assistant ``tool_calls``
+become ``tool_use`` blocks; image parts become image blocks; ``tools``,
+``tool_choice`` (``required`` → ``any``, a named function → ``tool``,
+``parallel_tool_calls: false`` → ``disable_parallel_tool_use``), ``stop`` →
+``stop_sequences``, ``user`` → ``metadata.user_id``. ``max_tokens`` is required
+upstream: the client's, else the provider's ``max_tokens``. ``temperature`` is capped
+at 1 (Anthropic's range is 0..1). ``response_format`` becomes a system instruction
+(best effort: the API has no JSON mode). ``n > 1``, ``logprobs`` and audio are refused
+with 400 rather than silently ignored. OpenAI-only knobs without an equivalent
+(penalties, ``seed``, ``logit_bias``, ``store``, ...) are dropped.
+
+Responses and streams come back as OpenAI chat completions and chunks: text blocks
+joined, ``tool_use`` as ``tool_calls`` (arguments as JSON text), stop reasons mapped to
+finish reasons, usage with prompt tokens = input + cache reads + cache writes and
+``cached_tokens`` = cache reads. In a stream, the role goes on the first chunk that
+carries content, so an ``overloaded_error`` event before any content fails the
+attempt early enough to be retried elsewhere.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from gateway.config.schema import Provider
+from gateway.errors import (
+    GatewayError,
+    InvalidRequestError,
+    RateLimitError,
+    ServiceUnavailableError,
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamTimeoutError,
+)
+from gateway.pipeline.context import Endpoint, Usage
+from gateway.providers.anthropic_messages import to_messages
+from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest
+from gateway.providers.openai import join_url
+from gateway.wire.sse import Event
+
+DEFAULT_VERSION = "2023-06-01"
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
+_STOP_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+_PASSTHROUGH = frozenset({400, 404, 413})
+_RETRY_HEADERS = ("retry-after", "retry-after-ms")
+
+
+def messages_url(base_url: str, path: str = "messages") -> str:
+    base = base_url.rstrip("/")
+    return f"{base}/{path}" if base.endswith("/v1") else f"{base}/v1/{path}"
+
+
+class AnthropicTranslator:
+    def __init__(self, provider: Provider, request: TranslatorInput) -> None:
+        self.provider = provider
+        self.request = request
+        self.usage: Usage | None = None
+        # Stream state: the message id, whether the role went out, tool-call numbering.
+        self._id = ""
+        self._created = int(time.time())
+        self._model = request.reported_model
+        self._role_sent = False
+        self._tool_index: dict[int, int] = {}
+        self._input: dict[str, Any] = {}
+
+    # --- request ------------------------------------------------------------------------
+
+    def build_request(self) -> UpstreamRequest:
+        request = self.request
+        if request.endpoint is not Endpoint.CHAT:
+            raise InvalidRequestError(
+                f"Anthropic models do not serve /v1/{request.endpoint.value}.",
+                param="model",
+                code="unsupported_endpoint",
+            )
+        body = to_messages(request.body, request.upstream_model, self.provider.max_tokens)
+        if request.stream:
+            body["stream"] = True
+        headers = {
+            "content-type": "application/json",
+            "anthropic-version": self.provider.api_version or DEFAULT_VERSION,
+        }
+        if self.provider.api_key:
+            headers["x-api-key"] = self.provider.api_key
+        headers.update(self.provider.headers)
+        headers.update(request.trace_headers)
+        return UpstreamRequest("POST", messages_url(self.provider.base_url), headers, _encode(body))
+
+    # --- response -----------------------------------------------------------------------
+
+    def parse_response(self, content: bytes) -> dict[str, Any]:
+        message = _decode_object(content)
+        text: list[str] = []
+        calls: list[dict[str, Any]] = []
+        for block in message.get("content") or ():
+            kind = block.get("type")
+            if kind == "text":
+                text.append(block.get("text") or "")
+            elif kind == "tool_use":
+                calls.append(
+                    {
+                        "id": block.get("id"),
+                        "type": "function",
+                        "function": {
+                            "name": block.get("name"),
+                            "arguments": _encode(block.get("input") or {}).decode(),
+                        },
+                    }
+                )
+        reply: dict[str, Any] = {
+            "role": "assistant",
+            "content": "".join(text) if text or not calls else None,
+            "refusal": None,
+        }
+        if calls:
+            reply["tool_calls"] = calls
+        self._take_usage(message.get("usage"))
+        return {
+            "id": _chat_id(message.get("id")),
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": self._reported(message.get("model")),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": reply,
+                    "logprobs": None,
+                    "finish_reason": _finish(message.get("stop_reason")),
+                }
+            ],
+            "usage": self._usage_json(),
+        }
+
+    def parse_stream_event(self, event: Event) -> list[dict[str, Any]]:
+        data = _decode_object(event.data)
+        kind = data.get("type") or event.event
+        if kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            if delta.get("type") == "text_delta" and delta.get("text"):
+                return [self._chunk({"content": delta["text"]})]
+            if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
+                index = self._tool_index.get(data.get("index", -1))
+                if index is not None:
+                    call = {"index": index, "function": {"arguments": delta["partial_json"]}}
+                    return [self._chunk({"tool_calls": [call]})]
+            return []  # thinking and signature deltas have no OpenAI counterpart
+        if kind == "content_block_start":
+            block = data.get("content_block") or {}
+            if block.get("type") == "tool_use":
+                index = self._tool_index[data.get("index", -1)] = len(self._tool_index)
+                call = {
+                    "index": index,
+                    "id": block.get("id"),
+                    "type": "function",
+                    "function": {"name": block.get("name"), "arguments": ""},
+                }
+                return [self._chunk({"content": None, "tool_calls": [call]})]
+            if block.get("type") == "text" and block.get("text"):
+                return [self._chunk({"content": block["text"]})]
+            return []
+        if kind == "message_start":
+            message = data.get("message") or {}
+            self._id = _chat_id(message.get("id"))
+            self._model = self._reported(message.get("model"))
+            self._input = message.get("usage") or {}
+            self._take_usage(self._input)
+            return []
+        if kind == "message_delta":
+            usage = {**self._input, **(data.get("usage") or {})}
+            self._take_usage(usage)
+            reason = (data.get("delta") or {}).get("stop_reason")
+            chunks = [self._chunk({}, _finish(reason))]
+            if self.request.include_usage:
+                chunks.append(self._envelope([], self._usage_json()))
+            return chunks
+        if kind == "message_stop":
+            raise StreamDone
+        if kind == "error":
+            raise self._error(502, data)
+        return []  # ping, content_block_stop, and event types added later
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        if not self._role_sent:
+            self._role_sent = True
+            delta = {"role": "assistant", **delta}
+            delta.setdefault("content", "")
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return self._envelope([choice])
+
+    def _envelope(
+        self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        chunk: dict[str, Any] = {
+            "id": self._id or _chat_id(None),
+            "object": "chat.completion.chunk",
+            "created": self._created,
+            "model": self._model,
+            "choices": choices,
+        }
+        if usage is not None:
+            chunk["usage"] = usage
+        return chunk
+
+    def _reported(self, upstream_model: object) -> str:
+        request = self.request
+        if request.keep_model and isinstance(upstream_model, str) and upstream_model:
+            return upstream_model
+        return request.reported_model
+
+    def _take_usage(self, usage: object) -> None:
+        if not isinstance(usage, dict):
+            return
+        read = _int(usage.get("cache_read_input_tokens"))
+        written = _int(usage.get("cache_creation_input_tokens"))
+        self.usage = Usage(
+            prompt_tokens=_int(usage.get("input_tokens")) + read + written,
+            completion_tokens=_int(usage.get("output_tokens")),
+            cached_tokens=read,
+            cache_write_tokens=written,
+        )
+
+    def _usage_json(self) -> dict[str, Any]:
+        usage = self.usage or Usage()
+        return {
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+            "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+        }
+
+    # --- errors -------------------------------------------------------------------------
+
+    def parse_error(self, status: int, content: bytes, headers: Mapping[str, str]) -> GatewayError:
+        try:
+            body = _decode(content)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            text = content[:500].decode("utf-8", "replace").strip()
+            body = {"error": {"type": "api_error", "message": text}}
+        error = self._error(status, body)
+        error.headers.update({k: headers[k] for k in _RETRY_HEADERS if k in headers})
+        return error
+
+    def _error(self, status: int, body: dict[str, Any]) -> GatewayError:
+        """``{"type": "error", "error": {"type", "message"}}``, from a status or a stream
+        ``error`` event (where the type alone says what happened)."""
+        error = body.get("error")
+        detail: dict[str, Any] = error if isinstance(error, dict) else {}
+        kind = str(detail.get("type") or "")
+        message = self._scrub(str(detail.get("message") or f"upstream status {status}"))
+        if kind == "overloaded_error" or status == 529 or status == 503:
+            return ServiceUnavailableError(f"The upstream is overloaded: {message}")
+        if kind == "rate_limit_error" or status == 429:
+            return RateLimitError(f"The upstream is rate limiting: {message}")
+        if kind in ("authentication_error", "permission_error") or status in (401, 403):
+            return UpstreamError(
+                "The upstream provider rejected the gateway's credentials.",
+                code="upstream_auth_error",
+            )
+        if kind == "timeout_error" or status == 504:
+            return UpstreamTimeoutError("The upstream timed out.")
+        if status in _PASSTHROUGH:
+            return UpstreamStatusError(status, message, type="invalid_request_error")
+        return UpstreamError(f"The upstream failed (status {status}): {message}")
+
+    def _scrub(self, message: str) -> str:
+        key = self.provider.api_key
+        if key and key in message:
+            message = message.replace(key, "***")
+        return message[:1000]
+
+
+def _decode_object(content: bytes) -> dict[str, Any]:
+    try:
+        body = _decode(content)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        raise UpstreamError("The upstream returned a malformed response.", code="bad_response")
+    return body
+
+
+def _finish(reason: object) -> str:
+    return _STOP_REASONS.get(reason, "stop") if isinstance(reason, str) else "stop"
+
+
+def _chat_id(message_id: object) -> str:
+    return (
+        f"chatcmpl-{message_id}"
+        if isinstance(message_id, str) and message_id
+        else (f"chatcmpl-{time.time_ns():x}")
+    )
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def health_request(provider: Provider) -> UpstreamRequest:
+    """``GET /v1/models``: authenticated, spends no tokens."""
+    assert provider.health is not None
+    headers = {"anthropic-version": provider.api_version or DEFAULT_VERSION}
+    if provider.api_key:
+        headers["x-api-key"] = provider.api_key
+    headers.update(provider.headers)
+    if provider.health.path:
+        return UpstreamRequest(
+            "GET", join_url(provider.base_url, provider.health.path), headers, b""
+        )
+    return UpstreamRequest("GET", messages_url(provider.base_url, "models"), headers, b"")

@@ -1,0 +1,35 @@
+"""The state backends: embedded (one SQLite file) and Redis (many replicas).
+
+``open_state`` picks one from ``state:`` in the config; both implement
+``state.base.StateBackend`` and pass the same tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gateway.state.base import StateBackend, StateError
+
+if TYPE_CHECKING:
+    from gateway.config.schema import Config
+
+__all__ = ["StateBackend", "StateError", "open_state"]
+
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def open_state(config: Config) -> StateBackend:
+    """The configured backend, not yet started (``await backend.start()``)."""
+    url = config.state.url
+    interval = config.accounting.flush_interval_s
+    if url:
+        if not url.startswith(_REDIS_SCHEMES):
+            raise StateError(f"state.url must be a redis:// URL, not {url.split(':', 1)[0]}")
+        from gateway.state.redis_store import RedisState
+
+        return RedisState(url, flush_interval_s=interval)
+    from gateway.state.embedded import EmbeddedState, default_path
+
+    path = Path(config.state.path) if config.state.path else default_path()
+    return EmbeddedState(path, flush_interval_s=interval)

@@ -1,0 +1,319 @@
+"""The shared backend: Redis, for many replicas.
+
+Every replica sees the same keys, teams, budget counters and ledger. Budget reservation
+and settlement are Lua scripts (``state.lua``): atomic on the server, on the server's
+clock, never a read followed by a write from here. Settlements are queued and written
+in pipelined batches every ``flush_interval_s``; until its batch is written a request's
+hold still counts, so a budget is never overshot by the delay, only briefly
+under-used. Each record carries a ``seen`` marker (``SET NX``, 10 minutes) so a batch
+retried after an ambiguous failure writes no record twice.
+
+Durability is Redis's: run it with ``appendonly yes`` (AOF, ``appendfsync everysec``)
+or the ledger and keys are lost when Redis restarts.
+
+Connections come from a ``BlockingConnectionPool`` (a burst waits for a free
+connection instead of failing). ``state.url`` may tune it with Redis URL parameters:
+``?max_connections=64&timeout=5&socket_timeout=5&socket_connect_timeout=2``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from gateway.state import lua
+from gateway.state.base import StateError
+from gateway.state.records import (
+    AuthSnapshot,
+    BudgetCheck,
+    Hold,
+    KeyRecord,
+    Refusal,
+    Settlement,
+    TeamRecord,
+    UsageQuery,
+    UsageRecord,
+    encode,
+    key_decoder,
+    team_decoder,
+    usage_decoder,
+)
+
+log = logging.getLogger("gateway.state")
+T = TypeVar("T")
+
+PREFIX = "gw:"
+_POOL_DEFAULTS = {
+    "max_connections": 64,
+    "timeout": 5.0,
+    "socket_timeout": 5.0,
+    "socket_connect_timeout": 2.0,
+}
+_SEEN_TTL_MS = 600_000
+_BATCH = 500
+_MAX_QUEUE = 200_000
+# Records reach the stream up to a flush interval (or a Redis outage) after their time.
+_LATE_WRITE_SLACK_MS = 3_600_000
+_PAGE = 1_000
+
+
+class RedisState:
+    kind = "redis"
+
+    def __init__(self, url: str, *, flush_interval_s: float = 0.05) -> None:
+        given = parse_qs(urlsplit(url).query)
+        options = {k: v for k, v in _POOL_DEFAULTS.items() if k not in given}
+        self._pool = aioredis.BlockingConnectionPool.from_url(url, **options)
+        self.redis = aioredis.Redis(connection_pool=self._pool)
+        self._url = _redact(url)
+        self._interval = flush_interval_s
+        self._reserve = self.redis.register_script(lua.RESERVE)
+        self._settle = self.redis.register_script(lua.SETTLE)
+        self._put_team = self.redis.register_script(lua.PUT_TEAM)
+        self._delete_team = self.redis.register_script(lua.DELETE_TEAM)
+        self._put_key = self.redis.register_script(lua.PUT_KEY)
+        self._queue: list[Settlement] = []
+        self._wake: asyncio.Event | None = None
+        self._idle: asyncio.Event | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._flusher = asyncio.create_task(self._flush_loop(), name="gateway-state-flush")
+
+    async def aclose(self) -> None:
+        self._closing = True
+        if self._flusher is not None:
+            if self._wake is not None:
+                self._wake.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        if self._queue:
+            log.error("%d usage records could not be written to %s", len(self._queue), self._url)
+        await self.redis.aclose()
+        await self._pool.aclose()
+
+    # --- teams and keys -------------------------------------------------------------
+
+    async def auth_version(self) -> int:
+        async with self._errors():
+            value = await _wait(self.redis.get(PREFIX + "auth:version"))
+        return int(value or 0)
+
+    async def load_auth(self) -> AuthSnapshot:
+        async with self._errors(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.get(PREFIX + "auth:version")
+            pipe.hvals(PREFIX + "teams")
+            pipe.hvals(PREFIX + "keys")
+            version, teams, keys = await pipe.execute()
+        return AuthSnapshot(
+            int(version or 0),
+            [team_decoder.decode(doc) for doc in teams],
+            [key_decoder.decode(doc) for doc in keys],
+        )
+
+    async def find_key(self, digest: str) -> KeyRecord | None:
+        async with self._errors():
+            key_id = await _wait(self.redis.hget(PREFIX + "keys:digest", digest))
+        if key_id is None:
+            return None
+        return await self.get_key(key_id.decode() if isinstance(key_id, bytes) else key_id)
+
+    async def get_key(self, key_id: str) -> KeyRecord | None:
+        async with self._errors():
+            doc = await _wait(self.redis.hget(PREFIX + "keys", key_id))
+        return None if doc is None else key_decoder.decode(doc)
+
+    async def list_keys(self, team: str | None = None) -> list[KeyRecord]:
+        async with self._errors():
+            docs = await _wait(self.redis.hvals(PREFIX + "keys"))
+        keys = [key_decoder.decode(doc) for doc in docs]
+        keys.sort(key=lambda k: (k.created_at, k.id))
+        return [k for k in keys if team is None or k.team == team]
+
+    async def put_key(self, key: KeyRecord) -> None:
+        async with self._errors():
+            await self._put_key(
+                keys=[PREFIX + "keys", PREFIX + "keys:digest", PREFIX + "auth:version"],
+                args=[key.id, key.digest, encode(key)],
+            )
+
+    async def get_team(self, name: str) -> TeamRecord | None:
+        async with self._errors():
+            doc = await _wait(self.redis.hget(PREFIX + "teams", name))
+        return None if doc is None else team_decoder.decode(doc)
+
+    async def list_teams(self) -> list[TeamRecord]:
+        async with self._errors():
+            docs = await _wait(self.redis.hvals(PREFIX + "teams"))
+        return sorted((team_decoder.decode(doc) for doc in docs), key=lambda t: t.name)
+
+    async def put_team(self, team: TeamRecord, *, create: bool) -> bool:
+        async with self._errors():
+            done = await self._put_team(
+                keys=[PREFIX + "teams", PREFIX + "auth:version"],
+                args=[team.name, encode(team), "1" if create else "0"],
+            )
+        return bool(done)
+
+    async def delete_team(self, name: str) -> bool:
+        async with self._errors():
+            done = await self._delete_team(
+                keys=[PREFIX + "teams", PREFIX + "auth:version"], args=[name]
+            )
+        return bool(done)
+
+    # --- budgets --------------------------------------------------------------------
+
+    async def reserve(self, checks: Sequence[BudgetCheck], hold: Hold) -> Refusal | None:
+        keys: list[str] = []
+        args: list[str | int] = [_member(hold), hold.amount_nano, int(hold.ttl_s * 1000)]
+        for check in checks:
+            keys += [PREFIX + "spend:" + check.scope, PREFIX + "holds:" + check.scope]
+            args += [check.limit_nano, check.period]
+        async with self._errors():
+            failed, spent, held = await self._reserve(keys=keys, args=args)
+        if not failed:
+            return None
+        return Refusal(checks[int(failed) - 1], int(spent), int(held))
+
+    async def spend(self, scope: str, periods: Sequence[str]) -> tuple[dict[str, int], int]:
+        await self.flush()
+        async with self._errors():
+            values = await _wait(self.redis.hmget(PREFIX + "spend:" + scope, [*periods, "held"]))
+        spent = {p: int(v or 0) for p, v in zip(periods, values, strict=False)}
+        return spent, int(values[-1] or 0)
+
+    # --- the ledger -----------------------------------------------------------------
+
+    def settle(self, settlement: Settlement) -> None:
+        if len(self._queue) >= _MAX_QUEUE:
+            dropped = self._queue.pop(0)
+            log.error("usage queue full: dropped the record of %s", dropped.record.request_id)
+        self._queue.append(settlement)
+        if self._idle is not None:
+            self._idle.clear()
+        if len(self._queue) >= _BATCH and self._wake is not None:
+            self._wake.set()
+
+    async def flush(self, within_s: float = 10.0) -> None:
+        if self._wake is None or self._idle is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        while self._queue:
+            self._wake.set()
+            try:
+                await asyncio.wait_for(self._idle.wait(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise StateError(f"usage records are not being written to {self._url}") from None
+
+    async def _flush_loop(self) -> None:
+        assert self._wake is not None and self._idle is not None
+        backoff = self._interval
+        failing = False
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            self._wake.clear()
+            batch, self._queue = self._queue[:_BATCH], self._queue[_BATCH:]
+            if batch:
+                try:
+                    await self._write(batch)
+                except (RedisError, OSError) as exc:
+                    if not failing:
+                        log.error("cannot write usage to %s (will retry): %s", self._url, exc)
+                    failing = True
+                    self._queue[:0] = batch
+                    if self._closing and backoff >= 1.0:
+                        return
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                if failing:
+                    log.warning("usage writes to %s resumed", self._url)
+                failing = False
+                backoff = self._interval
+            if not self._queue:
+                self._idle.set()
+                if self._closing:
+                    return
+            else:
+                self._wake.set()
+
+    async def _write(self, batch: list[Settlement]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for settlement in batch:
+                record = settlement.record
+                hold = settlement.hold
+                keys = [PREFIX + "seen:" + record.usage_id, PREFIX + "ledger"]
+                for scope in settlement.scopes:
+                    keys += [PREFIX + "spend:" + scope, PREFIX + "holds:" + scope]
+                await self._settle(
+                    keys=keys,
+                    args=[
+                        _SEEN_TTL_MS,
+                        encode(record),
+                        record.cost_nano,
+                        _member(hold) if hold is not None else "",
+                        hold.amount_nano if hold is not None else 0,
+                        len(settlement.periods),
+                        *settlement.periods,
+                    ],
+                    client=pipe,
+                )
+            await pipe.execute()
+
+    async def records(self, query: UsageQuery) -> AsyncIterator[UsageRecord]:
+        await self.flush()
+        start = "-" if query.start is None else str(max(0, int(query.start * 1000) - 300_000))
+        end = "+" if query.end is None else str(int(query.end * 1000) + _LATE_WRITE_SLACK_MS)
+        while True:
+            async with self._errors():
+                entries = await self.redis.xrange(PREFIX + "ledger", start, end, count=_PAGE)
+            for _entry_id, fields in entries:
+                record = usage_decoder.decode(fields[b"r"])
+                if query.matches(record):
+                    yield record
+            if len(entries) < _PAGE:
+                return
+            start = "(" + entries[-1][0].decode()
+
+    @contextlib.asynccontextmanager
+    async def _errors(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except (RedisError, OSError) as exc:
+            raise StateError(f"the state store {self._url} failed: {exc}") from exc
+
+
+def _wait(result: Awaitable[T] | T) -> Awaitable[T]:
+    """redis-py types its commands as sync-or-async; on the asyncio client they await."""
+    if not inspect.isawaitable(result):
+        raise TypeError("expected an awaitable from the asyncio Redis client")
+    return result
+
+
+def _member(hold: Hold) -> str:
+    return f"{hold.id}:{hold.amount_nano}"
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"

@@ -1,0 +1,56 @@
+"""What other stages call to report their decisions to telemetry (and the access log).
+
+Each call notes the decision on the request context (metrics and the access log read it
+when the request finishes) and, when the request is traced, adds an event to its server
+span. Cheap and safe to call whether telemetry is on or off. Values must come from
+config or a small fixed set: they become metric labels.
+
+    cache stage:   cache_result(ctx, "hit" | "semantic" | "miss" | "bypass", similarity)
+    guard stages:  guard_action(ctx, rule="pii.email", action="redact", direction="input")
+    limits:        refused(ctx, reason="rate_limit" | "concurrency", scope="team")
+    budgets:       refused(ctx, reason="budget", scope="key")
+    accounting:    ctx.cost_usd = <USD for this request>  (a plain field)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from gateway.pipeline.context import RequestContext
+
+CacheResult = Literal["hit", "semantic", "miss", "bypass"]
+Direction = Literal["input", "output"]
+
+
+def cache_result(ctx: RequestContext, result: CacheResult, similarity: float | None = None) -> None:
+    ctx.cache = result
+    attributes: dict[str, Any] = {"gateway.cache.result": result}
+    if similarity is not None:
+        attributes["gateway.cache.similarity"] = similarity
+    _event(ctx, "gateway.cache.lookup", attributes)
+
+
+def guard_action(ctx: RequestContext, *, rule: str, action: str, direction: Direction) -> None:
+    ctx.guard_actions.append(f"{direction}:{rule}:{action}")
+    _event(
+        ctx,
+        "gateway.guard.action",
+        {
+            "gateway.guard.rule": rule,
+            "gateway.guard.action": action,
+            "gateway.guard.direction": direction,
+        },
+    )
+
+
+def refused(ctx: RequestContext, *, reason: str, scope: str) -> None:
+    ctx.refusal = f"{reason}:{scope}"
+    _event(
+        ctx, "gateway.limit.refused", {"gateway.limit.reason": reason, "gateway.limit.scope": scope}
+    )
+
+
+def _event(ctx: RequestContext, name: str, attributes: dict[str, Any]) -> None:
+    state = ctx.telemetry
+    if state is not None and state.server is not None:
+        state.server.add_event(name, attributes)

@@ -1,0 +1,59 @@
+"""What one finished request adds to the Prometheus series, read from its context.
+
+Everything here is a dict hit for the label child and an increment or an observation;
+label values come from config or small fixed sets (see ``metrics``).
+"""
+
+from __future__ import annotations
+
+from gateway.pipeline.context import RequestContext
+from gateway.telemetry.attributes import OPERATIONS
+from gateway.telemetry.metrics import GatewayMetrics
+
+
+def record_request(
+    metrics: GatewayMetrics,
+    ctx: RequestContext,
+    latency: float,
+    ttft: float | None,
+    error_type: str,
+) -> None:
+    principal = ctx.principal
+    team = principal.team if principal is not None else ""
+    model = metrics.model_values(ctx.route.name) if ctx.route is not None else ""
+    target = metrics.target_values(ctx.target.label) if ctx.target is not None else ""
+    operation = OPERATIONS[ctx.endpoint]
+    metrics.c_requests(ctx.endpoint.value, team, model, target, str(ctx.status)).inc()
+    metrics.c_server_duration(operation, model, team, error_type).observe(latency)
+    usage = ctx.usage
+    if ttft is not None:
+        metrics.c_server_ttft(operation, model, team).observe(ttft)
+        if usage is not None and usage.completion_tokens > 1:
+            per_token = (latency - ttft) / (usage.completion_tokens - 1)
+            metrics.c_server_tpot(operation, model, team).observe(per_token)
+    if usage is not None:
+        metrics.c_tokens(team, model, "input").inc(usage.prompt_tokens)
+        metrics.c_tokens(team, model, "output").inc(usage.completion_tokens)
+        if usage.cached_tokens:
+            metrics.c_tokens(team, model, "cached_input").inc(usage.cached_tokens)
+    if ctx.cost_usd:
+        metrics.c_cost(team, model).inc(ctx.cost_usd)
+    if ctx.cache is not None:
+        metrics.c_cache(team, model, ctx.cache).inc()
+    refusal = _refusal(ctx)
+    if refusal is not None:
+        metrics.c_refusals(team, *refusal).inc()
+    for action in ctx.guard_actions:
+        direction, rule, verb = action.split(":", 2)
+        metrics.c_guard_actions(team, direction, rule, verb).inc()
+
+
+def _refusal(ctx: RequestContext) -> tuple[str, str] | None:
+    """(reason, scope) when the gateway itself refused: what the limit/budget stage said,
+    else a 429 that no upstream attempt produced."""
+    if ctx.refusal is not None:
+        reason, _, scope = ctx.refusal.partition(":")
+        return reason, scope
+    if ctx.status == 429 and ctx.attempts == 0 and ctx.error is not None:
+        return (ctx.error.code or "rate_limit"), ""
+    return None

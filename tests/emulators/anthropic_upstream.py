@@ -1,0 +1,361 @@
+"""An Anthropic Messages API emulator (https://docs.anthropic.com/en/api/messages).
+
+Checks what the real API checks and the gateway could get wrong: the ``x-api-key`` and
+``anthropic-version`` headers; ``max_tokens`` required; only ``user``/``assistant``
+roles (``system`` is a top-level field); no unknown top-level fields; ``temperature``
+≤ 1; every ``tool_use`` answered by a ``tool_result`` in the very next user turn, and
+no ``tool_result`` without its ``tool_use``; ``tool_choice`` only with ``tools``; no
+empty content. Errors are ``{"type": "error", "error": {"type", "message"}}``.
+
+Answers: ``echo: <last user text>`` as a text block, or, when tools are offered (and
+``tool_choice`` is not ``none``) and the last user turn is not a tool result, a
+``tool_use`` of the chosen tool with input ``{"query": <text>}``. ``stop_sequences`` and
+``max_tokens`` cut the text (``stop_sequence`` / ``max_tokens`` stop reasons). Usage:
+input tokens = words of system and messages + 3 per message; blocks marked with
+``cache_control`` make a cacheable prefix: the first time it is written
+(``cache_creation_input_tokens``), afterwards read (``cache_read_input_tokens``).
+
+Streams are the real event sequence: ``message_start``, ``content_block_start``,
+``ping``, ``content_block_delta`` (``text_delta`` / ``input_json_delta``, the latter
+starting with an empty ``partial_json``), ``content_block_stop``, ``message_delta``
+(stop reason and output tokens), ``message_stop``; each ``event: <type>`` + ``data:``.
+
+Models: ``claude-overloaded`` (529), ``claude-rate-limited`` (429, ``retry-after: 1``),
+``claude-error-500``, ``claude-stream-overloaded`` (an ``error`` event after
+``message_start``, before any content), ``claude-stream-cut`` (connection dropped after
+two deltas); names not starting with ``claude-`` are 404 ``not_found_error``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections import deque
+from typing import Any
+
+from tests.emulators.asgi_server import (
+    Receive,
+    Scope,
+    Send,
+    ThreadedServer,
+    drop_connection,
+    end_stream,
+    header_map,
+    read_body,
+    send_chunk,
+    send_json,
+    start_stream,
+)
+from tests.emulators.openai_bodies import tokenize
+
+Json = dict[str, Any]
+FIELDS = frozenset(
+    {
+        "model",
+        "messages",
+        "max_tokens",
+        "system",
+        "stop_sequences",
+        "stream",
+        "temperature",
+        "top_p",
+        "top_k",
+        "tools",
+        "tool_choice",
+        "metadata",
+        "thinking",
+        "service_tier",
+        "container",
+        "mcp_servers",
+    }
+)
+MODELS = ("claude-sonnet-4-20250514", "claude-3-5-haiku-20241022")
+
+
+def _error(kind: str, message: str) -> Json:
+    return {
+        "type": "error",
+        "error": {"type": kind, "message": message},
+        "request_id": "req_" + secrets.token_hex(12),
+    }
+
+
+def _text(content: object) -> str:
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content if isinstance(content, list) else ():
+        if block.get("type") == "text":
+            parts.append(block.get("text", ""))
+        elif block.get("type") == "tool_result":
+            parts.append(_text(block.get("content")))
+    return " ".join(parts)
+
+
+class AnthropicEmulator:
+    def __init__(self, *, api_key: str) -> None:
+        self.api_key = api_key
+        self.requests: deque[Json] = deque(maxlen=200)
+        self._cached_prefixes: set[str] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        raw = await read_body(receive)
+        if raw is None:
+            return
+        headers, path, method = header_map(scope), scope["path"], scope["method"]
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        self.requests.append({"method": method, "path": path, "headers": headers, "body": body})
+        if headers.get("x-api-key") != self.api_key:
+            await send_json(send, 401, _error("authentication_error", "invalid x-api-key"))
+            return
+        if not headers.get("anthropic-version"):
+            await send_json(
+                send, 400, _error("invalid_request_error", "anthropic-version: header is required")
+            )
+            return
+        if (method, path) == ("GET", "/v1/models"):
+            data = [
+                {"type": "model", "id": m, "display_name": m, "created_at": "2025-05-14T00:00:00Z"}
+                for m in MODELS
+            ]
+            await send_json(
+                send,
+                200,
+                {"data": data, "has_more": False, "first_id": MODELS[0], "last_id": MODELS[-1]},
+            )
+            return
+        if (method, path) != ("POST", "/v1/messages"):
+            await send_json(send, 404, _error("not_found_error", "Not found"))
+            return
+        if not isinstance(body, dict):
+            await send_json(send, 400, _error("invalid_request_error", "invalid JSON body"))
+            return
+        problem = self._validate(body)
+        if problem is not None:
+            await send_json(send, 400, _error("invalid_request_error", problem))
+            return
+        await self._answer(body, send)
+
+    def _validate(self, body: Json) -> str | None:
+        for key in body:
+            if key not in FIELDS:
+                return f"{key}: Extra inputs are not permitted"
+        for key in ("model", "messages", "max_tokens"):
+            if key not in body:
+                return f"{key}: Field required"
+        temperature = body.get("temperature")
+        if isinstance(temperature, int | float) and temperature > 1:
+            return "temperature: Input should be less than or equal to 1"
+        if "tool_choice" in body and not body.get("tools"):
+            return "tool_choice: tool_choice may only be specified while providing tools"
+        messages = body["messages"]
+        if not messages:
+            return "messages: at least one message is required"
+        pending: set[str] = set()
+        for i, message in enumerate(messages):
+            role = message.get("role")
+            if role not in ("user", "assistant"):
+                return f"messages.{i}.role: Input should be 'user' or 'assistant'"
+            content = message.get("content")
+            if not content and not (i == len(messages) - 1 and role == "assistant"):
+                return (
+                    f"messages.{i}: all messages must have non-empty content except for "
+                    "the optional final assistant message"
+                )
+            blocks = content if isinstance(content, list) else []
+            results = {b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"}
+            if pending and (role != "user" or not pending <= results):
+                missing = ", ".join(sorted(pending - results))
+                return (
+                    f"messages.{i}: `tool_use` ids were found without `tool_result` blocks "
+                    f"immediately after: {missing}. Each `tool_use` block must have a "
+                    "corresponding `tool_result` block in the next message."
+                )
+            if results - pending:
+                return (
+                    f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result` "
+                    "blocks. Each `tool_result` block must have a corresponding `tool_use` "
+                    "block in the previous message."
+                )
+            pending = {b["id"] for b in blocks if b.get("type") == "tool_use"}
+        return None
+
+    def _usage(self, body: Json) -> Json:
+        """Prompt tokens, split by the prompt cache: everything up to the last block with
+        ``cache_control`` is the cacheable prefix."""
+        pieces: list[tuple[str, bool]] = []
+        system = body.get("system")
+        for block in (
+            [{"type": "text", "text": system}] if isinstance(system, str) else (system or [])
+        ):
+            pieces.append((block.get("text", ""), "cache_control" in block))
+        for message in body["messages"]:
+            content = message["content"]
+            blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+            pieces.append(("", False))  # a turn boundary: no tokens, but part of the key
+            for block in blocks:
+                pieces.append(
+                    (_text([block]) or json.dumps(block.get("input")), "cache_control" in block)
+                )
+        marks = [i for i, (_, marked) in enumerate(pieces) if marked]
+        total = sum(len(t.split()) for t, _ in pieces) + 2 * len(body["messages"])
+        usage = {
+            "input_tokens": total,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        }
+        if marks:
+            prefix = pieces[: marks[-1] + 1]
+            size = sum(len(t.split()) for t, _ in prefix)
+            key = hashlib.sha256(json.dumps(prefix).encode()).hexdigest()
+            slot = (
+                "cache_read_input_tokens"
+                if key in self._cached_prefixes
+                else ("cache_creation_input_tokens")
+            )
+            self._cached_prefixes.add(key)
+            usage[slot] = size
+            usage["input_tokens"] = total - size
+        return usage
+
+    def _plan(self, body: Json) -> tuple[list[Json], str, str | None]:
+        last = body["messages"][-1]
+        answering_tool = isinstance(last["content"], list) and any(
+            b.get("type") == "tool_result" for b in last["content"]
+        )
+        users = [m for m in body["messages"] if m["role"] == "user"]
+        content = users[-1]["content"] if users else ""
+        if isinstance(content, list):  # the user's own words, else the tool's result
+            texts = [b for b in content if b.get("type") == "text"]
+            content = texts or [b for b in content if b.get("type") == "tool_result"]
+        text = _text(content)
+        tools = body.get("tools") or []
+        choice = body.get("tool_choice") or {"type": "auto"}
+        if tools and choice.get("type") != "none" and not answering_tool:
+            name = choice.get("name") if choice.get("type") == "tool" else tools[0]["name"]
+            block = {
+                "type": "tool_use",
+                "id": "toolu_" + secrets.token_hex(12),
+                "name": name,
+                "input": {"query": text},
+            }
+            return [block], "tool_use", None
+        answer = f"echo: {text}"
+        reason, matched = "end_turn", None
+        for stop in body.get("stop_sequences") or ():
+            if stop in answer:
+                answer, reason, matched = answer[: answer.find(stop)], "stop_sequence", stop
+        pieces = tokenize(answer)
+        if len(pieces) > body["max_tokens"]:
+            answer, reason = "".join(pieces[: body["max_tokens"]]), "max_tokens"
+        return [{"type": "text", "text": answer}], reason, matched
+
+    async def _answer(self, body: Json, send: Send) -> None:
+        model = body["model"]
+        if not model.startswith("claude-"):
+            await send_json(send, 404, _error("not_found_error", f"model: {model}"))
+            return
+        if model == "claude-overloaded":
+            await send_json(send, 529, _error("overloaded_error", "Overloaded"))
+            return
+        if model == "claude-rate-limited":
+            await send_json(
+                send,
+                429,
+                _error(
+                    "rate_limit_error",
+                    "Number of request tokens has exceeded your per-minute rate limit",
+                ),
+                [(b"retry-after", b"1")],
+            )
+            return
+        if model == "claude-error-500":
+            await send_json(send, 500, _error("api_error", "Internal server error"))
+            return
+        blocks, reason, matched = self._plan(body)
+        usage = self._usage(body)
+        output = sum(len(tokenize(b.get("text") or json.dumps(b.get("input")))) for b in blocks)
+        message = {
+            "id": "msg_" + secrets.token_hex(12),
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": blocks,
+            "stop_reason": reason,
+            "stop_sequence": matched,
+            "usage": {**usage, "output_tokens": output, "service_tier": "standard"},
+        }
+        if body.get("stream"):
+            await self._stream(message, send)
+        else:
+            await send_json(send, 200, message, [(b"request-id", b"req_emulated")])
+
+    async def _stream(self, message: Json, send: Send) -> None:
+        async def event(kind: str, data: Json) -> None:
+            payload = json.dumps({"type": kind, **data}, separators=(",", ":"))
+            await send_chunk(send, f"event: {kind}\ndata: {payload}\n\n".encode())
+
+        model = message["model"]
+        await start_stream(send, [(b"request-id", b"req_emulated")])
+        usage = message["usage"]
+        start = {
+            **message,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {**usage, "output_tokens": 1},
+        }
+        await event("message_start", {"message": start})
+        if model == "claude-stream-overloaded":
+            await event("error", {"error": {"type": "overloaded_error", "message": "Overloaded"}})
+            await end_stream(send)
+            return
+        deltas = 0
+        for index, block in enumerate(message["content"]):
+            opening = {**block, "text": ""} if block["type"] == "text" else {**block, "input": {}}
+            await event("content_block_start", {"index": index, "content_block": opening})
+            if index == 0:
+                await event("ping", {})
+            if block["type"] == "text":
+                pieces = [{"type": "text_delta", "text": t} for t in tokenize(block["text"])]
+            else:
+                arguments = json.dumps(block["input"])
+                pieces = [
+                    {"type": "input_json_delta", "partial_json": p}
+                    for p in ["", *(arguments[i : i + 7] for i in range(0, len(arguments), 7))]
+                ]
+            for piece in pieces:
+                if model == "claude-stream-cut" and deltas == 2:
+                    drop_connection(send)
+                    return
+                await event("content_block_delta", {"index": index, "delta": piece})
+                deltas += 1
+            await event("content_block_stop", {"index": index})
+        await event(
+            "message_delta",
+            {
+                "delta": {
+                    "stop_reason": message["stop_reason"],
+                    "stop_sequence": message["stop_sequence"],
+                },
+                "usage": {"output_tokens": usage["output_tokens"]},
+            },
+        )
+        await event("message_stop", {})
+        await end_stream(send)
+
+
+class AnthropicServer(ThreadedServer):
+    def __init__(self, *, api_key: str) -> None:
+        self.emulator = AnthropicEmulator(api_key=api_key)
+        super().__init__(self.emulator)
+
+    @property
+    def base_url(self) -> str:
+        return self.root_url
