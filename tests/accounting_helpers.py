@@ -19,8 +19,9 @@ OTHER_KEY = "sk-other-team-key-0123456789"
 PRICE = 1000.0
 
 
-def accounting_config(emulator_url: str, silent_url: str, *, state: str, budget: float = 1.0,
-                      extra: str = "") -> str:
+def accounting_config(
+    emulator_url: str, silent_url: str, *, state: str, budget: float = 1.0, extra: str = ""
+) -> str:
     return f"""
 admin: {{master_key: "{MASTER_KEY}"}}
 state: {state}
@@ -74,8 +75,9 @@ def embedded_state(tmp: Path) -> str:
 
 
 def admin(gateway: GatewayProcess, key: str = MASTER_KEY) -> httpx.Client:
-    return httpx.Client(base_url=gateway.url, headers={"authorization": f"Bearer {key}"},
-                        timeout=20)
+    return httpx.Client(
+        base_url=gateway.url, headers={"authorization": f"Bearer {key}"}, timeout=20
+    )
 
 
 def wait_record(gateway: GatewayProcess, request_id: str, timeout: float = 5.0) -> dict[str, Any]:

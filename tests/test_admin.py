@@ -55,8 +55,12 @@ def master(gw) -> Iterator[httpx.Client]:
 
 
 def _call(gateway: GatewayProcess, key: str, **extra: object) -> httpx.Response:
-    return httpx.post(gateway.url + "/v1/chat/completions", json=chat(**extra),  # type: ignore[arg-type]
-                      headers={"authorization": f"Bearer {key}"}, timeout=20)
+    return httpx.post(
+        gateway.url + "/v1/chat/completions",
+        json=chat(**extra),  # type: ignore[arg-type]
+        headers={"authorization": f"Bearer {key}"},
+        timeout=20,
+    )
 
 
 def _refused_within(gateway: GatewayProcess, key: str, seconds: float) -> float:
@@ -71,9 +75,11 @@ def _refused_within(gateway: GatewayProcess, key: str, seconds: float) -> float:
     pytest.fail(f"key still accepted after {seconds + 1}s")
 
 
-@pytest.mark.parametrize(("key", "status"), [(None, 401), ("sk-wrong-0123456789", 401),
-                                             (FREE_KEY, 403), (MASTER_KEY, 200)],
-                         ids=["no-key", "bad-key", "team-key", "master"])
+@pytest.mark.parametrize(
+    ("key", "status"),
+    [(None, 401), ("sk-wrong-0123456789", 401), (FREE_KEY, 403), (MASTER_KEY, 200)],
+    ids=["no-key", "bad-key", "team-key", "master"],
+)
 def test_admin_needs_the_master_key(gw, key: str | None, status: int) -> None:
     headers = {"authorization": f"Bearer {key}"} if key else {}
     for path in ("/admin/teams", "/admin/keys"):
@@ -85,8 +91,9 @@ def test_admin_needs_the_master_key(gw, key: str | None, status: int) -> None:
 
 
 def test_teams_crud(master) -> None:
-    created = master.post("/admin/teams", json={"name": "research", "models": ["gpt-4o-mini"],
-                                                "budget_usd": 5})
+    created = master.post(
+        "/admin/teams", json={"name": "research", "models": ["gpt-4o-mini"], "budget_usd": 5}
+    )
     assert created.status_code == 201, created.text
     assert created.json()["budget_usd"] == 5 and created.json()["source"] == "admin"
     assert_error(master.post("/admin/teams", json={"name": "research"}), 409, "conflict")
@@ -95,16 +102,21 @@ def test_teams_crud(master) -> None:
     assert bad["error"]["param"] == "budget_usd"
     assert_error(master.post("/admin/teams", json={"name": "x", "colour": "red"}), 400)
     assert_error(master.post("/admin/teams", json={"name": "bad name!"}), 400)
-    patched = master.patch("/admin/teams/research",
-                           json={"budget_usd": 7, "budget_period": "daily"})
+    patched = master.patch(
+        "/admin/teams/research", json={"budget_usd": 7, "budget_period": "daily"}
+    )
     assert patched.json()["budget_usd"] == 7 and patched.json()["models"] == ["gpt-4o-mini"]
     view = master.get("/admin/teams/research").json()
-    assert view["spend"] == {"period": "daily", "period_id": view["spend"]["period_id"],
-                             "spent_usd": 0.0, "held_usd": 0.0, "budget_usd": 7,
-                             "remaining_usd": 7}
+    assert view["spend"] == {
+        "period": "daily",
+        "period_id": view["spend"]["period_id"],
+        "spent_usd": 0.0,
+        "held_usd": 0.0,
+        "budget_usd": 7,
+        "remaining_usd": 7,
+    }
     names = {t["name"]: t["source"] for t in master.get("/admin/teams").json()["data"]}
-    assert names == {"capped": "config", "free": "config", "other": "config",
-                     "research": "admin"}
+    assert names == {"capped": "config", "free": "config", "other": "config", "research": "admin"}
     assert_error(master.patch("/admin/teams/free", json={"budget_usd": 1}), 409, "conflict")
     assert_error(master.get("/admin/teams/nope"), 404)
 
@@ -173,9 +185,17 @@ def test_a_team_key_reads_and_spends_for_its_own_team_only(gw) -> None:
     rid = response.headers["x-request-id"]
     assert wait_record(gw, rid)["team"] == "other"
     # Headers cannot move the charge elsewhere.
-    spoof = httpx.post(gw.url + "/v1/chat/completions", json=chat(user="free"), timeout=20,
-                       headers={"authorization": f"Bearer {OTHER_KEY}", "x-team": "free",
-                                "openai-organization": "free", "x-request-id": "spoof"})
+    spoof = httpx.post(
+        gw.url + "/v1/chat/completions",
+        json=chat(user="free"),
+        timeout=20,
+        headers={
+            "authorization": f"Bearer {OTHER_KEY}",
+            "x-team": "free",
+            "openai-organization": "free",
+            "x-request-id": "spoof",
+        },
+    )
     assert spoof.status_code == 200 and wait_record(gw, "spoof")["team"] == "other"
     assert_error(_call(gw, OTHER_KEY, model="slow"), 403)
     with admin(gw, OTHER_KEY) as own:
@@ -203,8 +223,9 @@ def test_usage_report_and_csv_export(gw, master) -> None:
     assert only["totals"]["requests"] == capped[0]["requests"]
     future = master.get("/admin/usage", params={"start": time.time() + 3600}).json()
     assert future["totals"]["requests"] == 0 and future["groups"] == []
-    iso = master.get("/admin/usage",
-                     params={"start": "2000-01-01T00:00:00Z", "end": time.time() + 1})
+    iso = master.get(
+        "/admin/usage", params={"start": "2000-01-01T00:00:00Z", "end": time.time() + 1}
+    )
     assert iso.json()["totals"]["requests"] == len(records)
     assert_error(master.get("/admin/usage", params={"group_by": "colour"}), 400)
     assert_error(master.get("/admin/usage", params={"start": "yesterday"}), 400)
@@ -217,10 +238,13 @@ def test_usage_report_and_csv_export(gw, master) -> None:
 
 
 def _cli(gw: GatewayProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway", "keys", *args,
-                           "--config", str(gw.config_path)],
-                          capture_output=True, text=True, timeout=60,
-                          cwd=Path(gw.config_path).parent)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", "keys", *args, "--config", str(gw.config_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(gw.config_path).parent,
+    )
 
 
 def test_cli_creates_lists_and_revokes_keys(gw) -> None:
@@ -247,10 +271,10 @@ def shared_redis(tmp_path_factory) -> Iterator[RedisServer]:
     server.stop()
 
 
-def test_keys_and_revocations_reach_every_replica(emulator, silent, shared_redis,
-                                                  tmp_path) -> None:
-    config = accounting_config(emulator.base_url, silent.base_url,
-                               state=f'{{url: "{shared_redis.url}"}}')
+def test_keys_and_revocations_reach_every_replica(emulator, silent, shared_redis, tmp_path) -> None:
+    config = accounting_config(
+        emulator.base_url, silent.base_url, state=f'{{url: "{shared_redis.url}"}}'
+    )
     a, b = (start_gateway(config, tmp_path / name) for name in ("a", "b"))
     try:
         with admin(a) as master:
@@ -267,10 +291,10 @@ def test_keys_and_revocations_reach_every_replica(emulator, silent, shared_redis
 
 
 @pytest.mark.parametrize("backend", ["embedded", "redis"])
-def test_restart_keeps_keys_teams_and_spend(emulator, silent, shared_redis, tmp_path,
-                                            backend: str) -> None:
-    state = (embedded_state(tmp_path) if backend == "embedded"
-             else f'{{url: "{shared_redis.url}"}}')
+def test_restart_keeps_keys_teams_and_spend(
+    emulator, silent, shared_redis, tmp_path, backend: str
+) -> None:
+    state = embedded_state(tmp_path) if backend == "embedded" else f'{{url: "{shared_redis.url}"}}'
     config = accounting_config(emulator.base_url, silent.base_url, state=state)
     first = start_gateway(config, tmp_path / "first")
     with admin(first) as master:
@@ -290,8 +314,9 @@ def test_restart_keeps_keys_teams_and_spend(emulator, silent, shared_redis, tmp_
             assert after["spent_usd"] == pytest.approx(before["spent_usd"])
             keys = master.get("/admin/keys", params={"team": f"keep-{backend}"}).json()["data"]
             assert [k["id"] for k in keys] == [key["id"]]
-            records = master.get("/admin/usage/records",
-                                 params={"team": f"keep-{backend}"}).json()["data"]
+            records = master.get("/admin/usage/records", params={"team": f"keep-{backend}"}).json()[
+                "data"
+            ]
             assert len(records) == 1
         assert _call(second, key["key"]).status_code == 200
     finally:

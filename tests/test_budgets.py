@@ -52,14 +52,18 @@ def replicas(request, emulator, silent, tmp_path_factory) -> Iterator[list[Gatew
     tmp = tmp_path_factory.mktemp(f"budget-{request.param}")
     redis_server = None
     if request.param == "embedded":
-        configs = [accounting_config(emulator.base_url, silent.base_url,
-                                     state=embedded_state(tmp), budget=BUDGET)]
+        configs = [
+            accounting_config(
+                emulator.base_url, silent.base_url, state=embedded_state(tmp), budget=BUDGET
+            )
+        ]
     else:
         (tmp / "redis").mkdir()
         redis_server = RedisServer(tmp / "redis").start()
         state = f'{{url: "{redis_server.url}"}}'
-        configs = [accounting_config(emulator.base_url, silent.base_url, state=state,
-                                     budget=BUDGET)] * 2
+        configs = [
+            accounting_config(emulator.base_url, silent.base_url, state=state, budget=BUDGET)
+        ] * 2
     gateways = [start_gateway(text, tmp / f"gw{i}") for i, text in enumerate(configs)]
     yield gateways
     for gateway in gateways:
@@ -71,11 +75,16 @@ def replicas(request, emulator, silent, tmp_path_factory) -> Iterator[list[Gatew
 async def _burst(urls: list[str]) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=PARALLEL)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        return await asyncio.gather(*(
-            client.post(urls[i % len(urls)] + "/v1/chat/completions", json=BODY,
-                        headers={"authorization": f"Bearer {CAPPED_KEY}"})
-            for i in range(PARALLEL)
-        ))
+        return await asyncio.gather(
+            *(
+                client.post(
+                    urls[i % len(urls)] + "/v1/chat/completions",
+                    json=BODY,
+                    headers={"authorization": f"Bearer {CAPPED_KEY}"},
+                )
+                for i in range(PARALLEL)
+            )
+        )
 
 
 def test_parallel_requests_never_overspend_the_budget(replicas) -> None:
@@ -99,8 +108,10 @@ def test_parallel_requests_never_overspend_the_budget(replicas) -> None:
     assert spend["spent_usd"] == pytest.approx(charged, abs=1e-9)
     assert spend["held_usd"] == 0
     assert spend["spent_usd"] <= BUDGET + WORST
-    print(f"\nbudget ${BUDGET:.4f}, worst case ${WORST:.4f}, real ${REAL:.4f}: "
-          f"{len(admitted)} admitted, ${spend['spent_usd']:.4f} charged")
+    print(
+        f"\nbudget ${BUDGET:.4f}, worst case ${WORST:.4f}, real ${REAL:.4f}: "
+        f"{len(admitted)} admitted, ${spend['spent_usd']:.4f} charged"
+    )
 
 
 def _refusals(gateway: GatewayProcess) -> int:
@@ -110,8 +121,9 @@ def _refusals(gateway: GatewayProcess) -> int:
 
 
 def test_over_budget_is_insufficient_quota_for_the_sdk(replicas) -> None:
-    with httpx.Client(base_url=replicas[-1].url, timeout=20,
-                      headers={"authorization": f"Bearer {CAPPED_KEY}"}) as http:
+    with httpx.Client(
+        base_url=replicas[-1].url, timeout=20, headers={"authorization": f"Bearer {CAPPED_KEY}"}
+    ) as http:
         for _ in range(20):  # spend what the burst left
             if http.post("/v1/chat/completions", json=BODY).status_code == 429:
                 break

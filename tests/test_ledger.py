@@ -46,8 +46,9 @@ def ledger_gateway(emulator, silent, tmp_path_factory) -> Iterator[GatewayProces
 
 @pytest.fixture
 def http(ledger_gateway) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=ledger_gateway.url, timeout=20,
-                      headers={"authorization": f"Bearer {FREE_KEY}"}) as client:
+    with httpx.Client(
+        base_url=ledger_gateway.url, timeout=20, headers={"authorization": f"Bearer {FREE_KEY}"}
+    ) as client:
         yield client
 
 
@@ -66,18 +67,24 @@ def _events(response: httpx.Response, stop_after: int | None = None) -> list[dic
 
 
 def _text(chunks: list[dict]) -> str:
-    return "".join(c["choices"][0]["delta"].get("content") or ""
-                   for c in chunks if c.get("choices"))
+    return "".join(
+        c["choices"][0]["delta"].get("content") or "" for c in chunks if c.get("choices")
+    )
 
 
 def test_reported_usage_is_recorded_and_priced(ledger_gateway, http) -> None:
-    response = http.post("/v1/chat/completions", json=chat(text="price this please"),
-                         headers={"x-request-id": "ledger-reported"})
+    response = http.post(
+        "/v1/chat/completions",
+        json=chat(text="price this please"),
+        headers={"x-request-id": "ledger-reported"},
+    )
     assert response.status_code == 200
     usage = response.json()["usage"]
     record = wait_record(ledger_gateway, "ledger-reported")
     assert (record["prompt_tokens"], record["completion_tokens"]) == (
-        usage["prompt_tokens"], usage["completion_tokens"])
+        usage["prompt_tokens"],
+        usage["completion_tokens"],
+    )
     assert record["estimated"] is False and record["status"] == 200
     assert record["team"] == "free" and record["target"] == "emu/gpt-4o-mini"
     expected = _cost(usage["prompt_tokens"], usage["completion_tokens"])
@@ -87,8 +94,9 @@ def test_reported_usage_is_recorded_and_priced(ledger_gateway, http) -> None:
 
 def test_stream_cut_after_three_chunks_records_what_was_delivered(ledger_gateway, http) -> None:
     body = chat("slow", "count for me", stream=True)
-    with http.stream("POST", "/v1/chat/completions", json=body,
-                     headers={"x-request-id": "ledger-cut"}) as response:
+    with http.stream(
+        "POST", "/v1/chat/completions", json=body, headers={"x-request-id": "ledger-cut"}
+    ) as response:
         received = _events(response, stop_after=3)
     record = wait_record(ledger_gateway, "ledger-cut")
     # The emulator's slow stream is "tick1 tick2 ... tick20", one word per chunk; the
@@ -102,18 +110,21 @@ def test_stream_cut_after_three_chunks_records_what_was_delivered(ledger_gateway
     assert record["prompt_tokens"] == count_request_tokens(Endpoint.CHAT, body, "emu-slow-stream")
     assert record["status"] == 499 and record["stream"] is True and record["estimated"] is True
     assert record["cost_usd"] == pytest.approx(
-        _cost(record["prompt_tokens"], record["completion_tokens"]), abs=1e-12)
+        _cost(record["prompt_tokens"], record["completion_tokens"]), abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("include_usage", [True, False], ids=["include-usage", "no-usage"])
-def test_silent_upstream_stream_is_counted(ledger_gateway, http, silent,
-                                           include_usage: bool) -> None:
+def test_silent_upstream_stream_is_counted(
+    ledger_gateway, http, silent, include_usage: bool
+) -> None:
     rid = f"ledger-silent-{include_usage}"
     body = chat("silent", "say nine words", stream=True, max_tokens=9)
     if include_usage:
         body["stream_options"] = {"include_usage": True}
-    with http.stream("POST", "/v1/chat/completions", json=body,
-                     headers={"x-request-id": rid}) as response:
+    with http.stream(
+        "POST", "/v1/chat/completions", json=body, headers={"x-request-id": rid}
+    ) as response:
         chunks = _events(response)
     prompt = count_request_tokens(Endpoint.CHAT, body, "silent")
     completion = count_text(" ".join(WORDS[:9]), "silent")
@@ -121,8 +132,11 @@ def test_silent_upstream_stream_is_counted(ledger_gateway, http, silent,
     if include_usage:
         assert len(usage_chunks) == 1 and usage_chunks[0] is chunks[-1]
         assert chunks[-1]["choices"] == []
-        assert chunks[-1]["usage"] == {"prompt_tokens": prompt, "completion_tokens": completion,
-                                       "total_tokens": prompt + completion}
+        assert chunks[-1]["usage"] == {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
         for chunk in chunks:
             openapi_schema.validate("CreateChatCompletionStreamResponse", chunk)
     else:
@@ -135,8 +149,11 @@ def test_silent_upstream_stream_is_counted(ledger_gateway, http, silent,
 def test_silent_upstream_answer_gets_counted_usage(ledger_gateway, silent) -> None:
     client = openai.OpenAI(base_url=ledger_gateway.url + "/v1", api_key=FREE_KEY, max_retries=0)
     raw = client.chat.completions.with_raw_response.create(
-        model="silent", messages=[{"role": "user", "content": "hi"}], max_tokens=5,
-        extra_headers={"x-request-id": "ledger-silent-body"})
+        model="silent",
+        messages=[{"role": "user", "content": "hi"}],
+        max_tokens=5,
+        extra_headers={"x-request-id": "ledger-silent-body"},
+    )
     completion = raw.parse()
     expected = count_text(" ".join(WORDS[:5]), "silent")
     assert completion.usage is not None and completion.usage.completion_tokens == expected
@@ -167,8 +184,9 @@ def test_upstream_failure_after_partial_output_charges_what_was_delivered(
     ledger_gateway, http
 ) -> None:
     body = chat("stream-error", "three and then trouble", stream=True)
-    with http.stream("POST", "/v1/chat/completions", json=body,
-                     headers={"x-request-id": "ledger-partial"}) as response:
+    with http.stream(
+        "POST", "/v1/chat/completions", json=body, headers={"x-request-id": "ledger-partial"}
+    ) as response:
         lines = [line for line in response.iter_lines() if line.startswith("data: ")]
     assert any('"error"' in line for line in lines)
     record = wait_record(ledger_gateway, "ledger-partial")
@@ -177,13 +195,18 @@ def test_upstream_failure_after_partial_output_charges_what_was_delivered(
 
 
 def test_unauthenticated_requests_are_not_charged(ledger_gateway) -> None:
-    response = httpx.post(ledger_gateway.url + "/v1/chat/completions", json=chat(),
-                          headers={"authorization": "Bearer sk-nobody-0123456789",
-                                   "x-request-id": "ledger-nobody"})
+    response = httpx.post(
+        ledger_gateway.url + "/v1/chat/completions",
+        json=chat(),
+        headers={"authorization": "Bearer sk-nobody-0123456789", "x-request-id": "ledger-nobody"},
+    )
     assert response.status_code == 401
     with httpx.Client(base_url=ledger_gateway.url, timeout=10) as client:
         from tests.conftest import MASTER_KEY
 
-        found = client.get("/admin/usage/records", params={"request_id": "ledger-nobody"},
-                           headers={"authorization": f"Bearer {MASTER_KEY}"}).json()
+        found = client.get(
+            "/admin/usage/records",
+            params={"request_id": "ledger-nobody"},
+            headers={"authorization": f"Bearer {MASTER_KEY}"},
+        ).json()
     assert found["data"] == []

@@ -42,14 +42,18 @@ def _prices() -> tuple[Prices, ModelTable]:
     return Prices(config, load_table(config.accounting)), ModelTable(config)
 
 
-@pytest.mark.parametrize(("model", "index", "rate"), [
-    ("gpt-4o", 0, (2500, 1250, 10000)),     # policies/prices.yaml: gpt-4o
-    ("gpt-4o", 1, (3000, 3000, 11000)),     # accounting.prices.targets wins
-    ("gpt-4o", 2, (9000, 9000, 9000)),      # the config's targets[].price wins over all
-    ("cheap", 0, (150, 75, 600)),           # dated snapshot -> gpt-4o-mini
-    ("house", 0, (500, 500, 1000)),         # the config's models.<name>.price
-    ("unknown", 0, (0, 0, 0)),              # unpriced: free (and logged)
-], ids=["table", "table-target", "config-target", "dated", "config-model", "unpriced"])
+@pytest.mark.parametrize(
+    ("model", "index", "rate"),
+    [
+        ("gpt-4o", 0, (2500, 1250, 10000)),  # policies/prices.yaml: gpt-4o
+        ("gpt-4o", 1, (3000, 3000, 11000)),  # accounting.prices.targets wins
+        ("gpt-4o", 2, (9000, 9000, 9000)),  # the config's targets[].price wins over all
+        ("cheap", 0, (150, 75, 600)),  # dated snapshot -> gpt-4o-mini
+        ("house", 0, (500, 500, 1000)),  # the config's models.<name>.price
+        ("unknown", 0, (0, 0, 0)),  # unpriced: free (and logged)
+    ],
+    ids=["table", "table-target", "config-target", "dated", "config-model", "unpriced"],
+)
 def test_price_resolution(model: str, index: int, rate: tuple[float, float, float]) -> None:
     prices, table = _prices()
     route = table.resolve(model)
@@ -79,12 +83,17 @@ def test_costs_are_integer_nano_dollars() -> None:
     assert format_usd(420_000) == "0.00042" and format_usd(0) == "0"
 
 
-@pytest.mark.parametrize(("moment", "ids", "month_ends", "day_left"), [
-    ("2025-06-14T23:59:59", ("d2025-06-14", "w2025-24", "m2025-06", "t"), "2025-07-01", 1),
-    ("2025-12-31T12:00:00", ("d2025-12-31", "w2026-01", "m2025-12", "t"), "2026-01-01", 43200),
-], ids=["mid-year", "iso-week-of-next-year"])
-def test_periods_are_utc_calendar(moment: str, ids: tuple[str, ...], month_ends: str,
-                                  day_left: int) -> None:
+@pytest.mark.parametrize(
+    ("moment", "ids", "month_ends", "day_left"),
+    [
+        ("2025-06-14T23:59:59", ("d2025-06-14", "w2025-24", "m2025-06", "t"), "2025-07-01", 1),
+        ("2025-12-31T12:00:00", ("d2025-12-31", "w2026-01", "m2025-12", "t"), "2026-01-01", 43200),
+    ],
+    ids=["mid-year", "iso-week-of-next-year"],
+)
+def test_periods_are_utc_calendar(
+    moment: str, ids: tuple[str, ...], month_ends: str, day_left: int
+) -> None:
     at = datetime.fromisoformat(moment).replace(tzinfo=UTC).timestamp()
     periods = periods_at(at)
     assert periods.ids == ids
@@ -93,13 +102,17 @@ def test_periods_are_utc_calendar(moment: str, ids: tuple[str, ...], month_ends:
     assert periods.seconds_left("total", at) is None
 
 
-@pytest.mark.parametrize(("text", "path"), [
-    ("accounting: {budget_period: yearly}", "accounting.budget_period"),
-    ("accounting: {prices: {models: {x: {input: -1}}}}", "accounting.prices.models"),
-    ("accounting: {colour: red}", "accounting.colour"),
-    ('state: {url: "postgres://db/x"}', "state.url"),
-    ("teams: {t: {budget_period: hourly}}", "teams.t.budget_period"),
-], ids=["period", "negative-price", "unknown-field", "state-url", "team-period"])
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ("accounting: {budget_period: yearly}", "accounting.budget_period"),
+        ("accounting: {prices: {models: {x: {input: -1}}}}", "accounting.prices.models"),
+        ("accounting: {colour: red}", "accounting.colour"),
+        ('state: {url: "postgres://db/x"}', "state.url"),
+        ("teams: {t: {budget_period: hourly}}", "teams.t.budget_period"),
+    ],
+    ids=["period", "negative-price", "unknown-field", "state-url", "team-period"],
+)
 def test_config_errors_name_the_field(text: str, path: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(text, env={})

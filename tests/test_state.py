@@ -61,16 +61,32 @@ def run(factory: Factory, scenario: Callable[[StateBackend], Awaitable[None]]) -
     asyncio.run(main())
 
 
-def usage(usage_id: str, *, team: str = "t1", key: str = "key_a", cost: int = 0,
-          model: str = "m1", at: float | None = None) -> UsageRecord:
-    return UsageRecord(usage_id=usage_id, time=at if at is not None else time.time(),
-                       request_id="req-" + usage_id, team=team, key_id=key, model=model,
-                       prompt_tokens=10, completion_tokens=5, cost_nano=cost)
+def usage(
+    usage_id: str,
+    *,
+    team: str = "t1",
+    key: str = "key_a",
+    cost: int = 0,
+    model: str = "m1",
+    at: float | None = None,
+) -> UsageRecord:
+    return UsageRecord(
+        usage_id=usage_id,
+        time=at if at is not None else time.time(),
+        request_id="req-" + usage_id,
+        team=team,
+        key_id=key,
+        model=model,
+        prompt_tokens=10,
+        completion_tokens=5,
+        cost_nano=cost,
+    )
 
 
 def settlement(record: UsageRecord, hold: Hold | None = None) -> Settlement:
-    return Settlement(record, ("team:" + record.team, "key:" + record.key_id),
-                      ("d1", "m1", "t"), hold)
+    return Settlement(
+        record, ("team:" + record.team, "key:" + record.key_id), ("d1", "m1", "t"), hold
+    )
 
 
 def test_reserve_holds_until_settled(backend: tuple[str, Factory, object]) -> None:
@@ -184,8 +200,11 @@ def test_records_filter_by_team_key_model_and_time(
         for i, (team, key, model) in enumerate(
             [("a", "k1", "m1"), ("a", "k2", "m2"), ("b", "k3", "m1"), ("b", "k3", "m2")]
         ):
-            state.settle(settlement(usage(f"u{i}", team=team, key=key, model=model,
-                                          at=now - 100 + i * 10, cost=i)))
+            state.settle(
+                settlement(
+                    usage(f"u{i}", team=team, key=key, model=model, at=now - 100 + i * 10, cost=i)
+                )
+            )
 
         async def ids(**filters: object) -> list[str]:
             return [r.usage_id async for r in state.records(UsageQuery(**filters))]  # type: ignore[arg-type]
@@ -214,9 +233,7 @@ def test_restart_keeps_keys_teams_spend_and_ledger(backend: tuple[str, Factory, 
         assert [t.name for t in snapshot.teams] == ["durable"]
         assert [k.id for k in snapshot.keys] == ["key_d"]
         assert await state.spend("team:durable", ["m1"]) == ({"m1": 123}, 0)
-        assert [r.usage_id async for r in state.records(UsageQuery(team="durable"))] == [
-            "persist"
-        ]
+        assert [r.usage_id async for r in state.records(UsageQuery(team="durable"))] == ["persist"]
 
     run(factory, write)  # aclose writes the queued record
     if kind == "redis":
@@ -242,8 +259,9 @@ def test_a_redis_outage_loses_and_doubles_nothing(aof_redis: RedisServer) -> Non
                 state.settle(settlement(usage(f"during{i}", cost=1)))
             await asyncio.sleep(0.5)  # writes fail and wait to be retried
             with pytest.raises(StateError):
-                await state.reserve([BudgetCheck("team:t1", 10, "m1")],
-                                    Hold("h", ("team:t1",), 1, 60))
+                await state.reserve(
+                    [BudgetCheck("team:t1", 10, "m1")], Hold("h", ("team:t1",), 1, 60)
+                )
             aof_redis.start()
             await state.flush(within_s=20)
             ids = [r.usage_id async for r in state.records(UsageQuery())]

@@ -26,51 +26,85 @@ from gateway.accounting.tokens import count_request_tokens
 from gateway.pipeline.context import Endpoint
 
 COOKBOOK_MESSAGES = [
-    {"role": "system", "content": "You are a helpful, pattern-following assistant that "
-     "translates corporate jargon into plain English."},
-    {"role": "system", "name": "example_user",
-     "content": "New synergies will help drive top-line growth."},
-    {"role": "system", "name": "example_assistant",
-     "content": "Things working well together will increase revenue."},
-    {"role": "system", "name": "example_user",
-     "content": "Let's circle back when we have more bandwidth to touch base on opportunities "
-     "for increased leverage."},
-    {"role": "system", "name": "example_assistant",
-     "content": "Let's talk later when we're less busy about how to do better."},
-    {"role": "user", "content": "This late pivot means we don't have time to boil the ocean "
-     "for the client deliverable."},
-]
-COOKBOOK_TOOLS = [{
-    "type": "function",
-    "function": {
-        "name": "get_current_weather",
-        "description": "Get the current weather in a given location",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "location": {"type": "string",
-                             "description": "The city and state, e.g. San Francisco, CA"},
-                "unit": {"type": "string", "description": "The unit of temperature to return",
-                         "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["location"],
-        },
+    {
+        "role": "system",
+        "content": "You are a helpful, pattern-following assistant that "
+        "translates corporate jargon into plain English.",
     },
-}]
+    {
+        "role": "system",
+        "name": "example_user",
+        "content": "New synergies will help drive top-line growth.",
+    },
+    {
+        "role": "system",
+        "name": "example_assistant",
+        "content": "Things working well together will increase revenue.",
+    },
+    {
+        "role": "system",
+        "name": "example_user",
+        "content": "Let's circle back when we have more bandwidth to touch base on opportunities "
+        "for increased leverage.",
+    },
+    {
+        "role": "system",
+        "name": "example_assistant",
+        "content": "Let's talk later when we're less busy about how to do better.",
+    },
+    {
+        "role": "user",
+        "content": "This late pivot means we don't have time to boil the ocean "
+        "for the client deliverable.",
+    },
+]
+COOKBOOK_TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_current_weather",
+            "description": "Get the current weather in a given location",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "location": {
+                        "type": "string",
+                        "description": "The city and state, e.g. San Francisco, CA",
+                    },
+                    "unit": {
+                        "type": "string",
+                        "description": "The unit of temperature to return",
+                        "enum": ["celsius", "fahrenheit"],
+                    },
+                },
+                "required": ["location"],
+            },
+        },
+    }
+]
 COOKBOOK_TOOL_MESSAGES = [
-    {"role": "system",
-     "content": "You are a helpful assistant that can answer to questions about the weather."},
+    {
+        "role": "system",
+        "content": "You are a helpful assistant that can answer to questions about the weather.",
+    },
     {"role": "user", "content": "What's the weather like in San Francisco?"},
 ]
-PIXEL = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8"
-         "z/C/HgAGgwJ/lK3Q6wAAAABJRU5ErkJggg==")
+PIXEL = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8"
+    "z/C/HgAGgwJ/lK3Q6wAAAABJRU5ErkJggg=="
+)
 
 
 def _image_message(detail: str) -> list[dict[str, object]]:
-    return [{"role": "user", "content": [
-        {"type": "text", "text": "Describe this picture:"},
-        {"type": "image_url", "image_url": {"url": PIXEL, "detail": detail}},
-    ]}]
+    return [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Describe this picture:"},
+                {"type": "image_url", "image_url": {"url": PIXEL, "detail": detail}},
+            ],
+        }
+    ]
 
 
 CASES = [
@@ -79,28 +113,43 @@ CASES = [
     ("cookbook-names-gpt-4", "gpt-4", {"messages": COOKBOOK_MESSAGES}, 129),
     ("cookbook-names-gpt-4o", "gpt-4o", {"messages": COOKBOOK_MESSAGES}, 124),
     ("cookbook-names-gpt-4o-mini", "gpt-4o-mini", {"messages": COOKBOOK_MESSAGES}, 124),
-    ("cookbook-tools-gpt-3.5-turbo", "gpt-3.5-turbo",
-     {"messages": COOKBOOK_TOOL_MESSAGES, "tools": COOKBOOK_TOOLS}, 105),
-    ("cookbook-tools-gpt-4", "gpt-4",
-     {"messages": COOKBOOK_TOOL_MESSAGES, "tools": COOKBOOK_TOOLS}, 105),
-    ("cookbook-tools-gpt-4o", "gpt-4o",
-     {"messages": COOKBOOK_TOOL_MESSAGES, "tools": COOKBOOK_TOOLS}, 101),
-    ("cookbook-tools-gpt-4o-mini", "gpt-4o-mini",
-     {"messages": COOKBOOK_TOOL_MESSAGES, "tools": COOKBOOK_TOOLS}, 101),
+    (
+        "cookbook-tools-gpt-3.5-turbo",
+        "gpt-3.5-turbo",
+        {"messages": COOKBOOK_TOOL_MESSAGES, "tools": COOKBOOK_TOOLS},
+        105,
+    ),
+    (
+        "cookbook-tools-gpt-4",
+        "gpt-4",
+        {"messages": COOKBOOK_TOOL_MESSAGES, "tools": COOKBOOK_TOOLS},
+        105,
+    ),
+    (
+        "cookbook-tools-gpt-4o",
+        "gpt-4o",
+        {"messages": COOKBOOK_TOOL_MESSAGES, "tools": COOKBOOK_TOOLS},
+        101,
+    ),
+    (
+        "cookbook-tools-gpt-4o-mini",
+        "gpt-4o-mini",
+        {"messages": COOKBOOK_TOOL_MESSAGES, "tools": COOKBOOK_TOOLS},
+        101,
+    ),
     ("multipart-image-auto-gpt-4o", "gpt-4o", {"messages": _image_message("auto")}, 266),
     ("multipart-image-low-gpt-4o", "gpt-4o", {"messages": _image_message("low")}, 96),
-    ("multipart-image-auto-gpt-4o-mini", "gpt-4o-mini",
-     {"messages": _image_message("auto")}, 8511),
+    ("multipart-image-auto-gpt-4o-mini", "gpt-4o-mini", {"messages": _image_message("auto")}, 8511),
     ("multipart-image-low-gpt-4o-mini", "gpt-4o-mini", {"messages": _image_message("low")}, 2844),
-    ("user-gpt-4", "gpt-4",
-     {"messages": [{"role": "user", "content": "Hello, how are you?"}]}, 13),
+    ("user-gpt-4", "gpt-4", {"messages": [{"role": "user", "content": "Hello, how are you?"}]}, 13),
     ("system-name-gpt-4o", "gpt-4o", {"messages": [COOKBOOK_MESSAGES[1]]}, 20),
     ("system-unicode-gpt-4", "gpt-4", {"messages": [{"role": "system", "content": "á"}]}, 8),
 ]
 
 
-@pytest.mark.parametrize(("model", "body", "expected"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("model", "body", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_counts_match_openai(model: str, body: dict[str, object], expected: int) -> None:
     assert count_request_tokens(Endpoint.CHAT, body, model) == expected
 
@@ -110,12 +159,16 @@ def test_text_parts_count_like_string_content() -> None:
     assert count_request_tokens(Endpoint.CHAT, {"messages": split}, "gpt-4o") == 124
 
 
-@pytest.mark.parametrize(("endpoint", "body", "expected"), [
-    (Endpoint.COMPLETIONS, {"prompt": "tiktoken is great!"}, 6),
-    (Endpoint.COMPLETIONS, {"prompt": ["tiktoken is great!", "tiktoken is great!"]}, 12),
-    (Endpoint.COMPLETIONS, {"prompt": [1, 2, 3, 4]}, 4),
-    (Endpoint.EMBEDDINGS, {"input": [[1, 2], [3, 4, 5]]}, 5),
-], ids=["prompt", "prompt-list", "token-ids", "embedding-token-ids"])
+@pytest.mark.parametrize(
+    ("endpoint", "body", "expected"),
+    [
+        (Endpoint.COMPLETIONS, {"prompt": "tiktoken is great!"}, 6),
+        (Endpoint.COMPLETIONS, {"prompt": ["tiktoken is great!", "tiktoken is great!"]}, 12),
+        (Endpoint.COMPLETIONS, {"prompt": [1, 2, 3, 4]}, 4),
+        (Endpoint.EMBEDDINGS, {"input": [[1, 2], [3, 4, 5]]}, 5),
+    ],
+    ids=["prompt", "prompt-list", "token-ids", "embedding-token-ids"],
+)
 def test_prompts_and_inputs(endpoint: Endpoint, body: dict[str, object], expected: int) -> None:
     # cookbook section 3: "tiktoken is great!" is 6 tokens in cl100k_base.
     assert count_request_tokens(endpoint, body, "text-embedding-3-small") == expected
@@ -131,12 +184,18 @@ def test_unknown_models_use_the_default_encoding() -> None:
     assert encodings.name_for_model("openai/gpt-4") == "cl100k_base"
 
 
-@pytest.mark.parametrize(("url", "size"), [
-    (PIXEL, (1, 1)),
-    ("https://example.com/cat.png", None),
-    ("data:image/gif;base64,R0lGODlhAwAFAIAAAP///wAAACH5BAEAAAAALAAAAAADAAUAAAIEjI+pWAA7",
-     (3, 5)),
-], ids=["png", "remote", "gif"])
+@pytest.mark.parametrize(
+    ("url", "size"),
+    [
+        (PIXEL, (1, 1)),
+        ("https://example.com/cat.png", None),
+        (
+            "data:image/gif;base64,R0lGODlhAwAFAIAAAP///wAAACH5BAEAAAAALAAAAAADAAUAAAIEjI+pWAA7",
+            (3, 5),
+        ),
+    ],
+    ids=["png", "remote", "gif"],
+)
 def test_image_sizes_from_data_urls(url: str, size: tuple[int, int] | None) -> None:
     assert data_url_size(url) == size
 
@@ -163,8 +222,14 @@ def test_encodings_load_offline_from_the_package(tmp_path: Path) -> None:
     )
     env = {k: v for k, v in os.environ.items() if "TIKTOKEN" not in k and "DATA_GYM" not in k}
     env["TMPDIR"] = str(tmp_path)  # tiktoken's default cache dir would be under here
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            env=env, timeout=60, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["13", "13"]
     assert not (tmp_path / "data-gym-cache").exists()

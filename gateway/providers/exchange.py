@@ -79,9 +79,7 @@ async def _prepend(first: dict[str, Any] | None, rest: ChunkIterator) -> ChunkIt
         await rest.aclose()
 
 
-async def _chunks(
-    response: Response, translator: Translator, deadline: float
-) -> ChunkIterator:
+async def _chunks(response: Response, translator: Translator, deadline: float) -> ChunkIterator:
     """Upstream SSE → OpenAI chunks. Idle gaps are bounded by the transport's read timeout; an
     endless but lively stream is cut once the total deadline has passed."""
     decoder = SSEDecoder()

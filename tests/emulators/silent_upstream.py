@@ -20,9 +20,28 @@ import uvicorn
 
 from tests.conftest import free_port
 
-WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
-         "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
-         "sierra", "tango"]
+WORDS = [
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliett",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+    "quebec",
+    "romeo",
+    "sierra",
+    "tango",
+]
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 
@@ -61,26 +80,48 @@ class SilentUpstream:
         base = {"id": "chatcmpl-silent", "created": int(time.time()), "model": model}
         if not body.get("stream"):
             message_body = {"role": "assistant", "content": " ".join(words)}
-            await self._json(send, {**base, "object": "chat.completion", "choices": [
-                {"index": 0, "message": message_body, "finish_reason": "stop"}]})
+            await self._json(
+                send,
+                {
+                    **base,
+                    "object": "chat.completion",
+                    "choices": [{"index": 0, "message": message_body, "finish_reason": "stop"}],
+                },
+            )
             return
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/event-stream")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
         for i, word in enumerate(words):
             text = word if i == 0 else " " + word
-            chunk = {**base, "object": "chat.completion.chunk", "choices": [
-                {"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+            chunk = {
+                **base,
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+            }
             await send({"type": "http.response.body", "body": _event(chunk), "more_body": True})
             if "slow" in model:
                 await asyncio.sleep(self.delay)
-        last = {**base, "object": "chat.completion.chunk", "choices": [
-            {"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        last = {
+            **base,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        }
         await send({"type": "http.response.body", "body": _event(last) + b"data: [DONE]\n\n"})
 
     async def _json(self, send: Callable[[Message], Awaitable[None]], doc: object) -> None:
         payload = json.dumps(doc).encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
 
@@ -100,8 +141,15 @@ class SilentServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> Self:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, loop="asyncio",
-                                log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            loop="asyncio",
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
