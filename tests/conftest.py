@@ -13,14 +13,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import openai
 import pytest
 
 from tests.emulators.openai_upstream import EmulatorServer
+
+T = TypeVar("T")
 
 UPSTREAM_KEY = "sk-upstream-secret-key-0123456789"
 TEAM_KEY = "sk-team-one-key-0123456789"
@@ -102,6 +105,19 @@ class GatewayProcess:
             code = self.process.wait()
         self._log.close()
         return code
+
+
+def wait_until(probe: Callable[[], T | None], timeout: float = 5.0, interval: float = 0.02) -> T:
+    """Poll ``probe`` until it returns something truthy: for effects the gateway applies
+    just after answering (ledger batches, other replicas), never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
+        time.sleep(interval)
 
 
 def gateway_config(upstream: str, dead_port: int) -> str:

@@ -25,7 +25,7 @@ from tests.accounting_helpers import (
     embedded_state,
     start_gateway,
 )
-from tests.conftest import GatewayProcess, RedisServer
+from tests.conftest import GatewayProcess, RedisServer, wait_until
 from tests.emulators.silent_upstream import SilentServer
 
 PARALLEL = 50
@@ -102,9 +102,13 @@ def test_parallel_requests_never_overspend_the_budget(replicas) -> None:
     # when all run at once, at most one more than that when they run one by one.
     assert math.floor(BUDGET / WORST) <= len(admitted) <= math.floor((BUDGET - WORST) / REAL) + 1
     charged = sum(float(r.headers["x-gateway-cost-usd"]) for r in admitted)
-    with admin(replicas[0]) as client:
-        team = client.get("/admin/teams/capped").json()
-    spend = team["spend"]
+
+    def settled() -> dict[str, float] | None:  # the ledger is written just after answers
+        with admin(replicas[0]) as client:
+            spend: dict[str, float] = client.get("/admin/teams/capped").json()["spend"]
+        return spend if spend["held_usd"] == 0 and spend["spent_usd"] > 0 else None
+
+    spend = wait_until(settled)
     assert spend["spent_usd"] == pytest.approx(charged, abs=1e-9)
     assert spend["held_usd"] == 0
     assert spend["spent_usd"] <= BUDGET + WORST

@@ -74,6 +74,29 @@ def test_default_streams_local_model(default_gateway: GatewayProcess) -> None:
     assert completion.choices[0].text and completion.usage.completion_tokens > 0
 
 
+def test_a_second_request_does_not_cut_a_running_stream(
+    default_gateway: GatewayProcess,
+) -> None:
+    """llama_cpp.server ends a running stream with [DONE] when another request waits for
+    the model, unless told not to: the first answer must still finish properly."""
+    client = openai.OpenAI(base_url=default_gateway.url + "/v1", api_key=DEV_KEY, max_retries=0)
+    stream = client.chat.completions.create(
+        model="local",
+        messages=[{"role": "user", "content": "Count from one to twenty in words."}],
+        max_tokens=24,
+        stream=True,
+        temperature=0,
+    )
+    chunks = [next(stream)]
+    other = client.chat.completions.create(
+        model="local", messages=[{"role": "user", "content": "Hi"}], max_tokens=2
+    )
+    chunks += list(stream)
+    assert other.choices[0].finish_reason in ("stop", "length")
+    finished = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert finished[-1] in ("stop", "length"), finished
+
+
 def test_embeddings_not_served_by_local(default_gateway: GatewayProcess) -> None:
     client = openai.OpenAI(base_url=default_gateway.url + "/v1", api_key=DEV_KEY, max_retries=0)
     with pytest.raises(openai.BadRequestError, match="does not support"):

@@ -61,6 +61,11 @@ def command(engine: Engine) -> list[str]:
         str(engine.threads),
         "--n_ctx",
         str(engine.context_size),
+        # By default llama_cpp.server ends a running stream with [DONE] as soon as
+        # another request waits for the model (its health route included): answers would
+        # be cut short without any error. Queue the later request instead.
+        "--interrupt_requests",
+        "False",
     ]
     if engine.served_name:
         argv += ["--model_alias", engine.served_name]

@@ -33,7 +33,7 @@ class ProviderClient:
         self.name = name
         self.config = config
         self._factory = translator_for(config.kind)
-        self._origin, self._base_path = split_url(config.base_url.rstrip("/"))
+        self._origin, _ = split_url(config.base_url.rstrip("/"))
         self.pool = ConnectionPool(
             config.base_url,
             PoolLimits(
@@ -75,7 +75,10 @@ class ProviderClient:
             response = await self.pool.request(
                 "GET", target, probe.headers, b"", read_timeout=health.timeout_s
             )
-            await response.aread()
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()  # a timed-out read must still give its slot back
         except TransportError:
             return False
         return response.status_code < 500
