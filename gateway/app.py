@@ -27,6 +27,7 @@ from gateway.auth.authorize import ModelAccess
 from gateway.auth.keys import KeyStore
 from gateway.cache import api as cache_api
 from gateway.cache.service import ResponseCache, build_cache, embeddings_through
+from gateway.cache.service import team_check as cache_team_check
 from gateway.cache.stage import CacheStage
 from gateway.config import Config, load_config
 from gateway.engines.load import LoadMonitor
@@ -37,6 +38,7 @@ from gateway.errors import (
     RequestTooLargeError,
 )
 from gateway.guard import build_guard_stage
+from gateway.guard import team_check as guard_team_check
 from gateway.labeling import routes as label_routes
 from gateway.labeling.service import Labels, build_labels
 from gateway.limits.limiter import RateLimiter
@@ -126,10 +128,11 @@ def build_gateway(config: Config) -> Gateway:
     # dispatcher's own embeddings route.
     cache = build_cache(
         config.cache,
-        {name: team.cache for name, team in config.teams.items()},
+        config.teams,
         config.state.url,
         embeddings_through(lambda ctx: dispatcher(ctx), models.resolve),
     )
+    books.admin.team_checks += [guard_team_check(config), cache_team_check(cache)]
     stages: list[Stage] = [
         # First: sees every request, wraps streams outermost, finishes with the final word.
         *([telemetry.stage] if telemetry.stage else []),

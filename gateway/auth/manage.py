@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -32,11 +33,18 @@ _PERIODS = ("daily", "weekly", "monthly", "total")
 _KEY_FIELDS = frozenset({"name", "expires_at", "budget_usd", "budget_period", "limits"})
 
 
+# A feature's check of team settings it cannot honour on this gateway: None, or the
+# offending field's path and the message for the admin.
+TeamCheck = Callable[[Team], "tuple[str, str] | None"]
+
+
 class AccountAdmin:
     def __init__(self, config: Config, backend: StateBackend, keys: KeyStore) -> None:
         self._config = config
         self._backend = backend
         self._keys = keys
+        # Registered by the features that read per-team settings (see ``app.py``).
+        self.team_checks: list[TeamCheck] = []
 
     # --- teams ----------------------------------------------------------------------
 
@@ -70,7 +78,7 @@ class AccountAdmin:
             )
         if name in self._config.teams:
             raise ConflictError(f"Team '{name}' is defined in the config file.", param="name")
-        team = _validate_team(settings)
+        team = self._checked(settings)
         now = time.time()
         record = TeamRecord(name=name, settings=_builtins(team), created_at=now, updated_at=now)
         if not await self._backend.put_team(record, create=True):
@@ -83,7 +91,7 @@ class AccountAdmin:
         record = await self._backend.get_team(name)
         if record is None:
             raise NotFoundError(f"No team named '{name}'.", param="name", code="not_found")
-        team = _validate_team({**record.settings, **changes})
+        team = self._checked({**record.settings, **changes})
         updated = TeamRecord(
             name=name,
             settings=_builtins(team),
@@ -105,6 +113,15 @@ class AccountAdmin:
                 revoked.append(key.id)
         await self._backend.delete_team(name)
         return revoked
+
+    def _checked(self, settings: object) -> Team:
+        team = _validate_team(settings)
+        for check in self.team_checks:
+            problem = check(team)
+            if problem is not None:
+                param, message = problem
+                raise InvalidRequestError(message, param=param)
+        return team
 
     def _writable_team(self, name: str) -> None:
         if name in self._config.teams:

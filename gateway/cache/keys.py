@@ -31,7 +31,7 @@ DEFAULT_TEMPERATURE = 1.0  # OpenAI's, when a request leaves it out
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """One team's effective cache policy, resolved once at start-up."""
+    """One team's effective cache policy, resolved once per team settings."""
 
     ttl_s: float
     max_temperature: float
@@ -42,33 +42,27 @@ class Policy:
     max_chars: int
 
 
-def resolve_policies(
-    config: CacheConfig, teams: dict[str, TeamCache | None]
-) -> dict[str, Policy | None]:
-    """Team name → policy (None: cache off for that team); ``""`` is for teams the
-    config does not list (created through the admin API)."""
-    out: dict[str, Policy | None] = {}
+def resolve_policy(config: CacheConfig, override: TeamCache | None) -> Policy | None:
+    """A team's effective policy: its overrides over the gateway's defaults (None: the
+    cache is off for it)."""
+    o = override or TeamCache()
+    if not (o.enabled if o.enabled is not None else config.enabled):
+        return None
     semantic = config.semantic
-    for team, override in {"": None, **teams}.items():
-        o = override or TeamCache()
-        if not (o.enabled if o.enabled is not None else config.enabled):
-            out[team] = None
-            continue
-        use_semantic = semantic is not None and semantic.enabled
-        if o.semantic is not None:
-            use_semantic = o.semantic and semantic is not None
-        out[team] = Policy(
-            ttl_s=o.ttl_s or config.ttl_s,
-            max_temperature=_first(o.max_temperature, config.max_temperature),
-            semantic=use_semantic,
-            threshold=o.threshold or (semantic.threshold if semantic else 1.0),
-            semantic_max_temperature=_first(
-                o.semantic_max_temperature, semantic.max_temperature if semantic else 0.0
-            ),
-            guard=semantic.guard if semantic else True,
-            max_chars=semantic.max_chars if semantic else 0,
-        )
-    return out
+    use_semantic = semantic is not None and semantic.enabled
+    if o.semantic is not None:
+        use_semantic = o.semantic and semantic is not None
+    return Policy(
+        ttl_s=o.ttl_s or config.ttl_s,
+        max_temperature=_first(o.max_temperature, config.max_temperature),
+        semantic=use_semantic,
+        threshold=o.threshold or (semantic.threshold if semantic else 1.0),
+        semantic_max_temperature=_first(
+            o.semantic_max_temperature, semantic.max_temperature if semantic else 0.0
+        ),
+        guard=semantic.guard if semantic else True,
+        max_chars=semantic.max_chars if semantic else 0,
+    )
 
 
 def _first(value: float | None, default: float) -> float:

@@ -10,17 +10,20 @@ miss: the upstream answer is always a correct answer.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from gateway.cache.config import CacheConfig, TeamCache
-from gateway.cache.keys import Plan, Policy, resolve_policies
+from gateway.auth.per_team import PerTeam
+from gateway.cache.config import CacheConfig
+from gateway.cache.keys import Plan, Policy, resolve_policy
 from gateway.cache.store import CacheStore, MemoryStore, SharedRecord
+from gateway.config.schema import Team
 from gateway.pipeline.context import Endpoint, RequestContext
 from gateway.pipeline.reply import Completion, Reply
 
@@ -46,20 +49,16 @@ class ResponseCache:
     def __init__(
         self,
         config: CacheConfig,
-        policies: dict[str, Policy | None],
+        policies: PerTeam[Policy | None],
         store: CacheStore,
         semantic: SemanticIndex | None,
     ) -> None:
         self.config = config
-        self._policies = policies
-        self._default = policies.get("")
+        self.policy = policies  # principal → the team's policy (None: off for it)
         self._store = store
         self.semantic = semantic
         self.embedder_name = semantic.embedder.name if semantic is not None else ""
         self._pending: set[asyncio.Task[None]] = set()
-
-    def policy(self, team: str) -> Policy | None:
-        return self._policies.get(team, self._default)  # a listed team may map to None
 
     async def start(self) -> None:
         await self._store.start(self._on_record, self._on_purge)
@@ -170,13 +169,16 @@ class ResponseCache:
 
 def build_cache(
     config: CacheConfig,
-    teams: dict[str, TeamCache | None],
+    teams: Mapping[str, Team],
     state_url: str,
     embeddings: Callable[[str, str], Awaitable[dict[str, Any]]],
 ) -> ResponseCache | None:
-    """None when no team has the cache on (no stage, nothing loaded)."""
-    policies = resolve_policies(config, teams)
-    if not any(policies.values()):
+    """None when the cache is off for every team in the config and by default (no
+    stage, nothing loaded); teams created later through the admin API then cannot turn
+    it on (the admin API says so)."""
+    default = resolve_policy(config, None)
+    listed = [resolve_policy(config, team.cache) for team in teams.values()]
+    if default is None and not any(listed):
         return None
     store: CacheStore
     if state_url.startswith(("redis://", "rediss://", "unix://")):
@@ -186,11 +188,20 @@ def build_cache(
     else:
         store = MemoryStore(config.max_entries, config.max_bytes)
     semantic: SemanticIndex | None = None
-    if config.semantic is not None and any(p and p.semantic for p in policies.values()):
+    if config.semantic is not None and any(p and p.semantic for p in [default, *listed]):
         from gateway.cache.semantic import SemanticIndex, build_embedder
 
         semantic = SemanticIndex(config.semantic, build_embedder(config.semantic, embeddings))
-    return ResponseCache(config, policies, store, semantic)
+    with_embedder = semantic is not None
+
+    def policy(team: Team) -> Policy | None:
+        found = resolve_policy(config, team.cache)
+        if found is not None and found.semantic and not with_embedder:
+            # No team at start-up needed the embedder, so none was loaded: exact only.
+            found = dataclasses.replace(found, semantic=False)
+        return found
+
+    return ResponseCache(config, PerTeam(policy, default, teams), store, semantic)
 
 
 def embeddings_through(
@@ -211,3 +222,18 @@ def embeddings_through(
         return reply.body
 
     return call
+
+
+def team_check(cache: ResponseCache | None) -> Callable[[Team], tuple[str, str] | None]:
+    """Refuses, for teams created through the admin API, turning on a cache this gateway
+    did not build (it is built at start-up only when some team of the config uses it)."""
+
+    def check(team: Team) -> tuple[str, str] | None:
+        if cache is None and team.cache is not None and team.cache.enabled:
+            return "cache.enabled", (
+                "The response cache is off on this gateway: enable `cache` in its config "
+                "before turning it on for a team."
+            )
+        return None
+
+    return check

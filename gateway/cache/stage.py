@@ -63,7 +63,7 @@ class CacheStage(Stage):
         principal = ctx.principal
         if principal is None:
             return None
-        policy = self._cache.policy(principal.team)
+        policy = self._cache.policy(principal)
         if policy is None:
             return None
         no_cache, no_store = _directives(ctx.client_headers.get("cache-control", ""))

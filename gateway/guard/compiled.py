@@ -14,7 +14,7 @@ from typing import Any
 
 from gateway.config.schema import Config
 from gateway.guard import framework
-from gateway.guard.config import NO_POLICY, JsonSchemaCheck, ParamCaps, Rule
+from gateway.guard.config import JsonSchemaCheck, ParamCaps, Rule
 from gateway.guard.findings import Detector, Finding
 from gateway.guard.options import (
     INJECTION,
@@ -30,8 +30,8 @@ from gateway.guard.policies import (
     LoadedPolicy,
     check_policy,
     load_policy,
+    policy_names,
     resolve,
-    team_policy_names,
 )
 
 _CONTENT_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
@@ -101,23 +101,16 @@ class ValidatorDetector:
         return [Finding(int(s.start), int(s.end), self._label) for s in spans]
 
 
-def compile_policies(config: Config) -> dict[str, CompiledPolicy | None]:
-    """Team → compiled policy or None (every team; each policy built once). The key
-    ``""`` holds the default policy, for callers outside any team (the master key)."""
-    names = team_policy_names(config)
-    default = config.guardrails.default_policy
-    default = "" if default == NO_POLICY else default
-    wanted = sorted(set(names.values()) | ({default} if default else set()))
-    if not wanted:
+def compile_policies(config: Config) -> dict[str, CompiledPolicy]:
+    """Policy name → compiled policy, each built once (see ``policy_names``). Empty when
+    there is none: guardrails-ai is then never imported."""
+    named = policy_names(config)
+    if not named:
         return {}
     framework.load_guardrails()
-    built = {name: compile_policy(load_policy(config, name)) for name in wanted}
+    built = {name: compile_policy(load_policy(config, name)) for name in named}
     framework.seal()
-    by_team: dict[str, CompiledPolicy | None] = {
-        team: built[names[team]] if team in names else None for team in config.teams
-    }
-    by_team[""] = built[default] if default else None
-    return by_team
+    return built
 
 
 def compile_policy(loaded: LoadedPolicy) -> CompiledPolicy:

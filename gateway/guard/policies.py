@@ -63,6 +63,16 @@ def team_policy_names(config: Config) -> dict[str, str]:
     return chosen
 
 
+def policy_names(config: Config) -> list[str]:
+    """Every policy the gateway compiles at start-up: those config teams and the default
+    name, and every inline one. Teams created through the admin API may name these."""
+    names = set(team_policy_names(config).values()) | set(config.guardrails.policies)
+    default = config.guardrails.default_policy
+    if default and default != NO_POLICY:
+        names.add(default)
+    return sorted(names)
+
+
 def load_policy(config: Config, name: str) -> LoadedPolicy:
     if not _POLICY_NAME.match(name):
         raise ConfigError("", f"invalid guardrail policy name {name!r}")

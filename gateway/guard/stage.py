@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import msgspec
 
+from gateway.auth.per_team import PerTeam
 from gateway.errors import ContentFilterError, UpstreamError
 from gateway.guard import schema_check
 from gateway.guard.compiled import CompiledPolicy, CompiledRule
@@ -47,15 +48,14 @@ _KIND_NAMES = {"term": "sensitive term", "injection": "prompt injection"}
 
 
 class GuardStage(Stage):
-    def __init__(self, policies: Mapping[str, CompiledPolicy | None], call: Call) -> None:
-        """``policies``: team → policy (None: no guardrails); ``""``: everyone else."""
-        self._policies = dict(policies)
-        self._default = self._policies.get("")
+    def __init__(self, policies: PerTeam[CompiledPolicy | None], call: Call) -> None:
+        """``policies``: principal → its team's policy (None: no guardrails)."""
+        self._policies = policies
         self._call = call
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
         principal = ctx.principal
-        policy = self._policies.get(principal.team, self._default) if principal else None
+        policy = self._policies(principal) if principal else None
         if policy is None:
             return None
         state = GuardState(policy)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.config.schema import Config
+from gateway.auth.per_team import PerTeam
+from gateway.config.schema import Config, Team
 from gateway.labeling.keys import signing_key, verification_keys
 from gateway.labeling.label import AIGC_HEADER, DISCLOSURE_HEADER, Labeler
 from gateway.labeling.stage import LabelAnswers
@@ -35,12 +36,13 @@ def build_labels(config: Config) -> Labels:
         labeler = Labeler(settings.producer, signing_key(settings))
         own = labeler.public
         keys = [own, *(k for k in keys if k.kid != own.kid)]
-        teams = {
-            name: VisibleNotice(team.labeling.visible)
-            for name, team in config.teams.items()
-            if team.labeling is not None and team.labeling.visible is not None
-        }
-        stage = LabelAnswers(labeler, VisibleNotice(settings.visible), teams)
+        default = VisibleNotice(settings.visible)
+
+        def notice(team: Team) -> VisibleNotice:
+            own = team.labeling.visible if team.labeling is not None else None
+            return default if own is None else VisibleNotice(own)
+
+        stage = LabelAnswers(labeler, PerTeam(notice, default, config.teams))
     jwks = {"keys": [key.jwk() for key in keys]}
     descriptor = {
         "producer": settings.producer,

@@ -14,8 +14,9 @@ people, and are not labelled.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 
+from gateway.auth.per_team import PerTeam
 from gateway.labeling.content import StreamText, body_text
 from gateway.labeling.label import Labeler
 from gateway.labeling.visible import StreamDecorator, VisibleNotice, prompt_text
@@ -27,20 +28,13 @@ _JSON_FORMATS = ("json_object", "json_schema")
 
 
 class LabelAnswers(Stage):
-    def __init__(
-        self,
-        labeler: Labeler,
-        visible: VisibleNotice,
-        team_visible: Mapping[str, VisibleNotice],
-    ) -> None:
+    def __init__(self, labeler: Labeler, visible: PerTeam[VisibleNotice]) -> None:
+        """``visible``: each team's visible notice (its own, else the default)."""
         self._labeler = labeler
         self._visible = visible
-        self._team_visible = dict(team_visible)
 
     def _notice_for(self, ctx: RequestContext) -> VisibleNotice | None:
-        notice = self._visible
-        if ctx.principal is not None:
-            notice = self._team_visible.get(ctx.principal.team, notice)
+        notice = self._visible(ctx.principal)
         if not notice.enabled:
             return None
         # A notice would break an answer that must parse as JSON.

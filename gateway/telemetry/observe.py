@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from gateway.config.schema import Config
+from gateway.auth.per_team import PerTeam
+from gateway.config.schema import Config, Team
 from gateway.errors import GatewayError
 from gateway.pipeline.context import AttemptObserver, RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
@@ -76,12 +77,12 @@ class Observe(Stage):
             for name, spec in config.providers.items()
         }
         default_capture = config.telemetry.tracing.capture_content
-        self._capture = {
-            name: team.telemetry.capture_content
-            for name, team in config.teams.items()
-            if team.telemetry is not None and team.telemetry.capture_content is not None
-        }
-        self._default_capture = default_capture
+
+        def capture(team: Team) -> bool:
+            own = team.telemetry.capture_content if team.telemetry is not None else None
+            return default_capture if own is None else own
+
+        self._capture = PerTeam(capture, default_capture, config.teams)
         self._observer = _Attempts(self)
         if tracing is not None:
             from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
@@ -196,8 +197,7 @@ class Observe(Stage):
         info = self._providers.get(target.provider) or ProviderInfo("_OTHER", "", 0)
         if state.request_attributes is None:
             state.request_attributes = request_attributes(ctx.endpoint, ctx.body)
-            team = ctx.principal.team if ctx.principal else ""
-            state.capture = self._capture.get(team, self._default_capture)
+            state.capture = self._capture(ctx.principal)
         operation = OPERATIONS[ctx.endpoint]
         attributes: dict[str, Any] = {
             sc.OPERATION_NAME: operation,
