@@ -41,7 +41,7 @@ from gateway.errors import (
 )
 from gateway.pipeline.context import Endpoint, Usage
 from gateway.providers.anthropic_messages import to_messages
-from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest
+from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest, scrub
 from gateway.providers.openai import join_url
 from gateway.wire.sse import Event
 
@@ -264,7 +264,9 @@ class AnthropicTranslator:
         error = body.get("error")
         detail: dict[str, Any] = error if isinstance(error, dict) else {}
         kind = str(detail.get("type") or "")
-        message = self._scrub(str(detail.get("message") or f"upstream status {status}"))
+        message = scrub(
+            str(detail.get("message") or f"upstream status {status}"), self.provider.api_key
+        )
         if kind == "overloaded_error" or status == 529 or status == 503:
             return ServiceUnavailableError(f"The upstream is overloaded: {message}")
         if kind == "rate_limit_error" or status == 429:
@@ -279,12 +281,6 @@ class AnthropicTranslator:
         if status in _PASSTHROUGH:
             return UpstreamStatusError(status, message, type="invalid_request_error")
         return UpstreamError(f"The upstream failed (status {status}): {message}")
-
-    def _scrub(self, message: str) -> str:
-        key = self.provider.api_key
-        if key and key in message:
-            message = message.replace(key, "***")
-        return message[:1000]
 
 
 def _decode_object(content: bytes) -> dict[str, Any]:

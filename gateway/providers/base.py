@@ -69,3 +69,11 @@ class TranslatorFactory(Protocol):
 
 class StreamDone(Exception):
     """The upstream said its stream is complete (e.g. ``data: [DONE]``)."""
+
+
+def scrub(message: str, api_key: str) -> str:
+    """An upstream's error message made fit for a client: the provider key (which some
+    upstreams echo) masked, and the length bounded."""
+    if api_key and api_key in message:
+        message = message.replace(api_key, "***")
+    return message[:1000]

@@ -22,7 +22,7 @@ from gateway.errors import (
     UpstreamTimeoutError,
 )
 from gateway.pipeline.context import Endpoint, Usage
-from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest
+from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest, scrub
 from gateway.wire import normalize
 from gateway.wire.sse import Event
 
@@ -154,7 +154,9 @@ class OpenAITranslator:
         detail = body.get("error")
         if not isinstance(detail, dict):
             detail = {"message": detail if isinstance(detail, str) else body.get("message")}
-        message = self._scrub(str(detail.get("message") or f"upstream status {status}"))
+        message = scrub(
+            str(detail.get("message") or f"upstream status {status}"), self.provider.api_key
+        )
         code = detail.get("code")
         code_text = str(code) if code is not None else None
         param = detail.get("param")
@@ -181,12 +183,6 @@ class OpenAITranslator:
         if status == 504:
             return UpstreamTimeoutError("The upstream timed out.")
         return UpstreamError(f"The upstream failed (status {status}): {message}")
-
-    def _scrub(self, message: str) -> str:
-        key = self.provider.api_key
-        if key and key in message:
-            message = message.replace(key, "***")
-        return message[:1000]
 
 
 def health_request(provider: Provider) -> UpstreamRequest:
