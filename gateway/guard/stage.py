@@ -53,6 +53,10 @@ class GuardStage(Stage):
         self._default = self._policies.get("")
         self._call = call
 
+    def policy_for(self, team: str) -> CompiledPolicy | None:
+        """The team's compiled policy (the default for teams the config does not name)."""
+        return self._policies.get(team, self._default)
+
     async def enter(self, ctx: RequestContext) -> Reply | None:
         principal = ctx.principal
         policy = self._policies.get(principal.team, self._default) if principal else None
