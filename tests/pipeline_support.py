@@ -3,13 +3,16 @@ gate, experiments, feedback): one gateway config and small HTTP helpers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
-from tests.conftest import MASTER_KEY, RESTRICTED_KEY, ROOT, TEAM_KEY
+from tests.conftest import MASTER_KEY, RESTRICTED_KEY, ROOT, TEAM_KEY, UPSTREAM_KEY, GatewayProcess
+from tests.emulators.openai_upstream import EmulatorServer
 
 POLICY = ROOT / "policies" / "intent-routing.yaml"
 FLAG_KEY = TEAM_KEY  # team "one": gate policy "flag", feedback retained
@@ -125,3 +128,20 @@ def ledger_note(url: str, request_id: str) -> dict[str, Any]:
     assert len(records) == 1, records
     note: dict[str, Any] = records[0].get("pipeline", {})
     return note
+
+
+@pytest.fixture(scope="session")
+def pipeline_gateway(
+    emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
+    """The pipeline config with n-gram-only intent routing (no model to load)."""
+    process = GatewayProcess(
+        pipeline_config(emulator.base_url, model_dir=None),
+        tmp_path_factory.mktemp("pipeline"),
+        env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY},
+    )
+    try:
+        process.wait("/health/ready", timeout=60)
+        yield process
+    finally:
+        process.stop()
