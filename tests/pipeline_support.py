@@ -87,7 +87,7 @@ def pipeline_config(upstream: str, *, model_dir: Path | None, state_url: str = "
         },
         "teams": {
             "one": {"confidence": "flag", "feedback": {"retain_content": True}},
-            "two": {"models": ["gpt-4o-mini", "chat", "low"]},
+            "two": {"models": ["gpt-4o-mini", "gpt-4.1", "chat", "low"]},
             "retry": {"confidence": "retry"},
             "replace": {"confidence": "replace"},
             "pii": {"guardrails": "pii", "feedback": {"retain_content": True}},
