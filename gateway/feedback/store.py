@@ -219,10 +219,13 @@ class RedisFlywheelStore:
         return [feedback_decoder.decode(v) for v in values]
 
     async def put_transcript(self, transcript: Transcript) -> None:
-        ttl = max(1, int(transcript.expires_at - time.time()))
+        ttl_ms = int((transcript.expires_at - time.time()) * 1000)
         key = f"{PREFIX}tx:{transcript.team}:{transcript.request_id}"
         try:
-            await self.redis.set(key, encode(transcript), ex=ttl)
+            if ttl_ms <= 0:
+                await self.redis.delete(key)
+            else:
+                await self.redis.set(key, encode(transcript), px=ttl_ms)
         except (RedisError, OSError) as exc:
             raise StateError(f"the flywheel store (redis) failed: {exc}") from exc
 
