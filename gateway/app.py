@@ -20,7 +20,7 @@ from litestar.exceptions import HTTPException
 from gateway.accounting.books import Books, open_books
 from gateway.accounting.budget import BudgetAdmission
 from gateway.accounting.settle import Settle
-from gateway.api import admin, health, openai
+from gateway.api import admin, flywheel, health, openai
 from gateway.api.responses import error_response, request_id
 from gateway.auth.authenticate import Authenticate
 from gateway.auth.authorize import ModelAccess
@@ -37,8 +37,14 @@ from gateway.errors import (
     NotFoundError,
     RequestTooLargeError,
 )
+from gateway.experiments.stage import AssignVariant
+from gateway.feedback.capture import CaptureTranscript
+from gateway.feedback.service import Flywheel, build_flywheel
+from gateway.gate import build_gate
 from gateway.guard import build_guard_stage
 from gateway.guard import team_check as guard_team_check
+from gateway.intent import build_intent_routing
+from gateway.intent.stage import IntentRouting
 from gateway.labeling import routes as label_routes
 from gateway.labeling.service import Labels, build_labels
 from gateway.limits.limiter import RateLimiter
@@ -50,6 +56,7 @@ from gateway.routing.health import HealthMonitor
 from gateway.routing.models import ModelTable
 from gateway.routing.router import Router
 from gateway.telemetry import service as telemetry_service
+from gateway.telemetry.pipeline_metrics import PipelineMetrics, RecordPipeline
 from gateway.telemetry.service import Telemetry, build_telemetry
 from gateway.wire.parse import ParseRequest
 
@@ -78,8 +85,12 @@ class Gateway:
     telemetry: Telemetry
     # Keys and teams from the admin API, budgets, prices and the usage ledger.
     books: Books
+    # Feedback store, experiment switches, export redaction (gateway.feedback).
+    flywheel: Flywheel
     # The response cache (None when off for every team): stage state and admin purge.
     cache: ResponseCache | None = None
+    # Intent routers (None when the config has none): their embedders close with us.
+    intents: IntentRouting | None = None
 
     def model_card(self, name: str) -> dict[str, Any]:
         route = self.models.resolve(name)
@@ -106,6 +117,9 @@ class Gateway:
         await anyio.to_thread.run_sync(self.telemetry.shutdown)
         if self.cache is not None:
             await self.cache.aclose()
+        if self.intents is not None:
+            await self.intents.aclose()
+        await self.flywheel.aclose()
         # Last: writes every queued usage record before the state store closes.
         await self.books.aclose()
 
@@ -133,11 +147,30 @@ def build_gateway(config: Config) -> Gateway:
         embeddings_through(lambda ctx: dispatcher(ctx), models.resolve),
     )
     books.admin.team_checks += [guard_team_check(config), cache_team_check(cache)]
+    # The LLM-application pipeline: intent routers (classifiers built here), experiment
+    # switches and the feedback store, the confidence gate (None without policies).
+    intents = build_intent_routing(config)
+    pipeline_metrics = PipelineMetrics(telemetry.metrics.registry) if telemetry.metrics else None
+    flywheel_parts = build_flywheel(
+        config,
+        pipeline_metrics,
+        (lambda name: guard.policy_for(name, books.directory.team(name)))
+        if guard
+        else (lambda name: None),
+    )
+    gate = build_gate(config, lambda ctx: dispatcher(ctx), models.resolve)
     stages: list[Stage] = [
         # First: sees every request, wraps streams outermost, finishes with the final word.
         *([telemetry.stage] if telemetry.stage else []),
         Authenticate(keys, books.directory),
         ParseRequest(),
+        # Router and experiment names become the model they choose, before access checks.
+        *([intents] if intents else []),
+        *(
+            [AssignVariant(config.experiments, flywheel_parts.switches)]
+            if config.experiments
+            else []
+        ),
         ModelAccess(models),
         # Before cache and guard stages, so its leave labels what they leave behind.
         *([labels.stage] if labels.stage else []),
@@ -145,11 +178,17 @@ def build_gateway(config: Config) -> Gateway:
         BudgetAdmission(books),
         # Input rules on admitted requests; its leave runs after Settle's, before labels.
         *([guard] if guard else []),
+        # Keeps opted-in teams' prompts (as redacted) and answers (as the gate left them).
+        CaptureTranscript(flywheel_parts.store),
+        # Judges the answer before the cache's leave (the cache keeps the upstream's
+        # answer, log-probabilities included, so a hit is judged the same way).
+        *([gate] if gate else []),
         # Lookup after admission and input rules; stores in finish, once output rules ran.
         *([CacheStage(cache)] if cache else []),
         # Keep last: its leave must see the answer as the upstream produced it.
         Settle(books),
-        # Only a finish hook (no leave): spans, metrics and log after Settle's finish.
+        # Only finish hooks (no leave): metrics, spans and log after Settle's finish.
+        *([RecordPipeline(pipeline_metrics)] if pipeline_metrics else []),
         *([telemetry.conclude] if telemetry.conclude else []),
     ]
     loads = LoadMonitor.for_config(config, clients)
@@ -180,7 +219,9 @@ def build_gateway(config: Config) -> Gateway:
         labels=labels,
         telemetry=telemetry,
         books=books,
+        flywheel=flywheel_parts,
         cache=cache,
+        intents=intents,
     )
 
 
@@ -194,6 +235,7 @@ def create_app(config: Config) -> Litestar:
         gateway.loads.start()
         if gateway.cache is not None:
             await gateway.cache.start()
+        await gateway.flywheel.start()
         try:
             yield
         finally:
@@ -207,6 +249,7 @@ def create_app(config: Config) -> Litestar:
             *label_routes.ROUTES,
             *telemetry_service.ROUTES,
             *cache_api.ROUTES,
+            *flywheel.ROUTES,
         ],
         lifespan=[lifespan],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from gateway.errors import InvalidRequestError
 from gateway.state.records import UsageRecord
 
@@ -126,6 +128,7 @@ def record_view(record: UsageRecord) -> dict[str, Any]:
         "status": record.status,
         "estimated": record.estimated,
         "stream": record.stream,
+        **({"pipeline": msgspec.to_builtins(record.pipeline)} if record.pipeline else {}),
     }
 
 

@@ -35,7 +35,7 @@ from gateway.accounting.usage import (
 from gateway.pipeline.context import RequestContext, Usage
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
-from gateway.state.records import Settlement, UsageRecord
+from gateway.state.records import PipelineNote, Settlement, UsageRecord
 
 COST_HEADER = "x-gateway-cost-usd"
 _CACHE_HITS = frozenset({"hit", "semantic"})
@@ -108,6 +108,7 @@ class Settle(Stage):
             status=ctx.status,
             estimated=usage.estimated,
             stream=ctx.stream,
+            pipeline=_pipeline_note(ctx),
         )
         self._books.state.settle(
             Settlement(
@@ -130,6 +131,14 @@ def _state(ctx: RequestContext) -> AccountingState:
     if state is None:
         state = ctx.accounting = AccountingState(usage_id=new_usage_id())
     return state
+
+
+def _pipeline_note(ctx: RequestContext) -> PipelineNote | None:
+    note = ctx.pipeline
+    if note is None:
+        return None
+    note.guard_actions = len(ctx.guard_actions)
+    return note
 
 
 def _upstream_answering(ctx: RequestContext) -> bool:

@@ -32,10 +32,15 @@ class PerTeam(Generic[T]):
         }
 
     def __call__(self, principal: Principal | None) -> T:
-        if principal is None or principal.team_settings is None:
+        if principal is None:
             return self._default
-        team = principal.team_settings
-        seen = self._seen.get(principal.team)
+        return self.of(principal.team, principal.team_settings)
+
+    def of(self, name: str, team: Team | None) -> T:
+        """For callers that hold a team's name and settings rather than a principal."""
+        if team is None:
+            return self._default
+        seen = self._seen.get(name)
         if seen is None or seen[0] is not team:
-            seen = self._seen[principal.team] = (team, self._derive(team))
+            seen = self._seen[name] = (team, self._derive(team))
         return seen[1]

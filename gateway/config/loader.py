@@ -18,12 +18,21 @@ import msgspec
 import yaml
 
 from gateway.config.schema import Config, Model, Provider, Team
+from gateway.experiments.config import Experiment, check_experiments
+from gateway.gate.config import check_confidence
+from gateway.intent.config import IntentRouter, check_intents
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
 _UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(.*)`$")
 DEFAULT_POLICY = "default.yaml"
-_NAMED_SECTIONS: dict[str, type] = {"providers": Provider, "models": Model, "teams": Team}
+_NAMED_SECTIONS: dict[str, type] = {
+    "providers": Provider,
+    "models": Model,
+    "teams": Team,
+    "intents": IntentRouter,
+    "experiments": Experiment,
+}
 
 
 class ConfigError(ValueError):
@@ -163,6 +172,8 @@ def _check_references(config: Config) -> None:
     from gateway.guard.policies import check_guardrails  # reads policy files
 
     check_guardrails(config)
+    for check in (check_intents, check_experiments, check_confidence):
+        check(config)
 
 
 def _locate(raw: dict[str, Any]) -> ConfigError | None:

@@ -13,7 +13,11 @@ from msgspec import Meta, Struct, field
 from gateway.accounting.config import Accounting, BudgetPeriod
 from gateway.cache.config import CacheConfig, TeamCache
 from gateway.engines.config import EngineMetrics
+from gateway.experiments.config import Experiment
+from gateway.feedback.config import TeamFeedback
+from gateway.gate.config import Confidence
 from gateway.guard.config import Guardrails
+from gateway.intent.config import IntentRouter
 from gateway.labeling.config import Labeling, TeamLabeling
 from gateway.limits.config import Limits, RateLimitSettings
 from gateway.routing.config import RoutingPolicy
@@ -152,6 +156,11 @@ class Team(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # Name of this team's guardrail policy (policies/guardrails/<name>.yaml or inline);
     # unset: guardrails.default_policy; "off": none (gateway.guard).
     guardrails: str | None = None
+    # Name of this team's confidence-gate policy (``confidence.policies``); unset:
+    # confidence.default_policy; "off": none (gateway.gate).
+    confidence: str | None = None
+    # Feedback flywheel: whether prompt and answer text are retained (gateway.feedback).
+    feedback: TeamFeedback | None = None
 
 
 class KeyEntry(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -202,3 +211,9 @@ class Config(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     guardrails: Guardrails = field(default_factory=Guardrails)
     # Exact and semantic response cache (gateway.cache); off unless enabled.
     cache: CacheConfig = field(default_factory=CacheConfig)
+    # Intent routers: model names classified into intents by a small local model
+    # (gateway.intent); A/B experiments: model names split between variants
+    # (gateway.experiments); output-confidence gate policies (gateway.gate).
+    intents: dict[str, IntentRouter] = field(default_factory=dict)
+    experiments: dict[str, Experiment] = field(default_factory=dict)
+    confidence: Confidence = field(default_factory=Confidence)

@@ -27,6 +27,7 @@ import anyio
 import msgspec
 
 from gateway.auth.per_team import PerTeam
+from gateway.config.schema import Team
 from gateway.errors import ContentFilterError, UpstreamError
 from gateway.guard import schema_check
 from gateway.guard.compiled import CompiledPolicy, CompiledRule
@@ -52,6 +53,10 @@ class GuardStage(Stage):
         """``policies``: principal → its team's policy (None: no guardrails)."""
         self._policies = policies
         self._call = call
+
+    def policy_for(self, name: str, team: Team | None) -> CompiledPolicy | None:
+        """The policy of team ``name`` with settings ``team`` (None: the default)."""
+        return self._policies.of(name, team)
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
         principal = ctx.principal

@@ -13,10 +13,12 @@ if TYPE_CHECKING:
     from gateway.auth.keys import Principal
     from gateway.cache.stage import CacheState
     from gateway.errors import GatewayError
+    from gateway.gate.stage import GateState
     from gateway.guard.state import GuardState
     from gateway.limits.limiter import Admission
     from gateway.pipeline.reply import Reply
     from gateway.routing.models import ModelRoute, RouteTarget
+    from gateway.state.records import PipelineNote
     from gateway.telemetry.state import RequestTelemetry
 
 
@@ -114,6 +116,18 @@ class RequestContext:
     # Response cache: this request's lookup plan and what it stores (gateway.cache); the
     # result itself is ``cache`` above, and ``x-gateway-cache`` in response_headers.
     cache_state: CacheState | None = None
+    # The LLM-application pipeline's decisions (intent router, experiment variant,
+    # confidence gate), written to the ledger by Settle; made on first use by ``note``.
+    pipeline: PipelineNote | None = None
+    # Confidence gate: the team's policy and whether the client asked for logprobs.
+    gate: GateState | None = None
+
+    def note(self) -> PipelineNote:
+        if self.pipeline is None:
+            from gateway.state.records import PipelineNote
+
+            self.pipeline = PipelineNote()
+        return self.pipeline
 
     def overhead_ms(self) -> float:
         """Time spent in the gateway itself, up to now, not counting upstream waits."""

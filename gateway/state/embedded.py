@@ -43,6 +43,7 @@ from gateway.state.records import (
     UsageRecord,
     encode,
     key_decoder,
+    note_decoder,
     team_decoder,
 )
 
@@ -68,7 +69,7 @@ CREATE TABLE IF NOT EXISTS ledger (
     endpoint TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
     cached_tokens INTEGER NOT NULL, cost_nano INTEGER NOT NULL, cache TEXT NOT NULL,
     latency_ms REAL NOT NULL, status INTEGER NOT NULL, estimated INTEGER NOT NULL,
-    stream INTEGER NOT NULL
+    stream INTEGER NOT NULL, pipeline TEXT
 );
 CREATE INDEX IF NOT EXISTS ledger_time ON ledger (time);
 """
@@ -82,6 +83,7 @@ _ADD_SPEND = (
     "INSERT INTO spend (scope, period, spent) VALUES (?, ?, ?) "
     "ON CONFLICT (scope, period) DO UPDATE SET spent = spent + excluded.spent"
 )
+_PIPELINE = USAGE_FIELDS.index("pipeline")
 _BUMP_VERSION = "UPDATE meta SET value = value + 1 WHERE key = 'auth_version'"
 _MAX_QUEUE = 200_000
 _BATCH = 2_000
@@ -134,6 +136,7 @@ class EmbeddedState:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(_SCHEMA)
+            _migrate(conn)
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"cannot open the state file {self.path}: {exc}") from exc
         self._conn = conn
@@ -431,14 +434,26 @@ class EmbeddedState:
             after = rows[-1][0]
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Columns added after a state file was created (nullable, so old rows stay valid)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(ledger)")}
+    if "pipeline" not in columns:
+        conn.execute("ALTER TABLE ledger ADD COLUMN pipeline TEXT")
+
+
 def _row(record: UsageRecord) -> tuple[Any, ...]:
-    return tuple(getattr(record, name) for name in USAGE_FIELDS)
+    values = [getattr(record, name) for name in USAGE_FIELDS]
+    note = record.pipeline
+    values[_PIPELINE] = encode(note).decode() if note is not None else None
+    return tuple(values)
 
 
 def _record(row: Sequence[Any]) -> UsageRecord:
     values = dict(zip(USAGE_FIELDS, row, strict=True))
     values["estimated"] = bool(values["estimated"])
     values["stream"] = bool(values["stream"])
+    note = values["pipeline"]
+    values["pipeline"] = note_decoder.decode(note) if note else None
     return UsageRecord(**values)
 
 

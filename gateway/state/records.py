@@ -54,6 +54,29 @@ class KeyRecord(Struct, kw_only=True, forbid_unknown_fields=False):
         return self.expires_at is None or now < self.expires_at
 
 
+class PipelineNote(Struct, kw_only=True, forbid_unknown_fields=False, omit_defaults=True):
+    """What the LLM-application pipeline decided for a request: the intent router's
+    choice, the experiment variant, the confidence gate's verdict, guard actions."""
+
+    router: str = ""
+    intent: str = ""
+    intent_score: float | None = None
+    # True when no intent reached the router's min_score (its default intent was used).
+    intent_fallback: bool = False
+    tier: str = ""
+    experiment: str = ""
+    variant: str = ""
+    # How the variant was chosen: "user" (user field), "header", "random", "stopped".
+    assignment: str = ""
+    # Mean and minimum token probability of the answer; None when unknown.
+    confidence: float | None = None
+    confidence_min: float | None = None
+    # "ok" | "low" | "unknown", and what the gate did ("flag", "retry", "replace").
+    gate: str = ""
+    gate_action: str = ""
+    guard_actions: int = 0
+
+
 class UsageRecord(Struct, kw_only=True, forbid_unknown_fields=False):
     """One request, written once when it finishes (whatever way it finished)."""
 
@@ -74,6 +97,7 @@ class UsageRecord(Struct, kw_only=True, forbid_unknown_fields=False):
     status: int = 200
     estimated: bool = False
     stream: bool = False
+    pipeline: PipelineNote | None = None
 
     @property
     def cost_usd(self) -> float:
@@ -153,3 +177,4 @@ encode = msgspec.json.Encoder().encode
 team_decoder = msgspec.json.Decoder(TeamRecord)
 key_decoder = msgspec.json.Decoder(KeyRecord)
 usage_decoder = msgspec.json.Decoder(UsageRecord)
+note_decoder = msgspec.json.Decoder(PipelineNote)

@@ -10,6 +10,9 @@ config or a small fixed set: they become metric labels.
     limits:        refused(ctx, reason="rate_limit" | "concurrency", scope="team")
     budgets:       refused(ctx, reason="budget", scope="key")
     accounting:    ctx.cost_usd = <USD for this request>  (a plain field)
+    pipeline:      decision(ctx, "gateway.intent", {"gateway.intent.name": ...}) for the
+                   intent router, experiment assignment and confidence gate (the values
+                   also go on the server span as attributes)
 """
 
 from __future__ import annotations
@@ -48,6 +51,14 @@ def refused(ctx: RequestContext, *, reason: str, scope: str) -> None:
     _event(
         ctx, "gateway.limit.refused", {"gateway.limit.reason": reason, "gateway.limit.scope": scope}
     )
+
+
+def decision(ctx: RequestContext, name: str, attributes: dict[str, Any]) -> None:
+    """A pipeline decision: span attributes (searchable) plus a span event (ordered)."""
+    state = ctx.telemetry
+    if state is not None and state.server is not None:
+        state.server.set_attributes(attributes)
+        state.server.add_event(name, attributes)
 
 
 def _event(ctx: RequestContext, name: str, attributes: dict[str, Any]) -> None:

@@ -187,6 +187,25 @@ def _usage(prompt: int, completion: int, *, details: bool) -> Json:
     return usage
 
 
+# Models whose answers carry these token logprobs (confidence-gate tests): about 0.10
+# and 0.99 per token. Other models' logprobs are synthesised by ``_logprob``.
+CONFIDENCE_LOGPROBS = {"emu-logprobs-low": -2.3, "emu-logprobs-high": -0.01}
+
+
+def with_confidence(document: Json, logprob: float) -> Json:
+    """Rewrite every chat token logprob (and its first alternative) in a completion
+    body or a stream chunk to ``logprob``."""
+    for choice in document.get("choices") or ():
+        block = choice.get("logprobs")
+        if not isinstance(block, dict):
+            continue
+        for token in block.get("content") or ():
+            token["logprob"] = logprob
+            for alternative in token.get("top_logprobs") or ()[:1]:
+                alternative["logprob"] = logprob
+    return document
+
+
 def _logprob(position: int) -> float:
     return -round(0.05 * (position % 7 + 1), 4)
 

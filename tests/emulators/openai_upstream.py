@@ -28,6 +28,9 @@ The request's ``model`` picks the behaviour:
                          mid-body (incomplete chunked encoding, no ``[DONE]``).
 ``emu-stream-error``     3 events, then OpenAI's in-stream ``data: {"error": ...}``
                          and a clean end without ``[DONE]``.
+``emu-logprobs-low``     echo, with every token logprob -2.3 (p ≈ 0.10) when
+                         ``logprobs`` is asked for: a low-confidence answer.
+``emu-logprobs-high``    echo, with every token logprob -0.01 (p ≈ 0.99).
 ``emu-sparse``           a loose "OpenAI-compatible" server: no ``refusal``,
                          ``annotations``, ``logprobs``, ``service_tier`` or
                          ``system_fingerprint``; stream chunks omit ``finish_reason``
@@ -74,6 +77,7 @@ import uvicorn
 
 from .openai_bodies import (
     BAD_JSON_ERROR,
+    CONFIDENCE_LOGPROBS,
     DONE,
     NO_KEY_ERROR,
     QUOTA_ERROR,
@@ -94,6 +98,7 @@ from .openai_bodies import (
     plan_completion,
     scenario_error,
     sse,
+    with_confidence,
 )
 
 Scope = MutableMapping[str, Any]
@@ -477,13 +482,19 @@ class OpenAIEmulator:
         slow, sparse = model == "emu-slow-stream", model == "emu-sparse"
         choices = plan_chat(body, slow=slow)
         shown = SNAPSHOTS.get(model, model)
+        logprob = CONFIDENCE_LOGPROBS.get(model)
         if body.get("stream") is True:
             chunks = chat_chunks(body, choices, shown, sparse=sparse)
+            if logprob is not None:
+                chunks = [with_confidence(chunk, logprob) for chunk in chunks]
             await self._play_stream(model, receive, send, chunks)
             return
         if slow:
             await asyncio.sleep(self.slow_chunk_delay * SLOW_STREAM_WORDS)
-        await _send_json(send, 200, chat_completion_body(body, choices, shown, sparse=sparse))
+        completion = chat_completion_body(body, choices, shown, sparse=sparse)
+        if logprob is not None:
+            completion = with_confidence(completion, logprob)
+        await _send_json(send, 200, completion)
 
     async def _completions(self, body: Json, model: str, receive: Receive, send: Send) -> None:
         if not await self._check_stream_options(body, send):

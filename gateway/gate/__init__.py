@@ -1,0 +1,24 @@
+"""The output-confidence gate: token log-probabilities → confidence → flag, retry or
+replace below a policy's threshold (``gate.stage``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gateway.config.schema import Config
+    from gateway.gate.stage import ConfidenceGate
+    from gateway.pipeline.stages import Call
+    from gateway.routing.models import ModelRoute
+
+
+def build_gate(
+    config: Config, call: Call, resolve: Callable[[str], ModelRoute | None]
+) -> ConfidenceGate | None:
+    """The stage, or None when no policy is defined."""
+    if not config.confidence.policies:
+        return None
+    from gateway.gate.stage import ConfidenceGate
+
+    return ConfidenceGate(config.confidence, call, resolve)

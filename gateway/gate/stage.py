@@ -1,0 +1,185 @@
+"""The confidence gate: asks for token log-probabilities and acts on unsure answers.
+
+``enter`` (chat requests of teams with a gate policy) sets ``logprobs: true`` for the
+upstream; the client sees log-probabilities only if it asked for them itself. ``leave``
+judges the first choice (``gate.confidence``) and, below the policy's threshold:
+
+- ``flag``: ``x-gateway-confidence`` says so; the metric and the ledger note record it;
+- ``retry``: asks ``retry_model`` once more (through the dispatcher, so its routing,
+  retries and fallbacks apply) and answers with that; both calls' tokens are charged;
+- ``replace``: the answer's text becomes the policy's message.
+
+Streams are judged when the upstream's stream ends; the verdict goes in an SSE comment
+(``: x-gateway-confidence {...}``) before ``data: [DONE]``, which SSE parsers (the
+OpenAI SDK's included) skip. A stream's text is already with the client by then, so
+streams are only ever flagged. Providers that send no log-probabilities get the
+verdict ``unknown``, and nothing is done.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.gate.confidence import Confidence, choice_logprobs, judge
+from gateway.gate.config import NO_GATE, GatePolicy
+from gateway.gate.config import Confidence as ConfidenceConfig
+from gateway.pipeline.context import Endpoint, RequestContext, Usage
+from gateway.pipeline.reply import ChunkStream, Comment, Completion, Reply, StreamItem
+from gateway.pipeline.stages import Call, Stage
+from gateway.routing.models import ModelRoute
+from gateway.telemetry.events import decision
+
+CONFIDENCE_HEADER = "x-gateway-confidence"
+
+
+@dataclass(slots=True)
+class GateState:
+    policy: GatePolicy
+    # The client asked for logprobs itself: pass them through.
+    client_asked: bool
+
+
+class ConfidenceGate(Stage):
+    def __init__(
+        self,
+        config: ConfidenceConfig,
+        call: Call,
+        resolve: Callable[[str], ModelRoute | None],
+    ) -> None:
+        self._policies = dict(config.policies)
+        self._default = config.default_policy
+        self._call = call
+        self._resolve = resolve
+
+    async def enter(self, ctx: RequestContext) -> Reply | None:
+        if ctx.endpoint is not Endpoint.CHAT or ctx.principal is None:
+            return None
+        # Per team (config or admin API): its own policy name, else the default.
+        settings = ctx.principal.team_settings
+        name = settings.confidence if settings and settings.confidence else self._default
+        policy = self._policies.get(name) if name and name != NO_GATE else None
+        if policy is None:
+            return None
+        ctx.gate = GateState(policy, ctx.body.get("logprobs") is True)
+        ctx.body["logprobs"] = True
+        return None
+
+    async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
+        state = ctx.gate
+        if state is None:
+            return reply
+        if isinstance(reply, ChunkStream):
+            return ChunkStream(self._watch(ctx, state, reply.chunks))
+        verdict = _judge_body(reply.body, state.policy)
+        action = ""
+        if verdict.verdict == "low":
+            action = state.policy.action
+            if action == "retry":
+                reply, verdict = await self._retry(ctx, state, reply, verdict)
+            elif action == "replace":
+                reply = Completion(_replaced(reply.body, state.policy.message))
+        self._report(ctx, verdict, action)
+        ctx.response_headers[CONFIDENCE_HEADER] = verdict.header(action)
+        if not state.client_asked:
+            reply = Completion(_without_logprobs(reply.body))
+        return reply
+
+    async def _retry(
+        self, ctx: RequestContext, state: GateState, reply: Completion, verdict: Confidence
+    ) -> tuple[Completion, Confidence]:
+        route = self._resolve(state.policy.retry_model)
+        if route is None:
+            return reply, verdict
+        first = ctx.usage
+        ctx.model, ctx.route = route.name, route
+        retried = await self._call(ctx)
+        if not isinstance(retried, Completion):  # ctx.stream is False here
+            return reply, verdict
+        ctx.usage = _add(first, ctx.usage)
+        return retried, _judge_body(retried.body, state.policy)
+
+    async def _watch(
+        self, ctx: RequestContext, state: GateState, chunks: AsyncIterator[StreamItem]
+    ) -> AsyncIterator[StreamItem]:
+        seen: list[float] = []
+        known = False
+        async for item in chunks:
+            if isinstance(item, dict):
+                for choice in item.get("choices") or ():
+                    if isinstance(choice, dict) and choice.get("index", 0) == 0:
+                        values = choice_logprobs(choice)
+                        if values is not None:
+                            known = True
+                            seen.extend(values)
+                if not state.client_asked:
+                    item = _without_logprobs(item)
+            yield item
+        verdict = judge(seen, state.policy) if known else Confidence("unknown")
+        action = "flag" if verdict.verdict == "low" else ""
+        self._report(ctx, verdict, action)
+        yield Comment(f"{CONFIDENCE_HEADER} {json.dumps(verdict.describe(action))}")
+
+    def _report(self, ctx: RequestContext, verdict: Confidence, action: str) -> None:
+        note = ctx.note()
+        note.gate, note.gate_action = verdict.verdict, action
+        note.confidence, note.confidence_min = verdict.mean, verdict.min
+        attributes: dict[str, Any] = {"gateway.confidence.verdict": verdict.verdict}
+        if verdict.mean is not None:
+            attributes["gateway.confidence.mean"] = verdict.mean
+            attributes["gateway.confidence.min"] = verdict.min
+        if action:
+            attributes["gateway.confidence.action"] = action
+        decision(ctx, "gateway.confidence", attributes)
+
+
+def _judge_body(body: dict[str, Any], policy: GatePolicy) -> Confidence:
+    choices = body.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices else None
+    values = choice_logprobs(first)
+    return judge(values, policy) if values is not None else Confidence("unknown")
+
+
+# The body may be held elsewhere (the response cache stores the upstream's): changes go
+# into copies of the body and its choices.
+
+
+def _without_logprobs(body: dict[str, Any]) -> dict[str, Any]:
+    choices = body.get("choices")
+    if not isinstance(choices, list):
+        return body
+    copied = [dict(c) if isinstance(c, dict) else c for c in choices]
+    for choice in copied:
+        if isinstance(choice, dict) and "logprobs" in choice:
+            choice["logprobs"] = None
+    return {**body, "choices": copied}
+
+
+def _replaced(body: dict[str, Any], message: str) -> dict[str, Any]:
+    choices = body.get("choices")
+    if not isinstance(choices, list):
+        return body
+    copied: list[Any] = []
+    for choice in choices:
+        if isinstance(choice, dict):
+            choice = {
+                **choice,
+                "message": {"role": "assistant", "content": message, "refusal": None},
+                "finish_reason": "stop",
+            }
+        copied.append(choice)
+    return {**body, "choices": copied}
+
+
+def _add(first: Usage | None, second: Usage | None) -> Usage | None:
+    if first is None or second is None:
+        return second or first
+    return Usage(
+        prompt_tokens=first.prompt_tokens + second.prompt_tokens,
+        completion_tokens=first.completion_tokens + second.completion_tokens,
+        cached_tokens=first.cached_tokens + second.cached_tokens,
+        cache_write_tokens=first.cache_write_tokens + second.cache_write_tokens,
+        estimated=first.estimated or second.estimated,
+    )

@@ -1,0 +1,49 @@
+"""Intent routing: router model names (``"model": "auto"``) classified by a small local
+model into intents defined in policy, each sent to the model its intent names."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gateway.config.schema import Config
+    from gateway.intent.stage import IntentRouting
+
+
+def build_intent_routing(config: Config) -> IntentRouting | None:
+    """The stage with every router's classifier built (embedding each example once);
+    None when the config has no routers. Logs each router's leave-one-out accuracy."""
+    if not config.intents:
+        return None
+    import logging
+    import os
+    from pathlib import Path
+
+    from gateway.cache.embedder import OnnxEmbedder, default_model_dir
+    from gateway.intent.classifier import IntentClassifier
+    from gateway.intent.stage import IntentRouting, RouterRuntime
+
+    log = logging.getLogger("gateway.intent")
+    embedders: dict[tuple[str, bool], OnnxEmbedder] = {}
+    routers: dict[str, RouterRuntime] = {}
+    for name, router in config.intents.items():
+        spec = router.embedder
+        embedder = None
+        if spec.kind == "minilm":
+            directory = (
+                Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
+            )
+            key = (str(directory), spec.precision == "int8")
+            embedder = embedders.get(key)
+            if embedder is None:
+                embedder = embedders[key] = OnnxEmbedder(directory, int8=key[1])
+        classifier = IntentClassifier(router, embedder.embed_sync if embedder else None)
+        routers[name] = RouterRuntime(router, classifier, embedder)
+        log.info(
+            "intent router %s: %d intents, %d examples, leave-one-out accuracy %.3f",
+            name,
+            len(router.intents),
+            sum(len(i.examples) for i in router.intents.values()),
+            classifier.leave_one_out_accuracy(),
+        )
+    return IntentRouting(routers)

@@ -1,0 +1,74 @@
+"""The ``intents:`` section: router model names and the intents they classify into.
+
+Each router is a model name clients send (``"model": "auto"``). Its intents are defined
+by a handful of example utterances each (any language); the classifier is built from
+them once at start-up. Each intent names the model (``target``) its requests go to and,
+optionally, a ``tier`` label reported with the decision.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from msgspec import Meta, Struct, field
+
+Score = Annotated[float, Meta(ge=0, le=1)]
+
+if TYPE_CHECKING:
+    from gateway.config.schema import Config
+
+
+class _Base(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class IntentEmbedder(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """``minilm``: the packaged all-MiniLM-L6-v2 (ONNX, as the semantic cache uses) plus
+    character n-grams; ``none``: character n-grams only (no model, ~0.1 ms, weaker on
+    paraphrases but indifferent to the script)."""
+
+    kind: Literal["minilm", "none"] = "minilm"
+    precision: Literal["int8", "fp32"] = "int8"
+    model_dir: str = ""
+
+
+class Intent(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    # A model name in ``models`` (or an experiment's model name).
+    target: str
+    tier: str = ""
+    examples: Annotated[list[str], Meta(min_length=1)]
+
+
+class IntentRouter(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    intents: Annotated[dict[str, Intent], Meta(min_length=1)]
+    # The intent used when no intent scores at least ``min_score``.
+    default: str
+    min_score: Score = 0.3
+    # Which messages are classified: the last user message (default), or every user
+    # message joined (multi-turn context).
+    messages: Literal["last_user", "all_user"] = "last_user"
+    # Longest text (characters) classified; longer input is cut (its start is kept).
+    max_chars: Annotated[int, Meta(ge=16)] = 1000
+    embedder: IntentEmbedder = field(default_factory=IntentEmbedder)
+
+
+def check_intents(config: Config) -> None:
+    """Cross-references: the default is an intent, every target a model or experiment,
+    and no router name shadows a model."""
+    from gateway.config.loader import ConfigError
+
+    routable = set(config.models) | {e.model for e in config.experiments.values()}
+    for name, router in config.intents.items():
+        path = f"intents.{name}"
+        if name in config.models:
+            raise ConfigError(path, f"{name!r} is also a model name in `models`")
+        if router.default not in router.intents:
+            raise ConfigError(f"{path}.default", f"unknown intent {router.default!r}")
+        for intent_name, intent in router.intents.items():
+            if intent.target not in routable:
+                raise ConfigError(
+                    f"{path}.intents.{intent_name}.target", f"unknown model {intent.target!r}"
+                )
+            for i, example in enumerate(intent.examples):
+                if not example.strip():
+                    raise ConfigError(f"{path}.intents.{intent_name}.examples[{i}]", "empty")
