@@ -21,6 +21,7 @@ from gateway.accounting.books import Books, open_books
 from gateway.accounting.budget import BudgetAdmission
 from gateway.accounting.settle import Settle
 from gateway.api import admin, health, openai
+from gateway.api.openapi import openapi_config
 from gateway.api.responses import error_response, request_id
 from gateway.auth.authenticate import Authenticate
 from gateway.auth.authorize import ModelAccess
@@ -134,7 +135,7 @@ def build_gateway(config: Config) -> Gateway:
         # First: sees every request, wraps streams outermost, finishes with the final word.
         *([telemetry.stage] if telemetry.stage else []),
         Authenticate(keys, books.directory),
-        ParseRequest(),
+        ParseRequest(config.server),
         ModelAccess(models),
         # Before cache and guard stages, so its leave labels what they leave behind.
         *([labels.stage] if labels.stage else []),
@@ -208,7 +209,7 @@ def create_app(config: Config) -> Litestar:
         lifespan=[lifespan],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
         request_max_body_size=config.server.max_body_bytes,
-        openapi_config=None,
+        openapi_config=openapi_config(),
         logging_config=None,
         state=_state(gateway),
     )
