@@ -41,7 +41,7 @@ from gateway.guard import build_guard_stage
 from gateway.labeling import routes as label_routes
 from gateway.labeling.service import Labels, build_labels
 from gateway.limits.limiter import RateLimiter
-from gateway.limits.stage import Admit
+from gateway.limits.stage import Admit, SettleLimits
 from gateway.pipeline.stages import Pipeline, Stage
 from gateway.providers.transport import ProviderClient
 from gateway.routing.dispatch import Dispatcher
@@ -147,6 +147,8 @@ def build_gateway(config: Config) -> Gateway:
         *([CacheStage(cache)] if cache else []),
         # Keep last: its leave must see the answer as the upstream produced it.
         Settle(books),
+        # Only a finish hook, after Settle's: reservations settle on the counted usage.
+        SettleLimits(limiter),
         # Only a finish hook (no leave): spans, metrics and log after Settle's finish.
         *([telemetry.conclude] if telemetry.conclude else []),
     ]
