@@ -267,9 +267,13 @@ def assert_all_slots_free(http: httpx.Client) -> None:
 
 
 @contextmanager
-def gateway_process(config: str, tmp: Any, env: dict[str, str] | None = None) -> Iterator[GatewayProcess]:
+def gateway_process(
+    config: str, tmp: Any, env: dict[str, str] | None = None
+) -> Iterator[GatewayProcess]:
     tmp.mkdir(parents=True, exist_ok=True)
-    process = GatewayProcess(config, tmp, env={"GATEWAY_DATA_DIR": str(tmp / "data"), **(env or {})})
+    process = GatewayProcess(
+        config, tmp, env={"GATEWAY_DATA_DIR": str(tmp / "data"), **(env or {})}
+    )
     try:
         process.wait("/health/live")
         yield process

@@ -75,7 +75,9 @@ def upstream() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture(scope="module")
-def gw(upstream: EmulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+def gw(
+    upstream: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
     tmp = tmp_path_factory.mktemp("faults-upstream")
     config = fault_config(upstream.base_url, state=f'{{path: "{tmp / "state.db"}"}}')
     with gateway_process(config, tmp) as process:
@@ -97,7 +99,10 @@ def test_upstream_fault(
     invariants = Invariants(gw, http)
     aborted = upstream.stats.streams_aborted
     tag = f"{fault.name}-{'s' if fault.stream else 'p'}"
-    bodies = {f"{tag}-{i}": chat(fault.model, f"{tag}-{i}", stream=fault.stream) for i in range(fault.count)}
+    bodies = {
+        f"{tag}-{i}": chat(fault.model, f"{tag}-{i}", stream=fault.stream)
+        for i in range(fault.count)
+    }
 
     outcomes = burst(http, bodies)
 
@@ -127,11 +132,10 @@ def test_upstream_fault(
         else:
             assert record["completion_tokens"] == 0 and record["cost_usd"] == 0, record
     # The gateway let go of the upstream, and recovered.
-    if fault.hangs_up:
-        # (emu-hang keeps no count: the transport's read timeout aborts it.)
-        if fault.model != "emu-hang":
-            left = upstream.wait_for(lambda s: s.streams_aborted >= aborted + fault.count, 5)
-            assert left, f"the upstream connection outlived the request: {upstream.stats}"
+    # (emu-hang keeps no count: the transport's read timeout aborts it.)
+    if fault.hangs_up and fault.model != "emu-hang":
+        left = upstream.wait_for(lambda s: s.streams_aborted >= aborted + fault.count, 5)
+        assert left, f"the upstream connection outlived the request: {upstream.stats}"
     ok = http.post("/v1/chat/completions", json=chat("ok", "after-" + tag, max_tokens=5))
     assert ok.status_code == 200, ok.text
 
@@ -152,6 +156,8 @@ def test_sdk_sees_typed_errors_and_stream_failures(gw: GatewayProcess) -> None:
     assert answer.choices[0].message.content == "echo: hi"
 
 
-def test_no_concurrency_slot_is_leaked_by_the_faults(gw: GatewayProcess, http: httpx.Client) -> None:
+def test_no_concurrency_slot_is_leaked_by_the_faults(
+    gw: GatewayProcess, http: httpx.Client
+) -> None:
     """Runs after the scenarios: every slot they took has been given back."""
     assert_all_slots_free(http)
