@@ -129,6 +129,7 @@ def test_upstream_fault(
         assert record["status"] == expected, (record, outcome)
         if outcome.status == 200:  # content reached the client: it is charged
             assert record["completion_tokens"] > 0 and record["estimated"] is True, record
+            assert record["cost_usd"] > 0, record
         else:
             assert record["completion_tokens"] == 0 and record["cost_usd"] == 0, record
     # The gateway let go of the upstream, and recovered.
