@@ -21,6 +21,7 @@ from gateway.accounting.books import Books, open_books
 from gateway.accounting.budget import BudgetAdmission
 from gateway.accounting.settle import Settle
 from gateway.api import admin, flywheel, health, openai
+from gateway.api.openapi import openapi_config
 from gateway.api.responses import error_response, request_id
 from gateway.auth.authenticate import Authenticate
 from gateway.auth.authorize import ModelAccess
@@ -48,7 +49,7 @@ from gateway.intent.stage import IntentRouting
 from gateway.labeling import routes as label_routes
 from gateway.labeling.service import Labels, build_labels
 from gateway.limits.limiter import RateLimiter
-from gateway.limits.stage import Admit
+from gateway.limits.stage import Admit, SettleLimits
 from gateway.pipeline.stages import Pipeline, Stage
 from gateway.providers.transport import ProviderClient
 from gateway.routing.dispatch import Dispatcher
@@ -163,7 +164,7 @@ def build_gateway(config: Config) -> Gateway:
         # First: sees every request, wraps streams outermost, finishes with the final word.
         *([telemetry.stage] if telemetry.stage else []),
         Authenticate(keys, books.directory),
-        ParseRequest(),
+        ParseRequest(config.server),
         # Router and experiment names become the model they choose, before access checks.
         *([intents] if intents else []),
         *(
@@ -187,7 +188,9 @@ def build_gateway(config: Config) -> Gateway:
         *([CacheStage(cache)] if cache else []),
         # Keep last: its leave must see the answer as the upstream produced it.
         Settle(books),
-        # Only finish hooks (no leave): metrics, spans and log after Settle's finish.
+        # Only finish hooks (no leave), after Settle's: rate-limit reservations settle
+        # on the counted usage; then pipeline metrics, spans and the log line.
+        SettleLimits(limiter),
         *([RecordPipeline(pipeline_metrics)] if pipeline_metrics else []),
         *([telemetry.conclude] if telemetry.conclude else []),
     ]
@@ -254,7 +257,7 @@ def create_app(config: Config) -> Litestar:
         lifespan=[lifespan],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
         request_max_body_size=config.server.max_body_bytes,
-        openapi_config=None,
+        openapi_config=openapi_config(),
         logging_config=None,
         state=_state(gateway),
     )

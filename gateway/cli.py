@@ -76,6 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.engines.supervisor import run_engines
+    from gateway.protocol import HeadTimeoutProtocol
 
     path = Path(args.config or os.environ.get("GATEWAY_CONFIG") or default_config_path())
     try:
@@ -120,7 +121,8 @@ def _serve(args: argparse.Namespace) -> int:
             port=port,
             workers=workers,
             loop="uvloop",
-            http="httptools",
+            # httptools with a deadline on request heads (idle and slow-loris clients).
+            http=HeadTimeoutProtocol,
             access_log=False,
             log_config=log_config,
             timeout_graceful_shutdown=int(config.server.shutdown_grace_s),

@@ -98,6 +98,9 @@ class BudgetAdmission(Stage):
             refusal = await self._books.state.reserve(checks, hold)
         except StateError as exc:
             log.error("budget not checked (state store unreachable), admitted: %s", exc)
+            # A timed-out call may still run on a slow store: settling releases a hold
+            # that exists and ignores one that does not, so keep it to be settled.
+            state.hold = hold
             return None
         if refusal is not None:
             raise self._refused(refusal, principal, periods, amount)

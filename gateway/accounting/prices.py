@@ -88,11 +88,20 @@ class Prices:
         self._table = table
         self._config_targets: dict[str, Rate] = {}
         self._config_models: dict[str, Rate] = {}
+        # Prefix routes' targets (``provider/openai-*``): matched on the provider and the
+        # text around the ``*``, since their labels carry the client's model name.
+        self._wildcards: list[tuple[str, str, str, Rate]] = []
         for spec in config.models.values():
             model_rate = rate_of(_as_price(spec.price))
             for target in spec.targets:
                 label = f"{target.provider}/{target.model}"
                 target_rate = rate_of(_as_price(getattr(target, "price", None)))
+                if "*" in target.model and (target_rate or model_rate) is not None:
+                    before, _, after = target.model.partition("*")
+                    rate = target_rate or model_rate
+                    assert rate is not None
+                    self._wildcards.append((target.provider, before, after, rate))
+                    continue
                 if target_rate is not None:
                     self._config_targets.setdefault(label, target_rate)
                 if model_rate is not None:
@@ -124,12 +133,25 @@ class Prices:
                 self._worst[route.name] = rate
         return rate
 
+    def _wildcard_rate(self, target: RouteTarget) -> Rate | None:
+        for provider, before, after, rate in self._wildcards:
+            model = target.model
+            if (
+                provider == target.provider
+                and model.startswith(before)
+                and model.endswith(after)
+                and len(model) > len(before) + len(after)
+            ):
+                return rate
+        return None
+
     def _resolve(self, target: RouteTarget, client_model: str) -> Rate:
         label = target.label
         found = (
             self._config_targets.get(label)
             or rate_of(self._table.targets.get(label))
             or self._config_models.get(label)
+            or self._wildcard_rate(target)
             or self._model_rate(target.model)
             or self._model_rate(client_model)
         )

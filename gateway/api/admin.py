@@ -25,6 +25,7 @@ from gateway.auth.manage import budget_period, key_view, parse_time
 from gateway.errors import GatewayError, InvalidRequestError, PermissionDeniedError
 from gateway.state.base import StateError
 from gateway.state.records import UsageQuery
+from gateway.wire.requests import decode_object
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 AnyRequest = Request[Any, Any, Any]
 Handler = Callable[[], Awaitable[Response[bytes]]]
 _encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder().decode
 _MAX_RECORDS = 10_000
 
 
@@ -70,15 +70,7 @@ async def _answer(request: AnyRequest, handler: Handler) -> Response[bytes]:
 
 async def _body(request: AnyRequest) -> dict[str, Any]:
     raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        data = _decode(raw)
-    except msgspec.DecodeError:
-        raise InvalidRequestError("The body is not valid JSON.", code="invalid_json") from None
-    if not isinstance(data, dict):
-        raise InvalidRequestError("The body must be a JSON object.", code="invalid_json")
-    return data
+    return decode_object(raw, _gateway(request).config.server.max_json_depth) if raw else {}
 
 
 # --- teams --------------------------------------------------------------------------

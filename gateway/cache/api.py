@@ -15,12 +15,12 @@ from litestar import Request, Response, delete
 
 from gateway.api.responses import error_response, request_id
 from gateway.errors import (
-    AuthenticationError,
     GatewayError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
 )
+from gateway.state.base import StateError
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -32,15 +32,18 @@ AnyRequest = Request[Any, Any, Any]
 async def purge_cache(request: AnyRequest) -> Response[bytes]:
     gateway: Gateway = request.app.state.gateway
     rid = request_id(request.headers)
-    if not gateway.keys.is_master(request.headers):
-        error = (
-            PermissionDeniedError(
+    try:
+        # As every /admin route: a missing or unknown key is 401, a team's key 403.
+        principal = await gateway.books.directory.authenticate(request.headers)
+        if not principal.is_master:
+            raise PermissionDeniedError(
                 "This endpoint needs the gateway's master key.", code="insufficient_permissions"
             )
-            if request.headers.get("authorization") or request.headers.get("api-key")
-            else AuthenticationError("This endpoint needs the gateway's master key.")
-        )
+    except StateError:
+        error = GatewayError("The gateway's state store is unavailable.", code="state_unavailable")
         return error_response(error, rid)
+    except GatewayError as exc:
+        return error_response(exc, rid)
     team = request.query_params.get("team", "").strip()
     if not team:
         return error_response(

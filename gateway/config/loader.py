@@ -142,6 +142,16 @@ def _check_references(config: Config) -> None:
     for name, provider in config.providers.items():
         if not provider.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"providers.{name}.base_url", "must start with http:// or https://")
+        # Sent upstream in request heads: a line break would inject headers (an env var
+        # with a trailing newline is the usual way in), other bytes cannot be encoded.
+        sent = {"api_key": provider.api_key, "base_url": provider.base_url}
+        sent.update({f"headers.{h}": h + v for h, v in provider.headers.items()})
+        for field_name, text in sent.items():
+            if not _header_safe(text):
+                raise ConfigError(
+                    f"providers.{name}.{field_name}",
+                    "must be printable latin-1 without line breaks (it is sent in HTTP headers)",
+                )
         engine = provider.engine
         if engine is not None:
             if engine.kind == "command" and not engine.command:
@@ -174,6 +184,10 @@ def _check_references(config: Config) -> None:
     check_guardrails(config)
     for check in (check_intents, check_experiments, check_confidence):
         check(config)
+
+
+def _header_safe(text: str) -> bool:
+    return all(" " <= c <= "~" or "\xa0" <= c <= "\xff" or c == "\t" for c in text)
 
 
 def _locate(raw: dict[str, Any]) -> ConfigError | None:

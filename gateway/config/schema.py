@@ -187,6 +187,10 @@ class Server(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     port: Annotated[int, Meta(ge=0, le=65535)] = 8080
     workers: PositiveInt = 1
     max_body_bytes: PositiveInt = 4 * 1024 * 1024
+    # Shape limits on a client's JSON (400 above them): how deeply it nests, and chat
+    # messages per request. Tools (128), ``n`` (128) and ``stop`` (4) follow OpenAI's own.
+    max_json_depth: PositiveInt = 64
+    max_messages: PositiveInt = 4096
     # Grace period for in-flight streams on shutdown.
     shutdown_grace_s: PositiveFloat = 30.0
 

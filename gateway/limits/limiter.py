@@ -234,6 +234,9 @@ def _spent(ctx: RequestContext, admission: Admission, reserved: int) -> int:
     usage = ctx.usage
     if usage is not None:
         return usage.total_tokens
-    # No usage: nothing was generated if no answer came back; otherwise (a stream cut
-    # short without a usage chunk) the reservation is the best bound we have.
-    return reserved if admission.replied else 0
+    # No usage even after accounting counted what was delivered: nothing reached the
+    # client. The prompt was spent if the upstream started answering; holding the whole
+    # reservation would keep max_tokens out of the window for a minute per broken stream.
+    if not admission.replied:
+        return 0
+    return min(reserved, ctx.counted_prompt_tokens or 0)

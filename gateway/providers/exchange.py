@@ -49,21 +49,28 @@ async def complete(
 async def open_stream(
     client: ProviderClient, translator: Translator, ctx: RequestContext
 ) -> ChunkIterator:
-    """Return the stream's chunks once its first chunk has arrived."""
+    """Return the stream's chunks once its first chunk has arrived.
+
+    The total timeout bounds this wait as a whole: the read timeout alone is re-armed by
+    every byte, so an upstream trickling its headers (slow loris) would hold it forever.
+    """
     started = time.perf_counter()
-    deadline = started + client.config.timeouts.total
+    total = client.config.timeouts.total
     try:
-        response = await client.send(translator.build_request())
-        try:
-            if response.status_code >= 400:
-                with upstream_errors():
-                    content = await response.aread()
-                raise translator.parse_error(response.status_code, content, response.headers)
-            chunks = _chunks(response, translator, deadline)
-            first = await anext(chunks, None)
-        except BaseException:
-            await response.aclose()
-            raise
+        async with asyncio.timeout(total):
+            response = await client.send(translator.build_request())
+            try:
+                if response.status_code >= 400:
+                    with upstream_errors():
+                        content = await response.aread()
+                    raise translator.parse_error(response.status_code, content, response.headers)
+                chunks = _chunks(response, translator, started + total)
+                first = await anext(chunks, None)
+            except BaseException:
+                await response.aclose()
+                raise
+    except TimeoutError:
+        raise UpstreamTimeoutError("The upstream did not finish in time.") from None
     finally:
         ctx.upstream_seconds += time.perf_counter() - started
     return _prepend(first, chunks)

@@ -7,6 +7,7 @@ HTTP/1.1 client (``gateway.transport``; why not httpx is explained there).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
 
@@ -72,14 +73,16 @@ class ProviderClient:
             return True
         _, target = split_url(probe.url)
         try:
-            response = await self.pool.request(
-                "GET", target, probe.headers, b"", read_timeout=health.timeout_s
-            )
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()  # a timed-out read must still give its slot back
-        except TransportError:
+            # Bounded as a whole: a server trickling bytes re-arms the read timeout.
+            async with asyncio.timeout(health.timeout_s):
+                response = await self.pool.request(
+                    "GET", target, probe.headers, b"", read_timeout=health.timeout_s
+                )
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+        except (TransportError, TimeoutError):
             return False
         return response.status_code < 500
 

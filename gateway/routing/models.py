@@ -4,10 +4,17 @@ Exact names come first. A name ending in ``*`` (``openai/*``) is a prefix route:
 targets' ``*`` is replaced by the rest of the client's name, so one entry can expose a
 provider's whole catalogue. Everything is built at start-up (targets, their price for
 the cost strategy, their runtime state); a lookup is a dict hit.
+
+The rest of a prefix route's name comes from the client and travels on: into upstream
+URLs (Azure deployments), the ``x-gateway-target`` header, logs and metrics. Only model
+names as providers spell them pass (``gpt-4o``, ``ft:gpt-4o-mini:org::id``,
+``Qwen/Qwen2.5-7B-Instruct``, ``llama3:8b``); anything else (``..`` segments, ``?``,
+``#``, spaces, control or non-ASCII characters) resolves to nothing, a 404.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from gateway.config.schema import Config, Model, Price, Target
@@ -16,6 +23,8 @@ from gateway.routing.config import Breaker, RoutingPolicy
 from gateway.routing.state import TargetState
 
 _MAX_CACHED_PREFIX_ROUTES = 4096
+# Segments separated by single slashes, each starting with a letter or digit.
+_UPSTREAM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]*(?:/[A-Za-z0-9][A-Za-z0-9._:@+-]*)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +80,7 @@ class ModelTable:
             return route
         for prefix, spec in self._prefixes:
             rest = name[len(prefix) :]
-            if name.startswith(prefix) and rest:
+            if name.startswith(prefix) and rest and _UPSTREAM_NAME.fullmatch(rest):
                 route = self._route(name, spec, rest)
                 if len(self._resolved) < _MAX_CACHED_PREFIX_ROUTES:
                     self._resolved[name] = route

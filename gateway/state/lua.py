@@ -6,16 +6,18 @@ sorted set of ``<hold id>:<amount>`` scored by expiry (ms, Redis clock), so a ho
 by a crashed gateway is released by the next reservation on that scope.
 """
 
-# KEYS: per scope, its spend hash then its holds zset.
+# KEYS: per scope, its spend hash then its holds zset; last, the request's seen marker.
 # ARGV: hold member, amount, ttl ms, then per scope: limit, period id.
 # Returns {0, 0, 0} when held, else {index of the failing scope, spent, held}.
-# Idempotent: a hold already present (a retried call) is not counted twice.
+# Idempotent: a hold already present (a retried call) is not counted twice. A call that
+# arrives after the request was settled (it timed out on the client, which went on
+# without it, and reached a slow Redis late) holds nothing: it would never be released.
 RESERVE = """
 local member = ARGV[1]
 local amount = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
-local n = #KEYS / 2
-if redis.call('ZSCORE', KEYS[2], member) then
+local n = (#KEYS - 1) / 2
+if redis.call('ZSCORE', KEYS[2], member) or redis.call('EXISTS', KEYS[#KEYS]) == 1 then
   return {0, 0, 0}
 end
 local t = redis.call('TIME')

@@ -185,6 +185,7 @@ class RedisState:
         for check in checks:
             keys += [PREFIX + "spend:" + check.scope, PREFIX + "holds:" + check.scope]
             args += [check.limit_nano, check.period]
+        keys.append(PREFIX + "seen:" + hold.id)  # the hold's id is its request's usage id
         async with self._errors():
             failed, spent, held = await self._reserve(keys=keys, args=args)
         if not failed:

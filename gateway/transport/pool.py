@@ -103,6 +103,7 @@ class ConnectionPool:
         head = self._encode_head(method, target, headers, len(content))
         payload = head + content
         await self._acquire_slot()
+        connection: Connection | None = None
         try:
             connection = self._take_idle()
             reused = connection is not None
@@ -119,6 +120,10 @@ class ConnectionPool:
                 connection.send(payload, read_timeout)
                 await connection.wait_headers()
         except BaseException:
+            # Cancelled (the client left, a total timeout) or failed while waiting for the
+            # headers: the connection is mid-exchange and must not outlive the request.
+            if connection is not None:
+                connection.abort()
             self._slots.release()
             raise
         return Response(connection, self)

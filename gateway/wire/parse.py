@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gateway.config.schema import Server
+from gateway.errors import InvalidRequestError
 from gateway.pipeline.context import Endpoint, RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
@@ -15,8 +17,24 @@ from gateway.wire.requests import (
 
 
 class ParseRequest(Stage):
+    """Fails closed: a body over the server's shape limits (``max_json_depth``,
+    ``max_messages``) is a 400 before any later stage walks it."""
+
+    def __init__(self, server: Server | None = None) -> None:
+        server = server or Server()
+        self._max_depth = server.max_json_depth
+        self._max_messages = server.max_messages
+
     async def enter(self, ctx: RequestContext) -> Reply | None:
-        data = decode_body(ctx.raw_body)
+        data = decode_body(ctx.raw_body, self._max_depth)
+        messages = data.get("messages")
+        if isinstance(messages, list) and len(messages) > self._max_messages:
+            raise InvalidRequestError(
+                f"'messages' has {len(messages)} items; this gateway accepts at most "
+                f"{self._max_messages}.",
+                param="messages",
+                code="array_above_max_length",
+            )
         if ctx.endpoint is Endpoint.EMBEDDINGS:
             ctx.model = validate(data, EmbeddingRequest).model
         else:

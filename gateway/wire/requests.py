@@ -196,8 +196,13 @@ class ChatCompletionRequest(_Generation, kw_only=True):
     top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None = None
 
 
+# A prompt or embedding input: text, texts, token ids, or lists of token ids.
+TokenId = Annotated[int, Meta(ge=0)]
+Inputs = list[str | TokenId | list[TokenId]]
+
+
 class CompletionRequest(_Generation, kw_only=True):
-    prompt: str | list[Any]
+    prompt: str | Inputs
     echo: bool | None = None
     suffix: str | None = None
     best_of: Count | None = None
@@ -206,7 +211,7 @@ class CompletionRequest(_Generation, kw_only=True):
 
 class EmbeddingRequest(_Loose, kw_only=True):
     model: ModelName
-    input: str | Annotated[list[Any], Meta(min_length=1, max_length=2048)]
+    input: str | Annotated[Inputs, Meta(min_length=1, max_length=2048)]
     encoding_format: Literal["float", "base64"] | None = None
     dimensions: Annotated[int, Meta(ge=1)] | None = None
     user: str | None = None
@@ -216,23 +221,58 @@ EndpointRequest = ChatCompletionRequest | CompletionRequest | EmbeddingRequest
 
 _decoder = msgspec.json.Decoder()
 T = TypeVar("T", ChatCompletionRequest, CompletionRequest, EmbeddingRequest)
+# Deeper than any real request; far below the interpreter's recursion limit, which a
+# client must never be able to reach (RecursionError is not a client error).
+DEFAULT_MAX_DEPTH = 64
+_BAD_JSON = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you "
+    "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)"
+)
 
 
-def decode_body(body: bytes) -> dict[str, Any]:
-    """Decode the raw JSON object; the dict is what providers receive."""
-    if not body:
-        raise InvalidRequestError("The request body is empty; expected a JSON object.")
+def decode_object(body: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> dict[str, Any]:
+    """Decode a client's JSON object: malformed bytes (invalid UTF-8, NaN, numbers out
+    of range, lone surrogates), non-objects and nesting beyond ``max_depth`` are 400s."""
     try:
         data = _decoder.decode(body)
     except (msgspec.DecodeError, UnicodeDecodeError):
-        raise InvalidRequestError(
-            "We could not parse the JSON body of your request. (HINT: This likely means you "
-            "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)",
-            code="invalid_json",
-        ) from None
+        raise InvalidRequestError(_BAD_JSON, code="invalid_json") from None
+    except RecursionError:  # nested far beyond max_depth
+        raise _too_deep(max_depth) from None
     if not isinstance(data, dict):
         raise InvalidRequestError("The request body must be a JSON object.", code="invalid_json")
+    if _nested_deeper(body, data, max_depth):
+        raise _too_deep(max_depth)
     return data
+
+
+def decode_body(body: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> dict[str, Any]:
+    """Decode the raw JSON object; the dict is what providers receive."""
+    if not body:
+        raise InvalidRequestError("The request body is empty; expected a JSON object.")
+    return decode_object(body, max_depth)
+
+
+def _too_deep(limit: int) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"The JSON body is nested more than {limit} levels deep.", code="invalid_json"
+    )
+
+
+def _nested_deeper(body: bytes, data: dict[str, Any], limit: int) -> bool:
+    # Counting brackets is C-fast and settles nearly every body; only a body with more
+    # opening brackets than the limit gets the exact walk (iterative: no recursion).
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def validate(data: dict[str, Any], request_type: type[T]) -> T:

@@ -31,6 +31,17 @@ The request's ``model`` picks the behaviour:
 ``emu-logprobs-low``     echo, with every token logprob -2.3 (p ≈ 0.10) when
                          ``logprobs`` is asked for: a low-confidence answer.
 ``emu-logprobs-high``    echo, with every token logprob -0.01 (p ≈ 0.99).
+``emu-truncated-sse``    2 events, then half of the next ``data:`` line, then the
+                         connection is closed (an SSE event cut mid-line).
+``emu-reset-mid-stream`` the role event and the first content event, then a TCP RST.
+``emu-stall-stream``     3 events, then silence for ``hang_seconds`` (or until the
+                         peer leaves): a timeout mid-stream.
+``emu-endless-stream``   content chunks every ``slow_chunk_delay``, never ``[DONE]``,
+                         until the peer leaves (or ``hang_seconds``).
+``emu-flood-stream``     the same without pauses: as fast as the peer reads.
+``emu-slow-loris``       the status line, then header bytes one every
+                         ``slow_chunk_delay``, never finishing the headers, until the
+                         peer leaves (or ``hang_seconds``).
 ``emu-sparse``           a loose "OpenAI-compatible" server: no ``refusal``,
                          ``annotations``, ``logprobs``, ``service_tier`` or
                          ``system_fingerprint``; stream chunks omit ``finish_reason``
@@ -63,6 +74,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import json
 import secrets
 import socket
@@ -70,7 +82,7 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any, Self
 
 import uvicorn
@@ -367,6 +379,8 @@ class OpenAIEmulator:
             await self._hang(receive, send)
         elif model == "emu-reset":
             await self._reset_connection(receive, send)
+        elif model == "emu-slow-loris":
+            await self._slow_loris(receive, send)
         elif model == "emu-malformed":
             if body.get("stream") is True:
                 frames = [b'data: {"id": "chatcmpl-malformed", "choices": [\n\n', DONE]
@@ -390,6 +404,30 @@ class OpenAIEmulator:
             transport.close()
             await _pause(gone, 1.0)
 
+    async def _slow_loris(self, receive: Receive, send: Send) -> None:
+        """Write the response head a byte at a time, below any read timeout, never
+        finishing it. Raw bytes on the transport: ASGI can only send whole heads."""
+        transport = _transport(send)
+        if transport is None:
+            raise ConnectionAbortedError("emu-slow-loris: this server exposes no transport")
+        self.stats.streams_started += 1
+        gone = asyncio.Event()
+        watcher = asyncio.create_task(_watch_disconnect(receive, gone))
+        transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-trickle: ")
+        deadline = time.monotonic() + self.hang_seconds
+        try:
+            while not gone.is_set() and time.monotonic() < deadline:
+                if transport.is_closing():  # the peer left before a request was answered
+                    gone.set()
+                    break
+                transport.write(b"a")
+                await _pause(gone, self.slow_chunk_delay)
+        finally:
+            watcher.cancel()
+        if gone.is_set():
+            self.stats.streams_aborted += 1
+        transport.close()
+
     async def _reset_connection(self, receive: Receive, send: Send) -> None:
         """RST the connection. Under a server that hides its transport this raises
         instead, and the server decides (uvicorn would answer a plain-text 500)."""
@@ -406,12 +444,17 @@ class OpenAIEmulator:
         self,
         receive: Receive,
         send: Send,
-        frames: Sequence[bytes],
+        frames: Iterable[bytes],
         *,
         delay: float = 0.0,
         cut: bool = False,
+        reset: bool = False,
+        stall: bool = False,
     ) -> None:
-        """Send SSE ``frames``; count whether the peer stayed to the end.
+        """Send SSE ``frames``; count whether the peer stayed to the end. Then ``cut``
+        closes the connection mid-body, ``reset`` sends a TCP RST, and ``stall`` goes
+        silent for ``hang_seconds`` first. ``frames`` may be endless (``hang_seconds``
+        bounds it).
 
         A watcher task reads ``receive`` for ``http.disconnect``: uvicorn silently drops
         writes to a closed connection, so a failed ``send`` cannot be relied on.
@@ -419,23 +462,35 @@ class OpenAIEmulator:
         self.stats.streams_started += 1
         gone = asyncio.Event()
         watcher = asyncio.create_task(_watch_disconnect(receive, gone))
+        deadline = time.monotonic() + self.hang_seconds
         try:
             start = {"type": "http.response.start", "status": 200}
             await send(start | {"headers": _response_headers(SSE_CONTENT_TYPE)})
             for position, frame in enumerate(frames):
                 if delay and position:
                     await _pause(gone, delay)
-                if gone.is_set():
+                else:
+                    await asyncio.sleep(0)  # an endless stream must not starve the loop
+                if gone.is_set() or time.monotonic() > deadline:
                     break
                 await send({"type": "http.response.body", "body": frame, "more_body": True})
+            if stall:
+                await _pause(gone, self.hang_seconds)
             if gone.is_set():
                 self.stats.streams_aborted += 1
-            elif cut:
+            elif cut or reset or stall:
                 self.stats.streams_cut += 1
                 transport = _transport(send)
                 if transport is None:
                     raise ConnectionAbortedError("cut stream: this server exposes no transport")
-                transport.close()
+                if reset:
+                    sock = transport.get_extra_info("socket")
+                    if sock is not None:
+                        linger = struct.pack("ii", 1, 0)
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    transport.abort()
+                else:
+                    transport.close()
                 await _pause(gone, 1.0)
             else:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -449,6 +504,17 @@ class OpenAIEmulator:
         frames = [sse(chunk) for chunk in chunks]
         if model == "emu-truncated-stream":
             await self._stream(receive, send, frames[:CUT_AFTER_EVENTS], cut=True)
+        elif model == "emu-truncated-sse":
+            half = frames[2][: len(frames[2]) // 2]
+            await self._stream(receive, send, [*frames[:2], half], cut=True)
+        elif model == "emu-reset-mid-stream":
+            await self._stream(receive, send, frames[:2], reset=True)
+        elif model == "emu-stall-stream":
+            await self._stream(receive, send, frames[:CUT_AFTER_EVENTS], stall=True)
+        elif model in ("emu-endless-stream", "emu-flood-stream"):
+            endless = itertools.chain(frames[:2], itertools.cycle(frames[1:2]))
+            delay = self.slow_chunk_delay if model == "emu-endless-stream" else 0.0
+            await self._stream(receive, send, endless, delay=delay)
         elif model == "emu-stream-error":
             failure = scenario_error(500, model, "")
             await self._stream(receive, send, [*frames[:CUT_AFTER_EVENTS], sse(failure)])
