@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import openai
 import pytest
 
@@ -76,8 +77,8 @@ def test_decision_is_in_the_ledger_and_the_stream_works(routed: GatewayProcess) 
     assert 0 < note["intent_score"] <= 1
 
 
-def test_unmatched_text_takes_the_default_intent(routed: GatewayProcess) -> None:
-    response = chat(routed.url, {"model": "auto", "messages": [{"role": "user", "content": "?"}]})
+def test_text_without_words_takes_the_default_intent(routed: GatewayProcess) -> None:
+    response = chat(routed.url, {"model": "auto", "messages": [{"role": "user", "content": "   "}]})
     assert response.status_code == 200
     assert response.headers["x-gateway-intent"].startswith("general;")
     assert response.headers["x-gateway-target"] == "emu/gpt-4o-mini"
@@ -142,6 +143,23 @@ def test_ngrams_read_chinese_and_latin() -> None:
     assert "取消" in grams("如何取消订阅")
     assert "w:cancel" in grams("Cancel it")
     assert cjk_share("取消 subscription") == pytest.approx(2 / 14)
+
+
+def test_regression_learns_the_examples_and_scores_a_probability() -> None:
+    def embed(text: str) -> np.ndarray:  # a stand-in embedder: one axis per topic word
+        vector = np.asarray(
+            [w in text for w in ("refund", "python", "hello")] + [1.0], dtype=np.float32
+        )
+        return vector / np.linalg.norm(vector)
+
+    classifier = IntentClassifier(
+        _router(other=["weather today"], refund=["refund please"], code=["python error"]), embed
+    )
+    assert classifier.embeds
+    decision = classifier.decide("I want a refund")
+    assert decision.intent == "refund" and 0.3 < decision.score <= 1
+    assert classifier.decide("python").target == "code"
+    assert classifier.fallback().intent == "other"
 
 
 def test_lexical_classifier_separates_scripts_and_falls_back() -> None:
