@@ -7,8 +7,8 @@ Repeatedly holds back 30% of each intent's examples (English and Chinese apart, 
 both are tested), builds the classifier from the rest exactly as the gateway does at
 start-up, and classifies the held-back ones: accuracy overall, per language and per
 intent. Then times one request's work (embedding + decision, as the intent stage does
-it, and the decision alone) over every example, in wall time and in CPU time. Numbers are development numbers on
-the policy's own examples.
+it, and the decision alone) over every example, in wall time and in CPU time.
+Numbers are development numbers on the policy's own examples.
 """
 
 from __future__ import annotations

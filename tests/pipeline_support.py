@@ -3,6 +3,7 @@ gate, experiments, feedback): one gateway config and small HTTP helpers."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -130,18 +131,21 @@ def ledger_note(url: str, request_id: str) -> dict[str, Any]:
     return note
 
 
-@pytest.fixture(scope="session")
-def pipeline_gateway(
-    emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[GatewayProcess]:
-    """The pipeline config with n-gram-only intent routing (no model to load)."""
-    process = GatewayProcess(
-        pipeline_config(emulator.base_url, model_dir=None),
-        tmp_path_factory.mktemp("pipeline"),
-        env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY},
-    )
+@contextlib.contextmanager
+def serving(config_text: str, tmp: Path) -> Iterator[GatewayProcess]:
+    process = GatewayProcess(config_text, tmp, env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY})
     try:
         process.wait("/health/ready", timeout=60)
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="session")
+def pipeline_gateway(
+    emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
+    """The pipeline config with n-gram-only intent routing (no model to load)."""
+    config = pipeline_config(emulator.base_url, model_dir=None)
+    with serving(config, tmp_path_factory.mktemp("pipeline")) as process:
+        yield process

@@ -14,9 +14,16 @@ from gateway.intent.classifier import IntentClassifier
 from gateway.intent.config import Intent, IntentRouter
 from gateway.intent.features import cjk_share, grams
 from tests.cache_support import minilm_dir  # noqa: F401 (fixture)
-from tests.conftest import TEAM_KEY, UPSTREAM_KEY, GatewayProcess
+from tests.conftest import TEAM_KEY, GatewayProcess
 from tests.emulators.openai_upstream import EmulatorServer
-from tests.pipeline_support import PLAIN_KEY, chat, ledger_note, pipeline_config, policy_intents
+from tests.pipeline_support import (
+    PLAIN_KEY,
+    chat,
+    ledger_note,
+    pipeline_config,
+    policy_intents,
+    serving,
+)
 
 EXAMPLES = [
     (name, intent["target"], intent.get("tier", ""), text)
@@ -31,16 +38,9 @@ def routed(
     tmp_path_factory: pytest.TempPathFactory,
     minilm_dir: Any,  # noqa: F811
 ) -> Iterator[GatewayProcess]:
-    process = GatewayProcess(
-        pipeline_config(emulator.base_url, model_dir=minilm_dir),
-        tmp_path_factory.mktemp("intent"),
-        env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY},
-    )
-    try:
-        process.wait("/health/ready", timeout=60)
+    config = pipeline_config(emulator.base_url, model_dir=minilm_dir)
+    with serving(config, tmp_path_factory.mktemp("intent")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def test_every_labelled_example_goes_to_its_tier(routed: GatewayProcess) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from gateway.gate.confidence import Confidence, choice_logprobs, judge
 from gateway.gate.config import NO_GATE, GatePolicy
 from gateway.gate.config import Confidence as ConfidenceConfig
-from gateway.pipeline.context import Endpoint, RequestContext, Usage
+from gateway.pipeline.context import Endpoint, RequestContext, add_usage
 from gateway.pipeline.reply import ChunkStream, Comment, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Call, Stage
 from gateway.routing.models import ModelRoute
@@ -98,7 +98,7 @@ class ConfidenceGate(Stage):
         retried = await self._call(ctx)
         if not isinstance(retried, Completion):  # ctx.stream is False here
             return reply, verdict
-        ctx.usage = _add(first, ctx.usage)
+        ctx.usage = add_usage(first, ctx.usage)
         return retried, _judge_body(retried.body, state.policy)
 
     async def _watch(
@@ -171,15 +171,3 @@ def _replaced(body: dict[str, Any], message: str) -> dict[str, Any]:
             }
         copied.append(choice)
     return {**body, "choices": copied}
-
-
-def _add(first: Usage | None, second: Usage | None) -> Usage | None:
-    if first is None or second is None:
-        return second or first
-    return Usage(
-        prompt_tokens=first.prompt_tokens + second.prompt_tokens,
-        completion_tokens=first.completion_tokens + second.completion_tokens,
-        cached_tokens=first.cached_tokens + second.cached_tokens,
-        cache_write_tokens=first.cache_write_tokens + second.cache_write_tokens,
-        estimated=first.estimated or second.estimated,
-    )
