@@ -141,11 +141,12 @@ def serving(config_text: str, tmp: Path) -> Iterator[GatewayProcess]:
         process.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pipeline_gateway(
     emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
-    """The pipeline config with n-gram-only intent routing (no model to load)."""
+    """The pipeline config with n-gram-only intent routing (no model to load); one per
+    test module that imports it (module scope, so it stops with that module)."""
     config = pipeline_config(emulator.base_url, model_dir=None)
     with serving(config, tmp_path_factory.mktemp("pipeline")) as process:
         yield process
