@@ -18,6 +18,7 @@ from tests.emulators.openai_upstream import EmulatorServer
 POLICY = ROOT / "policies" / "intent-routing.yaml"
 FLAG_KEY = TEAM_KEY  # team "one": gate policy "flag", feedback retained
 RETRY_KEY = "sk-team-retry-key-0123456789"
+RETRY_BROKEN_KEY = "sk-team-retry-broken-key-0123"  # retries on a model that fails
 REPLACE_KEY = "sk-team-replace-key-0123456789"
 PLAIN_KEY = RESTRICTED_KEY  # team "two": no gate, nothing retained, no "auto"
 PII_KEY = "sk-team-pii-key-0123456789"  # team "pii": guardrail policy, retained
@@ -51,6 +52,7 @@ def pipeline_config(upstream: str, *, model_dir: Path | None, state_url: str = "
         "low": {"targets": [{"provider": "emu", "model": "emu-logprobs-low"}]},
         "high": {"targets": [{"provider": "emu", "model": "emu-logprobs-high"}]},
         "sparse": {"targets": [{"provider": "compat", "model": "emu-sparse"}]},
+        "broken": {"targets": [{"provider": "emu", "model": "emu-error-400"}]},
     }
     document = {
         "state": {"url": state_url} if state_url else {},
@@ -78,6 +80,7 @@ def pipeline_config(upstream: str, *, model_dir: Path | None, state_url: str = "
             "policies": {
                 "flag": {"min_mean": 0.5, "action": "flag"},
                 "retry": {"min_mean": 0.5, "action": "retry", "retry_model": "high"},
+                "retry-broken": {"min_mean": 0.5, "action": "retry", "retry_model": "broken"},
                 "replace": {"min_mean": 0.5, "action": "replace", "message": "Not sure."},
             }
         },
@@ -90,6 +93,7 @@ def pipeline_config(upstream: str, *, model_dir: Path | None, state_url: str = "
             "one": {"confidence": "flag", "feedback": {"retain_content": True}},
             "two": {"models": ["gpt-4o-mini", "gpt-4.1", "chat", "low"]},
             "retry": {"confidence": "retry"},
+            "retrybroken": {"confidence": "retry-broken"},
             "replace": {"confidence": "replace"},
             "pii": {"guardrails": "pii", "feedback": {"retain_content": True}},
         },
@@ -97,6 +101,7 @@ def pipeline_config(upstream: str, *, model_dir: Path | None, state_url: str = "
             {"team": "one", "key": TEAM_KEY},
             {"team": "two", "key": RESTRICTED_KEY},
             {"team": "retry", "key": RETRY_KEY},
+            {"team": "retrybroken", "key": RETRY_BROKEN_KEY},
             {"team": "replace", "key": REPLACE_KEY},
             {"team": "pii", "key": PII_KEY},
         ],
