@@ -1,7 +1,7 @@
 """Held-back accuracy and per-request cost of an intent router's classifier.
 
     python loadtests/eval_intent.py [--policy policies/intent-routing.yaml]
-        [--router auto] [--embedder minilm|none] [--repeats 20] [--json OUT]
+        [--router auto] [--embedder minilm|none] [--repeats 20] [--min-score S] [--json OUT]
 
 Repeatedly holds back 30% of each intent's examples (English and Chinese apart, so
 both are tested), builds the classifier from the rest exactly as the gateway does at
@@ -22,6 +22,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--embedder", choices=["minilm", "none"], default="minilm")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--held-back", type=float, default=0.3)
+    parser.add_argument("--min-score", type=float, default=None, help="override the router's")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
 
@@ -47,6 +49,8 @@ def main() -> None:
     env = {**os.environ, "OPENAI_API_KEY": "x", "GATEWAY_MASTER_KEY": "sk-eval-master-key"}
     env |= {"SUPPORT_KEY": "sk-eval-support-key", "RESEARCH_KEY": "sk-eval-research-key"}
     router = parse_config(Path(args.policy).read_text(), env=env).intents[args.router]
+    if args.min_score is not None:
+        router = msgspec.structs.replace(router, min_score=args.min_score)
     embedder = OnnxEmbedder(default_model_dir(), int8=True) if args.embedder == "minilm" else None
     vectors: dict[str, np.ndarray] = {}
 

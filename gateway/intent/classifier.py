@@ -32,6 +32,9 @@ Matrix = npt.NDArray[np.float32]
 _STEPS = 500
 _RATE = 1.0
 _L2 = 1e-4
+# Defaults of ``min_score``: a probability (regression), a cosine (nearest example).
+MIN_PROBABILITY = 0.3
+MIN_SIMILARITY = 0.1
 # Weight of the n-gram features beside the (unit) sentence embedding in the regression:
 # they let it tell apart Chinese examples that MiniLM embeds alike (mostly ``[UNK]``).
 LEXICAL_WEIGHT = 0.5
@@ -109,6 +112,8 @@ class IntentClassifier:
         """``examples`` replaces the router's own (held-out evaluation)."""
         self._router = router
         self._embed = embed
+        default = MIN_PROBABILITY if embed is not None else MIN_SIMILARITY
+        self._min_score = default if router.min_score is None else router.min_score
         chosen = examples or {name: intent.examples for name, intent in router.intents.items()}
         self._names = list(router.intents)
         index = {name: i for i, name in enumerate(self._names)}
@@ -155,7 +160,7 @@ class IntentClassifier:
                 scores = self._nearest.scores(text)
             best = int(np.argmax(scores))
             score = max(0.0, float(scores[best]))
-        matched = best >= 0 and score >= self._router.min_score
+        matched = best >= 0 and score >= self._min_score
         name = self._names[best] if matched else self._router.default
         intent = self._router.intents[name]
         return Decision(name, round(score, 4), intent.target, intent.tier, matched)
