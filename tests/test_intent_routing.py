@@ -77,6 +77,15 @@ def test_decision_is_in_the_ledger_and_the_stream_works(routed: GatewayProcess) 
     assert 0 < note["intent_score"] <= 1
 
 
+def test_router_and_experiment_names_are_listed(routed: GatewayProcess) -> None:
+    client = openai.OpenAI(base_url=routed.url + "/v1", api_key=TEAM_KEY, max_retries=0)
+    names = {m.id for m in client.models.list()}
+    assert {"auto", "chat", "gpt-4o-mini"} <= names
+    assert client.models.retrieve("auto").owned_by == "gateway"
+    restricted = openai.OpenAI(base_url=routed.url + "/v1", api_key=PLAIN_KEY, max_retries=0)
+    assert "auto" not in {m.id for m in restricted.models.list()}
+
+
 def test_text_without_words_takes_the_default_intent(routed: GatewayProcess) -> None:
     response = chat(routed.url, {"model": "auto", "messages": [{"role": "user", "content": "   "}]})
     assert response.status_code == 200
