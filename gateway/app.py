@@ -100,6 +100,11 @@ class Gateway:
             owned_by = route.spec.owned_by or route.targets[0].provider
         return {"id": name, "object": "model", "created": self.started_at, "owned_by": owned_by}
 
+    def listed_models(self) -> list[str]:
+        """Model names a client can list: the table's, intent routers' and experiments'."""
+        routed = [*self.config.intents, *(e.model for e in self.config.experiments.values())]
+        return [*self.models.names(), *routed]
+
     def unready_models(self) -> list[str]:
         return [
             route.name

@@ -3,6 +3,7 @@ gate, experiments, feedback): one gateway config and small HTTP helpers."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from tests.emulators.openai_upstream import EmulatorServer
 POLICY = ROOT / "policies" / "intent-routing.yaml"
 FLAG_KEY = TEAM_KEY  # team "one": gate policy "flag", feedback retained
 RETRY_KEY = "sk-team-retry-key-0123456789"
+RETRY_BROKEN_KEY = "sk-team-retry-broken-key-0123"  # retries on a model that fails
 REPLACE_KEY = "sk-team-replace-key-0123456789"
 PLAIN_KEY = RESTRICTED_KEY  # team "two": no gate, nothing retained, no "auto"
 PII_KEY = "sk-team-pii-key-0123456789"  # team "pii": guardrail policy, retained
@@ -50,6 +52,7 @@ def pipeline_config(upstream: str, *, model_dir: Path | None, state_url: str = "
         "low": {"targets": [{"provider": "emu", "model": "emu-logprobs-low"}]},
         "high": {"targets": [{"provider": "emu", "model": "emu-logprobs-high"}]},
         "sparse": {"targets": [{"provider": "compat", "model": "emu-sparse"}]},
+        "broken": {"targets": [{"provider": "emu", "model": "emu-error-400"}]},
     }
     document = {
         "state": {"url": state_url} if state_url else {},
@@ -77,6 +80,7 @@ def pipeline_config(upstream: str, *, model_dir: Path | None, state_url: str = "
             "policies": {
                 "flag": {"min_mean": 0.5, "action": "flag"},
                 "retry": {"min_mean": 0.5, "action": "retry", "retry_model": "high"},
+                "retry-broken": {"min_mean": 0.5, "action": "retry", "retry_model": "broken"},
                 "replace": {"min_mean": 0.5, "action": "replace", "message": "Not sure."},
             }
         },
@@ -89,6 +93,7 @@ def pipeline_config(upstream: str, *, model_dir: Path | None, state_url: str = "
             "one": {"confidence": "flag", "feedback": {"retain_content": True}},
             "two": {"models": ["gpt-4o-mini", "gpt-4.1", "chat", "low"]},
             "retry": {"confidence": "retry"},
+            "retrybroken": {"confidence": "retry-broken"},
             "replace": {"confidence": "replace"},
             "pii": {"guardrails": "pii", "feedback": {"retain_content": True}},
         },
@@ -96,6 +101,7 @@ def pipeline_config(upstream: str, *, model_dir: Path | None, state_url: str = "
             {"team": "one", "key": TEAM_KEY},
             {"team": "two", "key": RESTRICTED_KEY},
             {"team": "retry", "key": RETRY_KEY},
+            {"team": "retrybroken", "key": RETRY_BROKEN_KEY},
             {"team": "replace", "key": REPLACE_KEY},
             {"team": "pii", "key": PII_KEY},
         ],
@@ -130,18 +136,22 @@ def ledger_note(url: str, request_id: str) -> dict[str, Any]:
     return note
 
 
-@pytest.fixture(scope="session")
-def pipeline_gateway(
-    emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[GatewayProcess]:
-    """The pipeline config with n-gram-only intent routing (no model to load)."""
-    process = GatewayProcess(
-        pipeline_config(emulator.base_url, model_dir=None),
-        tmp_path_factory.mktemp("pipeline"),
-        env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY},
-    )
+@contextlib.contextmanager
+def serving(config_text: str, tmp: Path) -> Iterator[GatewayProcess]:
+    process = GatewayProcess(config_text, tmp, env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY})
     try:
         process.wait("/health/ready", timeout=60)
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def pipeline_gateway(
+    emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
+    """The pipeline config with n-gram-only intent routing (no model to load); one per
+    test module that imports it (module scope, so it stops with that module)."""
+    config = pipeline_config(emulator.base_url, model_dir=None)
+    with serving(config, tmp_path_factory.mktemp("pipeline")) as process:
+        yield process

@@ -16,6 +16,7 @@ from tests.pipeline_support import (
     FLAG_KEY,
     PLAIN_KEY,
     REPLACE_KEY,
+    RETRY_BROKEN_KEY,
     RETRY_KEY,
     chat,
     ledger_note,
@@ -52,6 +53,14 @@ QUESTION = [{"role": "user", "content": "what is the boiling point of water"}]
             "echo: what is the boiling point of water",
             "emu-logprobs-high",
         ),
+        (
+            RETRY_BROKEN_KEY,
+            "low",
+            "low",
+            "retry_failed",
+            "echo: what is the boiling point of water",
+            "emu-logprobs-low",
+        ),
         (REPLACE_KEY, "low", "low", "replace", "Not sure.", "emu-logprobs-low"),
         (
             REPLACE_KEY,
@@ -62,7 +71,14 @@ QUESTION = [{"role": "user", "content": "what is the boiling point of water"}]
             "emu-logprobs-high",
         ),
     ],
-    ids=["high-ok", "low-flagged", "low-retried-on-stronger", "low-replaced", "high-kept"],
+    ids=[
+        "high-ok",
+        "low-flagged",
+        "low-retried-on-stronger",
+        "retry-failed-keeps-first-answer",
+        "low-replaced",
+        "high-kept",
+    ],
 )
 def test_gate_acts_on_low_confidence(
     pipeline_gateway: GatewayProcess,  # noqa: F811
@@ -73,7 +89,7 @@ def test_gate_acts_on_low_confidence(
     content: str,
     target: str,
 ) -> None:
-    rid = f"gate-{model}-{verdict}-{action or 'none'}-{key[8:12]}"
+    rid = f"gate-{model}-{verdict}-{action or 'none'}-{key[8:20]}"
     response = chat(
         pipeline_gateway.url,
         {"model": model, "messages": QUESTION},

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import openai
 import pytest
 
@@ -13,9 +14,16 @@ from gateway.intent.classifier import IntentClassifier
 from gateway.intent.config import Intent, IntentRouter
 from gateway.intent.features import cjk_share, grams
 from tests.cache_support import minilm_dir  # noqa: F401 (fixture)
-from tests.conftest import TEAM_KEY, UPSTREAM_KEY, GatewayProcess
+from tests.conftest import TEAM_KEY, GatewayProcess
 from tests.emulators.openai_upstream import EmulatorServer
-from tests.pipeline_support import PLAIN_KEY, chat, ledger_note, pipeline_config, policy_intents
+from tests.pipeline_support import (
+    PLAIN_KEY,
+    chat,
+    ledger_note,
+    pipeline_config,
+    policy_intents,
+    serving,
+)
 
 EXAMPLES = [
     (name, intent["target"], intent.get("tier", ""), text)
@@ -30,16 +38,9 @@ def routed(
     tmp_path_factory: pytest.TempPathFactory,
     minilm_dir: Any,  # noqa: F811
 ) -> Iterator[GatewayProcess]:
-    process = GatewayProcess(
-        pipeline_config(emulator.base_url, model_dir=minilm_dir),
-        tmp_path_factory.mktemp("intent"),
-        env={"TEST_UPSTREAM_KEY": UPSTREAM_KEY},
-    )
-    try:
-        process.wait("/health/ready", timeout=60)
+    config = pipeline_config(emulator.base_url, model_dir=minilm_dir)
+    with serving(config, tmp_path_factory.mktemp("intent")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def test_every_labelled_example_goes_to_its_tier(routed: GatewayProcess) -> None:
@@ -76,8 +77,17 @@ def test_decision_is_in_the_ledger_and_the_stream_works(routed: GatewayProcess) 
     assert 0 < note["intent_score"] <= 1
 
 
-def test_unmatched_text_takes_the_default_intent(routed: GatewayProcess) -> None:
-    response = chat(routed.url, {"model": "auto", "messages": [{"role": "user", "content": "?"}]})
+def test_router_and_experiment_names_are_listed(routed: GatewayProcess) -> None:
+    client = openai.OpenAI(base_url=routed.url + "/v1", api_key=TEAM_KEY, max_retries=0)
+    names = {m.id for m in client.models.list()}
+    assert {"auto", "chat", "gpt-4o-mini"} <= names
+    assert client.models.retrieve("auto").owned_by == "gateway"
+    restricted = openai.OpenAI(base_url=routed.url + "/v1", api_key=PLAIN_KEY, max_retries=0)
+    assert "auto" not in {m.id for m in restricted.models.list()}
+
+
+def test_text_without_words_takes_the_default_intent(routed: GatewayProcess) -> None:
+    response = chat(routed.url, {"model": "auto", "messages": [{"role": "user", "content": "   "}]})
     assert response.status_code == 200
     assert response.headers["x-gateway-intent"].startswith("general;")
     assert response.headers["x-gateway-target"] == "emu/gpt-4o-mini"
@@ -142,6 +152,23 @@ def test_ngrams_read_chinese_and_latin() -> None:
     assert "取消" in grams("如何取消订阅")
     assert "w:cancel" in grams("Cancel it")
     assert cjk_share("取消 subscription") == pytest.approx(2 / 14)
+
+
+def test_regression_learns_the_examples_and_scores_a_probability() -> None:
+    def embed(text: str) -> np.ndarray:  # a stand-in embedder: one axis per topic word
+        vector = np.asarray(
+            [w in text for w in ("refund", "python", "hello")] + [1.0], dtype=np.float32
+        )
+        return vector / np.linalg.norm(vector)
+
+    classifier = IntentClassifier(
+        _router(other=["weather today"], refund=["refund please"], code=["python error"]), embed
+    )
+    assert classifier.embeds
+    decision = classifier.decide("I want a refund")
+    assert decision.intent == "refund" and 0.3 < decision.score <= 1
+    assert classifier.decide("python").target == "code"
+    assert classifier.fallback().intent == "other"
 
 
 def test_lexical_classifier_separates_scripts_and_falls_back() -> None:

@@ -70,7 +70,7 @@ async def list_models(request: AnyRequest) -> Response[bytes]:
         principal = gateway.keys.authenticate(request.headers)
     except GatewayError as exc:
         return error_response(exc, rid)
-    data = [gateway.model_card(name) for name in gateway.models.names() if principal.may_use(name)]
+    data = [gateway.model_card(name) for name in gateway.listed_models() if principal.may_use(name)]
     ctx = RequestContext(Endpoint.CHAT, rid)
     return json_response({"object": "list", "data": data}, ctx)
 
@@ -82,7 +82,8 @@ async def retrieve_model(request: AnyRequest, model_id: str) -> Response[bytes]:
     name = model_id.lstrip("/")
     try:
         principal = gateway.keys.authenticate(request.headers)
-        if gateway.models.resolve(name) is None or not principal.may_use(name):
+        known = gateway.models.resolve(name) is not None or name in gateway.listed_models()
+        if not known or not principal.may_use(name):
             raise NotFoundError(
                 f"The model '{name}' does not exist or you do not have access to it.",
                 param="model",

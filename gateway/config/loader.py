@@ -20,7 +20,7 @@ import yaml
 from gateway.config.schema import Config, Model, Provider, Team
 from gateway.experiments.config import Experiment, check_experiments
 from gateway.gate.config import check_confidence
-from gateway.intent.config import IntentRouter, check_intents
+from gateway.intent.config import Intent, IntentRouter, check_intents
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
@@ -201,7 +201,20 @@ def _locate(raw: dict[str, Any]) -> ConfigError | None:
             try:
                 msgspec.convert(spec, entry_type, strict=False)
             except msgspec.ValidationError as exc:
-                return _field_error(exc, f"{section}.{name}")
+                return _nested(spec, f"{section}.{name}") or _field_error(exc, f"{section}.{name}")
+    return None
+
+
+def _nested(spec: Any, prefix: str) -> ConfigError | None:
+    """An intent router's own ``intents:`` mapping, located the same way."""
+    intents = spec.get("intents") if isinstance(spec, dict) else None
+    if not prefix.startswith("intents.") or not isinstance(intents, dict):
+        return None
+    for name, entry in intents.items():
+        try:
+            msgspec.convert(entry, Intent, strict=False)
+        except msgspec.ValidationError as exc:
+            return _field_error(exc, f"{prefix}.intents.{name}")
     return None
 
 

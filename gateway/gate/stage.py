@@ -7,6 +7,7 @@ judges the first choice (``gate.confidence``) and, below the policy's threshold:
 - ``flag``: ``x-gateway-confidence`` says so; the metric and the ledger note record it;
 - ``retry``: asks ``retry_model`` once more (through the dispatcher, so its routing,
   retries and fallbacks apply) and answers with that; both calls' tokens are charged;
+  if it fails, the first answer stays, flagged ``retry_failed``;
 - ``replace``: the answer's text becomes the policy's message.
 
 Streams are judged when the upstream's stream ends; the verdict goes in an SSE comment
@@ -23,10 +24,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.errors import GatewayError
 from gateway.gate.confidence import Confidence, choice_logprobs, judge
 from gateway.gate.config import NO_GATE, GatePolicy
 from gateway.gate.config import Confidence as ConfidenceConfig
-from gateway.pipeline.context import Endpoint, RequestContext, Usage
+from gateway.pipeline.context import Endpoint, RequestContext, add_usage
 from gateway.pipeline.reply import ChunkStream, Comment, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Call, Stage
 from gateway.routing.models import ModelRoute
@@ -78,7 +80,7 @@ class ConfidenceGate(Stage):
         if verdict.verdict == "low":
             action = state.policy.action
             if action == "retry":
-                reply, verdict = await self._retry(ctx, state, reply, verdict)
+                reply, verdict, action = await self._retry(ctx, state, reply, verdict)
             elif action == "replace":
                 reply = Completion(_replaced(reply.body, state.policy.message))
         self._report(ctx, verdict, action)
@@ -89,17 +91,23 @@ class ConfidenceGate(Stage):
 
     async def _retry(
         self, ctx: RequestContext, state: GateState, reply: Completion, verdict: Confidence
-    ) -> tuple[Completion, Confidence]:
+    ) -> tuple[Completion, Confidence, str]:
+        """The stronger model's answer; if it fails, the first answer stays (flagged as
+        ``retry_failed``) rather than turning an unsure answer into an error."""
         route = self._resolve(state.policy.retry_model)
         if route is None:
-            return reply, verdict
-        first = ctx.usage
+            return reply, verdict, "retry_failed"
+        first = (ctx.model, ctx.route, ctx.target, ctx.usage)
         ctx.model, ctx.route = route.name, route
-        retried = await self._call(ctx)
+        try:
+            retried = await self._call(ctx)
+        except GatewayError:
+            ctx.model, ctx.route, ctx.target, ctx.usage = first
+            return reply, verdict, "retry_failed"
+        ctx.usage = add_usage(first[3], ctx.usage)
         if not isinstance(retried, Completion):  # ctx.stream is False here
-            return reply, verdict
-        ctx.usage = _add(first, ctx.usage)
-        return retried, _judge_body(retried.body, state.policy)
+            return reply, verdict, "retry_failed"
+        return retried, _judge_body(retried.body, state.policy), "retry"
 
     async def _watch(
         self, ctx: RequestContext, state: GateState, chunks: AsyncIterator[StreamItem]
@@ -171,15 +179,3 @@ def _replaced(body: dict[str, Any], message: str) -> dict[str, Any]:
             }
         copied.append(choice)
     return {**body, "choices": copied}
-
-
-def _add(first: Usage | None, second: Usage | None) -> Usage | None:
-    if first is None or second is None:
-        return second or first
-    return Usage(
-        prompt_tokens=first.prompt_tokens + second.prompt_tokens,
-        completion_tokens=first.completion_tokens + second.completion_tokens,
-        cached_tokens=first.cached_tokens + second.cached_tokens,
-        cache_write_tokens=first.cache_write_tokens + second.cache_write_tokens,
-        estimated=first.estimated or second.estimated,
-    )

@@ -18,7 +18,6 @@ Fails closed: a validator that raises fails the request (500), it is not skipped
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -37,7 +36,7 @@ from gateway.guard.redact import Restorer
 from gateway.guard.state import GuardState
 from gateway.guard.stream import CONTENT_FILTER, StreamGuard
 from gateway.guard.texts import answer_slots, param_name, request_slots
-from gateway.pipeline.context import Endpoint, RequestContext, Usage
+from gateway.pipeline.context import Endpoint, RequestContext, add_usage
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Call, Stage
 from gateway.telemetry.events import guard_action
@@ -210,7 +209,7 @@ class GuardStage(Stage):
             reply = await self._call(ctx)
         finally:
             ctx.body = body
-        ctx.usage = _add_usage(before, ctx.usage)
+        ctx.usage = add_usage(before, ctx.usage)
         if not isinstance(reply, Completion):
             raise UpstreamError("The repair call did not return a whole answer.")
         return reply
@@ -273,18 +272,6 @@ def _first_problem(
         if why is not None:
             return why, slot.text
     return None, None
-
-
-def _add_usage(first: Usage | None, second: Usage | None) -> Usage | None:
-    """Both calls are billed: the settled usage is their sum."""
-    if first is None or second is None:
-        return second or first
-    total = Usage(estimated=first.estimated or second.estimated)
-    for item in dataclasses.fields(Usage):
-        value = getattr(first, item.name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            setattr(total, item.name, value + getattr(second, item.name))
-    return total
 
 
 async def _flag_stream_json(

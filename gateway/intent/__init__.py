@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 def build_intent_routing(config: Config) -> IntentRouting | None:
     """The stage with every router's classifier built (embedding each example once);
-    None when the config has no routers. Logs each router's leave-one-out accuracy."""
+    None when the config has no routers. Logs each router's held-back accuracy."""
     if not config.intents:
         return None
     import logging
@@ -40,10 +40,10 @@ def build_intent_routing(config: Config) -> IntentRouting | None:
         classifier = IntentClassifier(router, embedder.embed_sync if embedder else None)
         routers[name] = RouterRuntime(router, classifier, embedder)
         log.info(
-            "intent router %s: %d intents, %d examples, leave-one-out accuracy %.3f",
+            "intent router %s: %d intents, %d examples, 5-fold held-back accuracy %.3f",
             name,
             len(router.intents),
             sum(len(i.examples) for i in router.intents.values()),
-            classifier.leave_one_out_accuracy(),
+            classifier.held_back_accuracy(),
         )
     return IntentRouting(routers)

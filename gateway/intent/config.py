@@ -41,9 +41,10 @@ class Intent(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
 
 class IntentRouter(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     intents: Annotated[dict[str, Intent], Meta(min_length=1)]
-    # The intent used when no intent scores at least ``min_score``.
+    # The intent used when no intent scores at least ``min_score``: a probability with
+    # the MiniLM embedder (default 0.3), an n-gram cosine without it (default 0.1).
     default: str
-    min_score: Score = 0.3
+    min_score: Score | None = None
     # Which messages are classified: the last user message (default), or every user
     # message joined (multi-turn context).
     messages: Literal["last_user", "all_user"] = "last_user"

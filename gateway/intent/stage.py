@@ -60,13 +60,19 @@ class IntentRouting(Stage):
                 code="unsupported_endpoint",
             )
         text = user_text(ctx, runtime.config)
-        embedding = None
-        if runtime.embedder is not None and text.strip():
+        classifier = runtime.classifier
+        if runtime.embedder is not None and classifier.embeds and text.strip():
             try:
-                embedding = await runtime.embedder.embed(text)
-            except EmbedderError as exc:  # n-grams alone still decide
+                # ONNX Runtime releases the GIL: the embedding runs on the embedder's
+                # thread while the event loop serves other requests.
+                embedding = await runtime.embedder.embed(text[: runtime.config.max_chars])
+            except EmbedderError as exc:  # fails open, to the default intent
                 log.warning("intent router %s: embedder failed: %s", name, exc)
-        chosen = runtime.classifier.decide(text, embedding)
+                chosen = classifier.fallback()
+            else:
+                chosen = classifier.decide(text, embedding)
+        else:
+            chosen = classifier.decide(text)
         ctx.model = chosen.target
         note = ctx.note()
         note.router, note.intent, note.tier = name, chosen.intent, chosen.tier

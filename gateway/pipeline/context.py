@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,19 @@ class Usage:
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+def add_usage(first: Usage | None, second: Usage | None) -> Usage | None:
+    """Two upstream calls for one request (a repair, a retry): both are billed, so the
+    settled usage is their sum."""
+    if first is None or second is None:
+        return second or first
+    total = Usage(estimated=first.estimated or second.estimated)
+    for item in dataclasses.fields(Usage):
+        value = getattr(first, item.name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            setattr(total, item.name, value + getattr(second, item.name))
+    return total
 
 
 class AttemptObserver:
