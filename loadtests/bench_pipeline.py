@@ -37,12 +37,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.api.responses import json_response, stream_response  # noqa: E402
+from gateway.api.responses import json_response, sse_body, stream_headers  # noqa: E402
 from gateway.app import build_gateway  # noqa: E402
 from gateway.config import parse_config  # noqa: E402
 from gateway.pipeline.context import Endpoint, RequestContext  # noqa: E402
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem  # noqa: E402
-from gateway.wire.sse import encode_data  # noqa: E402
 
 KEY = "sk-bench-key"
 MESSAGES = [
@@ -233,14 +232,11 @@ async def run(config: Any, args: argparse.Namespace) -> None:
             json_response(reply.body, ctx)
             totals["render (json_response)"] += _clock() - t
         else:
-            stream_response(ctx, reply.chunks)
+            stream_headers(ctx)
             totals["render (json_response)"] += _clock() - t
-            n = 0
             t = _clock()
-            async for item in reply.chunks:
-                if isinstance(item, dict):
-                    encode_data(item)
-                n += 1
+            async for _ in sse_body(reply.chunks):
+                pass
             totals["stream consumed (all layers)"] += _clock() - t
             for name, layer in _LAYERS:
                 totals[name] += layer.own
