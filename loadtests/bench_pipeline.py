@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import socket
 import subprocess
@@ -242,9 +243,20 @@ async def run(config: Any, args: argparse.Namespace) -> None:
                 totals[name] += layer.own
             _LAYERS.clear()
 
+    gc_started = [0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter_ns()
+        else:
+            gc_time[0] += time.perf_counter_ns() - gc_started[0]
+
+    gc_time = [0]
+    gc.callbacks.append(on_gc)
     for _ in range(args.warmup):
         await one()
     totals.clear()
+    gc_time[0] = 0
     gcpu0, wall0 = time.process_time_ns(), time.perf_counter()
     tcpu0 = _cpu_clock()
     for _ in range(args.requests):
@@ -265,6 +277,7 @@ async def run(config: Any, args: argparse.Namespace) -> None:
     rest = tcpu - sum(steps.values())
     print(f"| runner, SSE encoding, event loop (the rest) | {rest / n / 1000:.1f} |")
     print(f"| **main thread total** | **{tcpu / n / 1000:.1f}** |")
+    print(f"| of which garbage collection (in the steps above) | {gc_time[0] / n / 1000:.1f} |")
     print(f"| process total (all threads) | {pcpu / n / 1000:.1f} |")
 
 
