@@ -9,6 +9,9 @@ CPU-ms per request over the rounds, and the ratio.
 
     git worktree add /tmp/before HEAD~1
     python loadtests/bench_ab.py --before /tmp/before [--after .] [--modes chat,stream]
+
+With ``--before . --after-config other.yaml`` it compares two configs of one tree
+instead (e.g. what tracing costs: the same file with tracing off).
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--cores", default="0,1", help="upstream+wrk core, gateways' core")
     p.add_argument("--extra-config", type=Path, default=ROOT / "loadtests/full_pipeline.yaml")
+    p.add_argument(
+        "--after-config", type=Path, help="the after side's extra config (default: the same)"
+    )
     args = p.parse_args()
     up_core, gw_core = args.cores.split(",")
     os.sched_setaffinity(0, {int(up_core)})
@@ -61,10 +67,11 @@ def main() -> int:
         up = free_port()
         cmd = [*pin_up, sys.executable, str(ROOT / "loadtests/fast_upstream.py"), "--port", str(up)]
         st.enter_context(started(cmd, tmp / "upstream.log", f"http://{HOST}:{up}/v1/models", 30))
-        config = tmp / "gateway.yaml"
-        config.write_text(yaml.safe_dump(gateway_config(up, args.extra_config)))
         sides: dict[str, tuple[int, ProcTree]] = {}
+        extras = {"before": args.extra_config, "after": args.after_config or args.extra_config}
         for name, tree in (("before", args.before), ("after", args.after)):
+            config = tmp / f"{name}.yaml"
+            config.write_text(yaml.safe_dump(gateway_config(up, extras[name])))
             port = free_port()
             code = "import sys; from gateway.cli import main; sys.exit(main())"
             cmd = [*pin_gw, "env", f"PYTHONPATH={tree.resolve()}", sys.executable, "-c", code]
