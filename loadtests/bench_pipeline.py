@@ -116,20 +116,27 @@ class TimedChunks:
     """A chunk iterator layer: ``spent`` is the CPU time of every ``__anext__`` on it,
     inner layers included; ``own`` subtracts the layer inside it."""
 
-    def __init__(self, chunks: AsyncIterator[StreamItem], inner: TimedChunks | None) -> None:
+    def __init__(
+        self, chunks: AsyncIterator[StreamItem], inner: TimedChunks | None, cpu: bool = False
+    ) -> None:
         self.chunks = chunks
         self.inner = inner
-        self.spent = 0
+        self.spent = 0  # wall time, what the layer outside subtracts
+        self.cpu = cpu  # also count this thread's CPU time, and report that as ``own``
+        self.cpu_spent = 0
 
     def __aiter__(self) -> TimedChunks:
         return self
 
     async def __anext__(self) -> StreamItem:
         t = _clock()
+        c = _cpu_clock() if self.cpu else 0
         try:
             return await self.chunks.__anext__()
         finally:
             self.spent += _clock() - t
+            if self.cpu:
+                self.cpu_spent += _cpu_clock() - c
 
     async def aclose(self) -> None:
         aclose = getattr(self.chunks, "aclose", None)
@@ -138,6 +145,8 @@ class TimedChunks:
 
     @property
     def own(self) -> int:
+        if self.cpu:
+            return self.cpu_spent
         return self.spent - (self.inner.spent if self.inner is not None else 0)
 
 
@@ -160,7 +169,8 @@ def timed_call(call: Callable[[RequestContext], Awaitable[Reply]], totals: Total
         finally:
             totals["upstream call (dispatch+transport)"] += _cpu_clock() - t
         if isinstance(reply, ChunkStream):
-            layer = TimedChunks(reply.chunks, None)
+            # CPU time here: this layer also waits for the upstream's bytes.
+            layer = TimedChunks(reply.chunks, None, cpu=True)
             _LAYERS.append(("upstream chunks (read+parse)", layer))
             return ChunkStream(layer)
         return reply
