@@ -74,7 +74,10 @@ def main() -> int:
             config.write_text(yaml.safe_dump(gateway_config(up, extras[name])))
             port = free_port()
             code = "import sys; from gateway.cli import main; sys.exit(main())"
-            cmd = [*pin_gw, "env", f"PYTHONPATH={tree.resolve()}", sys.executable, "-c", code]
+            # -P: with ``-c`` Python would put the working directory (this tree) first on
+            # sys.path, ahead of PYTHONPATH, and both sides would run the same code.
+            env = ["env", f"PYTHONPATH={tree.resolve()}"]
+            cmd = [*pin_gw, *env, sys.executable, "-P", "-c", code]
             cmd += ["serve", "--config", str(config), "--host", HOST, "--port", str(port)]
             data = tmp / name
             data.mkdir()
