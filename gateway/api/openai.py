@@ -41,10 +41,17 @@ def _gateway(request: AnyRequest) -> Gateway:
     return gateway
 
 
+_ALLOW = [(b"allow", b"OPTIONS, POST")]
+
+
 async def _serve(scope: Scope, receive: Receive, send: Send, endpoint: Endpoint) -> None:
     gateway: Gateway = scope["app"].state.gateway
     headers = request_headers(scope)
     ctx = RequestContext(endpoint, request_id(headers), client_headers=headers)
+    if scope["method"] == "OPTIONS":  # as Litestar answers it for a POST route
+        await send({"type": "http.response.start", "status": 204, "headers": _ALLOW})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return
     if scope["method"] != "POST":
         error = InvalidRequestError(
             f"Method {scope['method']} is not allowed on {scope['path']}.",
