@@ -341,6 +341,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     wrk = shutil.which("wrk")
     p.add_argument("--client", choices=["wrk", "python"], default="wrk" if wrk else "python")
     p.add_argument("--cores", default="0,1", help="upstream+client core, gateway core")
+    p.add_argument("--workers", type=int, default=1, help="gateway worker processes")
+    p.add_argument(
+        "--gateway-cores",
+        help="taskset list for the gateway (default: the second of --cores); e.g. 0,1 "
+        "to let 2 workers use both cores",
+    )
     p.add_argument("--direct-only", action="store_true", help="no gateway: test the harness")
     p.add_argument("--gateway-cmd", help="command before 'serve ...' (default: python -c ...)")
     p.add_argument("--extra-config", type=Path, help="YAML merged into the generated config")
@@ -357,7 +363,7 @@ def start_gateway(
     config = tmp / "gateway.yaml"
     config.write_text(yaml.safe_dump(gateway_config(up_port, args.extra_config)))
     cmd = [*pin, *gateway_command(args.gateway_cmd), "serve", "--config", str(config)]
-    cmd += ["--host", HOST, "--port", str(port), "--workers", "1"]
+    cmd += ["--host", HOST, "--port", str(port), "--workers", str(args.workers)]
     ready = f"http://{HOST}:{port}/health/ready"
     pid = stack.enter_context(started(cmd, tmp / "gateway.log", ready, args.startup_timeout))
     tree = ProcTree(pid)
@@ -372,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     cores = args.cores.split(",")
     pinned = bool(shutil.which("taskset")) and (os.cpu_count() or 1) >= 2 and len(cores) == 2
     pin_up, pin_gw = [["taskset", "-c", c] for c in cores] if pinned else [[], []]
+    if pinned and args.gateway_cores:
+        pin_gw = ["taskset", "-c", args.gateway_cores]
     if pinned:  # the paced client and this process share the upstream's core
         os.sched_setaffinity(0, {int(cores[0])})
     plan = Plan(

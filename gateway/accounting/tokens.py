@@ -40,6 +40,43 @@ _TOOLS_OTHER = (10, 3, 3, -3, 3, 12)
 _THREAD_THRESHOLD_CHARS = 32 * 1024
 
 
+class _Memo:
+    """Token counts of message texts already seen, by (encoding, text).
+
+    Why: a conversation resends its system prompt and whole history with every turn,
+    and role names are a handful of strings, so most texts of a chat request were
+    counted before. tiktoken takes ~3 µs for 30 characters and ~90 µs for 1 KB on the
+    development machine; a dict hit ~0.1 µs. Bounded by entries and by characters
+    held (~2 MB); when full it simply starts over. Plain dict operations, safe from the
+    worker thread that counts large bodies.
+    """
+
+    MAX_ENTRIES = 8192
+    MAX_CHARS = 2_000_000
+    MAX_TEXT = 16 * 1024  # longer texts are counted every time, never kept
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], int] = {}
+        self._chars = 0
+
+    def count(self, encoding: tiktoken.Encoding, text: str) -> int:
+        key = (encoding.name, text)
+        found = self._counts.get(key)
+        if found is not None:
+            return found
+        count = len(encoding.encode_ordinary(text))
+        if len(text) <= self.MAX_TEXT:
+            if len(self._counts) >= self.MAX_ENTRIES or self._chars >= self.MAX_CHARS:
+                self._counts.clear()
+                self._chars = 0
+            self._counts[key] = count
+            self._chars += len(text)
+        return count
+
+
+_memo = _Memo()
+
+
 def count_request_tokens(endpoint: Endpoint, body: dict[str, Any], model: str) -> int:
     """Prompt tokens of a request body as the upstream will count them."""
     encoding = encodings.for_model(model)
@@ -81,7 +118,7 @@ def count_text(text: str, model: str) -> int:
 
 
 def _chat_tokens(body: dict[str, Any], encoding: tiktoken.Encoding, model: str) -> int:
-    encode = encoding.encode_ordinary
+    count = _memo.count
     total = _REPLY_PRIMING
     for message in body.get("messages") or ():
         if not isinstance(message, dict):
@@ -89,7 +126,7 @@ def _chat_tokens(body: dict[str, Any], encoding: tiktoken.Encoding, model: str) 
         total += _TOKENS_PER_MESSAGE
         for key, value in message.items():
             if isinstance(value, str):
-                total += len(encode(value))
+                total += count(encoding, value)
             elif key == "content" and isinstance(value, list):
                 total += _parts_tokens(value, encoding, model)
             elif key == "tool_calls" and isinstance(value, list):
@@ -114,7 +151,7 @@ def _parts_tokens(parts: list[Any], encoding: tiktoken.Encoding, model: str) -> 
             continue
         kind = part.get("type")
         if kind == "text":
-            total += len(encoding.encode_ordinary(str(part.get("text") or "")))
+            total += _memo.count(encoding, str(part.get("text") or ""))
         elif kind == "refusal":
             total += len(encoding.encode_ordinary(str(part.get("refusal") or "")))
         elif kind == "image_url":

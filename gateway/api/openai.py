@@ -5,12 +5,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from litestar import Request, Response, get, post
-from litestar.exceptions import HTTPException
-from litestar.response import Stream
+from litestar import Request, Response, asgi, get
 
-from gateway.api.responses import error_response, json_response, request_id, stream_response
-from gateway.errors import GatewayError, InvalidRequestError, NotFoundError, RequestTooLargeError
+from gateway.api.asgi import (
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    request_headers,
+    send_error,
+    send_json,
+    send_stream,
+)
+from gateway.api.responses import (
+    encode,
+    error_response,
+    json_response,
+    reply_headers,
+    request_id,
+    sse_body,
+    stream_headers,
+)
+from gateway.errors import GatewayError, InvalidRequestError, NotFoundError
 from gateway.pipeline.context import Endpoint, RequestContext
 from gateway.pipeline.reply import Completion
 
@@ -25,41 +41,50 @@ def _gateway(request: AnyRequest) -> Gateway:
     return gateway
 
 
-async def _serve(request: AnyRequest, endpoint: Endpoint) -> Response[bytes] | Stream:
-    gateway = _gateway(request)
-    ctx = RequestContext(endpoint, request_id(request.headers), client_headers=request.headers)
-    try:
-        ctx.raw_body = await request.body()
-    except HTTPException as exc:
-        limit = gateway.config.server.max_body_bytes
-        error: GatewayError = (
-            RequestTooLargeError(f"The request body exceeds the limit of {limit} bytes.")
-            if exc.status_code == 413
-            else InvalidRequestError("The request body could not be read.")
+_ALLOW = [(b"allow", b"OPTIONS, POST")]
+
+
+async def _serve(scope: Scope, receive: Receive, send: Send, endpoint: Endpoint) -> None:
+    gateway: Gateway = scope["app"].state.gateway
+    headers = request_headers(scope)
+    ctx = RequestContext(endpoint, request_id(headers), client_headers=headers)
+    if scope["method"] == "OPTIONS":  # as Litestar answers it for a POST route
+        await send({"type": "http.response.start", "status": 204, "headers": _ALLOW})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return
+    if scope["method"] != "POST":
+        error = InvalidRequestError(
+            f"Method {scope['method']} is not allowed on {scope['path']}.",
+            code="method_not_allowed",
         )
-        return error_response(error, ctx.request_id)
+        await send_error(send, error, ctx.request_id, status=405)
+        return
     try:
+        ctx.raw_body = await read_body(receive, headers, gateway.config.server.max_body_bytes)
         reply = await gateway.pipeline.run(ctx)
     except GatewayError as exc:
-        return error_response(exc, ctx.request_id)
+        await send_error(send, exc, ctx.request_id)
+        return
     if isinstance(reply, Completion):
-        return json_response(reply.body, ctx)
-    return stream_response(ctx, reply.chunks)
+        await send_json(send, 200, encode(reply.body), reply_headers(ctx))
+    else:
+        await send_stream(send, receive, stream_headers(ctx), sse_body(reply.chunks))
 
 
-@post("/v1/chat/completions", status_code=200)
-async def chat_completions(request: AnyRequest) -> Response[bytes] | Stream:
-    return await _serve(request, Endpoint.CHAT)
+# ``@asgi`` rather than ``@post``: see gateway.api.asgi for the cost this saves.
+@asgi("/v1/chat/completions", copy_scope=False)
+async def chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
+    await _serve(scope, receive, send, Endpoint.CHAT)
 
 
-@post("/v1/completions", status_code=200)
-async def completions(request: AnyRequest) -> Response[bytes] | Stream:
-    return await _serve(request, Endpoint.COMPLETIONS)
+@asgi("/v1/completions", copy_scope=False)
+async def completions(scope: Scope, receive: Receive, send: Send) -> None:
+    await _serve(scope, receive, send, Endpoint.COMPLETIONS)
 
 
-@post("/v1/embeddings", status_code=200)
-async def embeddings(request: AnyRequest) -> Response[bytes] | Stream:
-    return await _serve(request, Endpoint.EMBEDDINGS)
+@asgi("/v1/embeddings", copy_scope=False)
+async def embeddings(scope: Scope, receive: Receive, send: Send) -> None:
+    await _serve(scope, receive, send, Endpoint.EMBEDDINGS)
 
 
 @get("/v1/models")

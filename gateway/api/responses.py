@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Mapping
 
 import msgspec
 from litestar import Response
-from litestar.response import Stream
 
 from gateway.errors import GatewayError
 from gateway.pipeline.context import RequestContext
@@ -16,7 +15,7 @@ from gateway.pipeline.reply import StreamItem
 from gateway.wire.sse import DONE, encode_comment, encode_data
 
 JSON = "application/json"
-_encode = msgspec.json.Encoder().encode
+encode = msgspec.json.Encoder().encode
 # A client's request id is echoed only if it is short and plainly printable: it goes
 # into our headers and logs, so anything else is replaced rather than trusted.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
@@ -39,24 +38,23 @@ def reply_headers(ctx: RequestContext) -> dict[str, str]:
 
 
 def json_response(body: object, ctx: RequestContext) -> Response[bytes]:
-    return Response(_encode(body), media_type=JSON, status_code=200, headers=reply_headers(ctx))
+    return Response(encode(body), media_type=JSON, status_code=200, headers=reply_headers(ctx))
 
 
-def stream_response(ctx: RequestContext, items: AsyncIterator[StreamItem]) -> Stream:
-    return Stream(
-        _sse(items),
-        media_type="text/event-stream",
-        status_code=200,
-        headers={**reply_headers(ctx), "cache-control": "no-cache", "x-accel-buffering": "no"},
-    )
+def stream_headers(ctx: RequestContext) -> dict[str, str]:
+    headers = reply_headers(ctx)
+    headers["cache-control"] = "no-cache"
+    headers["x-accel-buffering"] = "no"
+    return headers
 
 
-async def _sse(items: AsyncIterator[StreamItem]) -> AsyncIterator[bytes]:
+async def sse_body(items: AsyncIterator[StreamItem]) -> AsyncIterator[bytes]:
+    """Pipeline items as SSE events, ``data: [DONE]`` last; an error after the headers
+    went out becomes an ``error`` event (OpenAI's SDKs raise APIError on it)."""
     try:
         async for item in items:
             yield encode_data(item) if isinstance(item, dict) else encode_comment(item.text)
     except GatewayError as exc:
-        # Headers are gone; OpenAI's SDKs raise APIError on an ``error`` event.
         yield encode_data(exc.body())
         return
     yield DONE

@@ -1,9 +1,12 @@
 """Policies turned into ready-to-run objects, once, at start-up.
 
-For each policy a team uses: every rule's validator is instantiated through
-guardrails-ai's registry and the rules of each stage are composed into a ``Guard``
-(kept as ``input_guard`` / ``output_guard``: the same composition any guardrails-ai
-tool can run). Requests then only look up their team's ``CompiledPolicy``.
+For each policy a team uses: each rule gets its detector. The gateway's own validators
+(``gateway/...``) are built directly (``detectors``); any other validator is
+instantiated through guardrails-ai's registry, and then the rules of each stage are
+also composed into a ``Guard`` (kept as ``input_guard`` / ``output_guard``: the same
+composition any guardrails-ai tool can run). guardrails-ai is imported only when some
+policy names a third-party validator: see ``detectors`` for what that saves.
+Requests then only look up their team's ``CompiledPolicy``.
 """
 
 from __future__ import annotations
@@ -12,20 +15,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from gateway.config.schema import Config
 from gateway.guard import framework
 from gateway.guard.config import JsonSchemaCheck, ParamCaps, Rule
+from gateway.guard.detectors import own_detector
 from gateway.guard.findings import Detector, Finding
 from gateway.guard.options import (
     INJECTION,
     OPTION_TYPES,
     PII,
     TERMS,
+    InjectionOptions,
     PiiOptions,
     TermsOptions,
     decode_options,
 )
-from gateway.guard.pii import ENTITY_TYPES, PiiDetector, PiiScanner
+from gateway.guard.pii import ENTITY_TYPES, PiiScanner
 from gateway.guard.policies import (
     LoadedPolicy,
     check_policy,
@@ -51,6 +58,7 @@ class CompiledRule:
     # Third-party validators may be slow or do I/O: they run in a worker thread.
     offload: bool
     placeholder: str
+    # The guardrails-ai validator of a third-party rule (None for our own detectors).
     validator: Any = field(repr=False)
 
     def kind(self, finding: Finding) -> str:
@@ -72,6 +80,7 @@ class CompiledPolicy:
     params: ParamCaps | None
     json_schema: JsonSchemaCheck | None
     hold_back: int
+    # guardrails-ai Guards of each stage, when the policy has a third-party rule (else None).
     input_guard: Any = field(repr=False)
     output_guard: Any = field(repr=False)
 
@@ -102,22 +111,29 @@ class ValidatorDetector:
 
 
 def compile_policies(config: Config) -> dict[str, CompiledPolicy]:
-    """Policy name → compiled policy, each built once (see ``policy_names``). Empty when
-    there is none: guardrails-ai is then never imported."""
+    """Policy name → compiled policy, each built once (see ``policy_names``). The
+    gateway's own validators run without guardrails-ai; it is imported only when a
+    policy names a third-party validator."""
     named = policy_names(config)
     if not named:
         return {}
-    framework.load_guardrails()
-    built = {name: compile_policy(load_policy(config, name)) for name in named}
-    framework.seal()
+    loaded = [load_policy(config, name) for name in named]
+    third_party = any(_has_third_party(policy) for policy in loaded)
+    if third_party:
+        framework.load_guardrails()
+    built = {policy.name: compile_policy(policy) for policy in loaded}
+    if third_party:
+        framework.seal()
     return built
 
 
 def compile_policy(loaded: LoadedPolicy) -> CompiledPolicy:
     check_policy(loaded)
     policy = loaded.policy
-    inputs = tuple(_compile_rule(loaded, r, _pii_scanner(policy.input)) for r in policy.input)
-    outputs = tuple(_compile_rule(loaded, r, _pii_scanner(policy.output)) for r in policy.output)
+    guarded = _has_third_party(loaded)
+    in_scan, out_scan = _pii_scanner(policy.input), _pii_scanner(policy.output)
+    inputs = tuple(_compile_rule(loaded, r, in_scan, guarded) for r in policy.input)
+    outputs = tuple(_compile_rule(loaded, r, out_scan, guarded) for r in policy.output)
     spans = [r.detector.max_span for r in outputs]
     hold_back = policy.stream.hold_back_chars or max([_MIN_HOLD_BACK, *spans])
     return CompiledPolicy(
@@ -127,8 +143,8 @@ def compile_policy(loaded: LoadedPolicy) -> CompiledPolicy:
         params=policy.params,
         json_schema=policy.json_schema,
         hold_back=hold_back,
-        input_guard=_guard(loaded.name, "input", inputs),
-        output_guard=_guard(loaded.name, "output", outputs),
+        input_guard=_guard(loaded.name, "input", inputs) if guarded else None,
+        output_guard=_guard(loaded.name, "output", outputs) if guarded else None,
     )
 
 
@@ -141,17 +157,32 @@ def _pii_scanner(rules: Sequence[Rule]) -> PiiScanner:
     return PiiScanner(wanted)
 
 
-def _compile_rule(loaded: LoadedPolicy, rule: Rule, scanner: PiiScanner) -> CompiledRule:
+def _has_third_party(loaded: LoadedPolicy) -> bool:
+    rules = (*loaded.policy.input, *loaded.policy.output)
+    return any(rule.validator not in OPTION_TYPES for rule in rules)
+
+
+def _compile_rule(
+    loaded: LoadedPolicy, rule: Rule, scanner: PiiScanner, guarded: bool
+) -> CompiledRule:
+    """``guarded``: the policy gets guardrails-ai Guards, so every rule needs its
+    validator object too (ours only for composing the Guard; their detector runs)."""
     options = dict(rule.options)
     ours = rule.validator in OPTION_TYPES
     decoded = decode_options(options, OPTION_TYPES[rule.validator]) if ours else None
     if isinstance(decoded, TermsOptions):
         options["terms_files"] = [str(resolve(loaded, f)) for f in decoded.terms_files]
-    cls = framework.validator_class(rule.validator, rule.module)
-    validator = cls(on_fail="noop", **options)
-    detector: Detector = validator.detector if ours else ValidatorDetector(validator, rule.name)
-    if isinstance(decoded, PiiOptions):
-        detector = PiiDetector(decoded.entities, scanner)  # shares the stage's scan
+        decoded = msgspec.structs.replace(decoded, terms_files=options["terms_files"])
+    validator: Any = None
+    if guarded or decoded is None:
+        validator = framework.validator_class(rule.validator, rule.module)(
+            on_fail="noop", **options
+        )
+    detector: Detector
+    if isinstance(decoded, TermsOptions | PiiOptions | InjectionOptions):
+        detector = own_detector(decoded, scanner)  # PII rules share the stage's scan
+    else:
+        detector = ValidatorDetector(validator, rule.name)
     roles = rule.roles or (_INJECTION_ROLES if rule.validator == INJECTION else _CONTENT_ROLES)
     label = "TERM" if rule.validator == TERMS else rule.name.upper().replace("-", "_")
     return CompiledRule(

@@ -52,6 +52,7 @@ class GuardStage(Stage):
         """``policies``: principal → its team's policy (None: no guardrails)."""
         self._policies = policies
         self._call = call
+        self._memo = _FindingsMemo()
 
     def policy_for(self, name: str, team: Team | None) -> CompiledPolicy | None:
         """The policy of team ``name`` with settings ``team`` (None: the default)."""
@@ -84,7 +85,7 @@ class GuardStage(Stage):
             for index, slot in enumerate(slots):
                 if slot.role not in rule.roles:
                     continue
-                findings = await _scan(rule, slot.text)
+                findings = await _scan(rule, slot.text, self._memo)
                 if not findings:
                     continue
                 fired = True
@@ -144,7 +145,7 @@ class GuardStage(Stage):
             spans: list[tuple[Finding, str, bool]] = []
             cut: int | None = None
             for rule in state.policy.output:
-                findings = await _scan(rule, text)
+                findings = await _scan(rule, text, None)  # answers rarely repeat: not kept
                 if not findings:
                     continue
                 guard_action(ctx, rule=rule.name, action=rule.action, direction="output")
@@ -243,10 +244,45 @@ def _restore_tool_arguments(body: dict[str, Any], restorer: Restorer) -> None:
                 function["arguments"] = escaped.restore(function["arguments"])
 
 
-async def _scan(rule: CompiledRule, text: str) -> list[Finding]:
+class _FindingsMemo:
+    """What our own detectors found in texts already scanned, by (detector, text).
+
+    Why: a chat request resends its system prompt and history every turn, so most of
+    the texts the input rules scan were scanned before. The default policy's input rules
+    over the benchmark's two short messages: 20.5 µs scanning, 5.1 µs from here (min of
+    5x1000 on the development machine); longer texts save more (1 KB: ~0.7 ms). Only
+    our detectors (pure functions of the text); third-party validators always run. One
+    memo per stage, so the detectors it names by ``id`` live as long as it does.
+    Bounded by entries and characters held; starts over when full. Findings are frozen
+    and handed out as a new list each time.
+    """
+
+    MAX_ENTRIES = 8192
+    MAX_CHARS = 2_000_000
+    MAX_TEXT = 16 * 1024
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[int, str], tuple[Finding, ...]] = {}
+        self._chars = 0
+
+    def scan(self, rule: CompiledRule, text: str) -> list[Finding]:
+        key = (id(rule.detector), text)
+        found = self._found.get(key)
+        if found is None:
+            found = tuple(rule.detector.scan(text))
+            if len(text) <= self.MAX_TEXT:
+                if len(self._found) >= self.MAX_ENTRIES or self._chars >= self.MAX_CHARS:
+                    self._found.clear()
+                    self._chars = 0
+                self._found[key] = found
+                self._chars += len(text)
+        return list(found)
+
+
+async def _scan(rule: CompiledRule, text: str, memo: _FindingsMemo | None) -> list[Finding]:
     if rule.offload:
         return await anyio.to_thread.run_sync(rule.detector.scan, text)
-    return rule.detector.scan(text)
+    return memo.scan(rule, text) if memo is not None else rule.detector.scan(text)
 
 
 def _describe(findings: list[Finding]) -> str:

@@ -95,7 +95,10 @@ class StreamGuard:
         if not isinstance(choice, dict):
             return choice
         index = choice.get("index", 0)
-        state = self._choices.setdefault(index if isinstance(index, int) else 0, _Choice())
+        index = index if isinstance(index, int) else 0
+        state = self._choices.get(index)
+        if state is None:  # not setdefault: that would build a _Choice per chunk
+            state = self._choices[index] = _Choice()
         if state.blocked or state.finished:
             return None
         holder = choice.get("delta") if self._key == "content" else choice
@@ -211,11 +214,16 @@ class StreamGuard:
             guard_action(self._ctx, rule=rule.name, action=action, direction="output")
 
 
+_TEXT_CHOICE_KEYS = frozenset({"index", "text", "logprobs", "finish_reason"})
+_DELTA_CHOICE_KEYS = frozenset({"index", "delta", "logprobs", "finish_reason"})
+
+
 def _only_text(choice: dict[str, Any], holder: dict[str, Any], key: str) -> bool:
     """True when the choice item carries nothing but (now withheld) text."""
     if choice.get("logprobs") is not None:
         return False
     if holder is choice:
-        return set(choice) <= {"index", "text", "logprobs", "finish_reason"}
-    extra = {k for k, v in holder.items() if k != key and v is not None}
-    return not extra and set(choice) <= {"index", "delta", "logprobs", "finish_reason"}
+        return _TEXT_CHOICE_KEYS.issuperset(choice)
+    if any(v is not None for k, v in holder.items() if k != key):
+        return False
+    return _DELTA_CHOICE_KEYS.issuperset(choice)

@@ -14,7 +14,6 @@ Imported only through ``framework.load_guardrails`` (it imports guardrails-ai).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from guardrails.validators import (  # type: ignore[import-untyped]
@@ -25,22 +24,10 @@ from guardrails.validators import (  # type: ignore[import-untyped]
     register_validator,
 )
 
-from gateway.guard.classifier import InjectionClassifier
+from gateway.guard.detectors import injection_detector, terms_detector
 from gateway.guard.findings import Detector, Finding
-from gateway.guard.injection import InjectionDetector
 from gateway.guard.options import INJECTION, PII, TERMS
 from gateway.guard.pii import ENTITY_TYPES, PiiDetector
-from gateway.guard.terms import TermMatcher, load_terms
-
-_classifier: InjectionClassifier | None = None
-
-
-def shipped_classifier() -> InjectionClassifier:
-    """The artifact is read once per process, whatever the number of rules using it."""
-    global _classifier
-    if _classifier is None:
-        _classifier = InjectionClassifier.load()
-    return _classifier
 
 
 class _DetectorValidator(Validator):  # type: ignore[misc]
@@ -72,10 +59,7 @@ class SensitiveTerms(_DetectorValidator):
     ) -> None:
         super().__init__(on_fail=on_fail, terms=list(terms), terms_files=list(terms_files),
                          **kwargs)  # fmt: skip
-        everything = list(terms)
-        for path in terms_files:
-            everything.extend(load_terms(str(Path(path))))
-        self.detector = TermMatcher(everything)
+        self.detector = terms_detector(list(terms), list(terms_files))
 
 
 @register_validator(name=PII, data_type="string")
@@ -103,9 +87,7 @@ class PromptInjection(_DetectorValidator):
     ) -> None:
         super().__init__(on_fail=on_fail, threshold=threshold, classifier=classifier,
                          decode=decode, **kwargs)  # fmt: skip
-        self.detector = InjectionDetector(
-            shipped_classifier() if classifier else None, threshold=threshold, decode=decode
-        )
+        self.detector = injection_detector(threshold, classifier, decode)
 
 
 def _replace(text: str, findings: list[Finding]) -> str:

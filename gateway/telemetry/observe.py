@@ -85,12 +85,11 @@ class Observe(Stage):
         self._capture = PerTeam(capture, default_capture, config.teams)
         self._observer = _Attempts(self)
         if tracing is not None:
-            from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+            from opentelemetry.trace import SpanKind, Status, StatusCode
 
             self._server_kind = SpanKind.SERVER
             self._client_kind = SpanKind.CLIENT
             self._error_status = Status(StatusCode.ERROR)
-            self._in_span = set_span_in_context
 
     # --- the stage hooks ---------------------------------------------------------------------
 
@@ -107,18 +106,18 @@ class Observe(Stage):
             return None
         route = "/v1/" + ctx.endpoint.value
         started_ns = time.time_ns() - int((_perf() - ctx.started) * 1e9)
-        state.server = tracing.tracer.start_span(
+        state.server = tracing.spans.start(
             "POST " + route,
-            context=tracing.parent_context(ctx.client_headers),
-            kind=self._server_kind,
-            start_time=started_ns,
-            attributes={
+            self._server_kind,
+            tracing.parent_span(ctx.client_headers),
+            {
                 sc.HTTP_REQUEST_METHOD: "POST",
                 sc.HTTP_ROUTE: route,
                 sc.URL_PATH: route,
                 sc.OPERATION_NAME: OPERATIONS[ctx.endpoint],
                 "gateway.request_id": ctx.request_id,
             },
+            start_time=started_ns,
         )
         if not state.server.is_recording():
             # Unsampled: no attempt spans; upstream calls continue this (unsampled) trace.
@@ -211,11 +210,8 @@ class Observe(Stage):
         }
         if ctx.stream:
             attributes[sc.REQUEST_STREAM] = True
-        span = self._tracing.tracer.start_span(
-            f"{operation} {target.model}",
-            context=self._in_span(server),
-            kind=self._client_kind,
-            attributes=attributes,
+        span = self._tracing.spans.start(
+            f"{operation} {target.model}", self._client_kind, server.get_span_context(), attributes
         )
         if state.capture:
             span.set_attribute(sc.INPUT_MESSAGES, input_messages(ctx.endpoint, ctx.body))

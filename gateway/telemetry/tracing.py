@@ -9,10 +9,11 @@ Span tree of a request (names and attributes per GenAI semconv v1.41.0, see ``se
     events on the server span: gateway.cache.lookup, gateway.guard.action,
     gateway.limit.refused (see ``telemetry.events``)
 
-Cost control: spans are exported by a ``BatchSpanProcessor`` (a background thread,
-never the event loop); ``sample_ratio`` drops whole traces at the root; an unsampled
-request gets non-recording spans, which cost little. The SDK is imported only when
-tracing is enabled.
+Cost control: spans are recorded by ``spans.SpanRecorder`` (plain dicts, not the SDK's
+span machinery) and exported by a ``BatchSpanProcessor`` (a background thread, never
+the event loop); ``sample_ratio`` drops whole traces at the root; an unsampled request
+gets non-recording spans, which cost little. The SDK is imported only when tracing is
+enabled.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from gateway.telemetry.config import Telemetry, Tracing
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
-    from opentelemetry.trace import Span, Tracer
+    from opentelemetry.trace import Span, SpanContext, Tracer
 
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 _MAX_TRACESTATE = 512
@@ -65,6 +66,8 @@ class TracingProvider:
         from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
         from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+        from gateway.telemetry.spans import SpanRecorder
+
         settings = config.tracing
         resource = Resource.create(
             {"service.name": config.service_name, "service.version": __version__}
@@ -90,11 +93,26 @@ class TracingProvider:
         )
         self.propagator = TraceContextTextMapPropagator()
         self.capture_content = settings.capture_content
+        # The request's spans are started here, not by ``tracer`` (see ``spans``).
+        self.spans = SpanRecorder(
+            self.provider,
+            self.tracer._instrumentation_scope,  # type: ignore[attr-defined]
+            settings.sample_ratio,
+        )
 
     def parent_context(self, headers: Mapping[str, str]) -> Any:
         if "traceparent" not in headers:
             return None
         return self.propagator.extract(headers)
+
+    def parent_span(self, headers: Mapping[str, str]) -> SpanContext | None:
+        """The client's span context from ``traceparent``/``tracestate``, if valid."""
+        if "traceparent" not in headers:
+            return None
+        from opentelemetry.trace import get_current_span
+
+        context = get_current_span(self.propagator.extract(headers)).get_span_context()
+        return context if context.is_valid else None
 
     def shutdown(self) -> None:
         """Flush what is queued (bounded by the exporter timeout) and stop the thread."""

