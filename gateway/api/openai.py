@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException
+from litestar.params import FromPath
 from litestar.response import Stream
 
 from gateway.api.responses import error_response, json_response, request_id, stream_response
@@ -76,7 +77,7 @@ async def list_models(request: AnyRequest) -> Response[bytes]:
 
 
 @get("/v1/models/{model_id:path}")
-async def retrieve_model(request: AnyRequest, model_id: str) -> Response[bytes]:
+async def retrieve_model(request: AnyRequest, model_id: FromPath[str]) -> Response[bytes]:
     gateway = _gateway(request)
     rid = request_id(request.headers)
     name = model_id.lstrip("/")
