@@ -3,6 +3,7 @@ pipeline, render. Everything else is a pipeline stage."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from litestar import Request, Response, get, post
@@ -11,7 +12,13 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from gateway.api.responses import error_response, json_response, request_id, stream_response
-from gateway.errors import GatewayError, InvalidRequestError, NotFoundError, RequestTooLargeError
+from gateway.errors import (
+    GatewayError,
+    InvalidRequestError,
+    NotFoundError,
+    RequestTimeoutError,
+    RequestTooLargeError,
+)
 from gateway.pipeline.context import Endpoint, RequestContext
 from gateway.pipeline.reply import Completion
 
@@ -30,7 +37,13 @@ async def _serve(request: AnyRequest, endpoint: Endpoint) -> Response[bytes] | S
     gateway = _gateway(request)
     ctx = RequestContext(endpoint, request_id(request.headers), client_headers=request.headers)
     try:
-        ctx.raw_body = await request.body()
+        # Bounded: a client trickling its body would otherwise hold this task forever.
+        async with asyncio.timeout(gateway.config.server.body_timeout_s):
+            ctx.raw_body = await request.body()
+    except TimeoutError:
+        return error_response(
+            RequestTimeoutError("The request body did not arrive in time."), ctx.request_id
+        )
     except HTTPException as exc:
         limit = gateway.config.server.max_body_bytes
         error: GatewayError = (
