@@ -6,6 +6,7 @@
      ├── AuthenticationError             401 invalid_api_key
      ├── PermissionDeniedError           403 model_not_allowed
      ├── NotFoundError                   404 model_not_found / not_found
+     ├── RequestTimeoutError             408 request_timeout (the body did not arrive in time)
      ├── ConflictError                   409 conflict (admin: name taken, config-managed)
      ├── RequestTooLargeError            413 request_too_large
      ├── RateLimitError                  429 rate_limit_exceeded (carries retry_after)
@@ -88,6 +89,12 @@ class NotFoundError(GatewayError):
     status = 404
     type = "invalid_request_error"
     default_code = "model_not_found"
+
+
+class RequestTimeoutError(GatewayError):
+    status = 408
+    type = "invalid_request_error"
+    default_code = "request_timeout"
 
 
 class ConflictError(GatewayError):

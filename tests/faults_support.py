@@ -42,6 +42,7 @@ def fault_config(
     *,
     state: str,
     timeouts: str = "{connect: 1, first_byte: 1, total: 3}",
+    server: str = "shutdown_grace_s: 20",
     extra_models: str = "",
     extra: str = "",
 ) -> str:
@@ -49,7 +50,7 @@ def fault_config(
     return f"""
 admin: {{master_key: "{MASTER_KEY}"}}
 state: {state}
-server: {{shutdown_grace_s: 20}}
+server: {{{server}}}
 accounting: {{flush_interval_s: 0.02}}
 providers:
   emu:

@@ -6,6 +6,7 @@ descriptors.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ SILENT = 100  # connections that never send a byte
 TRICKLING = 20  # connections sending their request head a byte at a time
 # uvicorn's keep-alive timeout (5 s) also bounds an unfinished request head.
 CLOSE_WITHIN_S = 15.0
+BODY_TIMEOUT_S = 2
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +51,7 @@ def gw(
         upstream.base_url,
         state=f'{{path: "{tmp / "state.db"}"}}',
         timeouts="{connect: 1, first_byte: 2, total: 30}",
+        server=f"shutdown_grace_s: 20, body_timeout_s: {BODY_TIMEOUT_S}",
     )
     with gateway_process(config, tmp) as process:
         yield process
@@ -100,14 +103,12 @@ def test_many_idle_and_trickling_connections(gw: GatewayProcess, http: httpx.Cli
     base_fds, base_rss = fds(pid), rss_mb(pid)
     held: list[socket.socket] = []
     try:
-        request = (
-            f"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {FAULT_KEY}\r\n"
-            "content-type: application/json\r\ncontent-length: {length}\r\n\r\n{body}"
+        # Served without touching the team's limits, then left idle with keep-alive.
+        raw = (
+            b"GET /v1/models HTTP/1.1\r\nhost: x\r\nauthorization: Bearer "
+            + FAULT_KEY.encode()
+            + b"\r\n\r\n"
         )
-        payload = (
-            '{"model": "ok", "messages": [{"role": "user", "content": "idle"}], "max_tokens": 2}'
-        )
-        raw = request.format(length=len(payload), body=payload).encode()
         for _ in range(IDLE):
             sock = socket.create_connection(("127.0.0.1", gw.port))
             sock.sendall(raw)
@@ -182,3 +183,38 @@ def test_slow_reading_client(gw: GatewayProcess, upstream: EmulatorServer) -> No
         # the client left; 499 if the client leaves first.
         assert record["status"] in (499, 504), record
         assert record["completion_tokens"] > 0, record
+
+
+def test_trickled_body_is_cut_off(gw: GatewayProcess, http: httpx.Client) -> None:
+    """A complete head, then a body a byte at a time: 408 after ``body_timeout_s``."""
+    with socket.create_connection(("127.0.0.1", gw.port)) as sock:
+        sock.sendall(
+            (
+                f"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n"
+                f"authorization: Bearer {FAULT_KEY}\r\ncontent-type: application/json\r\n"
+                "content-length: 1000\r\n\r\n{"
+            ).encode()
+        )
+        sock.settimeout(0.3)
+        started, answer = time.monotonic(), b""
+        while time.monotonic() - started < BODY_TIMEOUT_S + 5 and not answer:
+            try:
+                sock.send(b" ")
+                answer = sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        took = time.monotonic() - started
+        with contextlib.suppress(OSError):
+            while b'"code"' not in answer and (more := sock.recv(4096)):
+                answer += more
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b'"code":"request_timeout"' in answer, answer
+    assert BODY_TIMEOUT_S - 0.5 < took < BODY_TIMEOUT_S + 3, took
+    assert (
+        http.post(
+            "/v1/chat/completions", json=chat("ok", "after-trickle", max_tokens=2)
+        ).status_code
+        == 200
+    )

@@ -7,6 +7,7 @@ render. Errors use OpenAI's error shape like the rest of the gateway.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,12 @@ from gateway.accounting.periods import Periods
 from gateway.api.responses import error_response, request_id
 from gateway.auth.keys import Principal
 from gateway.auth.manage import budget_period, key_view, parse_time
-from gateway.errors import GatewayError, InvalidRequestError, PermissionDeniedError
+from gateway.errors import (
+    GatewayError,
+    InvalidRequestError,
+    PermissionDeniedError,
+    RequestTimeoutError,
+)
 from gateway.state.base import StateError
 from gateway.state.records import UsageQuery
 from gateway.wire.requests import decode_object
@@ -69,8 +75,13 @@ async def _answer(request: AnyRequest, handler: Handler) -> Response[bytes]:
 
 
 async def _body(request: AnyRequest) -> dict[str, Any]:
-    raw = await request.body()
-    return decode_object(raw, _gateway(request).config.server.max_json_depth) if raw else {}
+    server = _gateway(request).config.server
+    try:
+        async with asyncio.timeout(server.body_timeout_s):
+            raw = await request.body()
+    except TimeoutError:
+        raise RequestTimeoutError("The request body did not arrive in time.") from None
+    return decode_object(raw, server.max_json_depth) if raw else {}
 
 
 # --- teams --------------------------------------------------------------------------

@@ -16,12 +16,18 @@ finishing shielded, as always) as soon as the client disconnects.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 
-from gateway.errors import GatewayError, InvalidRequestError, RequestTooLargeError
+from gateway.errors import (
+    GatewayError,
+    InvalidRequestError,
+    RequestTimeoutError,
+    RequestTooLargeError,
+)
 
 Scope = dict[str, Any]
 Receive = Any  # litestar.types.Receive / Send, kept loose: called, never introspected
@@ -43,26 +49,34 @@ def request_headers(scope: Scope) -> dict[str, str]:
     return headers
 
 
-async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
-    """The whole body; raises ``RequestTooLargeError`` past ``limit`` bytes."""
+async def read_body(
+    receive: Receive, headers: dict[str, str], limit: int, timeout_s: float
+) -> bytes:
+    """The whole body; raises ``RequestTooLargeError`` past ``limit`` bytes and
+    ``RequestTimeoutError`` when it has not all arrived within ``timeout_s`` (a client
+    trickling its body would otherwise hold the request forever)."""
     too_large = RequestTooLargeError(f"The request body exceeds the limit of {limit} bytes.")
     announced = headers.get("content-length")
     if announced is not None and announced.isdigit() and int(announced) > limit:
         raise too_large
     parts: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise InvalidRequestError("The request body could not be read.")
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            parts.append(chunk)
-        if not message.get("more_body", False):
-            break
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise InvalidRequestError("The request body could not be read.")
+                chunk = message.get("body", b"")
+                if chunk:
+                    size += len(chunk)
+                    if size > limit:
+                        raise too_large
+                    parts.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        raise RequestTimeoutError("The request body did not arrive in time.") from None
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 

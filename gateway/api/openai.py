@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from litestar import Request, Response, asgi, get
+from litestar.params import FromPath
 
 from gateway.api.asgi import (
     Receive,
@@ -60,7 +61,10 @@ async def _serve(scope: Scope, receive: Receive, send: Send, endpoint: Endpoint)
         await send_error(send, error, ctx.request_id, status=405)
         return
     try:
-        ctx.raw_body = await read_body(receive, headers, gateway.config.server.max_body_bytes)
+        server = gateway.config.server
+        ctx.raw_body = await read_body(
+            receive, headers, server.max_body_bytes, server.body_timeout_s
+        )
         reply = await gateway.pipeline.run(ctx)
     except GatewayError as exc:
         await send_error(send, exc, ctx.request_id)
@@ -101,7 +105,7 @@ async def list_models(request: AnyRequest) -> Response[bytes]:
 
 
 @get("/v1/models/{model_id:path}")
-async def retrieve_model(request: AnyRequest, model_id: str) -> Response[bytes]:
+async def retrieve_model(request: AnyRequest, model_id: FromPath[str]) -> Response[bytes]:
     gateway = _gateway(request)
     rid = request_id(request.headers)
     name = model_id.lstrip("/")

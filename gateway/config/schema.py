@@ -191,6 +191,9 @@ class Server(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # messages per request. Tools (128), ``n`` (128) and ``stop`` (4) follow OpenAI's own.
     max_json_depth: PositiveInt = 64
     max_messages: PositiveInt = 4096
+    # Seconds a client has to send its whole body once the request head is in (408
+    # after); the head itself must arrive within uvicorn's keep-alive timeout (5 s).
+    body_timeout_s: PositiveFloat = 30.0
     # Grace period for in-flight streams on shutdown.
     shutdown_grace_s: PositiveFloat = 30.0
 
