@@ -89,9 +89,12 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
         "bearer": {"type": "http", "scheme": "bearer", "description": "a gateway key"}
     }
     document["security"] = [{"bearer": []}]
-    paths = document.get("paths", {})
+    paths = document.setdefault("paths", {})
     for path in [p for p in paths if p == PATH or p.startswith(PATH + "/")]:
         del paths[path]  # the document's own routes
+    for path, method in _BODIES:
+        if path.startswith("/v1/"):  # plain ASGI handlers: Litestar leaves them out
+            paths.setdefault(path, {}).setdefault(method, _openai_operation(path))
     for path, item in paths.items():
         for method, operation in item.items():
             body = _BODIES.get((path, method))
@@ -111,6 +114,18 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
             if path.startswith("/health/") or path in ("/metrics", "/.well-known/jwks.json"):
                 operation["security"] = []
     return document
+
+
+def _openai_operation(path: str) -> dict[str, Any]:
+    name = path.removeprefix("/v1/").replace("/", "_")
+    return {
+        "operationId": f"create_{name}",
+        "summary": f"OpenAI's {path}",
+        "responses": {
+            "200": {"description": "OpenAI's response object; with stream: true, SSE chunks"},
+            "default": {"description": "OpenAI's error object"},
+        },
+    }
 
 
 class _Document(OpenAPIRenderPlugin):
