@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from litestar import Litestar, Request, Response
@@ -45,7 +45,6 @@ from gateway.gate import build_gate
 from gateway.guard import build_guard_stage
 from gateway.guard import team_check as guard_team_check
 from gateway.intent import build_intent_routing
-from gateway.intent.stage import IntentRouting
 from gateway.labeling import routes as label_routes
 from gateway.labeling.service import Labels, build_labels
 from gateway.limits.limiter import RateLimiter
@@ -60,6 +59,9 @@ from gateway.telemetry import service as telemetry_service
 from gateway.telemetry.pipeline_metrics import PipelineMetrics, RecordPipeline
 from gateway.telemetry.service import Telemetry, build_telemetry
 from gateway.wire.parse import ParseRequest
+
+if TYPE_CHECKING:  # numpy and the embedder load only when a router is configured
+    from gateway.intent.stage import IntentRouting
 
 log = logging.getLogger("gateway")
 
