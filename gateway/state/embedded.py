@@ -46,6 +46,7 @@ from gateway.state.records import (
     note_decoder,
     team_decoder,
 )
+from gateway.state.write_behind import WriteBehind
 
 log = logging.getLogger("gateway.state")
 T = TypeVar("T")
@@ -103,14 +104,16 @@ class EmbeddedState:
 
     def __init__(self, path: Path, *, flush_interval_s: float = 0.05) -> None:
         self.path = path
-        self._interval = flush_interval_s
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="gateway-state")
         self._conn: sqlite3.Connection | None = None
-        self._queue: list[Settlement] = []
-        self._wake: asyncio.Event | None = None
-        self._flusher: asyncio.Task[None] | None = None
-        self._closing = False
-        self._idle: asyncio.Event | None = None
+        self._writes = WriteBehind(
+            self._write_batch,
+            where=str(path),
+            errors=(sqlite3.Error, StateError),
+            interval=flush_interval_s,
+            batch=_BATCH,
+            max_queue=_MAX_QUEUE,
+        )
         # Budgets: scope -> period -> nano-dollars.
         self._snapshot: Totals = {}
         self._pending: Totals = defaultdict(lambda: defaultdict(int))
@@ -123,10 +126,7 @@ class EmbeddedState:
 
     async def start(self) -> None:
         await self._run(self._open)
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._flusher = asyncio.create_task(self._flush_loop(), name="gateway-state-flush")
+        self._writes.start()
 
     def _open(self) -> None:
         try:
@@ -142,15 +142,7 @@ class EmbeddedState:
         self._conn = conn
 
     async def aclose(self) -> None:
-        self._closing = True
-        if self._flusher is not None:
-            if self._wake is not None:
-                self._wake.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
-            self._flusher = None
-        if self._queue:
-            log.error("%d usage records could not be written to %s", len(self._queue), self.path)
+        await self._writes.aclose()
         if self._conn is not None:
             await self._run(self._conn.close)
             self._conn = None
@@ -338,61 +330,26 @@ class EmbeddedState:
                     pending[period] += cost
         if settlement.hold is not None:
             self._release(settlement.hold)
-        if len(self._queue) >= _MAX_QUEUE:
-            dropped = self._queue.pop(0)
-            log.error("usage queue full: dropped the record of %s", dropped.record.request_id)
-        self._queue.append(settlement)
-        if self._idle is not None:
-            self._idle.clear()
-        if len(self._queue) >= _BATCH and self._wake is not None:
-            self._wake.set()
+        self._writes.put(settlement)
 
     async def flush(self, within_s: float = 10.0) -> None:
         """Return once everything queued before the call is written."""
-        if self._wake is None or self._idle is None:
-            return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within_s
-        while self._queue:
-            self._wake.set()
-            try:
-                await asyncio.wait_for(self._idle.wait(), max(0.0, deadline - loop.time()))
-            except TimeoutError:
-                raise StateError(f"usage records are not being written to {self.path}") from None
+        await self._writes.flush(within_s)
 
-    async def _flush_loop(self) -> None:
-        assert self._wake is not None and self._idle is not None
-        backoff = self._interval
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
-            self._wake.clear()
-            batch, self._queue = self._queue[:_BATCH], self._queue[_BATCH:]
-            refresh = time.monotonic() - self._refreshed >= _REFRESH_S
-            if batch or refresh:
-                scopes = list(self._snapshot) if refresh else _scopes(batch, self._snapshot)
-                try:
-                    totals = await self._run(self._write, batch, scopes)
-                except (sqlite3.Error, StateError) as exc:
-                    log.error("cannot write usage to %s (will retry): %s", self.path, exc)
-                    self._queue[:0] = batch
-                    if self._closing:
-                        return
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 5.0)
-                    continue
-                backoff = self._interval
-                for settlement in batch:
-                    _subtract(self._pending, settlement)
-                self._snapshot.update(totals)
-                if refresh:
-                    self._refreshed = time.monotonic()
-            if not self._queue:
-                self._idle.set()
-                if self._closing:
-                    return
-            else:
-                self._wake.set()
+    async def _write_batch(self, batch: list[Settlement]) -> None:
+        """Write a batch (also, every ``_REFRESH_S``, an empty one: budget totals are
+        re-read then, to see other processes' spend) and move its spend from pending
+        to the snapshot."""
+        refresh = time.monotonic() - self._refreshed >= _REFRESH_S
+        if not (batch or refresh):
+            return
+        scopes = list(self._snapshot) if refresh else _scopes(batch, self._snapshot)
+        totals = await self._run(self._write, batch, scopes)
+        for settlement in batch:
+            _subtract(self._pending, settlement)
+        self._snapshot.update(totals)
+        if refresh:
+            self._refreshed = time.monotonic()
 
     def _write(self, batch: list[Settlement], scopes: list[str]) -> Totals:
         """Write the batch in one transaction (rows already present are skipped, with

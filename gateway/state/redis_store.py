@@ -18,7 +18,6 @@ connection instead of failing). ``state.url`` may tune it with Redis URL paramet
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import inspect
 import logging
@@ -46,6 +45,7 @@ from gateway.state.records import (
     team_decoder,
     usage_decoder,
 )
+from gateway.state.write_behind import WriteBehind
 
 log = logging.getLogger("gateway.state")
 T = TypeVar("T")
@@ -74,36 +74,30 @@ class RedisState:
         self._pool = aioredis.BlockingConnectionPool.from_url(url, **options)
         self.redis = aioredis.Redis(connection_pool=self._pool)
         self._url = _redact(url)
-        self._interval = flush_interval_s
         self._reserve = self.redis.register_script(lua.RESERVE)
         self._settle = self.redis.register_script(lua.SETTLE)
         self._put_team = self.redis.register_script(lua.PUT_TEAM)
         self._delete_team = self.redis.register_script(lua.DELETE_TEAM)
         self._put_key = self.redis.register_script(lua.PUT_KEY)
-        self._queue: list[Settlement] = []
-        self._wake: asyncio.Event | None = None
-        self._idle: asyncio.Event | None = None
-        self._flusher: asyncio.Task[None] | None = None
-        self._closing = False
+        # A Redis outage at shutdown gets a few retries (backoff up to 1 s) before the
+        # queued records are given up.
+        self._writes = WriteBehind(
+            self._write,
+            where=self._url,
+            errors=(RedisError, OSError),
+            interval=flush_interval_s,
+            batch=_BATCH,
+            max_queue=_MAX_QUEUE,
+            retry_on_close_s=1.0,
+        )
 
     # --- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._flusher = asyncio.create_task(self._flush_loop(), name="gateway-state-flush")
+        self._writes.start()
 
     async def aclose(self) -> None:
-        self._closing = True
-        if self._flusher is not None:
-            if self._wake is not None:
-                self._wake.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
-            self._flusher = None
-        if self._queue:
-            log.error("%d usage records could not be written to %s", len(self._queue), self._url)
+        await self._writes.aclose()
         await self.redis.aclose()
         await self._pool.aclose()
 
@@ -202,61 +196,14 @@ class RedisState:
     # --- the ledger -----------------------------------------------------------------
 
     def settle(self, settlement: Settlement) -> None:
-        if len(self._queue) >= _MAX_QUEUE:
-            dropped = self._queue.pop(0)
-            log.error("usage queue full: dropped the record of %s", dropped.record.request_id)
-        self._queue.append(settlement)
-        if self._idle is not None:
-            self._idle.clear()
-        if len(self._queue) >= _BATCH and self._wake is not None:
-            self._wake.set()
+        self._writes.put(settlement)
 
     async def flush(self, within_s: float = 10.0) -> None:
-        if self._wake is None or self._idle is None:
-            return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within_s
-        while self._queue:
-            self._wake.set()
-            try:
-                await asyncio.wait_for(self._idle.wait(), max(0.0, deadline - loop.time()))
-            except TimeoutError:
-                raise StateError(f"usage records are not being written to {self._url}") from None
-
-    async def _flush_loop(self) -> None:
-        assert self._wake is not None and self._idle is not None
-        backoff = self._interval
-        failing = False
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
-            self._wake.clear()
-            batch, self._queue = self._queue[:_BATCH], self._queue[_BATCH:]
-            if batch:
-                try:
-                    await self._write(batch)
-                except (RedisError, OSError) as exc:
-                    if not failing:
-                        log.error("cannot write usage to %s (will retry): %s", self._url, exc)
-                    failing = True
-                    self._queue[:0] = batch
-                    if self._closing and backoff >= 1.0:
-                        return
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 5.0)
-                    continue
-                if failing:
-                    log.warning("usage writes to %s resumed", self._url)
-                failing = False
-                backoff = self._interval
-            if not self._queue:
-                self._idle.set()
-                if self._closing:
-                    return
-            else:
-                self._wake.set()
+        await self._writes.flush(within_s)
 
     async def _write(self, batch: list[Settlement]) -> None:
+        if not batch:
+            return
         async with self.redis.pipeline(transaction=False) as pipe:
             for settlement in batch:
                 record = settlement.record
