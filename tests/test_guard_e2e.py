@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +21,7 @@ import openai
 import pytest
 
 from tests.conftest import ROOT, UPSTREAM_KEY, GatewayProcess
+from tests.emulators.connection_counter import ConnectionCounter
 from tests.emulators.openai_upstream import EmulatorServer
 from tests.wire import assert_error
 
@@ -33,25 +32,6 @@ KEYS = {team: f"sk-guard-{team}-0123456789" for team in
 SECRET = "sk-SGqktu1o9X16xVB1Q3dXPR4ehiAp2gTAgtXO7FVdgs2N7suq"
 
 pytestmark = pytest.mark.skipif(not WORDS.is_file(), reason="../shared/data is not present")
-
-
-class ConnectionCounter:
-    """A TCP listener that accepts and counts connections (stands in for a proxy)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.count = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.count += 1
-            conn.close()
 
 
 def config(upstream: str) -> str:
@@ -97,8 +77,10 @@ keys:
 
 
 @pytest.fixture(scope="module")
-def proxy() -> ConnectionCounter:
-    return ConnectionCounter()
+def proxy() -> Iterator[ConnectionCounter]:
+    listener = ConnectionCounter()
+    yield listener
+    listener.close()
 
 
 @pytest.fixture(scope="module")

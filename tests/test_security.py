@@ -15,8 +15,6 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +22,7 @@ import httpx
 import pytest
 
 from tests.conftest import MASTER_KEY, UPSTREAM_KEY, GatewayProcess
+from tests.emulators.connection_counter import ConnectionCounter
 from tests.emulators.openai_upstream import EmulatorServer
 from tests.faults_support import gateway_process
 from tests.wire import assert_error
@@ -33,33 +32,10 @@ KEY_B = "sk-security-team-b-0123456789"
 ALLOWED_UPSTREAM_PATHS = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models"}
 
 
-class Canary:
-    """A listener standing for an internal service; it counts whoever connects."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 @pytest.fixture(scope="module")
-def canary() -> Iterator[Canary]:
-    listener = Canary()
+def canary() -> Iterator[ConnectionCounter]:
+    """Stands for an internal service a client might try to steer the gateway to."""
+    listener = ConnectionCounter()
     yield listener
     listener.close()
 
@@ -209,7 +185,7 @@ SSRF_FIELDS = ["base_url", "api_base", "url", "endpoint", "provider", "azure_end
 
 
 def test_no_request_reaches_an_unconfigured_url(
-    gw: GatewayProcess, emulator: EmulatorServer, canary: Canary
+    gw: GatewayProcess, emulator: EmulatorServer, canary: ConnectionCounter
 ) -> None:
     target = f"http://127.0.0.1:{canary.port}/v1"
     emulator.reset()
@@ -246,7 +222,7 @@ def test_no_request_reaches_an_unconfigured_url(
                 "extra_headers": {"host": f"127.0.0.1:{canary.port}"},
             }
             assert http.post("/v1/chat/completions", json=body).status_code == 200, field
-    assert canary.connections == 0, "the gateway connected to an unconfigured address"
+    assert canary.count == 0, "the gateway connected to an unconfigured address"
     for seen in emulator.requests:
         path = seen["path"]
         assert path in ALLOWED_UPSTREAM_PATHS or path.startswith("/openai/deployments/"), path
