@@ -1,7 +1,7 @@
 # ruff: noqa: RUF001  (look-alike letters generate test evasions)
 """Evaluate the guardrails on the shared development data and measure their cost.
 
-    python loadtests/eval_guardrails.py [--data ../shared/data] [--skip-cost] [--json OUT]
+    python loadtests/eval_guardrails.py [--data tests/data] [--skip-cost] [--json OUT]
 
 Quality (development numbers: these files were used while building the detectors):
 - PII: recall and precision per type on ``pii/presidio-synth-dev.jsonl`` (presidio
@@ -450,7 +450,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=ROOT / "tests" / "data")
     parser.add_argument("--skip-cost", action="store_true")
     parser.add_argument("--runs", type=int, default=400)
     parser.add_argument("--json", type=Path)

@@ -1,6 +1,6 @@
 """Choose the semantic cache's threshold with data, and show what the guard costs.
 
-    python loadtests/eval_semantic_cache.py [--data ../shared/data] [--int8] [--json OUT]
+    python loadtests/eval_semantic_cache.py [--data tests/data] [--int8] [--json OUT]
 
 Scores every pair of the development sets with the gateway's own embedder, similarity
 and guard (the same functions the cache calls), then sweeps the threshold:
@@ -168,7 +168,7 @@ def choose(rows: list[dict[str, object]], target: float, qqp_precision: float) -
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=ROOT / "tests" / "data")
     parser.add_argument("--model-dir", type=Path, default=default_model_dir())
     parser.add_argument("--int8", action="store_true", help="evaluate the int8 model")
     parser.add_argument("--target", type=float, default=0.99, help="hard-set precision")

@@ -2,7 +2,7 @@
 
 Offline and deterministic: logistic regression (scikit-learn, liblinear) on the
 features ``gateway.guard.classifier`` computes at run time, fitted on
-``../shared/data/injection/s-labs-train.jsonl``; the regularisation strength is chosen
+``tests/data/injection/s-labs-train.jsonl``; the regularisation strength is chosen
 by ROC-AUC on ``s-labs-validation.jsonl``. Only non-zero weights are written, rounded,
 so the artifact stays small. Nothing is downloaded.
 
@@ -16,7 +16,7 @@ hundred task requests generated from the templates below ("Please write a short
 email to my landlord about the heating"). None of the evaluation sets (validation,
 XSTest, dev-hard) is used for fitting.
 
-    python loadtests/train_injection.py [--data ../shared/data/injection] [--out PATH]
+    python loadtests/train_injection.py [--data tests/data/injection] [--out PATH]
 
 Needs the ``train`` extra (scikit-learn, scipy); the gateway itself only reads the JSON.
 """
@@ -152,7 +152,7 @@ def matrix(texts: list[str], vocab: dict[str, int]) -> csr_matrix:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/injection")
+    parser.add_argument("--data", type=Path, default=ROOT / "tests/data/injection")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args()
     train_path = args.data / "s-labs-train.jsonl"

@@ -14,7 +14,7 @@ from gateway.cache.embedder import default_model_dir
 from tests.conftest import MASTER_KEY, RESTRICTED_KEY, TEAM_KEY
 from tests.emulators.openai_upstream import EmulatorServer
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
 OTHER_KEY = "sk-team-three-key-0123456789"  # team "nocache": cache off
 STRICT_KEY = "sk-team-four-key-0123456789"  # team "exactonly": semantic off
 

@@ -9,7 +9,7 @@ keyword ``nullable`` in 112 places, which a 2020-12 validator ignores, so a
 normal stream chunk with ``"finish_reason": null`` would fail. ``_rewrite_nullable``
 turns ``nullable: true`` into ``anyOf: [<schema>, {type: null}]`` and drops
 ``nullable: false`` over the whole document at load time, as
-``/work/shared/reference/README.md`` prescribes.
+``docs/reference/README.md`` prescribes.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 SPEC_ENV = "OPENAI_OPENAPI_SPEC"
-DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "shared/reference/openai-openapi.yaml"
+DEFAULT_SPEC = Path(__file__).resolve().parent / "data/reference/openai-openapi.yaml"
 SPEC_URI = "urn:openai:openapi"
 
 # Keys that describe a schema rather than constrain it; they stay beside the anyOf

@@ -1,7 +1,7 @@
 # ruff: noqa: RUF001, RUF003  (full-width and look-alike characters are the test data)
 """The guard's detectors on the shared development data and on hand-made edge cases.
 
-Data: ``../shared/data/`` (presidio synthetic PII, S-Labs injection validation split,
+Data: ``tests/data/`` (presidio synthetic PII, S-Labs injection validation split,
 XSTest, and the hand-written ``dev-hard`` sets). Thresholds are floors a regression
 would break, well under the measured numbers (``loadtests/eval_guardrails.py``).
 No guardrails-ai import here: the detectors are plain Python.
@@ -23,7 +23,7 @@ from gateway.guard.injection import InjectionDetector
 from gateway.guard.pii import PiiDetector
 from gateway.guard.terms import TermMatcher, load_terms
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
 PRESIDIO_TYPES = {
     "CREDIT_CARD": "CREDIT_CARD",
     "EMAIL_ADDRESS": "EMAIL",
@@ -32,8 +32,6 @@ PRESIDIO_TYPES = {
     "PHONE_NUMBER": "PHONE",
     "US_SSN": "US_SSN",
 }
-
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not present")
 
 
 def rows(relative: str) -> list[dict[str, Any]]:

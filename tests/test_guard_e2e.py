@@ -25,13 +25,11 @@ from tests.emulators.connection_counter import ConnectionCounter
 from tests.emulators.openai_upstream import EmulatorServer
 from tests.wire import assert_error
 
-DATA = ROOT.parent / "shared" / "data"
+DATA = ROOT / "tests" / "data"
 WORDS = DATA / "dev-hard" / "sensitive-dev-words.txt"
 KEYS = {team: f"sk-guard-{team}-0123456789" for team in
         ("base", "out", "conf", "refuse", "json", "plugin", "free", "cached")}  # fmt: skip
 SECRET = "sk-SGqktu1o9X16xVB1Q3dXPR4ehiAp2gTAgtXO7FVdgs2N7suq"
-
-pytestmark = pytest.mark.skipif(not WORDS.is_file(), reason="../shared/data is not present")
 
 
 def config(upstream: str) -> str:

@@ -1,6 +1,6 @@
 """Reading an engine's load from what ``trtllm-serve`` exposes, without I/O.
 
-Two sources (``/work/shared/reference/trtllm-serve.md``):
+Two sources (``docs/reference/trtllm-serve.md``):
 
 - ``GET /prometheus/metrics`` (text format): the gauges ``trtllm_num_requests_waiting``,
   ``trtllm_num_requests_running``, ``trtllm_kv_cache_utilization`` (0..1) and

@@ -1,6 +1,6 @@
 """TensorRT-LLM's ``trtllm-serve``: OpenAI-like, with quirks the client must not see.
 
-Written against ``/work/shared/reference/trtllm-serve.md`` (``openai_protocol.py`` and
+Written against ``docs/reference/trtllm-serve.md`` (``openai_protocol.py`` and
 ``openai_server.py`` of NVIDIA/TensorRT-LLM). Each quirk and what is done about it:
 
 - Request models forbid unknown fields (any one is a 400), so the body is cut down to

@@ -1,4 +1,4 @@
-"""A ``trtllm-serve`` emulator, quirks included (``/work/shared/reference/trtllm-serve.md``).
+"""A ``trtllm-serve`` emulator, quirks included (``docs/reference/trtllm-serve.md``).
 
 What it does like the real server:
 
