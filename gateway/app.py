@@ -48,7 +48,7 @@ from gateway.intent import build_intent_routing
 from gateway.labeling import routes as label_routes
 from gateway.labeling.service import Labels, build_labels
 from gateway.limits.limiter import RateLimiter
-from gateway.limits.stage import Admit, SettleLimits
+from gateway.limits.stage import Admit
 from gateway.pipeline.stages import Pipeline, Stage
 from gateway.providers.transport import ProviderClient
 from gateway.routing.dispatch import Dispatcher
@@ -56,7 +56,6 @@ from gateway.routing.health import HealthMonitor
 from gateway.routing.models import ModelTable
 from gateway.routing.router import Router
 from gateway.telemetry import service as telemetry_service
-from gateway.telemetry.pipeline_metrics import PipelineMetrics, RecordPipeline
 from gateway.telemetry.service import Telemetry, build_telemetry
 from gateway.wire.parse import ParseRequest
 
@@ -158,7 +157,7 @@ def build_gateway(config: Config) -> Gateway:
     # The LLM-application pipeline: intent routers (classifiers built here), experiment
     # switches and the feedback store, the confidence gate (None without policies).
     intents = build_intent_routing(config)
-    pipeline_metrics = PipelineMetrics(telemetry.metrics.registry) if telemetry.metrics else None
+    pipeline_metrics = telemetry.pipeline_metrics
     flywheel_parts = build_flywheel(
         config,
         pipeline_metrics,
@@ -168,7 +167,8 @@ def build_gateway(config: Config) -> Gateway:
     )
     gate = build_gate(config, lambda ctx: dispatcher(ctx), models.resolve)
     stages: list[Stage] = [
-        # First: sees every request, wraps streams outermost, finishes with the final word.
+        # First: sees every request, wraps streams outermost, finishes last with the final
+        # word (spans, metrics, log line); pipeline metrics are recorded there too.
         *([telemetry.stage] if telemetry.stage else []),
         Authenticate(keys, books.directory),
         ParseRequest(config.server),
@@ -182,6 +182,7 @@ def build_gateway(config: Config) -> Gateway:
         ModelAccess(models),
         # Before cache and guard stages, so its leave labels what they leave behind.
         *([labels.stage] if labels.stage else []),
+        # Finishes after Settle (inner): reservations settle on the counted usage.
         Admit(limiter),
         BudgetAdmission(books),
         # Input rules on admitted requests; its leave runs after Settle's, before labels.
@@ -193,13 +194,9 @@ def build_gateway(config: Config) -> Gateway:
         *([gate] if gate else []),
         # Lookup after admission and input rules; stores in finish, once output rules ran.
         *([CacheStage(cache)] if cache else []),
-        # Keep last: its leave must see the answer as the upstream produced it.
+        # Keep last: its leave must see the answer as the upstream produced it, and its
+        # finish (the first to run) settles usage and cost for every stage outside it.
         Settle(books),
-        # Only finish hooks (no leave), after Settle's: rate-limit reservations settle
-        # on the counted usage; then pipeline metrics, spans and the log line.
-        SettleLimits(limiter),
-        *([RecordPipeline(pipeline_metrics)] if pipeline_metrics else []),
-        *([telemetry.conclude] if telemetry.conclude else []),
     ]
     loads = LoadMonitor.for_config(config, clients)
     metrics = telemetry.metrics

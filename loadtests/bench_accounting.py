@@ -31,9 +31,10 @@ from gateway.accounting.settle import Settle
 from gateway.auth.authenticate import Authenticate
 from gateway.auth.keys import KeyStore
 from gateway.config import parse_config
-from gateway.pipeline.context import Endpoint, RequestContext, Usage
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion
 from gateway.routing.models import ModelTable
+from gateway.wire.types import Endpoint, Usage
 
 CONFIG = """
 admin: {{master_key: "sk-bench-master-0123456789"}}

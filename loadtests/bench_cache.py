@@ -134,8 +134,9 @@ def stage_cost(requests: int = 20_000) -> dict[str, float]:
     from gateway.cache.config import CacheConfig
     from gateway.cache.service import build_cache
     from gateway.cache.stage import CacheStage
-    from gateway.pipeline.context import Endpoint, RequestContext
+    from gateway.pipeline.context import RequestContext
     from gateway.pipeline.reply import Completion
+    from gateway.wire.types import Endpoint
 
     async def run() -> dict[str, float]:
         cache = build_cache(CacheConfig(enabled=True), {}, "", _no_embeddings)

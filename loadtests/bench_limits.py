@@ -26,7 +26,8 @@ from gateway.config import parse_config
 from gateway.config.schema import Team
 from gateway.limits.config import Limits
 from gateway.limits.limiter import RateLimiter
-from gateway.pipeline.context import Endpoint, RequestContext, Usage
+from gateway.pipeline.context import RequestContext
+from gateway.wire.types import Endpoint, Usage
 
 BODY = {
     "model": "gpt-4o-mini",

@@ -42,12 +42,13 @@ from gateway.auth.authorize import ModelAccess
 from gateway.auth.keys import KeyStore
 from gateway.config import parse_config
 from gateway.labeling.service import build_labels
-from gateway.pipeline.context import Endpoint, RequestContext, Usage
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Pipeline, Stage
 from gateway.routing.models import ModelTable
 from gateway.telemetry.service import build_telemetry
 from gateway.wire.parse import ParseRequest
+from gateway.wire.types import Endpoint, Usage
 from tests.emulators.otlp_collector import OTLPCollector
 
 KEY = "sk-bench-team-key-0123456789"
@@ -158,7 +159,6 @@ def build(text: str) -> tuple[Pipeline, Any]:
         ModelAccess(table),
         *([labels.stage] if labels.stage else []),
         Settles(),
-        *([telemetry.conclude] if telemetry.conclude else []),
     ]
     return Pipeline(stages, Upstream(table)), telemetry
 

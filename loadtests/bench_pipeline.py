@@ -41,8 +41,9 @@ sys.path.insert(0, str(ROOT))
 from gateway.api.responses import json_response, sse_body, stream_headers  # noqa: E402
 from gateway.app import build_gateway  # noqa: E402
 from gateway.config import parse_config  # noqa: E402
-from gateway.pipeline.context import Endpoint, RequestContext  # noqa: E402
+from gateway.pipeline.context import RequestContext  # noqa: E402
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem  # noqa: E402
+from gateway.wire.types import Endpoint  # noqa: E402
 
 KEY = "sk-bench-key"
 MESSAGES = [

@@ -265,8 +265,9 @@ def eval_cost(data: Path, runs: int) -> Report:
     from gateway.config import parse_config
     from gateway.guard.compiled import compile_policies
     from gateway.guard.stage import GuardStage
-    from gateway.pipeline.context import Endpoint, RequestContext
+    from gateway.pipeline.context import RequestContext
     from gateway.pipeline.reply import Completion
+    from gateway.wire.types import Endpoint
 
     started = time.perf_counter()
     config = parse_config(
@@ -342,7 +343,8 @@ def _stream_cost(text: str, rules: Any, hold_back: int) -> Report:
     """Per chunk: the time the guard spends between receiving and yielding it."""
     from gateway.guard.redact import Redactor
     from gateway.guard.stream import StreamGuard
-    from gateway.pipeline.context import Endpoint, RequestContext
+    from gateway.pipeline.context import RequestContext
+    from gateway.wire.types import Endpoint
 
     pieces = [text[i : i + 4] for i in range(0, len(text), 4)]  # ~one token per chunk
     chunks = [{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",

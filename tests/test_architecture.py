@@ -169,7 +169,6 @@ def test_pipeline_core_knows_no_feature() -> None:
     assert _arrows_from("pipeline", FEATURES) == []
 
 
-@PENDING
 def test_providers_know_no_pipeline_and_no_state() -> None:
     assert _arrows_from("providers", {"pipeline", "state"}) == []
 

@@ -15,8 +15,9 @@ from gateway.limits.config import Limits
 from gateway.limits.headers import go_duration
 from gateway.limits.limiter import RateLimiter
 from gateway.limits.rules import EMPTY, PlanBook
-from gateway.pipeline.context import Endpoint, RequestContext, Usage
+from gateway.pipeline.context import RequestContext
 from gateway.routing.models import ModelTable
+from gateway.wire.types import Endpoint, Usage
 
 BASE = """
 providers:

@@ -22,13 +22,13 @@ from gateway.errors import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
-from gateway.pipeline.context import Endpoint
 from gateway.providers.anthropic import AnthropicTranslator
 from gateway.providers.anthropic_messages import to_messages
 from gateway.providers.azure import AzureTranslator
 from gateway.providers.base import StreamDone, TranslatorInput
 from gateway.providers.trtllm import TrtllmTranslator
 from gateway.wire.sse import Event, SSEDecoder
+from gateway.wire.types import Endpoint
 from tests import openapi_schema
 
 TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}

@@ -13,8 +13,9 @@ import openai
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.telemetry import events
+from gateway.wire.types import Endpoint
 from tests.conftest import UPSTREAM_KEY, free_port
 from tests.emulators.openai_upstream import EmulatorServer
 from tests.telemetry_support import InProcessGateway, attributes, tree

@@ -31,11 +31,12 @@ from gateway.accounting.state import AccountingState
 from gateway.accounting.tokens import prompt_tokens
 from gateway.auth.keys import Principal
 from gateway.errors import QuotaExceededError
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
 from gateway.state.base import StateError
 from gateway.state.records import BudgetCheck, Hold, Refusal
+from gateway.wire.types import Endpoint
 
 log = logging.getLogger("gateway.accounting")
 

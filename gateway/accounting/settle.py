@@ -32,10 +32,11 @@ from gateway.accounting.usage import (
     usage_chunk,
     usage_json,
 )
-from gateway.pipeline.context import RequestContext, Usage
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
 from gateway.state.records import PipelineNote, Settlement, UsageRecord
+from gateway.wire.types import Usage
 
 COST_HEADER = "x-gateway-cost-usd"
 _CACHE_HITS = frozenset({"hit", "semantic"})

@@ -27,7 +27,8 @@ import tiktoken
 
 from gateway.accounting import encodings
 from gateway.accounting.images import image_tokens
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
+from gateway.wire.types import Endpoint
 
 _TOKENS_PER_MESSAGE = 3
 _TOKENS_PER_NAME = 1

@@ -28,8 +28,9 @@ from gateway.api.responses import (
     stream_headers,
 )
 from gateway.errors import GatewayError, InvalidRequestError, NotFoundError
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion
+from gateway.wire.types import Endpoint
 
 AnyRequest = Request[Any, Any, Any]
 

@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from gateway.cache.config import CacheConfig, TeamCache
-from gateway.pipeline.context import Endpoint
+from gateway.wire.types import Endpoint
 
 _IGNORED = frozenset({"stream", "stream_options", "user", "metadata", "store"})
 _encode_sorted = msgspec.json.Encoder(order="sorted").encode

@@ -24,8 +24,9 @@ from gateway.cache.config import CacheConfig
 from gateway.cache.keys import Plan, Policy, resolve_policy
 from gateway.cache.store import CacheStore, MemoryStore, SharedRecord
 from gateway.config.schema import Team
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion, Reply
+from gateway.wire.types import Endpoint
 
 if TYPE_CHECKING:
     from gateway.cache.semantic import Query, SemanticIndex

@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.cache import keys, replay
 from gateway.cache.service import Lookup, ResponseCache
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
 from gateway.telemetry.events import cache_result
+from gateway.wire.types import Endpoint
 
 if TYPE_CHECKING:
     from gateway.cache.semantic import Query

@@ -16,10 +16,11 @@ from typing import Any
 
 from gateway.feedback.records import Transcript
 from gateway.feedback.store import FlywheelStore
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
 from gateway.state.base import StateError
+from gateway.wire.types import Endpoint
 
 log = logging.getLogger("gateway.feedback")
 _DAY_S = 86_400.0

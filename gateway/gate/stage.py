@@ -28,11 +28,12 @@ from gateway.errors import GatewayError
 from gateway.gate.confidence import Confidence, choice_logprobs, judge
 from gateway.gate.config import NO_GATE, GatePolicy
 from gateway.gate.config import Confidence as ConfidenceConfig
-from gateway.pipeline.context import Endpoint, RequestContext, add_usage
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Comment, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Call, Stage
 from gateway.routing.models import ModelRoute
 from gateway.telemetry.events import decision
+from gateway.wire.types import Endpoint, add_usage
 
 CONFIDENCE_HEADER = "x-gateway-confidence"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.pipeline.context import Endpoint
+from gateway.wire.types import Endpoint
 
 
 @dataclass(slots=True)

@@ -18,10 +18,11 @@ from gateway.errors import InvalidRequestError, PermissionDeniedError
 from gateway.guard.texts import request_slots
 from gateway.intent.classifier import IntentClassifier
 from gateway.intent.config import IntentRouter
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
 from gateway.telemetry.events import decision
+from gateway.wire.types import Endpoint
 
 log = logging.getLogger("gateway.intent")
 INTENT_HEADER = "x-gateway-intent"

@@ -20,9 +20,10 @@ from gateway.auth.per_team import PerTeam
 from gateway.labeling.content import StreamText, body_text
 from gateway.labeling.label import Labeler
 from gateway.labeling.visible import StreamDecorator, VisibleNotice, prompt_text
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Comment, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
+from gateway.wire.types import Endpoint
 
 _JSON_FORMATS = ("json_object", "json_schema")
 

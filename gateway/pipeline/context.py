@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+
+from gateway.wire.types import Endpoint, Usage
 
 if TYPE_CHECKING:
     from gateway.accounting.state import AccountingState
@@ -21,42 +21,6 @@ if TYPE_CHECKING:
     from gateway.routing.models import ModelRoute, RouteTarget
     from gateway.state.records import PipelineNote
     from gateway.telemetry.state import RequestTelemetry
-
-
-class Endpoint(StrEnum):
-    """An OpenAI endpoint, valued by its path under ``/v1``."""
-
-    CHAT = "chat/completions"
-    COMPLETIONS = "completions"
-    EMBEDDINGS = "embeddings"
-
-
-@dataclass(slots=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    # Prompt tokens written to the provider's prompt cache (Anthropic bills them apart).
-    cache_write_tokens: int = 0
-    # True when counted by the gateway rather than reported by the upstream.
-    estimated: bool = False
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
-def add_usage(first: Usage | None, second: Usage | None) -> Usage | None:
-    """Two upstream calls for one request (a repair, a retry): both are billed, so the
-    settled usage is their sum."""
-    if first is None or second is None:
-        return second or first
-    total = Usage(estimated=first.estimated or second.estimated)
-    for item in dataclasses.fields(Usage):
-        value = getattr(first, item.name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            setattr(total, item.name, value + getattr(second, item.name))
-    return total
 
 
 class AttemptObserver:

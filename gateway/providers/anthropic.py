@@ -39,11 +39,11 @@ from gateway.errors import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
-from gateway.pipeline.context import Endpoint, Usage
 from gateway.providers.anthropic_messages import to_messages
 from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest, scrub
 from gateway.providers.openai import join_url
 from gateway.wire.sse import Event
+from gateway.wire.types import Endpoint, Usage
 
 DEFAULT_VERSION = "2023-06-01"
 _decode = msgspec.json.Decoder().decode

@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 from gateway.config.schema import Provider
 from gateway.errors import GatewayError
-from gateway.pipeline.context import Endpoint, Usage
 from gateway.wire.sse import Event
+from gateway.wire.types import Endpoint, Usage
 
 
 @dataclass(slots=True, frozen=True)

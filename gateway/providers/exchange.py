@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
 from gateway.errors import UpstreamError, UpstreamTimeoutError
-from gateway.pipeline.context import RequestContext
 from gateway.providers.base import StreamDone, Translator
 from gateway.providers.transport import ProviderClient, upstream_errors
 from gateway.transport import Response
@@ -25,8 +24,15 @@ from gateway.wire.sse import SSEDecoder
 ChunkIterator = AsyncGenerator[dict[str, Any], None]
 
 
+class UpstreamClock(Protocol):
+    """Where an attempt adds the time spent waiting on the upstream (the request
+    context does), so the gateway's own overhead can be told apart."""
+
+    upstream_seconds: float
+
+
 async def complete(
-    client: ProviderClient, translator: Translator, ctx: RequestContext
+    client: ProviderClient, translator: Translator, ctx: UpstreamClock
 ) -> dict[str, Any]:
     started = time.perf_counter()
     try:
@@ -47,7 +53,7 @@ async def complete(
 
 
 async def open_stream(
-    client: ProviderClient, translator: Translator, ctx: RequestContext
+    client: ProviderClient, translator: Translator, ctx: UpstreamClock
 ) -> ChunkIterator:
     """Return the stream's chunks once its first chunk has arrived.
 

@@ -21,10 +21,10 @@ from gateway.errors import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
-from gateway.pipeline.context import Endpoint, Usage
 from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest, scrub
 from gateway.wire import normalize
 from gateway.wire.sse import Event
+from gateway.wire.types import Endpoint, Usage
 
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode

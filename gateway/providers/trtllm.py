@@ -35,10 +35,10 @@ import msgspec
 
 from gateway.config.schema import Provider
 from gateway.errors import GatewayError
-from gateway.pipeline.context import Endpoint
 from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest
 from gateway.providers.openai import OpenAITranslator, join_url
 from gateway.wire.sse import Event
+from gateway.wire.types import Endpoint
 
 _OPENAI_SAMPLING = (
     "model", "frequency_penalty", "logit_bias", "logprobs", "max_tokens", "n",

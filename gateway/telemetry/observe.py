@@ -1,8 +1,9 @@
 """The telemetry stage: spans, metrics and the access log line of every request.
 
-First in the stage list, so its ``enter`` sees every request and its ``leave`` wraps the
-stream outermost; its companion ``Conclude`` goes last, so the spans, metrics and log
-line are written once every other stage has finished (final status, usage, cost).
+First in the stage list, so its ``enter`` sees every request, its ``leave`` wraps the
+stream outermost, and its ``finish`` runs last (finishes unwind in reverse): the spans,
+metrics and log line are written once every other stage has finished (final status,
+usage, cost), pipeline metrics (intent, confidence, experiments) just before them.
 Upstream attempts are observed through ``RequestContext.observer``, which the
 dispatcher calls as each attempt starts, fails or answers.
 
@@ -35,6 +36,7 @@ from gateway.telemetry.attributes import (
     response_attributes,
 )
 from gateway.telemetry.metrics import GatewayMetrics
+from gateway.telemetry.pipeline_metrics import PipelineMetrics
 from gateway.telemetry.recording import record_request
 from gateway.telemetry.state import RequestTelemetry
 from gateway.telemetry.tracing import TracingProvider, client_trace_headers, upstream_headers
@@ -68,9 +70,11 @@ class Observe(Stage):
         *,
         tracing: TracingProvider | None,
         metrics: GatewayMetrics | None,
+        pipeline_metrics: PipelineMetrics | None = None,
     ) -> None:
         self._tracing = tracing
         self._metrics = metrics
+        self._pipeline_metrics = pipeline_metrics
         self._access_log = AccessLogger() if config.telemetry.access_log.enabled else None
         self._providers = {
             name: ProviderInfo.from_url(spec.kind, spec.base_url)
@@ -150,9 +154,14 @@ class Observe(Stage):
             if aclose is not None:
                 await aclose()
 
+    async def finish(self, ctx: RequestContext) -> None:
+        self.conclude(ctx)
+
     def conclude(self, ctx: RequestContext) -> None:
-        """End the spans, record the metrics, write the log line (see ``Conclude``)."""
+        """Record the metrics, end the spans, write the log line."""
         try:
+            if self._pipeline_metrics is not None:
+                self._pipeline_metrics.record(ctx, _perf() - ctx.started)
             self._conclude(ctx)
         except Exception:  # telemetry must never fail a request
             log.exception("telemetry failed for request %s", ctx.request_id)
@@ -335,18 +344,6 @@ class Observe(Stage):
                 span.set_status(self._error_status)
         span.end()
         return f"{span.get_span_context().trace_id:032x}"
-
-
-class Conclude(Stage):
-    """The telemetry stage's last act, as a stage of its own placed last in the list:
-    ``finish`` hooks run in list order, so only from there does it see what the other
-    stages settle when the request finishes (cost, estimated usage, cache store)."""
-
-    def __init__(self, observe: Observe) -> None:
-        self._observe = observe
-
-    async def finish(self, ctx: RequestContext) -> None:
-        self._observe.conclude(ctx)
 
 
 class _Attempts(AttemptObserver):

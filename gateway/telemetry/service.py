@@ -10,7 +10,8 @@ from litestar import Request, Response, get
 
 from gateway.config.schema import Config
 from gateway.telemetry.metrics import CONTENT_TYPE, GatewayMetrics
-from gateway.telemetry.observe import Conclude, Observe
+from gateway.telemetry.observe import Observe
+from gateway.telemetry.pipeline_metrics import PipelineMetrics
 from gateway.telemetry.tracing import TracingProvider
 
 if TYPE_CHECKING:
@@ -21,9 +22,10 @@ if TYPE_CHECKING:
 class Telemetry:
     tracing: TracingProvider | None
     metrics: GatewayMetrics | None
-    # ``stage`` goes first in the pipeline, ``conclude`` last (both None when all is off).
+    # The LLM-application pipeline's series (None when metrics are off).
+    pipeline_metrics: PipelineMetrics | None
+    # ``stage`` goes first in the pipeline (None when all is off).
     stage: Observe | None
-    conclude: Conclude | None
 
     def shutdown(self) -> None:
         if self.tracing is not None:
@@ -36,10 +38,11 @@ def build_telemetry(
     settings = config.telemetry
     tracing = TracingProvider(settings) if settings.tracing.enabled else None
     metrics = GatewayMetrics(settings.metrics, health) if settings.metrics.enabled else None
+    pipeline_metrics = PipelineMetrics(metrics.registry) if metrics is not None else None
     if tracing is None and metrics is None and not settings.access_log.enabled:
-        return Telemetry(tracing, metrics, None, None)
-    stage = Observe(config, tracing=tracing, metrics=metrics)
-    return Telemetry(tracing, metrics, stage, Conclude(stage))
+        return Telemetry(tracing, metrics, pipeline_metrics, None)
+    stage = Observe(config, tracing=tracing, metrics=metrics, pipeline_metrics=pipeline_metrics)
+    return Telemetry(tracing, metrics, pipeline_metrics, stage)
 
 
 @get("/metrics")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.config.schema import Server
 from gateway.errors import InvalidRequestError
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
 from gateway.wire.requests import (
@@ -14,6 +14,7 @@ from gateway.wire.requests import (
     decode_body,
     validate,
 )
+from gateway.wire.types import Endpoint
 
 
 class ParseRequest(Stage):
