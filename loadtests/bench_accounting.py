@@ -33,7 +33,7 @@ from gateway.auth.keys import KeyStore
 from gateway.config import parse_config
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion
-from gateway.routing.models import ModelTable
+from gateway.routing.models import ROUTE, TARGET, ModelTable
 from gateway.wire.types import Endpoint, Usage
 
 CONFIG = """
@@ -83,10 +83,11 @@ async def _request(
     await auth.enter(ctx)
     ctx.body = dict(BODY)
     ctx.model = "gpt-4o-mini"
-    ctx.route = models.resolve("gpt-4o-mini")
+    route = models.resolve("gpt-4o-mini")
     await budget.enter(ctx)
-    assert ctx.route is not None
-    ctx.target = ctx.route.targets[0]
+    assert route is not None
+    ROUTE.set(ctx, route)
+    TARGET.set(ctx, route.targets[0])
     ctx.usage = Usage(28, 60)
     await settle.leave(ctx, Completion(dict(ANSWER)))
     await settle.finish(ctx)

@@ -40,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gateway.auth.keys import PRINCIPAL  # noqa: E402
 from gateway.guard.classifier import InjectionClassifier  # noqa: E402
 from gateway.guard.injection import InjectionDetector  # noqa: E402
 from gateway.guard.pii import PiiDetector  # noqa: E402
@@ -302,7 +303,7 @@ def eval_cost(data: Path, runs: int) -> Report:
 
         def enter(body: dict[str, Any] = body) -> Any:
             ctx = RequestContext(Endpoint.CHAT, "req", body=copy.deepcopy(body))
-            ctx.principal = Principal()  # type: ignore[assignment]
+            PRINCIPAL.set(ctx, Principal())  # type: ignore[arg-type]
             return stage.enter(ctx)
 
         measure(enter, 20)  # warm
@@ -314,9 +315,9 @@ def eval_cost(data: Path, runs: int) -> Report:
 
         def leave(answer: dict[str, Any] = answer) -> Any:
             ctx = RequestContext(Endpoint.CHAT, "req")
-            from gateway.guard.state import GuardState
+            from gateway.guard.state import GUARD, GuardState
 
-            ctx.guard = GuardState(policy)
+            GUARD.set(ctx, GuardState(policy))
             return stage.leave(ctx, Completion(copy.deepcopy(answer)))
 
         report[f"output_{size // 1024}KB"] = measure(leave, runs)

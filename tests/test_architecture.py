@@ -164,7 +164,6 @@ def test_no_import_cycles() -> None:
     assert _cycles() == []
 
 
-@PENDING
 def test_pipeline_core_knows_no_feature() -> None:
     assert _arrows_from("pipeline", FEATURES) == []
 

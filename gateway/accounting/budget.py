@@ -27,13 +27,14 @@ from gateway.accounting.books import Books
 from gateway.accounting.config import BudgetPeriod
 from gateway.accounting.periods import Periods
 from gateway.accounting.prices import Rate
-from gateway.accounting.state import AccountingState
+from gateway.accounting.state import ACCOUNTING, AccountingState
 from gateway.accounting.tokens import prompt_tokens
-from gateway.auth.keys import Principal
+from gateway.auth.keys import PRINCIPAL, Principal
 from gateway.errors import QuotaExceededError
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
+from gateway.routing.models import ROUTE
 from gateway.state.base import StateError
 from gateway.state.records import BudgetCheck, Hold, Refusal
 from gateway.wire.types import Endpoint
@@ -76,11 +77,11 @@ class BudgetAdmission(Stage):
         self._hold_ttl = settings.hold_ttl_s
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
-        state = ctx.accounting
+        state = ACCOUNTING.get(ctx)
         if state is None:
-            state = ctx.accounting = AccountingState(usage_id=new_usage_id())
-        principal = ctx.principal
-        route = ctx.route
+            state = ACCOUNTING.set(ctx, AccountingState(usage_id=new_usage_id()))
+        principal = PRINCIPAL.get(ctx)
+        route = ROUTE.get(ctx)
         if principal is None or principal.is_master or route is None:
             return None
         periods = self._books.clock.periods()

@@ -26,6 +26,7 @@ from gateway.cache.store import CacheStore, MemoryStore, SharedRecord
 from gateway.config.schema import Team
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion, Reply
+from gateway.routing.models import ROUTE
 from gateway.wire.types import Endpoint
 
 if TYPE_CHECKING:
@@ -214,9 +215,10 @@ def embeddings_through(
         ctx = RequestContext(Endpoint.EMBEDDINGS, "req_cache_" + os.urandom(8).hex())
         ctx.model = model
         ctx.body = {"model": model, "input": text}
-        ctx.route = resolve(model)
-        if ctx.route is None:
+        route = resolve(model)
+        if route is None:
             raise LookupError(f"the embeddings model {model!r} is not in the model table")
+        ROUTE.set(ctx, route)
         reply = await dispatch(ctx)
         if not isinstance(reply, Completion):
             raise TypeError("the embeddings route answered with a stream")

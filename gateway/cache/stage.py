@@ -15,7 +15,7 @@ Per request (for other stages and the ledger):
   ``telemetry.events.cache_result``), None when the cache is off for the team;
 - response headers ``x-gateway-cache`` (same values but bypass) and, for semantic hits,
   ``x-gateway-cache-similarity``;
-- on a hit ``ctx.usage`` is the stored answer's usage and ``ctx.target`` stays None:
+- on a hit ``ctx.usage`` is the stored answer's usage and no ``TARGET`` is set:
   the ledger records zero upstream cost, and those tokens priced at the model's rate
   are the cost the hit saved.
 
@@ -29,9 +29,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.cache import keys, replay
 from gateway.cache.service import Lookup, ResponseCache
-from gateway.pipeline.context import RequestContext
+from gateway.pipeline.context import RequestContext, Slot
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
 from gateway.telemetry.events import cache_result
@@ -46,7 +47,7 @@ SIMILARITY_HEADER = "x-gateway-cache-similarity"
 
 @dataclass(slots=True)
 class CacheState:
-    """One request's cache bookkeeping (``ctx.cache_state``)."""
+    """One request's cache bookkeeping (its ``CACHE`` slot)."""
 
     plan: keys.Plan
     no_store: bool
@@ -56,12 +57,15 @@ class CacheState:
     stream_done: bool = False
 
 
+CACHE: Slot[CacheState] = Slot("cache")
+
+
 class CacheStage(Stage):
     def __init__(self, cache: ResponseCache) -> None:
         self._cache = cache
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
-        principal = ctx.principal
+        principal = PRINCIPAL.get(ctx)
         if principal is None:
             return None
         policy = self._cache.policy(principal)
@@ -75,7 +79,7 @@ class CacheStage(Stage):
             cache_result(ctx, "bypass")
             return None
         state = CacheState(plan, no_store)
-        ctx.cache_state = state
+        CACHE.set(ctx, state)
         found: Lookup | None = None
         if not no_cache:
             found = await self._cache.exact(plan)
@@ -90,7 +94,7 @@ class CacheStage(Stage):
         return self._replay(ctx, found)
 
     async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
-        state = ctx.cache_state
+        state = CACHE.get(ctx)
         if state is None or ctx.cache != "miss" or state.no_store:
             return reply
         if isinstance(reply, Completion):
@@ -100,7 +104,7 @@ class CacheStage(Stage):
         return ChunkStream(self._watch(state, reply.chunks))
 
     async def finish(self, ctx: RequestContext) -> None:
-        state = ctx.cache_state
+        state = CACHE.get(ctx)
         if state is None or ctx.cache != "miss" or state.no_store:
             return
         if ctx.status != 200 or ctx.error is not None:

@@ -15,6 +15,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.errors import PermissionDeniedError
 from gateway.experiments.assign import Splitter
 from gateway.experiments.config import Experiment
@@ -23,6 +24,7 @@ from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
 from gateway.state.base import StateError
+from gateway.telemetry import events
 from gateway.telemetry.events import decision
 
 log = logging.getLogger("gateway.experiments")
@@ -83,7 +85,7 @@ class AssignVariant(Stage):
         splitter = self._by_model.get(ctx.model)
         if splitter is None:
             return None
-        principal = ctx.principal
+        principal = PRINCIPAL.get(ctx)
         if principal is None or not principal.may_use(ctx.model):
             raise PermissionDeniedError(
                 f"Your team is not allowed to use the model `{ctx.model}`.", param="model"
@@ -95,7 +97,7 @@ class AssignVariant(Stage):
             user, how = _user(ctx, experiment.user_header)
             variant = splitter.assign(user)
         ctx.model = variant.model
-        note = ctx.note()
+        note = events.note(ctx)
         note.experiment, note.variant, note.assignment = splitter.name, variant.name, how
         ctx.response_headers[EXPERIMENT_HEADER] = f"{splitter.name}; variant={variant.name}"
         decision(

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.cache.embedder import Embedder, EmbedderError
 from gateway.errors import InvalidRequestError, PermissionDeniedError
 from gateway.guard.texts import request_slots
@@ -21,6 +22,7 @@ from gateway.intent.config import IntentRouter
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
+from gateway.telemetry import events
 from gateway.telemetry.events import decision
 from gateway.wire.types import Endpoint
 
@@ -49,7 +51,7 @@ class IntentRouting(Stage):
         if runtime is None:
             return None
         name = ctx.model
-        principal = ctx.principal
+        principal = PRINCIPAL.get(ctx)
         if principal is None or not principal.may_use(name):
             raise PermissionDeniedError(
                 f"Your team is not allowed to use the model `{name}`.", param="model"
@@ -75,7 +77,7 @@ class IntentRouting(Stage):
         else:
             chosen = classifier.decide(text)
         ctx.model = chosen.target
-        note = ctx.note()
+        note = events.note(ctx)
         note.router, note.intent, note.tier = name, chosen.intent, chosen.tier
         note.intent_score, note.intent_fallback = chosen.score, not chosen.matched
         ctx.response_headers[INTENT_HEADER] = chosen.header()

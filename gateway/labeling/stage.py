@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.auth.per_team import PerTeam
 from gateway.labeling.content import StreamText, body_text
 from gateway.labeling.label import Labeler
@@ -35,7 +36,7 @@ class LabelAnswers(Stage):
         self._visible = visible
 
     def _notice_for(self, ctx: RequestContext) -> VisibleNotice | None:
-        notice = self._visible(ctx.principal)
+        notice = self._visible(PRINCIPAL.get(ctx))
         if not notice.enabled:
             return None
         # A notice would break an answer that must parse as JSON.

@@ -31,7 +31,8 @@ from gateway.providers import exchange
 from gateway.providers.base import Translator, TranslatorInput
 from gateway.providers.transport import ProviderClient
 from gateway.routing.health import HealthMonitor
-from gateway.routing.models import ModelRoute, ModelTable, RouteTarget
+from gateway.routing.models import ROUTE, TARGET, ModelRoute, ModelTable, RouteTarget
+from gateway.routing.observer import observer_of
 from gateway.routing.retry import backoff_s, classify, retry_after_s
 from gateway.routing.router import Plan, Router
 
@@ -59,7 +60,7 @@ class Dispatcher:
         self.router = router or Router(health.is_up, rng=self._rng)
 
     async def __call__(self, ctx: RequestContext) -> Reply:
-        route = ctx.route
+        route = ROUTE.get(ctx)
         if route is None:
             raise NotFoundError(f"The model `{ctx.model}` does not exist.", param="model")
         failures = _Failures()
@@ -124,8 +125,8 @@ class Dispatcher:
                         failures.last = exc
                         continue
                 ctx.attempts += 1
-                ctx.target = target
-                observer = ctx.observer  # telemetry's per-attempt spans and metrics
+                TARGET.set(ctx, target)
+                observer = observer_of(ctx)  # telemetry's per-attempt spans and metrics
                 try:
                     observer.started(ctx, target)
                     reply = await self._attempt(ctx, target, plan)
@@ -208,8 +209,9 @@ class _Failures:
 
 def _annotate(error: GatewayError, ctx: RequestContext) -> None:
     error.headers["x-gateway-attempts"] = str(ctx.attempts)
-    if ctx.target is not None:
-        error.headers["x-gateway-target"] = ctx.target.label
+    target = TARGET.get(ctx)
+    if target is not None:
+        error.headers["x-gateway-target"] = target.label
 
 
 class _TrackedStream:

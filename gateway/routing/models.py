@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from gateway.config.schema import Config, Model, Price, Target
+from gateway.pipeline.context import Slot
 from gateway.routing.breaker import BreakerListener
 from gateway.routing.config import Breaker, RoutingPolicy
 from gateway.routing.state import TargetState
@@ -57,6 +58,12 @@ class ModelRoute:
     @property
     def policy(self) -> RoutingPolicy:
         return self.spec.routing
+
+
+# The model the request resolved to (model access) and the target that answered it
+# (the dispatcher; None for a cache hit).
+ROUTE: Slot[ModelRoute] = Slot("route")
+TARGET: Slot[RouteTarget] = Slot("target")
 
 
 class ModelTable:

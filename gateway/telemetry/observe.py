@@ -4,7 +4,7 @@ First in the stage list, so its ``enter`` sees every request, its ``leave`` wrap
 stream outermost, and its ``finish`` runs last (finishes unwind in reverse): the spans,
 metrics and log line are written once every other stage has finished (final status,
 usage, cost), pipeline metrics (intent, confidence, experiments) just before them.
-Upstream attempts are observed through ``RequestContext.observer``, which the
+Upstream attempts are observed through the ``OBSERVER`` slot (``routing.observer``), which the
 dispatcher calls as each attempt starts, fails or answers.
 
 Nothing here raises into the request: telemetry failing must never fail an answer.
@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.auth.per_team import PerTeam
 from gateway.config.schema import Config, Team
 from gateway.errors import GatewayError
-from gateway.pipeline.context import AttemptObserver, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
+from gateway.routing.models import TARGET
+from gateway.routing.observer import OBSERVER, AttemptObserver
 from gateway.telemetry import semconv as sc
 from gateway.telemetry.access_log import AccessLogger
 from gateway.telemetry.attributes import (
@@ -38,7 +41,7 @@ from gateway.telemetry.attributes import (
 from gateway.telemetry.metrics import GatewayMetrics
 from gateway.telemetry.pipeline_metrics import PipelineMetrics
 from gateway.telemetry.recording import record_request
-from gateway.telemetry.state import RequestTelemetry
+from gateway.telemetry.state import TELEMETRY, RequestTelemetry
 from gateway.telemetry.tracing import TracingProvider, client_trace_headers, upstream_headers
 
 if TYPE_CHECKING:
@@ -98,9 +101,8 @@ class Observe(Stage):
     # --- the stage hooks ---------------------------------------------------------------------
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
-        state = RequestTelemetry()
-        ctx.telemetry = state
-        ctx.observer = self._observer
+        state = TELEMETRY.set(ctx, RequestTelemetry())
+        OBSERVER.set(ctx, self._observer)
         if self._metrics is not None:
             self._metrics.in_flight.inc()
         tracing = self._tracing
@@ -131,7 +133,7 @@ class Observe(Stage):
     async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
         # Only a recorded span needs to see the chunks (response id, finish reasons);
         # the time to first token is taken when the attempt answers, without a wrapper.
-        state = ctx.telemetry
+        state = TELEMETRY.get(ctx)
         if (
             isinstance(reply, ChunkStream)
             and state is not None
@@ -168,7 +170,7 @@ class Observe(Stage):
 
     def _conclude(self, ctx: RequestContext) -> None:
         now = _perf()
-        state = ctx.telemetry
+        state = TELEMETRY.get(ctx)
         if state is None:
             return
         if self._metrics is not None:
@@ -193,7 +195,7 @@ class Observe(Stage):
     # --- upstream attempts -------------------------------------------------------------------
 
     def attempt_started(self, ctx: RequestContext, target: RouteTarget) -> None:
-        state = ctx.telemetry
+        state = TELEMETRY.get(ctx)
         if state is None:
             return
         state.attempt_started = _perf()
@@ -205,7 +207,7 @@ class Observe(Stage):
         info = self._providers.get(target.provider) or ProviderInfo("_OTHER", "", 0)
         if state.request_attributes is None:
             state.request_attributes = request_attributes(ctx.endpoint, ctx.body)
-            state.capture = self._capture(ctx.principal)
+            state.capture = self._capture(PRINCIPAL.get(ctx))
         operation = OPERATIONS[ctx.endpoint]
         attributes: dict[str, Any] = {
             sc.OPERATION_NAME: operation,
@@ -229,7 +231,7 @@ class Observe(Stage):
         ctx.trace_headers.update(upstream_headers(span))
 
     def attempt_failed(self, ctx: RequestContext, error: GatewayError) -> None:
-        state = ctx.telemetry
+        state = TELEMETRY.get(ctx)
         if state is None or state.attempt_started is None:
             return
         error_type = error.code or type(error).__name__
@@ -242,7 +244,7 @@ class Observe(Stage):
         _reset_attempt(state)
 
     def attempt_answered(self, ctx: RequestContext, reply: Reply) -> None:
-        state = ctx.telemetry
+        state = TELEMETRY.get(ctx)
         if state is None or state.attempt_started is None:
             return
         elapsed = _perf() - state.attempt_started
@@ -328,11 +330,13 @@ class Observe(Stage):
             }
             if ctx.model:
                 attributes[sc.REQUEST_MODEL] = ctx.model
-            if ctx.principal is not None:
-                attributes["gateway.team"] = ctx.principal.team
-                attributes["gateway.key_id"] = ctx.principal.key_id
-            if ctx.target is not None:
-                attributes["gateway.target"] = ctx.target.label
+            principal = PRINCIPAL.get(ctx)
+            if principal is not None:
+                attributes["gateway.team"] = principal.team
+                attributes["gateway.key_id"] = principal.key_id
+            target = TARGET.get(ctx)
+            if target is not None:
+                attributes["gateway.target"] = target.label
             if ctx.cache is not None:
                 attributes["gateway.cache.result"] = ctx.cache
             if ctx.label_id is not None:

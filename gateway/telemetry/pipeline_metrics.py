@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.pipeline.context import RequestContext
 from gateway.telemetry import semconv as sc
+from gateway.telemetry.events import NOTE
 
 _EXP = ["experiment", "variant"]
 
@@ -76,10 +78,11 @@ class PipelineMetrics:
         )
 
     def record(self, ctx: RequestContext, seconds: float) -> None:
-        note = ctx.pipeline
+        note = NOTE.get(ctx)
         if note is None:
             return
-        team = ctx.principal.team if ctx.principal is not None else ""
+        principal = PRINCIPAL.get(ctx)
+        team = principal.team if principal is not None else ""
         if note.router:
             matched = "false" if note.intent_fallback else "true"
             self.intents.labels(note.router, note.intent, note.tier, matched).inc()
