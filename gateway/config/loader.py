@@ -17,10 +17,13 @@ from typing import Any
 import msgspec
 import yaml
 
+from gateway.config.errors import ConfigError
 from gateway.config.schema import Config, Model, Provider, Team
-from gateway.experiments.config import Experiment, check_experiments
-from gateway.gate.config import check_confidence
-from gateway.intent.config import Intent, IntentRouter, check_intents
+from gateway.experiments.checks import check_experiments
+from gateway.experiments.config import Experiment
+from gateway.gate.checks import check_confidence
+from gateway.intent.checks import check_intents
+from gateway.intent.config import Intent, IntentRouter
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
@@ -33,15 +36,6 @@ _NAMED_SECTIONS: dict[str, type] = {
     "intents": IntentRouter,
     "experiments": Experiment,
 }
-
-
-class ConfigError(ValueError):
-    """A config problem, with the dotted path of the offending field."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}" if path else problem)
-        self.path = path
-        self.problem = problem
 
 
 def default_config_path() -> Path:
