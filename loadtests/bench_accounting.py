@@ -34,6 +34,7 @@ from gateway.config import parse_config
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion
 from gateway.routing.models import ROUTE, TARGET, ModelTable
+from gateway.state import open_state
 from gateway.wire.types import Endpoint, Usage
 
 CONFIG = """
@@ -97,7 +98,9 @@ async def _measure(state: str, key: str, requests: int, label: str) -> float:
     config = parse_config(CONFIG.format(state=state), env={})
     keys = KeyStore(config)
     models = ModelTable(config)
-    books = open_books(config, keys, models)
+    state = open_state(config)
+    await state.start()
+    books = open_books(config, keys, models, state)
     await books.start()
     auth = Authenticate(keys, books.directory)
     budget, settle = BudgetAdmission(books), Settle(books)
@@ -115,6 +118,7 @@ async def _measure(state: str, key: str, requests: int, label: str) -> float:
     await books.state.flush()
     used = time.process_time() - started
     await books.aclose()
+    await state.aclose()
     micros = used / requests * 1e6
     print(f"{label:<14} {micros:8.1f} µs CPU per request")
     return micros

@@ -51,7 +51,8 @@ def _imported_names(module: str) -> Iterator[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, *([base] if base else [])])
-            yield base
+            # ``from a.b import c`` is an arrow to ``a.b.c`` if that is a module, else
+            # to ``a.b`` (``_resolve``): a package's ``__init__`` is not what is used.
             yield from (f"{base}.{alias.name}" for alias in node.names)
 
 
@@ -155,11 +156,6 @@ def test_the_graph_sees_the_package() -> None:
     assert "gateway.errors" in GRAPH["gateway.pipeline.stages"]
 
 
-# Rules the tree does not meet yet (issue #17): strict, so a fix must drop its marker.
-PENDING = pytest.mark.xfail(strict=True, reason="issue #17: not yet inverted")
-
-
-@PENDING
 def test_no_import_cycles() -> None:
     assert _cycles() == []
 
@@ -172,21 +168,11 @@ def test_providers_know_no_pipeline_and_no_state() -> None:
     assert _arrows_from("providers", {"pipeline", "state"}) == []
 
 
-@PENDING
 def test_routes_do_not_import_the_app_factory() -> None:
     assert _arrows_from("api", {"app"}) == []
 
 
-ROUTES_PENDING = {"cache", "labeling", "telemetry"}
-
-
-@pytest.mark.parametrize(
-    "package",
-    [
-        pytest.param(name, marks=[PENDING] if name in ROUTES_PENDING else [])
-        for name in sorted(FEATURES - {"api", "app", "cli"})
-    ],
-)
+@pytest.mark.parametrize("package", sorted(FEATURES - {"api", "app", "cli"}))
 def test_feature_packages_hold_no_routes(package: str) -> None:
     """Routes are declared with litestar's handler decorators; only api/ may use them."""
     decorators = {"get", "post", "put", "patch", "delete", "route", "Router"}

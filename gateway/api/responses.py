@@ -60,12 +60,3 @@ async def sse_body(items: AsyncIterator[StreamItem]) -> AsyncIterator[bytes]:
         yield encode_data(exc.body())
         return
     yield DONE
-
-
-def error_response(error: GatewayError, request_id: str | None = None) -> Response[bytes]:
-    headers = dict(error.headers)
-    if request_id:
-        headers["x-request-id"] = request_id
-    return Response(
-        error.to_json(), media_type=JSON, status_code=error.status_code, headers=headers
-    )

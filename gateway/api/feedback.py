@@ -21,7 +21,8 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
-from gateway.api.admin import _answer, _body, _caller, _json, _master
+from gateway.api.master import answer, caller, json_ok, read_body, require_master
+from gateway.api.services import services
 from gateway.auth.manage import parse_time
 from gateway.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from gateway.experiments import report
@@ -30,7 +31,6 @@ from gateway.feedback.records import FeedbackRecord
 from gateway.state.records import UsageQuery, UsageRecord
 
 if TYPE_CHECKING:
-    from gateway.app import Gateway
     from gateway.feedback.service import Flywheel
 
 AnyRequest = Request[Any, Any, Any]
@@ -44,13 +44,8 @@ class FeedbackBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     comment: Annotated[str, msgspec.Meta(max_length=_MAX_TEXT)] | None = None
 
 
-def _gateway(request: AnyRequest) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
-
-
 def _flywheel(request: AnyRequest) -> Flywheel:
-    return _gateway(request).flywheel
+    return services(request).flywheel
 
 
 def _decode_feedback(data: dict[str, Any]) -> FeedbackBody:
@@ -67,7 +62,7 @@ def _decode_feedback(data: dict[str, Any]) -> FeedbackBody:
 async def _record_of(request: AnyRequest, team: str, rid: str) -> UsageRecord | None:
     """The team's latest ledger record with that request id (a client may reuse ids)."""
     found = None
-    async for record in _gateway(request).books.state.records(
+    async for record in services(request).books.state.records(
         UsageQuery(team=team, request_id=rid)
     ):
         found = record
@@ -77,13 +72,13 @@ async def _record_of(request: AnyRequest, team: str, rid: str) -> UsageRecord | 
 @post(["/feedback", "/v1/feedback"], status_code=200)
 async def post_feedback(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        principal = await _caller(request)
+        principal = await caller(request)
         if principal.is_master:
             raise PermissionDeniedError(
                 "Feedback is given with the key of the team that made the request.",
                 code="insufficient_permissions",
             )
-        body = _decode_feedback(await _body(request))
+        body = _decode_feedback(await read_body(request))
         record = await _record_of(request, principal.team, body.request_id)
         if record is None:
             raise NotFoundError(
@@ -107,7 +102,7 @@ async def post_feedback(request: AnyRequest) -> Response[bytes]:
         await flywheel.store.put_feedback(feedback)
         if flywheel.metrics is not None and feedback.experiment:
             flywheel.metrics.feedback(feedback.experiment, feedback.variant, feedback.rating)
-        return _json(
+        return json_ok(
             {
                 "object": "feedback",
                 "request_id": body.request_id,
@@ -116,13 +111,13 @@ async def post_feedback(request: AnyRequest) -> Response[bytes]:
             }
         )
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @get("/admin/feedback/export")
 async def export_feedback(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
+        books = await require_master(request)
         params = request.query_params
         team = params.get("team") or ""
         if not team:
@@ -156,13 +151,13 @@ async def export_feedback(request: AnyRequest) -> Response[bytes]:
             },
         )
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @get("/admin/experiments")
 async def list_experiments(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        await _master(request)
+        await require_master(request)
         flywheel = _flywheel(request)
         data = [
             {
@@ -173,9 +168,9 @@ async def list_experiments(request: AnyRequest) -> Response[bytes]:
             }
             for name, e in flywheel.config.experiments.items()
         ]
-        return _json({"object": "list", "data": data})
+        return json_ok({"object": "list", "data": data})
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 def _experiment(request: AnyRequest, name: str) -> Any:
@@ -188,7 +183,7 @@ def _experiment(request: AnyRequest, name: str) -> Any:
 @get("/admin/experiments/{name:str}")
 async def get_experiment(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
+        books = await require_master(request)
         experiment = _experiment(request, name)
         params = request.query_params
         query = UsageQuery(
@@ -203,19 +198,19 @@ async def get_experiment(request: AnyRequest, name: FromPath[str]) -> Response[b
             books.state.records(query),
             await flywheel.store.experiment_feedback(name),
         )
-        return _json(view)
+        return json_ok(view)
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 async def _switch(request: AnyRequest, name: str, active: bool) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        await _master(request)
+        await require_master(request)
         _experiment(request, name)
         await _flywheel(request).switches.set(name, active)
-        return _json({"object": "experiment", "name": name, "active": active})
+        return json_ok({"object": "experiment", "name": name, "active": active})
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @post("/admin/experiments/{name:str}/start", status_code=200)
