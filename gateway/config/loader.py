@@ -24,6 +24,7 @@ from gateway.experiments.config import Experiment
 from gateway.gate.checks import check_confidence
 from gateway.intent.checks import check_intents
 from gateway.intent.config import Intent, IntentRouter
+from gateway.providers.registry import PROVIDERS
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
@@ -134,6 +135,11 @@ def _check_references(config: Config) -> None:
     if config.state.url and not config.state.url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("state.url", "must be a redis://, rediss:// or unix:// URL")
     for name, provider in config.providers.items():
+        if provider.kind not in PROVIDERS:
+            known = ", ".join(sorted(PROVIDERS))
+            raise ConfigError(
+                f"providers.{name}.kind", f"Invalid enum value {provider.kind!r} (one of {known})"
+            )
         if not provider.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"providers.{name}.base_url", "must start with http:// or https://")
         # Sent upstream in request heads: a line break would inject headers (an env var

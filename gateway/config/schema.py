@@ -24,7 +24,6 @@ from gateway.routing.config import RoutingPolicy
 from gateway.telemetry.config import TeamTelemetry, Telemetry
 
 # Kinds with a translator in providers.registry.
-ProviderKind = Literal["openai", "openai-compatible", "azure", "anthropic", "trtllm"]
 EndpointName = Literal["chat/completions", "completions", "embeddings"]
 PositiveFloat = Annotated[float, Meta(gt=0)]
 PositiveInt = Annotated[int, Meta(ge=1)]
@@ -78,7 +77,9 @@ class Engine(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
 
 
 class Provider(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    kind: ProviderKind
+    # A kind registered in providers.registry (openai, openai-compatible, azure,
+    # anthropic, trtllm); checked by the loader against the registry.
+    kind: str
     base_url: str
     api_key: str = ""
     headers: dict[str, str] = field(default_factory=dict)

@@ -40,7 +40,7 @@ from gateway.errors import (
     UpstreamTimeoutError,
 )
 from gateway.providers.anthropic_messages import to_messages
-from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest, scrub
+from gateway.providers.base import ProviderKind, StreamDone, TranslatorInput, UpstreamRequest, scrub
 from gateway.providers.openai import join_url
 from gateway.wire.sse import Event
 from gateway.wire.types import Endpoint, Usage
@@ -321,3 +321,6 @@ def health_request(provider: Provider) -> UpstreamRequest:
             "GET", join_url(provider.base_url, provider.health.path), headers, b""
         )
     return UpstreamRequest("GET", messages_url(provider.base_url, "models"), headers, b"")
+
+
+KIND = ProviderKind("anthropic", AnthropicTranslator, health_request, "anthropic")

@@ -24,7 +24,7 @@ from urllib.parse import quote
 import msgspec
 
 from gateway.config.schema import Provider
-from gateway.providers.base import UpstreamRequest
+from gateway.providers.base import ProviderKind, UpstreamRequest
 from gateway.providers.openai import OpenAITranslator, join_url
 
 DEFAULT_API_VERSION = "2024-10-21"  # the current GA data-plane version
@@ -70,3 +70,6 @@ def health_request(provider: Provider) -> UpstreamRequest:
 
 def _version(provider: Provider) -> str:
     return quote(provider.api_version or DEFAULT_API_VERSION, safe="")
+
+
+KIND = ProviderKind("azure", AzureTranslator, health_request, "azure.ai.openai")

@@ -8,7 +8,7 @@ against OpenAI's schemas. One instance serves one request, so it may keep stream
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -65,6 +65,20 @@ class Translator(Protocol):
 
 class TranslatorFactory(Protocol):
     def __call__(self, provider: Provider, request: TranslatorInput) -> Translator: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderKind:
+    """What a provider module declares about itself: its one row in the registry
+    (``providers.registry.PROVIDERS``). Nothing outside ``providers/`` names a kind."""
+
+    name: str  # the config's ``providers.<name>.kind``
+    translator: TranslatorFactory
+    health_request: Callable[[Provider], UpstreamRequest]
+    # gen_ai.provider.name in spans and metrics (OpenTelemetry GenAI conventions).
+    telemetry_name: str
+    # Serves engine load signals (queue, KV cache) that engine-aware routing weighs.
+    engine_load: bool = False
 
 
 class StreamDone(Exception):

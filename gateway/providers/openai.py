@@ -21,7 +21,7 @@ from gateway.errors import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
-from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest, scrub
+from gateway.providers.base import ProviderKind, StreamDone, TranslatorInput, UpstreamRequest, scrub
 from gateway.wire import normalize
 from gateway.wire.sse import Event
 from gateway.wire.types import Endpoint, Usage
@@ -198,3 +198,6 @@ def health_request(provider: Provider) -> UpstreamRequest:
 
 def join_url(base: str, path: str) -> str:
     return f"{base.rstrip('/')}/{path.lstrip('/')}"
+
+
+KIND = ProviderKind("openai", OpenAITranslator, health_request, "openai")

@@ -35,7 +35,7 @@ import msgspec
 
 from gateway.config.schema import Provider
 from gateway.errors import GatewayError
-from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest
+from gateway.providers.base import ProviderKind, StreamDone, TranslatorInput, UpstreamRequest
 from gateway.providers.openai import OpenAITranslator, join_url
 from gateway.wire.sse import Event
 from gateway.wire.types import Endpoint
@@ -217,3 +217,6 @@ def health_request(provider: Provider) -> UpstreamRequest:
             "GET", join_url(provider.base_url, provider.health.path), headers, b""
         )
     return UpstreamRequest("GET", f"{engine_root(provider.base_url)}/health", headers, b"")
+
+
+KIND = ProviderKind("trtllm", TrtllmTranslator, health_request, "tensorrt_llm", engine_load=True)

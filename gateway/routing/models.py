@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from gateway.config.schema import Config, Model, Price, Target
 from gateway.pipeline.context import Slot
+from gateway.providers.registry import engine_load
 from gateway.routing.breaker import BreakerListener
 from gateway.routing.config import Breaker, RoutingPolicy
 from gateway.routing.state import TargetState
@@ -33,10 +34,12 @@ class RouteTarget:
     provider: str
     model: str
     weight: float
-    # The provider's kind ("trtllm" targets are the engines of engine-aware routing).
+    # The provider's kind, and whether it reports engine load (the engines of
+    # engine-aware routing; declared by the provider, see providers.registry).
     kind: str = "openai"
     # Blended USD per million tokens (3 input : 1 output), None when unknown.
     cost: float | None = None
+    engine_load: bool = False
     # What this process has seen of it; one per (model, target), made by the table.
     state: TargetState = field(
         default_factory=lambda: TargetState("", Breaker()), compare=False, repr=False
@@ -125,6 +128,7 @@ class ModelTable:
                     t.weight,
                     provider.kind,
                     self._cost(t, model, spec),
+                    engine_load(provider.kind),
                     TargetState(f"{name}->{label}", spec.routing.breaker),
                 )
             )

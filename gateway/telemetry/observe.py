@@ -26,6 +26,7 @@ from gateway.errors import GatewayError
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
+from gateway.providers.registry import telemetry_name
 from gateway.routing.models import TARGET
 from gateway.routing.observer import OBSERVER, AttemptObserver
 from gateway.telemetry import semconv as sc
@@ -63,7 +64,7 @@ class ProviderInfo:
     def from_url(cls, kind: str, base_url: str) -> ProviderInfo:
         parts = urlsplit(base_url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        return cls(sc.PROVIDER_NAMES.get(kind, kind), parts.hostname or "", port)
+        return cls(telemetry_name(kind), parts.hostname or "", port)
 
 
 class Observe(Stage):
