@@ -32,12 +32,12 @@ from gateway.auth.keys import KeyStore
 from gateway.cache.service import ResponseCache, build_cache, embeddings_through
 from gateway.cache.service import team_check as cache_team_check
 from gateway.cache.stage import CacheStage
+from gateway.confidence import build_gate
 from gateway.config import Config, load_config
 from gateway.engines.load import LoadMonitor
 from gateway.experiments.stage import AssignVariant
 from gateway.feedback.capture import CaptureTranscript
 from gateway.feedback.service import Flywheel, build_flywheel
-from gateway.gate import build_gate
 from gateway.guard import build_guard_stage
 from gateway.guard import team_check as guard_team_check
 from gateway.intent import build_intent_routing

@@ -135,7 +135,7 @@ FEATURES = {
     "engines",
     "experiments",
     "feedback",
-    "gate",
+    "confidence",
     "guard",
     "intent",
     "labeling",

@@ -17,11 +17,11 @@ from typing import Any
 import msgspec
 import yaml
 
+from gateway.confidence.checks import check_confidence
 from gateway.config.errors import ConfigError
 from gateway.config.schema import Config, Model, Provider, Team
 from gateway.experiments.checks import check_experiments
 from gateway.experiments.config import Experiment
-from gateway.gate.checks import check_confidence
 from gateway.intent.checks import check_intents
 from gateway.intent.config import Intent, IntentRouter
 from gateway.providers.registry import PROVIDERS

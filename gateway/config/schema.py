@@ -12,10 +12,10 @@ from msgspec import Meta, Struct, field
 
 from gateway.accounting.config import Accounting, BudgetPeriod
 from gateway.cache.config import CacheConfig, TeamCache
+from gateway.confidence.config import Confidence
 from gateway.engines.config import EngineMetrics
 from gateway.experiments.config import Experiment
 from gateway.feedback.config import TeamFeedback
-from gateway.gate.config import Confidence
 from gateway.guard.config import Guardrails
 from gateway.intent.config import IntentRouter
 from gateway.labeling.config import Labeling, TeamLabeling
@@ -158,7 +158,7 @@ class Team(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # unset: guardrails.default_policy; "off": none (gateway.guard).
     guardrails: str | None = None
     # Name of this team's confidence-gate policy (``confidence.policies``); unset:
-    # confidence.default_policy; "off": none (gateway.gate).
+    # confidence.default_policy; "off": none (gateway.confidence).
     confidence: str | None = None
     # Feedback flywheel: whether prompt and answer text are retained (gateway.feedback).
     feedback: TeamFeedback | None = None
@@ -221,7 +221,7 @@ class Config(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     cache: CacheConfig = field(default_factory=CacheConfig)
     # Intent routers: model names classified into intents by a small local model
     # (gateway.intent); A/B experiments: model names split between variants
-    # (gateway.experiments); output-confidence gate policies (gateway.gate).
+    # (gateway.experiments); output-confidence gate policies (gateway.confidence).
     intents: dict[str, IntentRouter] = field(default_factory=dict)
     experiments: dict[str, Experiment] = field(default_factory=dict)
     confidence: Confidence = field(default_factory=Confidence)

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.auth.keys import PRINCIPAL
+from gateway.confidence.config import NO_GATE, GatePolicy
+from gateway.confidence.config import Confidence as ConfidenceConfig
+from gateway.confidence.scoring import Confidence, choice_logprobs, judge
 from gateway.errors import GatewayError
-from gateway.gate.confidence import Confidence, choice_logprobs, judge
-from gateway.gate.config import NO_GATE, GatePolicy
-from gateway.gate.config import Confidence as ConfidenceConfig
 from gateway.pipeline.context import RequestContext, Slot
 from gateway.pipeline.reply import ChunkStream, Comment, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Call, Stage

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gateway.confidence.config import NO_GATE
 from gateway.config.errors import ConfigError
-from gateway.gate.config import NO_GATE
 
 if TYPE_CHECKING:
     from gateway.config.schema import Config
