@@ -3,7 +3,7 @@
 Start-up does all the work that can be done ahead of requests (key digests, model
 table, translator lookups, connection pools); requests only look things up. Shared
 services are built once, in dependency order: the state backend, then whoever needs it
-(books), the dispatcher (the "call upstream" handle) before the stages that call it,
+(accounting), the dispatcher (the "call upstream" handle) before the stages that call it,
 then the stages in pipeline order. ``Gateway.running`` pairs every start with its stop.
 """
 
@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from litestar import Litestar
 
-from gateway.accounting.books import Books, open_books
 from gateway.accounting.budget import BudgetAdmission
+from gateway.accounting.service import Accounting, open_accounting
 from gateway.accounting.settle import Settle
 from gateway.api.errors import EXCEPTION_HANDLERS
 from gateway.api.openapi import openapi_config
@@ -83,7 +83,7 @@ class Gateway:
     # The one state backend (embedded or Redis): keys, teams, budgets, the ledger.
     state: StateBackend
     # Keys and teams from the admin API, budgets, prices and the usage ledger.
-    books: Books
+    accounting: Accounting
     # Feedback store, experiment switches, export redaction (gateway.feedback).
     flywheel: Flywheel
     # The response cache (None when off for every team): stage state and admin purge.
@@ -116,14 +116,14 @@ class Gateway:
         """Start what runs in the background, each paired with its stop on one exit
         stack: stops run in reverse, and a failed start stops only what had started.
 
-        The state backend opens first and closes last, after the books wrote every
+        The state backend opens first and closes last, after the accounting wrote every
         queued usage record; the health and load pollers start last and stop first.
         """
         async with contextlib.AsyncExitStack() as stack:
             await self.state.start()
             stack.push_async_callback(self.state.aclose)
-            await self.books.start()
-            stack.push_async_callback(self.books.aclose)
+            await self.accounting.start()
+            stack.push_async_callback(self.accounting.aclose)
             await self.flywheel.start()
             stack.push_async_callback(self.flywheel.aclose)
             if self.intents is not None:
@@ -155,7 +155,7 @@ def build_gateway(config: Config) -> Gateway:
     labels = build_labels(config)
     # One state backend, opened first (started first, closed last by ``running``).
     state = open_state(config)
-    books = open_books(config, keys, models, state)
+    accounting = open_accounting(config, keys, models, state)
     # The "call upstream" handle, built before every stage that goes upstream again
     # (guard's JSON repair, the confidence gate's retry, the cache's embeddings).
     loads = LoadMonitor.for_config(config, clients)
@@ -170,7 +170,7 @@ def build_gateway(config: Config) -> Gateway:
     cache = build_cache(
         config.cache, config.teams, config.state.url, embeddings_through(dispatcher, models.resolve)
     )
-    books.admin.team_checks += [guard_team_check(config), cache_team_check(cache)]
+    accounting.admin.team_checks += [guard_team_check(config), cache_team_check(cache)]
     # The LLM-application pipeline: intent routers (classifiers built here), experiment
     # switches and the feedback store, the confidence gate (None without policies).
     intents = build_intent_routing(config)
@@ -178,7 +178,7 @@ def build_gateway(config: Config) -> Gateway:
     flywheel_parts = build_flywheel(
         config,
         pipeline_metrics,
-        (lambda name: guard.policy_for(name, books.directory.team(name)))
+        (lambda name: guard.policy_for(name, accounting.directory.team(name)))
         if guard
         else (lambda name: None),
     )
@@ -187,7 +187,7 @@ def build_gateway(config: Config) -> Gateway:
         # First: sees every request, wraps streams outermost, finishes last with the final
         # word (spans, metrics, log line); pipeline metrics are recorded there too.
         *([telemetry.stage] if telemetry.stage else []),
-        Authenticate(keys, books.directory),
+        Authenticate(keys, accounting.directory),
         ParseRequest(config.server),
         # Router and experiment names become the model they choose, before access checks.
         *([intents] if intents else []),
@@ -201,7 +201,7 @@ def build_gateway(config: Config) -> Gateway:
         *([labels.stage] if labels.stage else []),
         # Finishes after Settle (inner): reservations settle on the counted usage.
         Admit(limiter),
-        BudgetAdmission(books),
+        BudgetAdmission(accounting),
         # Input rules on admitted requests; its leave runs after Settle's, before labels.
         *([guard] if guard else []),
         # Keeps opted-in teams' prompts (as redacted) and answers (as the gate left them).
@@ -213,7 +213,7 @@ def build_gateway(config: Config) -> Gateway:
         *([CacheStage(cache)] if cache else []),
         # Keep last: its leave must see the answer as the upstream produced it, and its
         # finish (the first to run) settles usage and cost for every stage outside it.
-        Settle(books),
+        Settle(accounting),
     ]
     metrics = telemetry.metrics
     if metrics is not None:  # circuit states and engine loads as Prometheus gauges
@@ -238,7 +238,7 @@ def build_gateway(config: Config) -> Gateway:
         labels=labels,
         telemetry=telemetry,
         state=state,
-        books=books,
+        accounting=accounting,
         flywheel=flywheel_parts,
         cache=cache,
         intents=intents,

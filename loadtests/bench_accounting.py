@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 from gateway.accounting import encodings
-from gateway.accounting.books import Books, open_books
 from gateway.accounting.budget import BudgetAdmission
+from gateway.accounting.service import Accounting, open_accounting
 from gateway.accounting.settle import Settle
 from gateway.auth.authenticate import Authenticate
 from gateway.auth.keys import KeyStore
@@ -73,7 +73,7 @@ ANSWER = {
 
 
 async def _request(
-    books: Books,
+    accounting: Accounting,
     models: ModelTable,
     auth: Authenticate,
     budget: BudgetAdmission,
@@ -100,24 +100,24 @@ async def _measure(state: str, key: str, requests: int, label: str) -> float:
     models = ModelTable(config)
     state = open_state(config)
     await state.start()
-    books = open_books(config, keys, models, state)
-    await books.start()
-    auth = Authenticate(keys, books.directory)
-    budget, settle = BudgetAdmission(books), Settle(books)
+    accounting = open_accounting(config, keys, models, state)
+    await accounting.start()
+    auth = Authenticate(keys, accounting.directory)
+    budget, settle = BudgetAdmission(accounting), Settle(accounting)
     if key == "admin":
-        await books.admin.create_team("bench", {"models": ["*"]})
-        _, key = await books.admin.create_key("bench")
-        await books.directory.reload()
+        await accounting.admin.create_team("bench", {"models": ["*"]})
+        _, key = await accounting.admin.create_key("bench")
+        await accounting.directory.reload()
     encodings.preload(["gpt-4o-mini"])  # what start() began loading in a thread
     for _ in range(200):  # warm up: caches, the writer thread
-        await _request(books, models, auth, budget, settle, key)
-    await books.state.flush()
+        await _request(accounting, models, auth, budget, settle, key)
+    await accounting.state.flush()
     started = time.process_time()
     for _ in range(requests):
-        await _request(books, models, auth, budget, settle, key)
-    await books.state.flush()
+        await _request(accounting, models, auth, budget, settle, key)
+    await accounting.state.flush()
     used = time.process_time() - started
-    await books.aclose()
+    await accounting.aclose()
     await state.aclose()
     micros = used / requests * 1e6
     print(f"{label:<14} {micros:8.1f} µs CPU per request")

@@ -21,8 +21,8 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
-from gateway.accounting.books import Books
 from gateway.accounting.budget import new_usage_id
+from gateway.accounting.service import Accounting
 from gateway.accounting.state import ACCOUNTING, AccountingState
 from gateway.accounting.usage import (
     estimate,
@@ -46,8 +46,8 @@ _CACHE_HITS = frozenset({"hit", "semantic"})
 
 
 class Settle(Stage):
-    def __init__(self, books: Books) -> None:
-        self._books = books
+    def __init__(self, accounting: Accounting) -> None:
+        self._accounting = accounting
 
     async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
         state = _state(ctx)
@@ -91,7 +91,7 @@ class Settle(Stage):
         cost = 0
         target = TARGET.get(ctx)
         if target is not None and cache not in _CACHE_HITS:
-            rate = self._books.prices.for_target(target, ctx.model)
+            rate = self._accounting.prices.for_target(target, ctx.model)
             cost = rate.cost(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens)
         ctx.cost_usd = cost / 1e9
         ctx.response_headers[COST_HEADER] = format_usd(cost)
@@ -115,11 +115,11 @@ class Settle(Stage):
             stream=ctx.stream,
             pipeline=_pipeline_note(ctx),
         )
-        self._books.state.settle(
+        self._accounting.state.settle(
             Settlement(
                 record=record,
                 scopes=("team:" + principal.team, principal.key_scope),
-                periods=self._books.clock.periods().ids,
+                periods=self._accounting.clock.periods().ids,
                 hold=state.hold,
             )
         )

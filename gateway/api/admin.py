@@ -15,8 +15,8 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from gateway.accounting import reports
-from gateway.accounting.books import Books
 from gateway.accounting.periods import Periods
+from gateway.accounting.service import Accounting
 from gateway.api.errors import error_response
 from gateway.api.master import answer, caller, json_ok, read_body, require_master
 from gateway.api.responses import request_id
@@ -40,8 +40,8 @@ _MAX_RECORDS = 10_000
 @get("/admin/teams")
 async def list_teams(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await require_master(request)
-        return json_ok({"object": "list", "data": await books.admin.list_teams()})
+        accounting = await require_master(request)
+        return json_ok({"object": "list", "data": await accounting.admin.list_teams()})
 
     return await answer(request, handle)
 
@@ -49,10 +49,10 @@ async def list_teams(request: AnyRequest) -> Response[bytes]:
 @post("/admin/teams", status_code=201)
 async def create_team(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await require_master(request)
+        accounting = await require_master(request)
         body = await read_body(request)
         name = body.pop("name", "")
-        return json_ok(await books.admin.create_team(name, body), 201)
+        return json_ok(await accounting.admin.create_team(name, body), 201)
 
     return await answer(request, handle)
 
@@ -60,12 +60,12 @@ async def create_team(request: AnyRequest) -> Response[bytes]:
 @get("/admin/teams/{name:str}")
 async def get_team(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await require_master(request)
-        view = await books.admin.get_team(name)
-        settings = await books.admin.team_settings(name)
+        accounting = await require_master(request)
+        view = await accounting.admin.get_team(name)
+        settings = await accounting.admin.team_settings(name)
         usd = settings.budget_usd if settings else None
-        period = budget_period(settings.budget_period if settings else None, _default(books))
-        view["spend"] = await _spend(books, "team:" + name, usd, period)
+        period = budget_period(settings.budget_period if settings else None, _default(accounting))
+        view["spend"] = await _spend(accounting, "team:" + name, usd, period)
         return json_ok(view)
 
     return await answer(request, handle)
@@ -74,10 +74,10 @@ async def get_team(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
 @patch("/admin/teams/{name:str}")
 async def update_team(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await require_master(request)
+        accounting = await require_master(request)
         body = await read_body(request)
         body.pop("name", None)
-        return json_ok(await books.admin.update_team(name, body))
+        return json_ok(await accounting.admin.update_team(name, body))
 
     return await answer(request, handle)
 
@@ -85,8 +85,8 @@ async def update_team(request: AnyRequest, name: FromPath[str]) -> Response[byte
 @delete("/admin/teams/{name:str}", status_code=200)
 async def delete_team(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await require_master(request)
-        revoked = await books.admin.delete_team(name)
+        accounting = await require_master(request)
+        revoked = await accounting.admin.delete_team(name)
         return json_ok({"name": name, "object": "team", "deleted": True, "revoked_keys": revoked})
 
     return await answer(request, handle)
@@ -98,9 +98,9 @@ async def delete_team(request: AnyRequest, name: FromPath[str]) -> Response[byte
 @get("/admin/keys")
 async def list_keys(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await require_master(request)
+        accounting = await require_master(request)
         team = request.query_params.get("team")
-        return json_ok({"object": "list", "data": await books.admin.list_keys(team)})
+        return json_ok({"object": "list", "data": await accounting.admin.list_keys(team)})
 
     return await answer(request, handle)
 
@@ -108,7 +108,7 @@ async def list_keys(request: AnyRequest) -> Response[bytes]:
 @post("/admin/keys", status_code=201)
 async def create_key(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await require_master(request)
+        accounting = await require_master(request)
         body = await read_body(request)
         team = body.get("team")
         if not isinstance(team, str) or not team:
@@ -122,7 +122,7 @@ async def create_key(request: AnyRequest) -> Response[bytes]:
         budget = body.get("budget_usd")
         if budget is not None and not isinstance(budget, int | float):
             raise InvalidRequestError("'budget_usd' must be a number.", param="budget_usd")
-        record, secret = await books.admin.create_key(
+        record, secret = await accounting.admin.create_key(
             team,
             name=str(body.get("name") or ""),
             expires_at=expires_at,
@@ -138,11 +138,11 @@ async def create_key(request: AnyRequest) -> Response[bytes]:
 @get("/admin/keys/{key_id:str}")
 async def get_key(request: AnyRequest, key_id: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await require_master(request)
-        record = await books.admin.get_key(key_id)
+        accounting = await require_master(request)
+        record = await accounting.admin.get_key(key_id)
         view = key_view(record)
-        period = budget_period(record.budget_period, _default(books))
-        view["spend"] = await _spend(books, record.budget_scope, record.budget_usd, period)
+        period = budget_period(record.budget_period, _default(accounting))
+        view["spend"] = await _spend(accounting, record.budget_scope, record.budget_usd, period)
         return json_ok(view)
 
     return await answer(request, handle)
@@ -151,8 +151,8 @@ async def get_key(request: AnyRequest, key_id: FromPath[str]) -> Response[bytes]
 @patch("/admin/keys/{key_id:str}")
 async def update_key(request: AnyRequest, key_id: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await require_master(request)
-        record = await books.admin.update_key(key_id, await read_body(request))
+        accounting = await require_master(request)
+        record = await accounting.admin.update_key(key_id, await read_body(request))
         return json_ok(key_view(record))
 
     return await answer(request, handle)
@@ -160,8 +160,8 @@ async def update_key(request: AnyRequest, key_id: FromPath[str]) -> Response[byt
 
 async def _revoke(request: AnyRequest, key_id: str) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await require_master(request)
-        return json_ok(key_view(await books.admin.revoke_key(key_id)))
+        accounting = await require_master(request)
+        return json_ok(key_view(await accounting.admin.revoke_key(key_id)))
 
     return await answer(request, handle)
 
@@ -180,12 +180,12 @@ async def delete_key(request: AnyRequest, key_id: FromPath[str]) -> Response[byt
 @post("/admin/keys/{key_id:str}/rotate", status_code=201)
 async def rotate_key(request: AnyRequest, key_id: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await require_master(request)
+        accounting = await require_master(request)
         body = await read_body(request)
         grace = body.get("grace_s", 0)
         if not isinstance(grace, int | float) or grace < 0:
             raise InvalidRequestError("'grace_s' must be 0 or more.", param="grace_s")
-        record, secret = await books.admin.rotate_key(key_id, float(grace))
+        record, secret = await accounting.admin.rotate_key(key_id, float(grace))
         return json_ok({**key_view(record), "key": secret}, 201)
 
     return await answer(request, handle)
@@ -194,7 +194,7 @@ async def rotate_key(request: AnyRequest, key_id: FromPath[str]) -> Response[byt
 # --- usage --------------------------------------------------------------------------
 
 
-async def _usage_query(request: AnyRequest) -> tuple[Books, UsageQuery]:
+async def _usage_query(request: AnyRequest) -> tuple[Accounting, UsageQuery]:
     """Filters from the query string. A team key may read its own team only."""
     principal = await caller(request)
     params = request.query_params
@@ -213,15 +213,15 @@ async def _usage_query(request: AnyRequest) -> tuple[Books, UsageQuery]:
         model=params.get("model") or None,
         request_id=params.get("request_id") or None,
     )
-    return services(request).books, query
+    return services(request).accounting, query
 
 
 @get("/admin/usage")
 async def usage(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
         groups = reports.parse_groups(request.query_params.get("group_by"))
-        books, query = await _usage_query(request)
-        totals, rows = await reports.summarize(books.state.records(query), groups)
+        accounting, query = await _usage_query(request)
+        totals, rows = await reports.summarize(accounting.state.records(query), groups)
         return json_ok(
             {
                 "object": "usage.report",
@@ -240,10 +240,10 @@ async def usage(request: AnyRequest) -> Response[bytes]:
 @get("/admin/usage/records")
 async def usage_records(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books, query = await _usage_query(request)
+        accounting, query = await _usage_query(request)
         limit = _limit(request.query_params.get("limit"))
         data = []
-        async for record in books.state.records(query):
+        async for record in accounting.state.records(query):
             data.append(reports.record_view(record))
             if len(data) >= limit:
                 break
@@ -255,14 +255,14 @@ async def usage_records(request: AnyRequest) -> Response[bytes]:
 @get("/admin/usage/export")
 async def usage_export(request: AnyRequest) -> Response[bytes] | Stream:
     try:
-        books, query = await _usage_query(request)
+        accounting, query = await _usage_query(request)
     except StateError:
         error = GatewayError("The gateway's state store is unavailable.", code="state_unavailable")
         return error_response(error, request_id(request.headers))
     except GatewayError as exc:
         return error_response(exc, request_id(request.headers))
     return Stream(
-        reports.csv_lines(books.state.records(query)),
+        reports.csv_lines(accounting.state.records(query)),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": 'attachment; filename="usage.csv"'},
     )
@@ -280,14 +280,16 @@ def _limit(value: str | None) -> int:
     return limit
 
 
-def _default(books: Books) -> Any:
-    return books.config.accounting.budget_period
+def _default(accounting: Accounting) -> Any:
+    return accounting.config.accounting.budget_period
 
 
-async def _spend(books: Books, scope: str, usd: float | None, period: Any) -> dict[str, Any]:
-    periods: Periods = books.clock.periods()
+async def _spend(
+    accounting: Accounting, scope: str, usd: float | None, period: Any
+) -> dict[str, Any]:
+    periods: Periods = accounting.clock.periods()
     period_id = periods.id(period)
-    spent, held = await books.state.spend(scope, [period_id])
+    spent, held = await accounting.state.spend(scope, [period_id])
     view: dict[str, Any] = {
         "period": period,
         "period_id": period_id,

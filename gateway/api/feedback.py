@@ -62,7 +62,7 @@ def _decode_feedback(data: dict[str, Any]) -> FeedbackBody:
 async def _record_of(request: AnyRequest, team: str, rid: str) -> UsageRecord | None:
     """The team's latest ledger record with that request id (a client may reuse ids)."""
     found = None
-    async for record in services(request).books.state.records(
+    async for record in services(request).accounting.state.records(
         UsageQuery(team=team, request_id=rid)
     ):
         found = record
@@ -117,12 +117,12 @@ async def post_feedback(request: AnyRequest) -> Response[bytes]:
 @get("/admin/feedback/export")
 async def export_feedback(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await require_master(request)
+        accounting = await require_master(request)
         params = request.query_params
         team = params.get("team") or ""
         if not team:
             raise InvalidRequestError("'team' is required.", param="team")
-        settings = await books.admin.team_settings(team)
+        settings = await accounting.admin.team_settings(team)
         if settings is None:
             raise NotFoundError(f"No team `{team}`.", param="team", code="team_not_found")
         rating = params.get("rating") or "bad"
@@ -183,7 +183,7 @@ def _experiment(request: AnyRequest, name: str) -> Any:
 @get("/admin/experiments/{name:str}")
 async def get_experiment(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await require_master(request)
+        accounting = await require_master(request)
         experiment = _experiment(request, name)
         params = request.query_params
         query = UsageQuery(
@@ -195,7 +195,7 @@ async def get_experiment(request: AnyRequest, name: FromPath[str]) -> Response[b
             name,
             experiment,
             flywheel.switches.active(name),
-            books.state.records(query),
+            accounting.state.records(query),
             await flywheel.store.experiment_feedback(name),
         )
         return json_ok(view)

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 
-from gateway.accounting.books import Books
+from gateway.accounting.service import Accounting
 from gateway.api.errors import error_response
 from gateway.api.responses import request_id
 from gateway.api.services import services
@@ -34,16 +34,16 @@ def json_ok(document: object, status: int = 200) -> Response[bytes]:
 
 
 async def caller(request: AnyRequest) -> Principal:
-    return await services(request).books.directory.authenticate(request.headers)
+    return await services(request).accounting.directory.authenticate(request.headers)
 
 
-async def require_master(request: AnyRequest) -> Books:
+async def require_master(request: AnyRequest) -> Accounting:
     principal = await caller(request)
     if not principal.is_master:
         raise PermissionDeniedError(
             "This endpoint needs the gateway's master key.", code="insufficient_permissions"
         )
-    return services(request).books
+    return services(request).accounting
 
 
 async def answer(request: AnyRequest, handler: Handler) -> Response[bytes]:

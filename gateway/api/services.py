@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from litestar import Request
 
-    from gateway.accounting.books import Books
+    from gateway.accounting.service import Accounting
     from gateway.auth.keys import KeyStore
     from gateway.cache.service import ResponseCache
     from gateway.config.schema import Config
@@ -37,7 +37,7 @@ class GatewayServices(Protocol):
     def pipeline(self) -> Pipeline: ...
 
     @property
-    def books(self) -> Books: ...
+    def accounting(self) -> Accounting: ...
 
     @property
     def flywheel(self) -> Flywheel: ...

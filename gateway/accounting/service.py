@@ -1,7 +1,7 @@
 """Everything keys, budgets and the ledger share in one process, built once at start-up.
 
 The app factory opens the state backend first and hands it here; the lifespan starts
-the books (loads admin-created keys, starts the poller) after the backend and stops
+the accounting (loads admin-created keys, starts the poller) after the backend and stops
 them before it, so every queued usage record is written before the store closes.
 """
 
@@ -26,7 +26,7 @@ _MAX_FALLBACK_DEPTH = 3
 
 
 @dataclass(slots=True)
-class Books:
+class Accounting:
     config: Config
     state: StateBackend
     directory: KeyDirectory
@@ -79,9 +79,11 @@ class Books:
         return sorted({t.model for m in self.config.models.values() for t in m.targets})
 
 
-def open_books(config: Config, keys: KeyStore, models: ModelTable, state: StateBackend) -> Books:
+def open_accounting(
+    config: Config, keys: KeyStore, models: ModelTable, state: StateBackend
+) -> Accounting:
     encodings.configure(config.accounting.default_encoding)
-    return Books(
+    return Accounting(
         config=config,
         state=state,
         directory=KeyDirectory(keys, state, config),
