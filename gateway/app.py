@@ -37,7 +37,7 @@ from gateway.config import Config, load_config
 from gateway.engines.load import LoadMonitor
 from gateway.experiments.stage import AssignVariant
 from gateway.feedback.capture import CaptureTranscript
-from gateway.feedback.service import Flywheel, build_flywheel
+from gateway.feedback.service import Feedback, build_feedback
 from gateway.guard import build_guard_stage
 from gateway.guard import team_check as guard_team_check
 from gateway.intent import build_intent_routing
@@ -85,7 +85,7 @@ class Gateway:
     # Keys and teams from the admin API, budgets, prices and the usage ledger.
     accounting: Accounting
     # Feedback store, experiment switches, export redaction (gateway.feedback).
-    flywheel: Flywheel
+    feedback: Feedback
     # The response cache (None when off for every team): stage state and admin purge.
     cache: ResponseCache | None = None
     # Intent routers (None when the config has none): their embedders close with us.
@@ -124,8 +124,8 @@ class Gateway:
             stack.push_async_callback(self.state.aclose)
             await self.accounting.start()
             stack.push_async_callback(self.accounting.aclose)
-            await self.flywheel.start()
-            stack.push_async_callback(self.flywheel.aclose)
+            await self.feedback.start()
+            stack.push_async_callback(self.feedback.aclose)
             if self.intents is not None:
                 stack.push_async_callback(self.intents.aclose)
             if self.cache is not None:
@@ -175,7 +175,7 @@ def build_gateway(config: Config) -> Gateway:
     # switches and the feedback store, the confidence gate (None without policies).
     intents = build_intent_routing(config)
     pipeline_metrics = telemetry.pipeline_metrics
-    flywheel_parts = build_flywheel(
+    feedback = build_feedback(
         config,
         pipeline_metrics,
         (lambda name: guard.policy_for(name, accounting.directory.team(name)))
@@ -191,11 +191,7 @@ def build_gateway(config: Config) -> Gateway:
         ParseRequest(config.server),
         # Router and experiment names become the model they choose, before access checks.
         *([intents] if intents else []),
-        *(
-            [AssignVariant(config.experiments, flywheel_parts.switches)]
-            if config.experiments
-            else []
-        ),
+        *([AssignVariant(config.experiments, feedback.switches)] if config.experiments else []),
         ModelAccess(models),
         # Before cache and guard stages, so its leave labels what they leave behind.
         *([labels.stage] if labels.stage else []),
@@ -205,7 +201,7 @@ def build_gateway(config: Config) -> Gateway:
         # Input rules on admitted requests; its leave runs after Settle's, before labels.
         *([guard] if guard else []),
         # Keeps opted-in teams' prompts (as redacted) and answers (as the gate left them).
-        CaptureTranscript(flywheel_parts.store),
+        CaptureTranscript(feedback.store),
         # Judges the answer before the cache's leave (the cache keeps the upstream's
         # answer, log-probabilities included, so a hit is judged the same way).
         *([gate] if gate else []),
@@ -239,7 +235,7 @@ def build_gateway(config: Config) -> Gateway:
         telemetry=telemetry,
         state=state,
         accounting=accounting,
-        flywheel=flywheel_parts,
+        feedback=feedback,
         cache=cache,
         intents=intents,
     )

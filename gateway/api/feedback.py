@@ -31,7 +31,7 @@ from gateway.feedback.records import FeedbackRecord
 from gateway.state.records import UsageQuery, UsageRecord
 
 if TYPE_CHECKING:
-    from gateway.feedback.service import Flywheel
+    from gateway.feedback.service import Feedback
 
 AnyRequest = Request[Any, Any, Any]
 _MAX_TEXT = 32_768
@@ -44,8 +44,8 @@ class FeedbackBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     comment: Annotated[str, msgspec.Meta(max_length=_MAX_TEXT)] | None = None
 
 
-def _flywheel(request: AnyRequest) -> Flywheel:
-    return services(request).flywheel
+def _service(request: AnyRequest) -> Feedback:
+    return services(request).feedback
 
 
 def _decode_feedback(data: dict[str, Any]) -> FeedbackBody:
@@ -98,10 +98,10 @@ async def post_feedback(request: AnyRequest) -> Response[bytes]:
             experiment=note.experiment if note else "",
             variant=note.variant if note else "",
         )
-        flywheel = _flywheel(request)
-        await flywheel.store.put_feedback(feedback)
-        if flywheel.metrics is not None and feedback.experiment:
-            flywheel.metrics.feedback(feedback.experiment, feedback.variant, feedback.rating)
+        service = _service(request)
+        await service.store.put_feedback(feedback)
+        if service.metrics is not None and feedback.experiment:
+            service.metrics.feedback(feedback.experiment, feedback.variant, feedback.rating)
         return json_ok(
             {
                 "object": "feedback",
@@ -128,10 +128,10 @@ async def export_feedback(request: AnyRequest) -> Response[bytes]:
         rating = params.get("rating") or "bad"
         if rating not in ("good", "bad", "all"):
             raise InvalidRequestError("'rating' must be good, bad or all.", param="rating")
-        flywheel = _flywheel(request)
-        rated = await flywheel.store.feedback(team, None if rating == "all" else rating)
-        pairs = [(f, await flywheel.store.transcript(team, f.request_id)) for f in rated]
-        result = await anyio.to_thread.run_sync(export.build, pairs, flywheel.redaction(team))
+        service = _service(request)
+        rated = await service.store.feedback(team, None if rating == "all" else rating)
+        pairs = [(f, await service.store.transcript(team, f.request_id)) for f in rated]
+        result = await anyio.to_thread.run_sync(export.build, pairs, service.redaction(team))
         retained = settings.feedback is not None and settings.feedback.retain_content
         note = (
             "Prompt and answer text are retained only for teams whose policy sets "
@@ -158,15 +158,15 @@ async def export_feedback(request: AnyRequest) -> Response[bytes]:
 async def list_experiments(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
         await require_master(request)
-        flywheel = _flywheel(request)
+        service = _service(request)
         data = [
             {
                 "name": name,
                 "model": e.model,
-                "active": flywheel.switches.active(name),
+                "active": service.switches.active(name),
                 "variants": [msgspec.to_builtins(v) for v in e.variants],
             }
-            for name, e in flywheel.config.experiments.items()
+            for name, e in service.config.experiments.items()
         ]
         return json_ok({"object": "list", "data": data})
 
@@ -174,7 +174,7 @@ async def list_experiments(request: AnyRequest) -> Response[bytes]:
 
 
 def _experiment(request: AnyRequest, name: str) -> Any:
-    experiment = _flywheel(request).config.experiments.get(name)
+    experiment = _service(request).config.experiments.get(name)
     if experiment is None:
         raise NotFoundError(f"No experiment `{name}`.", code="experiment_not_found")
     return experiment
@@ -190,13 +190,13 @@ async def get_experiment(request: AnyRequest, name: FromPath[str]) -> Response[b
             start=parse_time(params.get("start"), "start"),
             end=parse_time(params.get("end"), "end"),
         )
-        flywheel = _flywheel(request)
+        service = _service(request)
         view = await report.summarize(
             name,
             experiment,
-            flywheel.switches.active(name),
+            service.switches.active(name),
             accounting.state.records(query),
-            await flywheel.store.experiment_feedback(name),
+            await service.store.experiment_feedback(name),
         )
         return json_ok(view)
 
@@ -207,7 +207,7 @@ async def _switch(request: AnyRequest, name: str, active: bool) -> Response[byte
     async def handle() -> Response[bytes]:
         await require_master(request)
         _experiment(request, name)
-        await _flywheel(request).switches.set(name, active)
+        await _service(request).switches.set(name, active)
         return json_ok({"object": "experiment", "name": name, "active": active})
 
     return await answer(request, handle)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from gateway.auth.keys import KeyStore
     from gateway.cache.service import ResponseCache
     from gateway.config.schema import Config
-    from gateway.feedback.service import Flywheel
+    from gateway.feedback.service import Feedback
     from gateway.labeling.service import Labels
     from gateway.pipeline.stages import Pipeline
     from gateway.routing.models import ModelTable
@@ -40,7 +40,7 @@ class GatewayServices(Protocol):
     def accounting(self) -> Accounting: ...
 
     @property
-    def flywheel(self) -> Flywheel: ...
+    def feedback(self) -> Feedback: ...
 
     @property
     def labels(self) -> Labels: ...

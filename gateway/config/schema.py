@@ -160,7 +160,7 @@ class Team(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # Name of this team's confidence-gate policy (``confidence.policies``); unset:
     # confidence.default_policy; "off": none (gateway.confidence).
     confidence: str | None = None
-    # Feedback flywheel: whether prompt and answer text are retained (gateway.feedback).
+    # Feedback: whether prompt and answer text are retained (gateway.feedback).
     feedback: TeamFeedback | None = None
 
 

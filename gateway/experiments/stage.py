@@ -34,7 +34,7 @@ _REFRESH_S = 2.0
 
 class Switches:
     """Which experiments run: the config's ``active``, overridden by start/stop calls
-    (kept in the flywheel store; each replica re-reads them every couple of seconds)."""
+    (kept in the feedback store; each replica re-reads them every couple of seconds)."""
 
     def __init__(self, experiments: Mapping[str, Experiment], store: FlywheelStore) -> None:
         self._configured = {name: e.active for name, e in experiments.items()}

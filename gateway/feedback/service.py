@@ -1,4 +1,4 @@
-"""The flywheel's parts built once per process: its store, the experiment switches,
+"""The feedback feature's parts built once per process: its store, the experiment switches,
 and what the feedback and experiment routes need (team redaction, metrics)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from gateway.telemetry.pipeline_metrics import PipelineMetrics
 
 
 @dataclass(slots=True)
-class Flywheel:
+class Feedback:
     config: Config
     store: FlywheelStore
     switches: Switches
@@ -41,11 +41,11 @@ class Flywheel:
         await self.store.aclose()
 
 
-def build_flywheel(
+def build_feedback(
     config: Config,
     metrics: PipelineMetrics | None,
     policy_for: Callable[[str], CompiledPolicy | None],
-) -> Flywheel:
+) -> Feedback:
     state_path = Path(config.state.path) if config.state.path else default_path()
     store = open_flywheel_store(config.state.url, state_path)
-    return Flywheel(config, store, Switches(config.experiments, store), metrics, policy_for)
+    return Feedback(config, store, Switches(config.experiments, store), metrics, policy_for)
