@@ -13,8 +13,8 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 from litestar import Litestar
@@ -24,6 +24,7 @@ from gateway.accounting.service import Accounting, open_accounting
 from gateway.accounting.settle import Settle
 from gateway.api.errors import EXCEPTION_HANDLERS
 from gateway.api.openapi import openapi_config
+from gateway.api.parse import ParseRequest
 from gateway.api.routes import ROUTES
 from gateway.api.services import GatewayServices
 from gateway.auth.authenticate import Authenticate
@@ -34,8 +35,9 @@ from gateway.cache.service import team_check as cache_team_check
 from gateway.cache.stage import CacheStage
 from gateway.confidence import build_gate
 from gateway.config import Config, load_config
+from gateway.embedding.service import Embedders
 from gateway.engines.load import LoadMonitor
-from gateway.experiments.stage import AssignVariant
+from gateway.experiments.stage import AssignVariant, Switches
 from gateway.feedback.capture import CaptureTranscript
 from gateway.feedback.service import Feedback, build_feedback
 from gateway.guard import build_guard_stage
@@ -52,10 +54,6 @@ from gateway.routing.models import ModelTable
 from gateway.routing.router import Router
 from gateway.state import StateBackend, open_state
 from gateway.telemetry.service import Telemetry, build_telemetry
-from gateway.wire.parse import ParseRequest
-
-if TYPE_CHECKING:  # numpy and the embedder load only when a router is configured
-    from gateway.intent.stage import IntentRouting
 
 log = logging.getLogger("gateway")
 
@@ -86,10 +84,12 @@ class Gateway:
     accounting: Accounting
     # Feedback store, experiment switches, export redaction (gateway.feedback).
     feedback: Feedback
+    # Experiment switches (on/off per experiment), kept in the feedback store.
+    switches: Switches
     # The response cache (None when off for every team): stage state and admin purge.
     cache: ResponseCache | None = None
-    # Intent routers (None when the config has none): their embedders close with us.
-    intents: IntentRouting | None = None
+    # Text embedders shared by the semantic cache and the intent routers.
+    embedders: Embedders = field(default_factory=Embedders)
 
     def model_card(self, name: str) -> dict[str, Any]:
         route = self.models.resolve(name)
@@ -126,8 +126,10 @@ class Gateway:
             stack.push_async_callback(self.accounting.aclose)
             await self.feedback.start()
             stack.push_async_callback(self.feedback.aclose)
-            if self.intents is not None:
-                stack.push_async_callback(self.intents.aclose)
+            await self.switches.start()
+            stack.push_async_callback(self.switches.stop)
+            # Closed after the cache and the intent routers that embed with it.
+            stack.push_async_callback(self.embedders.aclose)
             if self.cache is not None:
                 await self.cache.start()
                 stack.push_async_callback(self.cache.aclose)
@@ -167,13 +169,19 @@ def build_gateway(config: Config) -> Gateway:
     guard = build_guard_stage(config, dispatcher)
     # Response cache (None when off everywhere); a provider embedder embeds through the
     # dispatcher's own embeddings route.
+    # One embedder service: the semantic cache and the intent routers share its models.
+    embedders = Embedders()
     cache = build_cache(
-        config.cache, config.teams, config.state.url, embeddings_through(dispatcher, models.resolve)
+        config.cache,
+        config.teams,
+        config.state.url,
+        embeddings_through(dispatcher, models.resolve),
+        embedders,
     )
     accounting.admin.team_checks += [guard_team_check(config), cache_team_check(cache)]
     # The LLM-application pipeline: intent routers (classifiers built here), experiment
     # switches and the feedback store, the confidence gate (None without policies).
-    intents = build_intent_routing(config)
+    intents = build_intent_routing(config, embedders)
     pipeline_metrics = telemetry.pipeline_metrics
     feedback = build_feedback(
         config,
@@ -182,6 +190,7 @@ def build_gateway(config: Config) -> Gateway:
         if guard
         else (lambda name: None),
     )
+    switches = Switches(config.experiments, feedback.store)
     gate = build_gate(config, dispatcher, models.resolve)
     stages: list[Stage] = [
         # First: sees every request, wraps streams outermost, finishes last with the final
@@ -191,7 +200,7 @@ def build_gateway(config: Config) -> Gateway:
         ParseRequest(config.server),
         # Router and experiment names become the model they choose, before access checks.
         *([intents] if intents else []),
-        *([AssignVariant(config.experiments, feedback.switches)] if config.experiments else []),
+        *([AssignVariant(config.experiments, switches)] if config.experiments else []),
         ModelAccess(models),
         # Before cache and guard stages, so its leave labels what they leave behind.
         *([labels.stage] if labels.stage else []),
@@ -236,8 +245,9 @@ def build_gateway(config: Config) -> Gateway:
         state=state,
         accounting=accounting,
         feedback=feedback,
+        switches=switches,
         cache=cache,
-        intents=intents,
+        embedders=embedders,
     )
 
 

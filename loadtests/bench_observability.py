@@ -37,6 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gateway.api.parse import ParseRequest
 from gateway.auth.authenticate import Authenticate
 from gateway.auth.authorize import ModelAccess
 from gateway.auth.keys import KeyStore
@@ -48,7 +49,6 @@ from gateway.pipeline.stages import Pipeline, Stage
 from gateway.routing.models import TARGET, ModelTable
 from gateway.routing.observer import observer_of
 from gateway.telemetry.service import build_telemetry
-from gateway.wire.parse import ParseRequest
 from gateway.wire.types import Endpoint, Usage
 from tests.emulators.otlp_collector import OTLPCollector
 

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gateway.cache import guard  # noqa: E402
-from gateway.cache.embedder import OnnxEmbedder, default_model_dir  # noqa: E402
+from gateway.embedding.embedder import OnnxEmbedder, default_model_dir  # noqa: E402
 
 THRESHOLDS = [0.70, 0.75, 0.80, 0.82, 0.84, 0.86, 0.88, 0.90, 0.92, 0.94, 0.96]
 

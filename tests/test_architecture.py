@@ -4,7 +4,7 @@ Every import counts, including those under ``TYPE_CHECKING`` and inside function
 type-only arrow still ties the two modules together for a reader and for a refactor.
 
 1. The pipeline core knows no feature: ``pipeline/`` imports only ``wire/`` and the
-   error tree.
+   error tree; ``wire/`` (neutral types) imports neither the pipeline nor a feature.
 2. Providers know no pipeline and no state.
 3. HTTP lives in ``api/``: no feature package defines routes, and routes do not import
    the app factory.
@@ -162,6 +162,11 @@ def test_no_import_cycles() -> None:
 
 def test_pipeline_core_knows_no_feature() -> None:
     assert _arrows_from("pipeline", FEATURES) == []
+
+
+def test_wire_types_are_neutral() -> None:
+    """``wire/`` sits below the pipeline and the providers: it imports neither."""
+    assert _arrows_from("wire", FEATURES | {"pipeline"}) == []
 
 
 def test_providers_know_no_pipeline_and_no_state() -> None:

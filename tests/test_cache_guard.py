@@ -91,7 +91,7 @@ def test_cjk_similarity_is_not_fooled_by_unknown_characters() -> None:
 def test_default_threshold_keeps_hard_negatives_out(minilm_dir: Path) -> None:
     """On the 300 hard pairs: precision of semantic hits ≥ 0.99 at the shipped default,
     with some paraphrases still hitting (a guard that refuses everything fails too)."""
-    from gateway.cache.embedder import OnnxEmbedder
+    from gateway.embedding.embedder import OnnxEmbedder
 
     path = DATA / "dev-hard" / "semcache-hard-dev.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

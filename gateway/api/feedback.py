@@ -163,7 +163,7 @@ async def list_experiments(request: AnyRequest) -> Response[bytes]:
             {
                 "name": name,
                 "model": e.model,
-                "active": service.switches.active(name),
+                "active": services(request).switches.active(name),
                 "variants": [msgspec.to_builtins(v) for v in e.variants],
             }
             for name, e in service.config.experiments.items()
@@ -194,7 +194,7 @@ async def get_experiment(request: AnyRequest, name: FromPath[str]) -> Response[b
         view = await report.summarize(
             name,
             experiment,
-            service.switches.active(name),
+            services(request).switches.active(name),
             accounting.state.records(query),
             await service.store.experiment_feedback(name),
         )
@@ -207,7 +207,7 @@ async def _switch(request: AnyRequest, name: str, active: bool) -> Response[byte
     async def handle() -> Response[bytes]:
         await require_master(request)
         _experiment(request, name)
-        await _service(request).switches.set(name, active)
+        await services(request).switches.set(name, active)
         return json_ok({"object": "experiment", "name": name, "active": active})
 
     return await answer(request, handle)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from gateway.auth.keys import KeyStore
     from gateway.cache.service import ResponseCache
     from gateway.config.schema import Config
+    from gateway.experiments.stage import Switches
     from gateway.feedback.service import Feedback
     from gateway.labeling.service import Labels
     from gateway.pipeline.stages import Pipeline
@@ -41,6 +42,9 @@ class GatewayServices(Protocol):
 
     @property
     def feedback(self) -> Feedback: ...
+
+    @property
+    def switches(self) -> Switches: ...
 
     @property
     def labels(self) -> Labels: ...

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gateway.cache import guard
-from gateway.cache.embedder import Vector
+from gateway.embedding.embedder import Vector
 
 _CANDIDATES = 8  # best-scoring rows checked against the guard per search
 

@@ -15,16 +15,16 @@ import numpy as np
 
 from gateway.cache import guard
 from gateway.cache.config import SemanticConfig
-from gateway.cache.embedder import (
+from gateway.cache.index import IndexEntry, VectorIndex
+from gateway.cache.store import SharedRecord
+from gateway.embedding.embedder import (
     Embedder,
     EmbeddingsCall,
-    OnnxEmbedder,
     ProviderEmbedder,
     Vector,
     default_model_dir,
 )
-from gateway.cache.index import IndexEntry, VectorIndex
-from gateway.cache.store import SharedRecord
+from gateway.embedding.service import Embedders
 
 log = logging.getLogger("gateway.cache")
 
@@ -91,12 +91,15 @@ class SemanticIndex:
         return len(self._index)
 
 
-def build_embedder(config: SemanticConfig, embeddings: EmbeddingsCall) -> Embedder:
+def build_embedder(
+    config: SemanticConfig, embeddings: EmbeddingsCall, embedders: Embedders
+) -> Embedder:
+    """A provider embedder of the cache's own, or the shared ONNX one (``embedders``)."""
     spec = config.embedder
     if spec.kind == "provider":
         return ProviderEmbedder(spec.model, embeddings)
     model_dir = Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
-    return OnnxEmbedder(model_dir, int8=spec.precision == "int8", threads=spec.threads)
+    return embedders.onnx(model_dir, int8=spec.precision == "int8", threads=spec.threads)
 
 
 def record_vector(vector: Vector) -> bytes:

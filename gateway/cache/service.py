@@ -31,6 +31,7 @@ from gateway.wire.types import Endpoint
 
 if TYPE_CHECKING:
     from gateway.cache.semantic import Query, SemanticIndex
+    from gateway.embedding.service import Embedders
 
 log = logging.getLogger("gateway.cache")
 _encode = msgspec.json.Encoder().encode
@@ -69,8 +70,7 @@ class ResponseCache:
         if self._pending:
             await asyncio.wait(list(self._pending), timeout=5)
         await self._store.aclose()
-        if self.semantic is not None:
-            await self.semantic.embedder.aclose()
+        # The embedder belongs to the shared embedder service, which closes it.
 
     # --- lookup ---------------------------------------------------------------------
 
@@ -174,6 +174,7 @@ def build_cache(
     teams: Mapping[str, Team],
     state_url: str,
     embeddings: Callable[[str, str], Awaitable[dict[str, Any]]],
+    embedders: Embedders | None = None,
 ) -> ResponseCache | None:
     """None when the cache is off for every team in the config and by default (no
     stage, nothing loaded); teams created later through the admin API then cannot turn
@@ -192,8 +193,10 @@ def build_cache(
     semantic: SemanticIndex | None = None
     if config.semantic is not None and any(p and p.semantic for p in [default, *listed]):
         from gateway.cache.semantic import SemanticIndex, build_embedder
+        from gateway.embedding.service import Embedders as OwnEmbedders
 
-        semantic = SemanticIndex(config.semantic, build_embedder(config.semantic, embeddings))
+        embedder = build_embedder(config.semantic, embeddings, embedders or OwnEmbedders())
+        semantic = SemanticIndex(config.semantic, embedder)
     with_embedder = semantic is not None
 
     def policy(team: Team) -> Policy | None:

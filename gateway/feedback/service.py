@@ -1,5 +1,6 @@
-"""The feedback feature's parts built once per process: its store, the experiment switches,
-and what the feedback and experiment routes need (team redaction, metrics)."""
+"""The feedback feature's parts built once per process: its store and what the feedback
+routes need (team redaction, metrics). The experiment switches kept in the same store
+are the experiments' own (``experiments.stage.Switches``, built by the app)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.config.schema import Config
-from gateway.experiments.stage import Switches
 from gateway.feedback.redact import Redact, redaction_for
 from gateway.feedback.store import FlywheelStore, open_flywheel_store
 from gateway.guard.compiled import CompiledPolicy
@@ -20,7 +20,6 @@ from gateway.telemetry.pipeline_metrics import PipelineMetrics
 class Feedback:
     config: Config
     store: FlywheelStore
-    switches: Switches
     metrics: PipelineMetrics | None
     # team → its compiled guardrail policy (None: none), for export redaction.
     policy_for: Callable[[str], CompiledPolicy | None]
@@ -34,10 +33,8 @@ class Feedback:
 
     async def start(self) -> None:
         await self.store.start()
-        await self.switches.start()
 
     async def aclose(self) -> None:
-        await self.switches.stop()
         await self.store.aclose()
 
 
@@ -48,4 +45,4 @@ def build_feedback(
 ) -> Feedback:
     state_path = Path(config.state.path) if config.state.path else default_path()
     store = open_flywheel_store(config.state.url, state_path)
-    return Feedback(config, store, Switches(config.experiments, store), metrics, policy_for)
+    return Feedback(config, store, metrics, policy_for)

@@ -36,11 +36,11 @@ from gateway.guard.params import apply_caps
 from gateway.guard.redact import Restorer
 from gateway.guard.state import GUARD, GuardState
 from gateway.guard.stream import CONTENT_FILTER, StreamGuard
-from gateway.guard.texts import answer_slots, param_name, request_slots
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Call, Stage
 from gateway.telemetry.events import guard_action
+from gateway.wire.texts import answer_slots, param_name, request_slots
 from gateway.wire.types import Endpoint, add_usage
 
 GUARD_HEADER = "x-gateway-guard"

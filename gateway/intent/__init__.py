@@ -7,24 +7,25 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gateway.config.schema import Config
+    from gateway.embedding.service import Embedders
     from gateway.intent.stage import IntentRouting
 
 
-def build_intent_routing(config: Config) -> IntentRouting | None:
+def build_intent_routing(config: Config, embedders: Embedders) -> IntentRouting | None:
     """The stage with every router's classifier built (embedding each example once);
-    None when the config has no routers. Logs each router's held-back accuracy."""
+    None when the config has no routers. Logs each router's held-back accuracy. ONNX
+    embedders come from the shared service (the semantic cache may use the same one)."""
     if not config.intents:
         return None
     import logging
     import os
     from pathlib import Path
 
-    from gateway.cache.embedder import OnnxEmbedder, default_model_dir
+    from gateway.embedding.embedder import default_model_dir
     from gateway.intent.classifier import IntentClassifier
     from gateway.intent.stage import IntentRouting, RouterRuntime
 
     log = logging.getLogger("gateway.intent")
-    embedders: dict[tuple[str, bool], OnnxEmbedder] = {}
     routers: dict[str, RouterRuntime] = {}
     for name, router in config.intents.items():
         spec = router.embedder
@@ -33,10 +34,7 @@ def build_intent_routing(config: Config) -> IntentRouting | None:
             directory = (
                 Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
             )
-            key = (str(directory), spec.precision == "int8")
-            embedder = embedders.get(key)
-            if embedder is None:
-                embedder = embedders[key] = OnnxEmbedder(directory, int8=key[1])
+            embedder = embedders.onnx(directory, int8=spec.precision == "int8")
         classifier = IntentClassifier(router, embedder.embed_sync if embedder else None)
         routers[name] = RouterRuntime(router, classifier, embedder)
         log.info(

@@ -14,9 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gateway.auth.keys import PRINCIPAL
-from gateway.cache.embedder import Embedder, EmbedderError
+from gateway.embedding.embedder import Embedder, EmbedderError
 from gateway.errors import InvalidRequestError, PermissionDeniedError
-from gateway.guard.texts import request_slots
 from gateway.intent.classifier import IntentClassifier
 from gateway.intent.config import IntentRouter
 from gateway.pipeline.context import RequestContext
@@ -24,6 +23,7 @@ from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
 from gateway.telemetry import events
 from gateway.telemetry.events import decision
+from gateway.wire.texts import request_slots
 from gateway.wire.types import Endpoint
 
 log = logging.getLogger("gateway.intent")
@@ -40,11 +40,6 @@ class RouterRuntime:
 class IntentRouting(Stage):
     def __init__(self, routers: Mapping[str, RouterRuntime]) -> None:
         self._routers = dict(routers)
-
-    async def aclose(self) -> None:
-        embedders = {id(r.embedder): r.embedder for r in self._routers.values() if r.embedder}
-        for embedder in embedders.values():
-            await embedder.aclose()
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
         runtime = self._routers.get(ctx.model)

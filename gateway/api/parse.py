@@ -1,4 +1,5 @@
-"""Decode and validate the client's body once; later stages read the typed fields."""
+"""The parse stage: decode and validate the client's body once (an HTTP concern, so it
+lives in api/); later stages read the typed fields. The shapes are in wire/."""
 
 from __future__ import annotations
 

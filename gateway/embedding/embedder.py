@@ -26,9 +26,9 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from gateway.cache import export_onnx
+from gateway.embedding import export_onnx
 
-log = logging.getLogger("gateway.cache")
+log = logging.getLogger("gateway.embedding")
 
 Vector = npt.NDArray[np.float32]
 

@@ -1,0 +1,31 @@
+"""One embedder service per process: each ONNX model is loaded once (about 90 MB and a
+second of start-up each) and shared by whoever embeds with it (the semantic cache,
+every intent router), then closed once, by the app's lifespan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy and onnxruntime load only when some feature embeds
+    from gateway.embedding.embedder import OnnxEmbedder
+
+
+class Embedders:
+    def __init__(self) -> None:
+        self._onnx: dict[tuple[str, bool, int], OnnxEmbedder] = {}
+
+    def onnx(self, model_dir: Path, *, int8: bool, threads: int = 1) -> OnnxEmbedder:
+        """The embedder for this export and precision, loaded on first use."""
+        key = (str(model_dir), int8, threads)
+        embedder = self._onnx.get(key)
+        if embedder is None:
+            from gateway.embedding.embedder import OnnxEmbedder
+
+            embedder = self._onnx[key] = OnnxEmbedder(model_dir, int8=int8, threads=threads)
+        return embedder
+
+    async def aclose(self) -> None:
+        for embedder in self._onnx.values():
+            await embedder.aclose()
+        self._onnx.clear()
