@@ -40,7 +40,16 @@ from gateway.errors import (
     UpstreamTimeoutError,
 )
 from gateway.providers.anthropic_messages import to_messages
-from gateway.providers.base import ProviderKind, StreamDone, TranslatorInput, UpstreamRequest, scrub
+from gateway.providers.base import (
+    NOTHING,
+    Parsed,
+    ProviderKind,
+    StreamDone,
+    StreamStep,
+    TranslatorInput,
+    UpstreamRequest,
+    scrub,
+)
 from gateway.providers.openai import join_url
 from gateway.wire.sse import Event
 from gateway.wire.types import Endpoint, Usage
@@ -70,7 +79,6 @@ class AnthropicTranslator:
     def __init__(self, provider: Provider, request: TranslatorInput) -> None:
         self.provider = provider
         self.request = request
-        self.usage: Usage | None = None
         # Stream state: the message id, whether the role went out, tool-call numbering.
         self._id = ""
         self._created = int(time.time())
@@ -104,7 +112,7 @@ class AnthropicTranslator:
 
     # --- response -----------------------------------------------------------------------
 
-    def parse_response(self, content: bytes) -> dict[str, Any]:
+    def parse_response(self, content: bytes) -> Parsed:
         message = _decode_object(content)
         text: list[str] = []
         calls: list[dict[str, Any]] = []
@@ -130,8 +138,8 @@ class AnthropicTranslator:
         }
         if calls:
             reply["tool_calls"] = calls
-        self._take_usage(message.get("usage"))
-        return {
+        usage = _usage(message.get("usage"))
+        body = {
             "id": _chat_id(message.get("id")),
             "object": "chat.completion",
             "created": int(time.time()),
@@ -144,22 +152,23 @@ class AnthropicTranslator:
                     "finish_reason": _finish(message.get("stop_reason")),
                 }
             ],
-            "usage": self._usage_json(),
+            "usage": _usage_json(usage),
         }
+        return Parsed(body, usage)
 
-    def parse_stream_event(self, event: Event) -> list[dict[str, Any]]:
+    def parse_stream_event(self, event: Event) -> StreamStep:
         data = _decode_object(event.data)
         kind = data.get("type") or event.event
         if kind == "content_block_delta":
             delta = data.get("delta") or {}
             if delta.get("type") == "text_delta" and delta.get("text"):
-                return [self._chunk({"content": delta["text"]})]
+                return StreamStep([self._chunk({"content": delta["text"]})])
             if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
                 index = self._tool_index.get(data.get("index", -1))
                 if index is not None:
                     call = {"index": index, "function": {"arguments": delta["partial_json"]}}
-                    return [self._chunk({"tool_calls": [call]})]
-            return []  # thinking and signature deltas have no OpenAI counterpart
+                    return StreamStep([self._chunk({"tool_calls": [call]})])
+            return NOTHING  # thinking and signature deltas have no OpenAI counterpart
         if kind == "content_block_start":
             block = data.get("content_block") or {}
             if block.get("type") == "tool_use":
@@ -170,30 +179,28 @@ class AnthropicTranslator:
                     "type": "function",
                     "function": {"name": block.get("name"), "arguments": ""},
                 }
-                return [self._chunk({"content": None, "tool_calls": [call]})]
+                return StreamStep([self._chunk({"content": None, "tool_calls": [call]})])
             if block.get("type") == "text" and block.get("text"):
-                return [self._chunk({"content": block["text"]})]
-            return []
+                return StreamStep([self._chunk({"content": block["text"]})])
+            return NOTHING
         if kind == "message_start":
             message = data.get("message") or {}
             self._id = _chat_id(message.get("id"))
             self._model = self._reported(message.get("model"))
             self._input = message.get("usage") or {}
-            self._take_usage(self._input)
-            return []
+            return StreamStep([], _usage(self._input))
         if kind == "message_delta":
-            usage = {**self._input, **(data.get("usage") or {})}
-            self._take_usage(usage)
+            usage = _usage({**self._input, **(data.get("usage") or {})})
             reason = (data.get("delta") or {}).get("stop_reason")
             chunks = [self._chunk({}, _finish(reason))]
             if self.request.include_usage:
-                chunks.append(self._envelope([], self._usage_json()))
-            return chunks
+                chunks.append(self._envelope([], _usage_json(usage)))
+            return StreamStep(chunks, usage)
         if kind == "message_stop":
             raise StreamDone
         if kind == "error":
             raise self._error(502, data)
-        return []  # ping, content_block_stop, and event types added later
+        return NOTHING  # ping, content_block_stop, and event types added later
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         if not self._role_sent:
@@ -222,27 +229,6 @@ class AnthropicTranslator:
         if request.keep_model and isinstance(upstream_model, str) and upstream_model:
             return upstream_model
         return request.reported_model
-
-    def _take_usage(self, usage: object) -> None:
-        if not isinstance(usage, dict):
-            return
-        read = _int(usage.get("cache_read_input_tokens"))
-        written = _int(usage.get("cache_creation_input_tokens"))
-        self.usage = Usage(
-            prompt_tokens=_int(usage.get("input_tokens")) + read + written,
-            completion_tokens=_int(usage.get("output_tokens")),
-            cached_tokens=read,
-            cache_write_tokens=written,
-        )
-
-    def _usage_json(self) -> dict[str, Any]:
-        usage = self.usage or Usage()
-        return {
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens,
-            "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
-        }
 
     # --- errors -------------------------------------------------------------------------
 
@@ -307,6 +293,31 @@ def _chat_id(message_id: object) -> str:
 
 def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _usage(usage: object) -> Usage | None:
+    """Anthropic's usage as OpenAI counts it: prompt tokens include cache reads and
+    writes (billed apart, so writes are kept too)."""
+    if not isinstance(usage, dict):
+        return None
+    read = _int(usage.get("cache_read_input_tokens"))
+    written = _int(usage.get("cache_creation_input_tokens"))
+    return Usage(
+        prompt_tokens=_int(usage.get("input_tokens")) + read + written,
+        completion_tokens=_int(usage.get("output_tokens")),
+        cached_tokens=read,
+        cache_write_tokens=written,
+    )
+
+
+def _usage_json(usage: Usage | None) -> dict[str, Any]:
+    usage = usage or Usage()
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+    }
 
 
 def health_request(provider: Provider) -> UpstreamRequest:

@@ -2,8 +2,9 @@
 
 Translators do no I/O. ``providers.transport`` sends what ``build_request`` returns and
 feeds back what came in; every body a translator returns is OpenAI-shaped and valid
-against OpenAI's schemas. One instance serves one request, so it may keep stream state
-(usage seen so far, partial tool calls).
+against OpenAI's schemas, together with what it learned (the usage the upstream
+reported), so nothing travels back through the translator's attributes. One instance
+serves one request, so it may keep stream state (tool-call numbering, the message id).
 """
 
 from __future__ import annotations
@@ -46,16 +47,34 @@ class TranslatorInput:
     trace_headers: Mapping[str, str] = field(default_factory=dict)
 
 
-class Translator(Protocol):
-    usage: Usage | None
+@dataclass(slots=True, frozen=True)
+class Parsed:
+    """A whole response: the OpenAI-shaped body and the usage the upstream reported."""
 
+    body: dict[str, Any]
+    usage: Usage | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class StreamStep:
+    """One upstream stream event: the OpenAI chunks for the client (often none) and the
+    usage it reported, if any (the latest report is the stream's usage)."""
+
+    chunks: list[dict[str, Any]]
+    usage: Usage | None = None
+
+
+NOTHING = StreamStep([])
+
+
+class Translator(Protocol):
     def build_request(self) -> UpstreamRequest: ...
 
-    def parse_response(self, content: bytes) -> dict[str, Any]: ...
+    def parse_response(self, content: bytes) -> Parsed: ...
 
-    def parse_stream_event(self, event: Event) -> list[dict[str, Any]]:
-        """OpenAI chunks for one upstream event; ``[]`` for events with nothing to say.
-        Raises ``StreamDone`` at the upstream's end-of-stream marker."""
+    def parse_stream_event(self, event: Event) -> StreamStep:
+        """What one upstream event says. Raises ``StreamDone`` at the upstream's
+        end-of-stream marker."""
         ...
 
     def parse_error(
