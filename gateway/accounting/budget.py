@@ -1,9 +1,9 @@
 """Admission against budgets: reserve the request's worst-case cost before it runs.
 
 Worst case = counted prompt tokens x the highest input price among the targets that
-may answer (fallbacks included) + the most output it may produce (``max_tokens`` /
-``max_completion_tokens`` per choice, else ``accounting.default_max_output_tokens``;
-OpenAI's 16 for legacy completions) x the highest output price. The reservation is held
+may answer (fallbacks included) + the most output it may produce (``wire.caps``: the
+largest cap field per choice, else ``accounting.default_max_output_tokens``; OpenAI's
+16 for legacy completions) x the highest output price. The reservation is held
 on the team's and the key's budget at once, atomically, and settled with the real cost
 when the request finishes (``settle``). Concurrent requests therefore overshoot a budget
 by at most what their real costs exceed their reservations, never by what is in flight.
@@ -37,11 +37,9 @@ from gateway.pipeline.stages import Stage
 from gateway.routing.models import ROUTE
 from gateway.state.base import StateError
 from gateway.state.records import BudgetCheck, Hold, Refusal
-from gateway.wire.types import Endpoint
+from gateway.wire.caps import output_tokens
 
 log = logging.getLogger("gateway.accounting")
-
-_LEGACY_DEFAULT_MAX_TOKENS = 16
 
 
 # Usage ids: a random per-process prefix and a counter, unique across processes and
@@ -125,25 +123,7 @@ class BudgetAdmission(Stage):
 
     async def _worst_case(self, ctx: RequestContext, rate: Rate) -> int:
         prompt = await prompt_tokens(ctx)
-        body = ctx.body
-        output = 0
-        if ctx.endpoint is Endpoint.CHAT:
-            most = (
-                _positive(body.get("max_completion_tokens"))
-                or _positive(body.get("max_tokens"))
-                or self._default_max_output
-            )
-            output = most * (_positive(body.get("n")) or 1)
-        elif ctx.endpoint is Endpoint.COMPLETIONS:
-            most = _positive(body.get("max_tokens")) or _LEGACY_DEFAULT_MAX_TOKENS
-            choices = max(_positive(body.get("n")) or 1, _positive(body.get("best_of")) or 1)
-            prompts = body.get("prompt")
-            count = (
-                len(prompts)
-                if isinstance(prompts, list) and prompts and not isinstance(prompts[0], int)
-                else 1
-            )
-            output = most * choices * count
+        output = output_tokens(ctx.endpoint, ctx.body, self._default_max_output)
         return math.ceil(prompt * rate.input + output * rate.output)
 
     def _refused(
@@ -172,12 +152,6 @@ class BudgetAdmission(Stage):
 
 def _nano(usd: float) -> int:
     return round(usd * 1e9)
-
-
-def _positive(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    return None
 
 
 _PERIODS: dict[str | None, BudgetPeriod] = {

@@ -12,6 +12,12 @@ formulas (https://cookbook.openai.com/examples/how_to_count_tokens_with_tiktoken
 - text parts of multi-part content count like string content; image parts follow the
   vision formula (``images``).
 
+Admission must never count less than what reaches the model, whatever a client nests
+where: a tool whose schema is deeper than the formula reads (``properties`` inside
+``properties``, array ``items``, ``$defs``) counts at least its whole JSON text, and
+every other part (``file``, ``input_audio``, fields the formula does not know) counts
+the tokens of its JSON text, a conservative bound that settlement then corrects.
+
 For models with other tokenizers (local engines) the result is an estimate; records
 built from it say so.
 """
@@ -138,6 +144,8 @@ def _chat_tokens(body: dict[str, Any], encoding: tiktoken.Encoding, model: str) 
                     total += _function_call_tokens(_get(call, "function"), encoding)
             elif key == "function_call":
                 total += _function_call_tokens(value, encoding)
+            elif isinstance(value, dict | list):
+                total += _json_tokens(value, encoding)
             if key == "name":
                 total += _TOKENS_PER_NAME
     functions = [_get(t, "function") for t in body.get("tools") or () if isinstance(t, dict)]
@@ -163,6 +171,8 @@ def _parts_tokens(parts: list[Any], encoding: tiktoken.Encoding, model: str) -> 
             url = str(image.get("url") or "")
             detail = image.get("detail")
             total += image_tokens(url, detail if isinstance(detail, str) else None, model)
+        else:  # file, input_audio, or a type the formula does not know: its JSON text
+            total += _json_tokens(part, encoding)
     return total
 
 
@@ -173,32 +183,63 @@ def _function_call_tokens(function: dict[str, Any], encoding: tiktoken.Encoding)
 
 
 def _tools_tokens(functions: list[dict[str, Any]], encoding: tiktoken.Encoding) -> int:
-    func_init, prop_init, prop_key, enum_init, enum_item, func_end = (
+    func_end = (_TOOLS_O200K if encoding.name == "o200k_base" else _TOOLS_OTHER)[-1]
+    total = 0
+    for function in functions:
+        counted = _function_tokens(function, encoding)
+        if not _flat(_get(function, "parameters")):
+            # OpenAI's formula reads the top level of ``parameters`` only; nested
+            # schemas reach the model too, so count at least the whole JSON text.
+            counted = max(counted, _json_tokens(function, encoding))
+        total += counted
+    return total + func_end
+
+
+_FLAT_SCHEMA = frozenset({"type", "properties", "required", "additionalProperties"})
+_FLAT_PROPERTY = frozenset({"type", "description", "enum"})
+
+
+def _flat(parameters: dict[str, Any]) -> bool:
+    """Whether OpenAI's formula reads all of it: top-level properties with a type, a
+    description and an enum, nothing nested."""
+    properties = parameters.get("properties") or {}
+    return (
+        parameters.keys() <= _FLAT_SCHEMA
+        and isinstance(properties, dict)
+        and all(isinstance(s, dict) and s.keys() <= _FLAT_PROPERTY for s in properties.values())
+    )
+
+
+def _function_tokens(function: dict[str, Any], encoding: tiktoken.Encoding) -> int:
+    """OpenAI's formula: name and description, then each top-level property."""
+    func_init, prop_init, prop_key, enum_init, enum_item, _ = (
         _TOOLS_O200K if encoding.name == "o200k_base" else _TOOLS_OTHER
     )
     encode = encoding.encode_ordinary
-    total = 0
-    for function in functions:
-        total += func_init
-        description = str(function.get("description") or "").removesuffix(".")
-        total += len(encode(f"{function.get('name') or ''}:{description}"))
-        properties = _get(function, "parameters").get("properties")
-        if not isinstance(properties, dict) or not properties:
-            continue
-        total += prop_init
-        for name, spec in properties.items():
-            total += prop_key
-            spec = spec if isinstance(spec, dict) else {}
-            enum = spec.get("enum")
-            if isinstance(enum, list):
-                total += enum_init
-                for item in enum:
-                    total += enum_item + len(encode(str(item)))
-            p_type = spec.get("type")
-            p_type = p_type if isinstance(p_type, str) else json.dumps(p_type)
-            p_desc = str(spec.get("description") or "").removesuffix(".")
-            total += len(encode(f"{name}:{p_type}:{p_desc}"))
-    return total + func_end
+    description = str(function.get("description") or "").removesuffix(".")
+    total = func_init + len(encode(f"{function.get('name') or ''}:{description}"))
+    properties = _get(function, "parameters").get("properties")
+    if not isinstance(properties, dict) or not properties:
+        return total
+    total += prop_init
+    for name, spec in properties.items():
+        total += prop_key
+        spec = spec if isinstance(spec, dict) else {}
+        enum = spec.get("enum")
+        if isinstance(enum, list):
+            total += enum_init
+            for item in enum:
+                total += enum_item + len(encode(str(item)))
+        p_type = spec.get("type")
+        p_type = p_type if isinstance(p_type, str) else json.dumps(p_type)
+        p_desc = str(spec.get("description") or "").removesuffix(".")
+        total += len(encode(f"{name}:{p_type}:{p_desc}"))
+    return total
+
+
+def _json_tokens(value: object, encoding: tiktoken.Encoding) -> int:
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _memo.count(encoding, text)
 
 
 def _response_format_tokens(response_format: object, encoding: tiktoken.Encoding) -> int:
@@ -230,9 +271,8 @@ def _get(mapping: object, key: str) -> dict[str, Any]:
 
 def _large(body: dict[str, Any]) -> bool:
     """Cheap size check without serialising: total string length of messages/prompt."""
-    return _text_length(body.get("messages") or body.get("prompt") or body.get("input")) > (
-        _THREAD_THRESHOLD_CHARS
-    )
+    text = body.get("messages") or body.get("prompt") or body.get("input")
+    return _text_length([text, body.get("tools")]) > _THREAD_THRESHOLD_CHARS
 
 
 def _text_length(value: object, depth: int = 0) -> int:
