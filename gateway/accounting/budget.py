@@ -30,7 +30,7 @@ from gateway.accounting.service import Accounting
 from gateway.accounting.state import ACCOUNTING, AccountingState
 from gateway.accounting.tokens import prompt_tokens
 from gateway.auth.keys import PRINCIPAL, Principal
-from gateway.errors import QuotaExceededError
+from gateway.errors import PermissionDeniedError, QuotaExceededError
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
@@ -86,6 +86,15 @@ class BudgetAdmission(Stage):
         checks = self._checks(principal, periods)
         if not checks:
             return None
+        unpriced = self._accounting.unpriced(route)
+        if unpriced:
+            raise PermissionDeniedError(
+                f"The model `{ctx.model}` has no known price ({', '.join(unpriced)}), so it "
+                "cannot be charged to a budget. Ask an administrator to price it "
+                "(policies/prices.yaml, accounting.prices) or to set accounting.unpriced.",
+                param="model",
+                code="model_not_priced",
+            )
         rate = self._accounting.worst_rate(route)
         amount = await self._worst_case(ctx, rate)
         hold = Hold(

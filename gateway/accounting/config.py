@@ -44,6 +44,10 @@ class Accounting(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # Output tokens assumed for a budget's worst case when a chat request sets neither
     # max_completion_tokens nor max_tokens (legacy completions: OpenAI's 16).
     default_max_output_tokens: Annotated[int, Meta(ge=1)] = 4096
+    # What a model with no known price is charged. Unset: teams and keys with a budget
+    # cannot use it (403 model_not_priced), since it would spend nothing from the budget;
+    # requests without a budget are recorded at cost 0.
+    unpriced: ModelPrice | None = None
     # A reservation left by a crashed replica is released after this many seconds.
     hold_ttl_s: Annotated[float, Meta(gt=0)] = 900.0
     # tiktoken encoding for models it does not know (local engines, other vendors).

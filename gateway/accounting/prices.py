@@ -7,10 +7,12 @@ token.
 
 A target's price, first match wins: the config's ``targets[].price``; the price
 table's ``targets["provider/model"]``; the config's ``models.<name>.price`` of the model
-that owns the target; the table's ``models[<upstream model>]`` (a dated snapshot
+that owns the target (each model entry its own, even when two entries name the same
+deployment); the table's ``models[<upstream model>]`` (a dated snapshot
 ``gpt-4o-2024-08-06`` falls back to ``gpt-4o``); the table's ``models[<client model>]``.
-The table is ``policies/prices.yaml`` overlaid by ``accounting.prices``. A model with
-no price costs nothing and is logged once, so a missing price is visible, not silent.
+The table is ``policies/prices.yaml`` overlaid by ``accounting.prices``. A model with no
+price is logged once; teams with a budget cannot use it (``budget``), others are
+charged nothing for it.
 """
 
 from __future__ import annotations
@@ -82,41 +84,29 @@ def default_prices_path() -> Path | None:
 
 
 class Prices:
-    """Per-target rates, resolved once and then looked up by dict."""
+    """Per-target rates, resolved once per (owning model, target) and then looked up by
+    dict. Two model names over one deployment keep their own prices: a target is priced
+    by the model entry it belongs to, not by whichever entry names it first."""
 
     def __init__(self, config: Config, table: PriceTable) -> None:
+        self._config = config
         self._table = table
-        self._config_targets: dict[str, Rate] = {}
-        self._config_models: dict[str, Rate] = {}
-        # Prefix routes' targets (``provider/openai-*``): matched on the provider and the
-        # text around the ``*``, since their labels carry the client's model name.
-        self._wildcards: list[tuple[str, str, str, Rate]] = []
-        for spec in config.models.values():
-            model_rate = rate_of(_as_price(spec.price))
-            for target in spec.targets:
-                label = f"{target.provider}/{target.model}"
-                target_rate = rate_of(_as_price(getattr(target, "price", None)))
-                if "*" in target.model and (target_rate or model_rate) is not None:
-                    before, _, after = target.model.partition("*")
-                    rate = target_rate or model_rate
-                    assert rate is not None
-                    self._wildcards.append((target.provider, before, after, rate))
-                    continue
-                if target_rate is not None:
-                    self._config_targets.setdefault(label, target_rate)
-                if model_rate is not None:
-                    self._config_models.setdefault(label, model_rate)
-        self._resolved: dict[tuple[str, str], Rate] = {}
+        self._resolved: dict[tuple[str, str], Rate | None] = {}
         self._worst: dict[str, Rate] = {}
         self._unpriced: set[str] = set()
 
     def for_target(self, target: RouteTarget, client_model: str) -> Rate:
-        key = (target.label, client_model)
-        rate = self._resolved.get(key)
-        if rate is None:
-            rate = self._resolve(target, client_model)
-            if len(self._resolved) < 8192:
-                self._resolved[key] = rate
+        """The target's rate; FREE (logged once) when no price is known."""
+        return self.known(target, client_model) or FREE
+
+    def known(self, target: RouteTarget, client_model: str) -> Rate | None:
+        """The target's rate, or None when neither the config nor the table prices it."""
+        key = (target.owner or client_model, target.label)
+        if key in self._resolved:
+            return self._resolved[key]
+        rate = self._resolve(target, client_model)
+        if len(self._resolved) < 8192:
+            self._resolved[key] = rate
         return rate
 
     def worst_case(self, route: ModelRoute, candidates: Callable[[], list[RouteTarget]]) -> Rate:
@@ -133,38 +123,42 @@ class Prices:
                 self._worst[route.name] = rate
         return rate
 
-    def _wildcard_rate(self, target: RouteTarget) -> Rate | None:
-        for provider, before, after, rate in self._wildcards:
-            model = target.model
-            if (
-                provider == target.provider
-                and model.startswith(before)
-                and model.endswith(after)
-                and len(model) > len(before) + len(after)
-            ):
-                return rate
-        return None
+    def unpriced(self, candidates: list[RouteTarget], client_model: str) -> list[str]:
+        """Labels of the targets that may answer and have no known price."""
+        return [t.label for t in candidates if self.known(t, client_model) is None]
 
-    def _resolve(self, target: RouteTarget, client_model: str) -> Rate:
+    def _owned(self, target: RouteTarget, owner: str) -> tuple[Rate | None, Rate | None]:
+        """The config's own prices for the target: its ``targets[].price`` and its
+        model's ``price``, from the model entry that owns it."""
+        spec = self._config.models.get(owner)
+        if spec is None:
+            return None, None
+        own = None
+        for entry in spec.targets:
+            if entry.provider == target.provider and _matches(entry.model, target.model):
+                own = rate_of(_as_price(getattr(entry, "price", None)))
+                break
+        return own, rate_of(_as_price(spec.price))
+
+    def _resolve(self, target: RouteTarget, client_model: str) -> Rate | None:
         label = target.label
+        target_rate, model_rate = self._owned(target, target.owner or client_model)
         found = (
-            self._config_targets.get(label)
+            target_rate
             or rate_of(self._table.targets.get(label))
-            or self._config_models.get(label)
-            or self._wildcard_rate(target)
+            or model_rate
             or self._model_rate(target.model)
             or self._model_rate(client_model)
+            or rate_of(self._config.accounting.unpriced)
         )
-        if found is None:
-            if label not in self._unpriced:
-                self._unpriced.add(label)
-                log.warning(
-                    "no price for %s (model %s): its requests cost 0 in the ledger; "
-                    "add it to policies/prices.yaml or accounting.prices",
-                    label,
-                    client_model,
-                )
-            return FREE
+        if found is None and label not in self._unpriced:
+            self._unpriced.add(label)
+            log.warning(
+                "no price for %s (model %s): add it to policies/prices.yaml or "
+                "accounting.prices (teams with a budget cannot use it until then)",
+                label,
+                client_model,
+            )
         return found
 
     def _model_rate(self, model: str) -> Rate | None:
@@ -184,4 +178,15 @@ def _as_price(price: object) -> ModelPrice | None:
         input=getattr(price, "input", 0.0),
         output=getattr(price, "output", 0.0),
         cached_input=getattr(price, "cached_input", None),
+    )
+
+
+def _matches(pattern: str, model: str) -> bool:
+    """A config target's model (``gpt-4o`` or a prefix route's ``*`` template) against
+    the upstream model a route resolved it to."""
+    if "*" not in pattern:
+        return pattern == model
+    before, _, after = pattern.partition("*")
+    return (
+        model.startswith(before) and model.endswith(after) and len(model) > len(before) + len(after)
     )

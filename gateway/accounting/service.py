@@ -34,6 +34,7 @@ class Accounting:
     prices: Prices
     models: ModelTable
     clock: Clock = field(default_factory=Clock)
+    _unpriced: dict[str, list[str]] = field(default_factory=dict)
     _preload: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -52,6 +53,15 @@ class Accounting:
     def worst_rate(self, route: ModelRoute) -> Rate:
         """The highest rates among the targets that may answer ``route`` (cached)."""
         return self.prices.worst_case(route, lambda: self.candidates(route))
+
+    def unpriced(self, route: ModelRoute) -> list[str]:
+        """Targets that may answer ``route`` with no known price (cached per route)."""
+        found = self._unpriced.get(route.name)
+        if found is None:
+            found = self.prices.unpriced(self.candidates(route), route.name)
+            if len(self._unpriced) < 8192:
+                self._unpriced[route.name] = found
+        return found
 
     def candidates(self, route: ModelRoute) -> list[RouteTarget]:
         """Every target that may answer for ``route``: its own, then its fallbacks'."""

@@ -22,6 +22,7 @@ import time
 from collections.abc import AsyncIterator
 
 from gateway.accounting.budget import new_usage_id
+from gateway.accounting.prices import Rate
 from gateway.accounting.service import Accounting
 from gateway.accounting.state import ACCOUNTING, AccountingState
 from gateway.accounting.usage import (
@@ -36,7 +37,7 @@ from gateway.auth.keys import PRINCIPAL
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
-from gateway.routing.models import TARGET
+from gateway.routing.models import CALLS, TARGET, RouteTarget
 from gateway.state.records import PipelineNote, Settlement, UsageRecord
 from gateway.telemetry.events import NOTE
 from gateway.wire.types import Usage
@@ -91,8 +92,7 @@ class Settle(Stage):
         cost = 0
         target = TARGET.get(ctx)
         if target is not None and cache not in _CACHE_HITS:
-            rate = self._accounting.prices.for_target(target, ctx.model)
-            cost = rate.cost(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens)
+            cost = self._cost(ctx, target, usage)
         ctx.cost_usd = cost / 1e9
         ctx.response_headers[COST_HEADER] = format_usd(cost)
         record = UsageRecord(
@@ -123,6 +123,31 @@ class Settle(Stage):
                 hold=state.hold,
             )
         )
+
+    def _cost(self, ctx: RequestContext, target: RouteTarget, usage: Usage) -> int:
+        """Each upstream call at its own target's price: the calls before the last at the
+        usage they reported, the last (the one ``target`` names) at what remains."""
+        prices = self._accounting.prices
+        calls = CALLS.get(ctx) or []
+        cost = 0
+        for call in calls[:-1]:
+            if call.usage is not None:
+                cost += _priced(prices.for_target(call.target, ctx.model), call.usage)
+                usage = _minus(usage, call.usage)
+        return cost + _priced(prices.for_target(target, ctx.model), usage)
+
+
+def _priced(rate: Rate, usage: Usage) -> int:
+    return rate.cost(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens)
+
+
+def _minus(total: Usage, part: Usage) -> Usage:
+    return Usage(
+        prompt_tokens=max(total.prompt_tokens - part.prompt_tokens, 0),
+        completion_tokens=max(total.completion_tokens - part.completion_tokens, 0),
+        cached_tokens=max(total.cached_tokens - part.cached_tokens, 0),
+        estimated=total.estimated,
+    )
 
 
 def format_usd(nano: int) -> str:

@@ -31,10 +31,19 @@ from gateway.providers import exchange
 from gateway.providers.base import TranslatorInput
 from gateway.providers.transport import ProviderClient
 from gateway.routing.health import HealthMonitor
-from gateway.routing.models import ROUTE, TARGET, ModelRoute, ModelTable, RouteTarget
+from gateway.routing.models import (
+    CALLS,
+    ROUTE,
+    TARGET,
+    ModelRoute,
+    ModelTable,
+    RouteTarget,
+    UpstreamCall,
+)
 from gateway.routing.observer import observer_of
 from gateway.routing.retry import backoff_s, classify, retry_after_s
 from gateway.routing.router import Plan, Router
+from gateway.wire.types import Usage
 
 _MAX_FALLBACK_DEPTH = 3
 # Called before each attempt with the target's label; raising RateLimitError (a
@@ -172,9 +181,11 @@ class Dispatcher:
             if not ctx.stream:
                 parsed = await exchange.complete(client, translator, ctx)
                 ctx.usage = parsed.usage
+                _called(ctx, target, parsed.usage)
                 self._succeeded(target, plan, time.perf_counter() - started, stream=False)
                 return Completion(parsed.body)
             stream = await exchange.open_stream(client, translator, ctx)
+            _called(ctx, target, None)
             self._succeeded(target, plan, time.perf_counter() - started, stream=True)
             handed_over = True
             return ChunkStream(_TrackedStream(stream, ctx, target, self, started))
@@ -205,6 +216,13 @@ class _Failures:
         if self.refusal is not None:
             return self.refusal
         return ServiceUnavailableError(f"No target of `{model}` can be tried now.")
+
+
+def _called(ctx: RequestContext, target: RouteTarget, usage: Usage | None) -> None:
+    calls = CALLS.get(ctx)
+    if calls is None:
+        calls = CALLS.set(ctx, [])
+    calls.append(UpstreamCall(target, usage))
 
 
 def _annotate(error: GatewayError, ctx: RequestContext) -> None:

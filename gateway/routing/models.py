@@ -23,6 +23,7 @@ from gateway.providers.registry import engine_load
 from gateway.routing.breaker import BreakerListener
 from gateway.routing.config import Breaker, RoutingPolicy
 from gateway.routing.state import TargetState
+from gateway.wire.types import Usage
 
 _MAX_CACHED_PREFIX_ROUTES = 4096
 # Segments separated by single slashes, each starting with a letter or digit.
@@ -44,6 +45,9 @@ class RouteTarget:
     state: TargetState = field(
         default_factory=lambda: TargetState("", Breaker()), compare=False, repr=False
     )
+    # The config's model entry this target belongs to (``models.<owner>``; a prefix
+    # route's is its pattern, ``openai/*``): its price applies to the calls it makes.
+    owner: str = ""
     # "provider/model": names the target in headers, logs and metrics.
     label: str = field(init=False, compare=False)
 
@@ -67,6 +71,20 @@ class ModelRoute:
 # (the dispatcher; None for a cache hit).
 ROUTE: Slot[ModelRoute] = Slot("route")
 TARGET: Slot[RouteTarget] = Slot("target")
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamCall:
+    """One answer an upstream gave for this request, and its usage (None for a stream,
+    whose usage is known only at its end): a request that calls upstream more than once
+    (a confidence-gate retry on a stronger model, a guard's repair call) is priced per
+    call, each at its own target's price."""
+
+    target: RouteTarget
+    usage: Usage | None
+
+
+CALLS: Slot[list[UpstreamCall]] = Slot("calls")
 
 
 class ModelTable:
@@ -130,6 +148,7 @@ class ModelTable:
                     self._cost(t, model, spec),
                     engine_load(provider.kind),
                     TargetState(f"{name}->{label}", spec.routing.breaker),
+                    owner=f"{name[: len(name) - len(rest)]}*" if rest else name,
                 )
             )
         if self._breaker_listener is not None:
