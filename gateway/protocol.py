@@ -8,21 +8,89 @@ thousand exhaust the process. Here a second timer of the same length
 (``timeout_keep_alive``, 5 s) starts when a connection opens and after each response,
 and only a complete request head stops it. Requests whose head is in are not affected:
 a long stream or a slow upstream keeps its connection as long as it needs.
+
+Request heads are bounded too: more than ``MAX_HEAD_BYTES`` (request line and header
+fields together) or ``MAX_HEADERS`` fields is answered 431 in OpenAI's error shape and
+the connection closed, as soon as the limit is crossed, so a client cannot make a
+worker buffer a 50 MB header.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_HEAD_BYTES = 64 * 1024
+MAX_HEADERS = 128
+_TOO_LARGE = json.dumps(
+    {
+        "error": {
+            "message": f"The request head is too large: at most {MAX_HEAD_BYTES} bytes and "
+            f"{MAX_HEADERS} header fields.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "request_header_fields_too_large",
+        }
+    }
+).encode()
+_TOO_LARGE_RESPONSE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: application/json\r\n"
+    b"content-length: " + str(len(_TOO_LARGE)).encode() + b"\r\n"
+    b"connection: close\r\n\r\n" + _TOO_LARGE
+)
+
+
+class HeadTooLargeError(Exception):
+    """Raised inside the parser's callback to stop parsing a rejected head."""
 
 
 class HeadTimeoutProtocol(HttpToolsProtocol):
     _head_timer: asyncio.TimerHandle | None = None
+    # Bytes and fields of the request head being read; None once it is complete.
+    _head_bytes: int | None = 0
+    _head_fields = 0
+    _rejected = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self._rejected:
+            return
+        if self._head_bytes is not None:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        # Still inside the head after parsing: every byte so far belongs to it.
+        if self._head_bytes is not None and self._head_bytes > MAX_HEAD_BYTES:
+            self._reject_head()
+
+    def on_url(self, url: bytes) -> None:
+        if len(self.url) + len(url) > MAX_HEAD_BYTES:
+            self._reject_head()
+            raise HeadTooLargeError
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_fields += 1
+        if self._head_fields > MAX_HEADERS:
+            self._reject_head()
+            raise HeadTooLargeError  # the parser stops; uvicorn's 400 is suppressed below
+        super().on_header(name, value)
+
+    def send_400_response(self, msg: str) -> None:
+        if not self._rejected:
+            super().send_400_response(msg)
+
+    def _reject_head(self) -> None:
+        if not self._rejected and not self.transport.is_closing():
+            self._rejected = True
+            self._cancel_head_timer()
+            self.transport.write(_TOO_LARGE_RESPONSE)
+            self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
@@ -30,12 +98,14 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._cancel_head_timer()
+        self._head_bytes = None
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
         # Idle until the next request (a pipelined one may already be running).
         if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
+            self._head_bytes, self._head_fields = 0, 0
             self._arm_head_timer()
 
     def _arm_head_timer(self) -> None:

@@ -140,3 +140,55 @@ def test_streams_in_flight_per_key(gw: GatewayProcess, http: httpx.Client) -> No
         thread.join(20)
     assert finished == [1] * STREAMS
     assert http.post("/v1/chat/completions", json=body()).status_code == 200
+
+
+def _raw(gw: GatewayProcess, head: bytes, read: int = 65536) -> bytes:
+    """Send a raw request head (streamed, as a hostile client would) and read the
+    answer; the gateway may close before reading all of it."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as sock:
+        try:
+            for start in range(0, len(head), 65536):
+                sock.sendall(head[start : start + 65536])
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(read)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /v1/models HTTP/1.1\r\nhost: x\r\nx-big: " + b"a" * 54_000_000 + b"\r\n\r\n",
+        b"GET /v1/models HTTP/1.1\r\nhost: x\r\n"
+        + b"".join(b"x-h%d: v\r\n" % i for i in range(200))
+        + b"\r\n",
+        b"GET /v1/models?" + b"q" * 100_000 + b" HTTP/1.1\r\nhost: x\r\n\r\n",
+    ],
+    ids=["one-54-MB-header", "200-header-fields", "100-KB-request-line"],
+)
+def test_request_head_over_the_limit_is_431(gw: GatewayProcess, head: bytes) -> None:
+    import json
+
+    answer = _raw(gw, head)
+    status, _, rest = answer.partition(b"\r\n")
+    assert status.startswith(b"HTTP/1.1 431"), answer[:200]
+    error = json.loads(rest.split(b"\r\n\r\n", 1)[1])["error"]
+    assert error["code"] == "request_header_fields_too_large"
+    assert error["type"] == "invalid_request_error"
+    # The worker is fine afterwards.
+    assert httpx.get(gw.url + "/health/live", timeout=5).status_code == 200
+
+
+def test_many_ordinary_headers_are_served(http: httpx.Client) -> None:
+    headers = {f"x-trace-{i}": "v" * 200 for i in range(60)}
+    assert http.get("/v1/models", headers=headers).status_code == 200
