@@ -104,4 +104,6 @@ def gateway_config(upstream_base_url: str) -> dict[str, object]:
         "models": models,
         "teams": teams,
         "keys": keys,
+        # The soak and the locust runs read /metrics without a key.
+        "telemetry": {"metrics": {"public": True}},
     }

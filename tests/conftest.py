@@ -107,6 +107,18 @@ class GatewayProcess:
         return code
 
 
+def scrape(url: str, key: str = MASTER_KEY) -> str:
+    """``GET /metrics`` as Prometheus reads it: with the master key (or a scrape token);
+    the series name every team, so a team key or no key is refused."""
+    response = httpx.get(
+        url + "/metrics",
+        headers={"authorization": f"Bearer {key}", "connection": "close"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return response.text
+
+
 def wait_until(probe: Callable[[], T | None], timeout: float = 5.0, interval: float = 0.02) -> T:
     """Poll ``probe`` until it returns something truthy: for effects the gateway applies
     just after answering (ledger batches, other replicas), never a fixed sleep."""

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import MASTER_KEY, UPSTREAM_KEY, GatewayProcess
+from tests.conftest import MASTER_KEY, UPSTREAM_KEY, GatewayProcess, scrape
 
 FAULT_KEY = "sk-fault-team-key-0123456789"
 TEAM = "faults"
@@ -211,7 +211,7 @@ def held_usd(gateway: GatewayProcess) -> float:
 
 
 def in_flight(gateway: GatewayProcess) -> float:
-    text = httpx.get(gateway.url + "/metrics", timeout=10).text
+    text = scrape(gateway.url)
     total = 0.0
     for line in text.splitlines():
         if line.startswith("gateway_requests_in_flight"):

@@ -11,7 +11,7 @@ import pytest
 from gateway.experiments.assign import Splitter, bucket
 from gateway.experiments.config import Experiment, Variant
 from gateway.experiments.report import wilson
-from tests.conftest import GatewayProcess
+from tests.conftest import GatewayProcess, scrape
 from tests.pipeline_support import (
     FLAG_KEY,
     PLAIN_KEY,
@@ -128,7 +128,7 @@ def test_report_has_counts_and_intervals_per_variant(
             assert view["errors"]["ci95"][0] == 0.0
             assert view["output_tokens"]["mean"] > 0
     assert variants[variant]["feedback"]["good"] >= 1
-    metrics = httpx.get(url + "/metrics").text
+    metrics = scrape(url)
     assert (
         f'gateway_experiment_feedback_total{{experiment="chat-ab",rating="good",variant="{variant}"}}'
         in metrics

@@ -252,7 +252,21 @@ def test_service_monitor_selects_the_services(case: tuple[str, Rendered]) -> Non
             for service in chosen:
                 assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
     gateway_monitor = rendered.get("ServiceMonitor", FULLNAME)
-    assert gateway_monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    endpoint = gateway_monitor["spec"]["endpoints"][0]
+    assert endpoint["path"] == "/metrics"
+    # /metrics is not anonymous: Prometheus sends the scrape token the gateway reads.
+    credentials = endpoint["authorization"]["credentials"]
+    assert endpoint["authorization"]["type"] == "Bearer"
+    assert credentials == {"name": f"{FULLNAME}-keys", "key": "metrics-token"}
+    env = {
+        e["name"]: e
+        for e in rendered.get("Deployment", FULLNAME)["spec"]["template"]["spec"]["containers"][0][
+            "env"
+        ]
+    }
+    assert env["GATEWAY_METRICS_TOKEN"]["valueFrom"]["secretKeyRef"] == credentials
+    config = yaml.safe_load(rendered.config_text)
+    assert config["telemetry"]["metrics"]["token"] == "${GATEWAY_METRICS_TOKEN}"
 
 
 # --- Redis and engines (the engines-redis values) ---------------------------------------

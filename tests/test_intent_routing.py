@@ -14,7 +14,7 @@ from gateway.intent.classifier import IntentClassifier
 from gateway.intent.config import Intent, IntentRouter
 from gateway.intent.features import cjk_share, grams
 from tests.cache_support import minilm_dir  # noqa: F401 (fixture)
-from tests.conftest import TEAM_KEY, GatewayProcess
+from tests.conftest import TEAM_KEY, GatewayProcess, scrape
 from tests.emulators.openai_upstream import EmulatorServer
 from tests.pipeline_support import (
     PLAIN_KEY,
@@ -127,10 +127,9 @@ def test_refusals_use_openai_errors(
 
 
 def test_intent_metrics_are_exposed(routed: GatewayProcess) -> None:
-    import httpx
 
     chat(routed.url, {"model": "auto", "messages": [{"role": "user", "content": "hello there"}]})
-    text = httpx.get(routed.url + "/metrics").text
+    text = scrape(routed.url)
     assert (
         'gateway_intent_decisions_total{intent="greeting",matched="true",router="auto",tier="local"}'
         in text

@@ -64,6 +64,7 @@ models:
     routing: {{strategy: engine-aware, engine: {{on_saturation: shed}}}}
 teams: {{one: {{models: ["*"]}}}}
 keys: [{{team: one, key: "{TEAM_KEY}"}}]
+telemetry: {{metrics: {{public: true}}}}
 """
 
 

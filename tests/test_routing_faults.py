@@ -89,6 +89,7 @@ models:
     routing: {{breaker: {{failures: 2, open_s: 1}}}}
 teams: {{one: {{models: ["*"]}}}}
 keys: [{{team: one, key: "{TEAM_KEY}"}}]
+telemetry: {{metrics: {{public: true}}}}
 """
 
 

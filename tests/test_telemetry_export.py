@@ -29,6 +29,7 @@ teams: {{one: {{}}}}
 keys: [{{team: one, key: "{KEY}"}}]
 labeling: {{key_file: "{key_file}"}}
 telemetry:
+  metrics: {{public: true}}
   service_name: gateway-under-test
   tracing: {tracing}
 """

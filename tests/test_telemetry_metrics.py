@@ -20,12 +20,13 @@ from gateway.telemetry import events, semconv
 from gateway.telemetry.config import Metrics
 from gateway.telemetry.metrics import GatewayMetrics
 from gateway.wire.types import Endpoint, Usage
-from tests.conftest import UPSTREAM_KEY, GatewayProcess, free_port
+from tests.conftest import UPSTREAM_KEY, GatewayProcess, free_port, scrape
 from tests.emulators.openai_upstream import EmulatorServer
 
 KEY = "sk-metrics-team-key-0123456789"
 TIGHT = "sk-metrics-tight-key-0123456789"
 WRONG_BEARER = "sk-never-valid-bearer-5550123"
+SCRAPE = "sk-metrics-scrape-token-0123456789"
 PROMPT = "confidential-prompt-zebra-4419"
 USER = [{"role": "user", "content": PROMPT}]
 
@@ -58,7 +59,7 @@ keys:
   - {{team: tight, key: "{TIGHT}"}}
 labeling: {{key_file: "{key_file}"}}
 telemetry:
-  metrics: {{max_label_values: 6}}
+  metrics: {{max_label_values: 6, token: "{SCRAPE}"}}
 """
 
 
@@ -116,7 +117,7 @@ def workload(served: GatewayProcess) -> dict[str, int]:
 
 
 def _families(url: str) -> dict[str, Any]:
-    response = httpx.get(url + "/metrics")
+    response = httpx.get(url + "/metrics", headers={"authorization": f"Bearer {SCRAPE}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return {family.name: family for family in text_string_to_metric_families(response.text)}
@@ -196,7 +197,7 @@ def test_metrics_after_mixed_workload(served: GatewayProcess, workload: dict[str
     assert up["emu"] == 1.0
     assert families["gateway_requests_in_flight"].samples[0].value == 0  # nothing leaked
 
-    text = httpx.get(served.url + "/metrics").text
+    text = scrape(served.url, SCRAPE)
     for secret in (KEY, TIGHT, WRONG_BEARER, UPSTREAM_KEY, PROMPT):
         assert secret not in text
     assert not re.search(r'"req_[0-9a-f]{24}"', text)  # no request ids as label values
@@ -342,3 +343,29 @@ def test_state_gauges_set_by_their_owners() -> None:
         "a": 1.0,
         "b": 0.0,
     }
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status", "code"),
+    [
+        (None, 401, "missing_api_key"),
+        (f"Bearer {KEY}", 403, "insufficient_permissions"),
+        (f"Bearer {WRONG_BEARER}", 403, "insufficient_permissions"),
+        (f"Basic {SCRAPE}", 401, "missing_api_key"),
+    ],
+    ids=["anonymous", "team-key", "wrong-token", "not-bearer"],
+)
+def test_metrics_are_not_readable_by_a_team_or_anonymously(
+    served: GatewayProcess, authorization: str | None, status: int, code: str
+) -> None:
+    """Its series name every team and what each spent: a team's key reads none of it."""
+    headers = {"authorization": authorization} if authorization else {}
+    response = httpx.get(served.url + "/metrics", headers=headers)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert "gateway_" not in response.text
+
+
+def test_scrape_token_reads_metrics(served: GatewayProcess) -> None:
+    assert "gateway_requests" in scrape(served.url, SCRAPE)

@@ -34,6 +34,11 @@ class Tracing(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
 
 class Metrics(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     enabled: bool = True
+    # Who may read GET /metrics: its series name every team, model and cost. The master
+    # key always may; ``token`` is a scrape token for Prometheus (``Bearer <token>``, no
+    # admin rights); ``public: true`` lets anyone on the port read it. A team's key never.
+    token: str = ""
+    public: bool = False
     # Distinct values kept per label (model, target) before further ones are folded into
     # ``_other``: clients choose model names under prefix routes, series must stay bounded.
     max_label_values: Annotated[int, Meta(ge=1)] = 500

@@ -88,6 +88,15 @@ in. Fails rendering on combinations that would run but misbehave.
 {{- $_ := set $server "shutdown_grace_s" .Values.shutdown.longestStreamSeconds }}
 {{- $_ := set $cfg "server" $server }}
 {{- $_ := set $cfg "admin" (merge (dict "master_key" "${GATEWAY_MASTER_KEY}") (default dict (get $cfg "admin"))) }}
+{{- if hasKey .Values.secrets.env "GATEWAY_METRICS_TOKEN" }}
+{{- $telemetry := default dict (get $cfg "telemetry") }}
+{{- $metrics := default dict (get $telemetry "metrics") }}
+{{- if not (get $metrics "token") }}
+{{- $_ := set $metrics "token" "${GATEWAY_METRICS_TOKEN}" }}
+{{- $_ := set $telemetry "metrics" $metrics }}
+{{- $_ := set $cfg "telemetry" $telemetry }}
+{{- end }}
+{{- end }}
 {{- if hasKey .Values.secrets.env "GATEWAY_LABEL_SIGNING_KEY" }}
 {{- $labeling := default dict (get $cfg "labeling") }}
 {{- if not (get $labeling "signing_key") }}
