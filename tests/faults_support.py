@@ -51,7 +51,7 @@ def fault_config(
 admin: {{master_key: "{MASTER_KEY}"}}
 state: {state}
 server: {{{server}}}
-accounting: {{flush_interval_s: 0.02}}
+accounting: {{flush_interval_s: 0.02, store_timeout_s: 0.5}}
 providers:
   emu:
     kind: openai

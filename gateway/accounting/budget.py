@@ -11,12 +11,15 @@ by at most what their real costs exceed their reservations, never by what is in 
 Over budget: 429 ``insufficient_quota``, with ``retry-after`` set to the end of the
 budget period and ``x-should-retry: false`` (OpenAI's SDKs then do not retry).
 
-Fails open: if the state store cannot be reached the request is admitted and logged;
-its usage is still queued and written when the store is back.
+Fails open: if the state store does not answer within ``accounting.store_timeout_s``
+the request is admitted and logged, and the store is skipped for as long again (a
+frozen Redis costs a burst one wait); its usage is still queued and written when the
+store is back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import math
@@ -73,6 +76,8 @@ class BudgetAdmission(Stage):
         self._default_period = settings.budget_period
         self._default_max_output = settings.default_max_output_tokens
         self._hold_ttl = settings.hold_ttl_s
+        self._store_timeout = settings.store_timeout_s
+        self._skip_until = 0.0
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
         state = ACCOUNTING.get(ctx)
@@ -103,10 +108,15 @@ class BudgetAdmission(Stage):
             amount_nano=amount,
             ttl_s=self._hold_ttl,
         )
+        if time.monotonic() < self._skip_until:
+            state.hold = hold  # settled like any other; releases nothing if never held
+            return None
         try:
-            refusal = await self._accounting.state.reserve(checks, hold)
-        except StateError as exc:
-            log.error("budget not checked (state store unreachable), admitted: %s", exc)
+            async with asyncio.timeout(self._store_timeout):
+                refusal = await self._accounting.state.reserve(checks, hold)
+        except (StateError, TimeoutError) as exc:
+            self._skip_until = time.monotonic() + self._store_timeout
+            log.error("budget not checked (state store unreachable), admitted: %r", exc)
             # A timed-out call may still run on a slow store: settling releases a hold
             # that exists and ignores one that does not, so keep it to be settled.
             state.hold = hold

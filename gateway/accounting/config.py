@@ -48,6 +48,10 @@ class Accounting(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # cannot use it (403 model_not_priced), since it would spend nothing from the budget;
     # requests without a budget are recorded at cost 0.
     unpriced: ModelPrice | None = None
+    # How long admission waits for the state store before admitting without a budget
+    # check (fail open, logged); after a failure the store is skipped this long again,
+    # so a frozen Redis costs a burst one wait, not one per request.
+    store_timeout_s: Annotated[float, Meta(gt=0)] = 1.0
     # A reservation left by a crashed replica is released after this many seconds.
     hold_ttl_s: Annotated[float, Meta(gt=0)] = 900.0
     # tiktoken encoding for models it does not know (local engines, other vendors).
