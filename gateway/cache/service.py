@@ -24,6 +24,7 @@ from gateway.cache.config import CacheConfig
 from gateway.cache.keys import Plan, Policy, resolve_policy
 from gateway.cache.store import CacheStore, MemoryStore, SharedRecord
 from gateway.config.schema import Team
+from gateway.extras import require
 from gateway.pipeline.context import Endpoint, RequestContext
 from gateway.pipeline.reply import Completion, Reply
 
@@ -188,7 +189,8 @@ def build_cache(
     else:
         store = MemoryStore(config.max_entries, config.max_bytes)
     semantic: SemanticIndex | None = None
-    if config.semantic is not None and any(p and p.semantic for p in [default, *listed]):
+    if config.semantic is not None and uses_semantic(config, teams):
+        require("cache", "the semantic cache")
         from gateway.cache.semantic import SemanticIndex, build_embedder
 
         semantic = SemanticIndex(config.semantic, build_embedder(config.semantic, embeddings))
@@ -202,6 +204,13 @@ def build_cache(
         return found
 
     return ResponseCache(config, PerTeam(policy, default, teams), store, semantic)
+
+
+def uses_semantic(config: CacheConfig, teams: Mapping[str, Team]) -> bool:
+    """Whether any team of the config (or the default) has semantic lookups on: only
+    then is an embedder loaded."""
+    listed = [resolve_policy(config, team.cache) for team in teams.values()]
+    return any(p is not None and p.semantic for p in [resolve_policy(config, None), *listed])
 
 
 def embeddings_through(

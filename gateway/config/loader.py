@@ -156,8 +156,10 @@ def _check_references(config: Config) -> None:
         if engine is not None:
             if engine.kind == "command" and not engine.command:
                 raise ConfigError(f"providers.{name}.engine.command", "required for kind command")
-            if engine.kind == "llama-cpp" and not engine.model:
-                raise ConfigError(f"providers.{name}.engine.model", "required for kind llama-cpp")
+            if engine.kind != "command" and not engine.model:
+                raise ConfigError(
+                    f"providers.{name}.engine.model", f"required for kind {engine.kind}"
+                )
     for model_name, model in config.models.items():
         for i, target in enumerate(model.targets):
             if target.provider not in config.providers:

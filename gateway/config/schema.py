@@ -63,8 +63,11 @@ class HealthCheck(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
 class Engine(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A local engine process the gateway starts, health-checks and stops with itself."""
 
-    kind: Literal["llama-cpp", "command"]
-    # llama-cpp: a path to a GGUF file, or ``package:<module>`` to use the single GGUF
+    # llama-cpp: llama.cpp's server from the prebuilt xllamacpp wheel (the [local] extra);
+    # llama-cpp-python: the same server from llama-cpp-python[server] (compiled);
+    # command: any argv, e.g. trtllm-serve on GPU hosts.
+    kind: Literal["llama-cpp", "llama-cpp-python", "command"]
+    # llama-cpp*: a path to a GGUF file, or ``package:<module>`` to use the single GGUF
     # shipped inside an installed package (found without importing it).
     model: str = ""
     # command: the argv to run (``trtllm-serve ...`` on GPU hosts).
@@ -72,7 +75,10 @@ class Engine(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535)] = 8181
     threads: PositiveInt = 2
+    # Tokens of context per request slot, and how many requests decode at once
+    # (llama-cpp; llama-cpp-python serves one at a time).
     context_size: PositiveInt = 2048
+    parallel: PositiveInt = 1
     served_name: str = ""
     env: dict[str, str] = field(default_factory=dict)
 

@@ -15,6 +15,9 @@ def build_intent_routing(config: Config) -> IntentRouting | None:
     None when the config has no routers. Logs each router's held-back accuracy."""
     if not config.intents:
         return None
+    from gateway.extras import require
+
+    require("cache", "intent routing (its embedder)")
     import logging
     import os
     from pathlib import Path
