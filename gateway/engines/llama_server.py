@@ -28,10 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         import xllamacpp  # type: ignore[import-untyped]
     except ImportError:
-        print(
-            "the llama-cpp engine needs xllamacpp: pip install 'llm-gateway[local]'",
-            file=sys.stderr,
-        )
+        from gateway.engines.llamacpp import NO_XLLAMACPP
+
+        print(NO_XLLAMACPP, file=sys.stderr)
         return 2
     # Block the stop signals before the server's threads start, so they inherit the
     # mask and the signal is taken here by sigwait instead of killing a C++ thread.

