@@ -1,0 +1,259 @@
+"""Development vs blind numbers, with Wilson 95 % intervals, for issue #18's goals.
+
+    python loadtests/eval_blind.py [--only cache,injection,pii,intent] [--json OUT]
+        [--threshold T] [--int8]
+
+Development sets (``tests/data/dev-hard``, ``semantic-cache``, ``injection``) are the
+ones rules and thresholds were tuned on; ``tests/data/blind`` was written and frozen
+before any change and is never tuned on (see its README). Every figure is printed as
+``k/n = rate [low, high]``; a figure measured on data it was tuned on is reported only
+as a development number.
+
+- cache: hit precision (hits on ``same: true`` / all hits) and recall (hits among the
+  paraphrases) per language, with the gateway's similarity, agreement guard and the
+  configured threshold; false hits per kind; refused paraphrases per guard rule. The
+  threshold comes from ``--threshold`` or the cross-validated default
+  (``eval_semantic_cache.py --cv``), never from the blind set.
+- injection: recall and FPR per language and per kind at the detector's threshold.
+- PII: per type and language, recall (a gold span overlapped by a finding of its type)
+  and precision (findings overlapping a gold span of their type); false positives per
+  look-alike kind.
+- intent: accuracy per language of ``policies/intent-routing.yaml``'s ``auto`` router.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATA = ROOT / "tests" / "data"
+Report = dict[str, Any]
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def fmt(k: int, n: int) -> str:
+    if n == 0:
+        return "0/0"
+    low, high = wilson(k, n)
+    return f"{k}/{n} = {k / n:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+
+
+# --- cache -------------------------------------------------------------------------------
+
+
+def cache_rows(name: str) -> list[dict[str, Any]]:
+    if name == "blind":
+        return load(DATA / "blind/semcache-blind.jsonl")
+    return load(DATA / "dev-hard/semcache-hard-dev.jsonl")
+
+
+def eval_cache(threshold: float, int8: bool) -> Report:
+    import numpy as np
+
+    from gateway.cache import guard
+    from gateway.cache.embedder import OnnxEmbedder, default_model_dir
+
+    embedder = OnnxEmbedder(default_model_dir(), int8=int8)
+    report: Report = {"threshold": threshold, "embedder": embedder.name}
+    for name in ("dev-hard", "blind"):
+        rows = cache_rows(name)
+        texts = sorted({t for r in rows for t in (r["a"], r["b"])})
+        vectors = {t: embedder.embed_sync(t) for t in texts}
+        feats = {t: guard.features(t) for t in texts}
+        cells: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # tp fp pos neg
+        kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        refused: dict[str, int] = defaultdict(int)
+        for r in rows:
+            fa, fb = feats[r["a"]], feats[r["b"]]
+            cosine = float(np.dot(vectors[r["a"]], vectors[r["b"]]))
+            score = guard.similarity(cosine, fa, fb)
+            why = guard.agree(fa, fb)
+            hit = score >= threshold and why is None
+            for key in (r["lang"], "all"):
+                cell = cells[key]
+                cell[0] += hit and r["same"]
+                cell[1] += hit and not r["same"]
+                cell[2] += r["same"]
+                cell[3] += not r["same"]
+            if not r["same"]:
+                kinds[f"{r['kind']}/{r['lang']}"][0] += 1
+                kinds[f"{r['kind']}/{r['lang']}"][1] += hit
+            elif why is not None:
+                refused[f"{r['lang']}:{why}" + ("" if score >= threshold else " (below)")] += 1
+        report[name] = {
+            key: {"precision": fmt(tp, tp + fp), "recall": fmt(tp, pos), "false_hits": fp}
+            for key, (tp, fp, pos, _) in sorted(cells.items())
+        }
+        report[name]["false_hits_per_kind"] = {
+            k: f"{v[1]}/{v[0]}" for k, v in sorted(kinds.items())
+        }
+        report[name]["paraphrases_refused_by_rule"] = dict(sorted(refused.items()))
+    return report
+
+
+# --- injection ---------------------------------------------------------------------------
+
+
+def eval_injection() -> Report:
+    from gateway.guard.classifier import InjectionClassifier
+    from gateway.guard.injection import InjectionDetector
+
+    detector = InjectionDetector(InjectionClassifier.load())
+    sets = {
+        "dev s-labs-validation": [
+            {**r, "lang": "en"} for r in load(DATA / "injection/s-labs-validation.jsonl")
+        ],
+        "dev injection-zh": load(DATA / "dev-hard/injection-zh-dev.jsonl"),
+        "blind": load(DATA / "blind/injection-blind.jsonl"),
+    }
+    report: Report = {"threshold": detector.threshold}
+    for name, rows in sets.items():
+        cells: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # tp pos fp neg
+        for r in rows:
+            flagged = detector.score(r["text"]) >= detector.threshold
+            for key in (r["lang"], "all", f"kind:{r.get('kind', '?')}"):
+                cell = cells[key]
+                if r["injection"]:
+                    cell[0] += flagged
+                    cell[1] += 1
+                else:
+                    cell[2] += flagged
+                    cell[3] += 1
+        report[name] = {
+            key: {
+                **({"recall": fmt(tp, pos)} if pos else {}),
+                **({"fpr": fmt(fp, neg)} if neg else {}),
+            }
+            for key, (tp, pos, fp, neg) in sorted(cells.items())
+        }
+    return report
+
+
+# --- PII ---------------------------------------------------------------------------------
+
+
+def eval_pii() -> Report:
+    from gateway.guard.pii import PiiDetector
+
+    detector = PiiDetector()
+    report: Report = {}
+    for name, path in (
+        ("dev pii-dev-extra", DATA / "dev-hard/pii-dev-extra.jsonl"),
+        ("blind", DATA / "blind/pii-blind.jsonl"),
+    ):
+        gold: dict[str, int] = defaultdict(int)
+        found: dict[str, int] = defaultdict(int)
+        pred: dict[str, int] = defaultdict(int)
+        pred_true: dict[str, int] = defaultdict(int)
+        look_alike: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        wrong: list[str] = []
+        for r in load(path):
+            findings = detector.scan(r["text"])
+            for s in r["spans"]:
+                key = f"{s['type']}/{r['lang']}"
+                gold[key] += 1
+                found[key] += any(
+                    f.label == s["type"] and f.start < s["end"] and s["start"] < f.end
+                    for f in findings
+                )
+            for f in findings:
+                key = f"{f.label}/{r['lang']}"
+                pred[key] += 1
+                ok = any(
+                    f.label == s["type"] and f.start < s["end"] and s["start"] < f.end
+                    for s in r["spans"]
+                )
+                pred_true[key] += ok
+                if not ok:
+                    wrong.append(f"{f.label}: {r['text'][f.start : f.end]}")
+            if not r["spans"]:
+                look_alike[r["kind"]][0] += 1
+                look_alike[r["kind"]][1] += bool(findings)
+        keys = sorted(set(gold) | set(pred))
+        report[name] = {
+            key: {"recall": fmt(found[key], gold[key]), "precision": fmt(pred_true[key], pred[key])}
+            for key in keys
+        }
+        report[name]["look_alike_texts_flagged"] = {
+            k: f"{v[1]}/{v[0]}" for k, v in sorted(look_alike.items())
+        }
+        report[name]["false_findings"] = wrong[:20]
+    return report
+
+
+# --- intent ------------------------------------------------------------------------------
+
+
+def eval_intent(int8: bool) -> Report:
+    import os
+
+    from gateway.cache.embedder import OnnxEmbedder, default_model_dir
+    from gateway.config.loader import parse_config
+    from gateway.intent.classifier import IntentClassifier
+
+    env = {**os.environ, "OPENAI_API_KEY": "x", "GATEWAY_MASTER_KEY": "sk-eval-master-key"}
+    env |= {"SUPPORT_KEY": "sk-eval-support-key", "RESEARCH_KEY": "sk-eval-research-key"}
+    policy = (ROOT / "policies/intent-routing.yaml").read_text()
+    router = parse_config(policy, env=env).intents["auto"]
+    embedder = OnnxEmbedder(default_model_dir(), int8=int8)
+    classifier = IntentClassifier(router, embedder.embed_sync)
+    cells: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    wrong = []
+    for r in load(DATA / "blind/intent-blind.jsonl"):
+        got = classifier.decide(r["text"], embedder.embed_sync(r["text"])).intent
+        cells[r["lang"]][0] += got == r["intent"]
+        cells[r["lang"]][1] += 1
+        if got != r["intent"]:
+            wrong.append(f"{r['text']} -> {got} (want {r['intent']})")
+    return {"blind": {k: fmt(*v) for k, v in sorted(cells.items())}, "wrong": wrong}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default="cache,injection,pii")
+    parser.add_argument("--threshold", type=float, default=None)
+    parser.add_argument("--int8", action="store_true", default=True)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    wanted = set(args.only.split(","))
+    report: Report = {}
+    if "cache" in wanted:
+        from gateway.cache.config import SemanticConfig
+
+        threshold = args.threshold if args.threshold is not None else SemanticConfig().threshold
+        report["cache"] = eval_cache(threshold, args.int8)
+    if "injection" in wanted:
+        report["injection"] = eval_injection()
+    if "pii" in wanted:
+        report["pii"] = eval_pii()
+    if "intent" in wanted:
+        report["intent"] = eval_intent(args.int8)
+    text = json.dumps(report, ensure_ascii=False, indent=1)
+    print(text)
+    if args.json:
+        args.json.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
