@@ -23,7 +23,7 @@ from gateway.cache.embedder import (
     Vector,
     default_model_dir,
 )
-from gateway.cache.index import IndexEntry, VectorIndex
+from gateway.cache.index import IndexEntry, Refusal, VectorIndex
 from gateway.cache.store import SharedRecord
 
 log = logging.getLogger("gateway.cache")
@@ -56,11 +56,17 @@ class SemanticIndex:
 
     def search(
         self, namespace: str, query: Query, threshold: float, use_guard: bool
-    ) -> Found | None:
-        match = self._index.search(namespace, query.vector, query.features, threshold, use_guard)
+    ) -> tuple[Found | None, Refusal | None]:
+        match, refusal = self._index.search(
+            namespace, query.vector, query.features, threshold, use_guard
+        )
         if match is None:
-            return None
-        return Found(match.entry.entry_id, match.similarity)
+            return None, refusal
+        return Found(match.entry.entry_id, match.similarity), None
+
+    def searchable(self, entry_id: str) -> bool:
+        """Whether a stored answer is in this replica's index (semantic hits can find it)."""
+        return entry_id in self._index
 
     def has_namespace(self, namespace: str) -> bool:
         """False when nothing comparable is cached: the lookup can skip embedding."""
