@@ -11,9 +11,10 @@ as a development number.
 
 - cache: hit precision (hits on ``same: true`` / all hits) and recall (hits among the
   paraphrases) per language, with the gateway's similarity, agreement guard and the
-  configured threshold; false hits per kind; refused paraphrases per guard rule. The
-  threshold comes from ``--threshold`` or the cross-validated default
-  (``eval_semantic_cache.py --cv``), never from the blind set.
+  configured threshold, over each set's pairs plus easy negatives (each text against
+  another row's); false hits per kind; refused paraphrases per guard rule.
+  ``--embedder minilm+wordllama`` scores with the hybrid embedder; its ``cjk_threshold``
+  is cross-validated on the development Chinese pairs (reported), never on the blind set.
 - injection: recall and FPR per language and per kind at the detector's threshold.
 - PII: per type and language, recall (a gold span overlapped by a finding of its type)
   and precision (findings overlapping a gold span of their type); false positives per
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -67,47 +69,158 @@ def cache_rows(name: str) -> list[dict[str, Any]]:
     return load(DATA / "dev-hard/semcache-hard-dev.jsonl")
 
 
-def eval_cache(threshold: float, int8: bool) -> Report:
-    import numpy as np
+def easy_negatives(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each text against a different row's text in the same language (5 rows on)."""
+    out: list[dict[str, Any]] = []
+    for lang in ("en", "zh"):
+        same = [r for r in rows if r["lang"] == lang]
+        for i, r in enumerate(same):
+            other = same[(i + 5) % len(same)]
+            out.append({"a": r["a"], "b": other["b"], "same": False, "lang": lang, "kind": "easy"})
+    return out
 
+
+class PairScorer:
+    """Scores pairs as the cache does, for MiniLM alone or the hybrid embedder, with the
+    hybrid's ``cjk_threshold`` a parameter (no re-embedding per value)."""
+
+    def __init__(self, int8: bool) -> None:
+        from gateway.cache.embedder import default_model_dir, shared_onnx
+
+        self.minilm = shared_onnx(default_model_dir(), int8=int8)
+        self.words: Any = None
+        self._m: dict[str, Any] = {}
+        self._w: dict[str, Any] = {}
+
+    def prepare(self, texts: set[str], hybrid: bool) -> None:
+        for t in texts:
+            if t not in self._m:
+                self._m[t] = self.minilm.embed_sync(t)
+        if hybrid:
+            if self.words is None:
+                from gateway.cache.embedder import WordLlamaEmbedder
+
+                self.words = WordLlamaEmbedder()
+            for t in texts:
+                if t not in self._w:
+                    self._w[t] = self.words.embed_sync(t)
+
+    def score(self, a: str, b: str, cjk_threshold: float | None, reference: float) -> float:
+        import numpy as np
+
+        from gateway.cache import guard
+        from gateway.cache.embedder import cjk_share
+
+        fa, fb = guard.features(a), guard.features(b)
+        cos_m = float(np.dot(self._m[a], self._m[b]))
+        if cjk_threshold is None:
+            return guard.similarity(cos_m, fa, fb)
+        k = (1 - reference) / (1 - cjk_threshold)
+        sa, sb = cjk_share(a), cjk_share(b)
+        cos_w = float(np.dot(self._w[a], self._w[b])) if sa and sb else 0.0
+        cosine = math.sqrt((1 - sa) * (1 - sb)) * cos_m + math.sqrt(sa * sb) * ((1 - k) + k * cos_w)
+        return guard.similarity(cosine, fa, fb, lexical_cjk=False)
+
+
+def cache_cells(
+    rows: list[dict[str, Any]], scorer: PairScorer, threshold: float, cjk: float | None
+) -> Report:
     from gateway.cache import guard
-    from gateway.cache.embedder import OnnxEmbedder, default_model_dir
 
-    embedder = OnnxEmbedder(default_model_dir(), int8=int8)
-    report: Report = {"threshold": threshold, "embedder": embedder.name}
+    cells: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # tp fp pos neg
+    kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    refused: dict[str, int] = defaultdict(int)
+    for r in rows:
+        score = scorer.score(r["a"], r["b"], cjk, threshold)
+        why = guard.agree(guard.features(r["a"]), guard.features(r["b"]))
+        hit = score >= threshold and why is None
+        for key in (r["lang"], "all"):
+            cell = cells[key]
+            cell[0] += hit and r["same"]
+            cell[1] += hit and not r["same"]
+            cell[2] += r["same"]
+            cell[3] += not r["same"]
+        if not r["same"]:
+            kinds[f"{r['kind']}/{r['lang']}"][0] += 1
+            kinds[f"{r['kind']}/{r['lang']}"][1] += hit
+        elif why is not None:
+            refused[f"{r['lang']}:{why}" + ("" if score >= threshold else " (below)")] += 1
+    report: Report = {
+        key: {"precision": fmt(tp, tp + fp), "recall": fmt(tp, pos), "false_hits": fp}
+        for key, (tp, fp, pos, _) in sorted(cells.items())
+    }
+    report["false_hits_per_kind"] = {k: f"{v[1]}/{v[0]}" for k, v in sorted(kinds.items())}
+    report["paraphrases_refused_by_rule"] = dict(sorted(refused.items()))
+    return report
+
+
+CJK_GRID = [0.60, 0.65, 0.70, 0.72, 0.75, 0.78, 0.80, 0.85]
+
+
+def cv_cjk_threshold(
+    rows: list[dict[str, Any]], scorer: PairScorer, threshold: float, folds: int = 5
+) -> Report:
+    """5-fold cross-validation of the hybrid's ``cjk_threshold`` on the development
+    Chinese pairs (dev-hard zh + easy negatives): on the training folds, the lowest
+    value with no false hit; figures on the held-out folds, pooled."""
+    from gateway.cache import guard
+
+    zh = [r for r in rows if r["lang"] == "zh"]
+    order = list(range(len(zh)))
+    random.Random(18).shuffle(order)
+    fold_of = {i: n % folds for n, i in enumerate(order)}
+    hits = {
+        t: [
+            scorer.score(r["a"], r["b"], t, threshold) >= threshold
+            and guard.agree(guard.features(r["a"]), guard.features(r["b"])) is None
+            for r in zh
+        ]
+        for t in CJK_GRID
+    }
+    tp = fp = pos = 0
+    chosen: list[float] = []
+    for k in range(folds):
+        train = [i for i in range(len(zh)) if fold_of[i] != k]
+        pick = CJK_GRID[-1]
+        for t in CJK_GRID:
+            if not any(hits[t][i] and not zh[i]["same"] for i in train):
+                pick = t
+                break
+        chosen.append(pick)
+        for i in range(len(zh)):
+            if fold_of[i] == k:
+                tp += hits[pick][i] and zh[i]["same"]
+                fp += hits[pick][i] and not zh[i]["same"]
+                pos += zh[i]["same"]
+    full = next(
+        (
+            t
+            for t in CJK_GRID
+            if not any(h and not r["same"] for h, r in zip(hits[t], zh, strict=True))
+        ),
+        CJK_GRID[-1],
+    )
+    return {
+        "chosen_per_fold": chosen,
+        "chosen_on_all_dev": full,
+        "cv_precision": fmt(tp, tp + fp),
+        "cv_recall": fmt(tp, pos),
+    }
+
+
+def eval_cache(threshold: float, int8: bool, embedder: str, cjk: float) -> Report:
+    scorer = PairScorer(int8)
+    hybrid = embedder == "minilm+wordllama"
+    report: Report = {"threshold": threshold, "embedder": embedder}
+    if hybrid:
+        report["cjk_threshold"] = cjk
     for name in ("dev-hard", "blind"):
         rows = cache_rows(name)
-        texts = sorted({t for r in rows for t in (r["a"], r["b"])})
-        vectors = {t: embedder.embed_sync(t) for t in texts}
-        feats = {t: guard.features(t) for t in texts}
-        cells: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # tp fp pos neg
-        kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        refused: dict[str, int] = defaultdict(int)
-        for r in rows:
-            fa, fb = feats[r["a"]], feats[r["b"]]
-            cosine = float(np.dot(vectors[r["a"]], vectors[r["b"]]))
-            score = guard.similarity(cosine, fa, fb)
-            why = guard.agree(fa, fb)
-            hit = score >= threshold and why is None
-            for key in (r["lang"], "all"):
-                cell = cells[key]
-                cell[0] += hit and r["same"]
-                cell[1] += hit and not r["same"]
-                cell[2] += r["same"]
-                cell[3] += not r["same"]
-            if not r["same"]:
-                kinds[f"{r['kind']}/{r['lang']}"][0] += 1
-                kinds[f"{r['kind']}/{r['lang']}"][1] += hit
-            elif why is not None:
-                refused[f"{r['lang']}:{why}" + ("" if score >= threshold else " (below)")] += 1
-        report[name] = {
-            key: {"precision": fmt(tp, tp + fp), "recall": fmt(tp, pos), "false_hits": fp}
-            for key, (tp, fp, pos, _) in sorted(cells.items())
-        }
-        report[name]["false_hits_per_kind"] = {
-            k: f"{v[1]}/{v[0]}" for k, v in sorted(kinds.items())
-        }
-        report[name]["paraphrases_refused_by_rule"] = dict(sorted(refused.items()))
+        rows = rows + easy_negatives(rows)
+        scorer.prepare({t for r in rows for t in (r["a"], r["b"])}, hybrid)
+        report[name] = cache_cells(rows, scorer, threshold, cjk if hybrid else None)
+        if hybrid and name == "dev-hard":
+            report["dev-hard zh cjk_threshold CV"] = cv_cjk_threshold(rows, scorer, threshold)
     return report
 
 
@@ -204,7 +317,7 @@ def eval_pii() -> Report:
 # --- intent ------------------------------------------------------------------------------
 
 
-def eval_intent(int8: bool) -> Report:
+def eval_intent(int8: bool, kind: str = "minilm", cjk: float = 0.7) -> Report:
     import os
 
     from gateway.cache.embedder import OnnxEmbedder, default_model_dir
@@ -215,7 +328,14 @@ def eval_intent(int8: bool) -> Report:
     env |= {"SUPPORT_KEY": "sk-eval-support-key", "RESEARCH_KEY": "sk-eval-research-key"}
     policy = (ROOT / "policies/intent-routing.yaml").read_text()
     router = parse_config(policy, env=env).intents["auto"]
-    embedder = OnnxEmbedder(default_model_dir(), int8=int8)
+    embedder: Any = OnnxEmbedder(default_model_dir(), int8=int8)
+    if kind == "minilm+wordllama":
+        from gateway.cache.config import DEFAULT_THRESHOLD
+        from gateway.cache.embedder import HybridEmbedder, WordLlamaEmbedder
+
+        embedder = HybridEmbedder(
+            embedder, WordLlamaEmbedder(), cjk_threshold=cjk, reference=DEFAULT_THRESHOLD
+        )
     classifier = IntentClassifier(router, embedder.embed_sync)
     cells: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     wrong = []
@@ -233,21 +353,26 @@ def main() -> int:
     parser.add_argument("--only", default="cache,injection,pii")
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--int8", action="store_true", default=True)
+    parser.add_argument("--embedder", choices=["minilm", "minilm+wordllama"], default="minilm")
+    parser.add_argument("--cjk-threshold", type=float, default=None)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     report: Report = {}
-    if "cache" in wanted:
-        from gateway.cache.config import SemanticConfig
+    from gateway.cache.config import EmbedderConfig, SemanticConfig
 
+    if "cache" in wanted:
         threshold = args.threshold if args.threshold is not None else SemanticConfig().threshold
-        report["cache"] = eval_cache(threshold, args.int8)
+        cjk = args.cjk_threshold or EmbedderConfig().cjk_threshold
+        report["cache"] = eval_cache(threshold, args.int8, args.embedder, cjk)
     if "injection" in wanted:
         report["injection"] = eval_injection()
     if "pii" in wanted:
         report["pii"] = eval_pii()
     if "intent" in wanted:
-        report["intent"] = eval_intent(args.int8)
+        report["intent"] = eval_intent(
+            args.int8, args.embedder, args.cjk_threshold or EmbedderConfig().cjk_threshold
+        )
     text = json.dumps(report, ensure_ascii=False, indent=1)
     print(text)
     if args.json:

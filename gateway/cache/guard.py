@@ -154,11 +154,12 @@ def cjk_overlap(a: Features, b: Features) -> float:
     return 2 * len(a.cjk & b.cjk) / (len(a.cjk) + len(b.cjk))
 
 
-def similarity(cosine: float, a: Features, b: Features) -> float:
+def similarity(cosine: float, a: Features, b: Features, lexical_cjk: bool = True) -> float:
     """The embedding cosine, with the CJK share of the text scored by character overlap
-    instead (the embedder cannot see most CJK characters)."""
+    instead (MiniLM cannot see most CJK characters). A multilingual embedder's cosine is
+    used as it is (``lexical_cjk`` False)."""
     share = max(a.cjk_share, b.cjk_share)
-    if share <= 0.0:
+    if share <= 0.0 or not lexical_cjk:
         return cosine
     return (1.0 - share) * cosine + share * min(cosine, cjk_overlap(a, b))
 

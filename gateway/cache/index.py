@@ -130,6 +130,7 @@ class VectorIndex:
         features: guard.Features,
         threshold: float,
         use_guard: bool,
+        cjk_overlap: bool = True,
     ) -> tuple[Match | None, Refusal | None]:
         """The most similar live entry that reaches ``threshold`` and passes the guard,
         and, when none does, why the closest candidate was refused."""
@@ -156,7 +157,7 @@ class VectorIndex:
             if entry.expires_at <= now:
                 expired.append(entry.entry_id)
                 continue
-            similarity = guard.similarity(cosine, features, entry.features)
+            similarity = guard.similarity(cosine, features, entry.features, cjk_overlap)
             if similarity < threshold:
                 closer = refusal is not None and refusal.reason == "below-threshold"
                 if refusal is None or (closer and similarity > refusal.similarity):
