@@ -417,9 +417,56 @@ def eval_intent(int8: bool, kind: str = "minilm", cjk: float = 0.7) -> Report:
     return {"blind": {k: fmt(*v) for k, v in sorted(cells.items())}, "wrong": wrong}
 
 
+def eval_latency(runs: int = 3) -> Report:
+    """Wall time per call in this process (p50/p99 µs): the injection detector and the
+    PII detector on 1 KB prompts (distinct texts, so no memo helps), and the cache
+    guard's features + agreement per pair."""
+    import os
+    import statistics
+    import time
+
+    from gateway.cache import guard
+    from gateway.guard.classifier import InjectionClassifier
+    from gateway.guard.injection import InjectionDetector
+    from gateway.guard.pii import PiiDetector
+
+    sentences = [r["text"] for r in load(DATA / "pii/presidio-synth-dev.jsonl")]
+    prompts = []
+    for i in range(200):
+        text, j = "", i
+        while len(text) < 1024:
+            text += sentences[j % len(sentences)] + " "
+            j += 7
+        prompts.append(text[:1024])
+    injection, pii = InjectionDetector(InjectionClassifier.load()), PiiDetector()
+    pairs = [(r["a"], r["b"]) for r in cache_rows("dev-hard")]
+
+    def timed(call: Any, items: list[Any]) -> dict[str, float]:
+        samples = []
+        for _ in range(runs):
+            for item in items:
+                started = time.perf_counter()
+                call(item)
+                samples.append((time.perf_counter() - started) * 1e6)
+        samples.sort()
+        return {
+            "p50_us": round(statistics.median(samples), 1),
+            "p99_us": round(samples[int(len(samples) * 0.99)], 1),
+        }
+
+    return {
+        "load_average_1m": os.getloadavg()[0],
+        "injection_1KB": timed(injection.score, prompts),
+        "pii_1KB": timed(pii.scan, prompts),
+        "cache_guard_pair": timed(
+            lambda p: guard.agree(guard.features(p[0]), guard.features(p[1])), pairs
+        ),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="cache,injection,pii")
+    parser.add_argument("--only", default="cache,injection,pii,intent,latency")
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--int8", action="store_true", default=True)
     parser.add_argument("--embedder", choices=["minilm", "minilm+wordllama"], default="minilm")
@@ -439,6 +486,8 @@ def main() -> int:
         report["injection"] = eval_injection()
     if "pii" in wanted:
         report["pii"] = eval_pii()
+    if "latency" in wanted:
+        report["latency"] = eval_latency()
     if "intent" in wanted:
         report["intent"] = eval_intent(
             args.int8, args.embedder, args.cjk_threshold or EmbedderConfig().cjk_threshold
