@@ -15,8 +15,8 @@
   it cannot tell Chinese paraphrases from unrelated Chinese questions.
 
 ``shared_onnx`` keeps one MiniLM session per (directory, precision) per process: the
-cache and the intent router share it (about 90 MB resident for int8 with its tokenizer
-and thread pool, instead of twice that).
+cache and the intent router share it (about 62 MB resident for int8 with its tokenizer
+and thread pool; WordLlama adds about 66 MB).
 
 ``name`` identifies the vector space. It is part of every semantic entry's namespace,
 so vectors from two embedders (or precisions) are never compared.
