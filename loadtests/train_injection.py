@@ -20,8 +20,10 @@ fits ``injection_synth.py``'s rows (EN + ZH: instructions hidden in quoted e-mai
 transcripts, reviews, HTML comments, tickets, logs; overrides and persona jailbreaks;
 hard negatives: the same wrappers with clean content, benign role-play, order notices,
 password advice, harmless "ignore"/"system") and ``dev-hard/injection-zh-dev.jsonl``
-(Chinese). The zh-dev figures are 5-fold cross-validated (each fold scored by a model
-fitted without it); the shipped model is then fitted on all folds. The decision
+(Chinese), and half of QQP's questions as everyday benign traffic (the other half
+measures false positives on it). The zh-dev figures are 5-fold cross-validated
+(each fold scored by a model fitted without it); the shipped model is then fitted on
+all folds. The decision
 threshold is calibrated on held-back data only (S-Labs validation and the cross-validated
 zh-dev scores, each apart): the lowest one whose false-positive rate on each is at most
 ``--max-fpr``; the bias is shifted so that this threshold becomes 0.5, the detector's
@@ -141,6 +143,19 @@ def extra_benign(data: Path) -> list[str]:
     return texts
 
 
+def qqp_questions(data: Path) -> tuple[list[str], list[str]]:
+    """Ordinary user questions (QQP dev, none an injection), split by row: even rows
+    widen the benign side of the training data ("Do you ever...?" is not an order to the
+    model), odd rows are held back to measure false positives on everyday traffic."""
+    path = data.parent / "semantic-cache/qqp-dev.jsonl"
+    train: set[str] = set()
+    held: set[str] = set()
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        row = json.loads(line)
+        (train if i % 2 == 0 else held).update((row["a"], row["b"]))
+    return sorted(train), sorted(held - train)
+
+
 def load(path: Path) -> tuple[list[str], list[int]]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     return [r["text"] for r in rows], [int(r["injection"]) for r in rows]
@@ -197,7 +212,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=ROOT / "tests/data/injection")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
-    parser.add_argument("--max-fpr", type=float, default=0.03)
+    parser.add_argument("--max-fpr", type=float, default=0.019)
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     train_path = args.data / "s-labs-train.jsonl"
@@ -206,8 +221,9 @@ def main() -> None:
     train_x, train_y = load(train_path)
     extra = extra_benign(args.data)
     synth = synthetic_rows()
-    train_x = train_x + extra + [t for t, _, _ in synth]
-    train_y = train_y + [0] * len(extra) + [label for _, label, _ in synth]
+    qqp_train, qqp_held = qqp_questions(args.data)
+    train_x = train_x + extra + qqp_train + [t for t, _, _ in synth]
+    train_y = train_y + [0] * (len(extra) + len(qqp_train)) + [label for _, label, _ in synth]
     val_x, val_y = load(val_path)
     zh_x, zh_y = load(zh_path)
     folds = [i % args.folds for i in range(len(zh_x))]
@@ -282,6 +298,11 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(artifact, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
+    )
+    qqp_scores = detector_scores(shipped, qqp_held)
+    print(
+        f"QQP held-back questions (everyday traffic): {int((qqp_scores >= 0.5).sum())}/"
+        f"{len(qqp_held)} flagged"
     )
     for name, scores, truth in (
         ("s-labs validation", val_scores, labels),
