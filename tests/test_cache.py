@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,6 +154,7 @@ def test_semantic_hit_on_a_paraphrase(
     tag = unique("")
     first = ask(cached.url, chat(stored + tag))
     assert wait_stored(cached, chat(stored + tag)) == "hit"
+    assert wait_searchable(cached, first.headers["x-gateway-cache-key"])["searchable"]
     hit = ask(cached.url, chat(query + tag))
     assert hit.headers["x-gateway-cache"] == "semantic"
     similarity = float(hit.headers["x-gateway-cache-similarity"])
@@ -183,8 +185,9 @@ def test_lexically_close_but_different_questions_miss(
     cached: GatewayProcess, emulator: EmulatorServer, stored: str, query: str
 ) -> None:
     tag = unique("")
-    ask(cached.url, chat(stored + tag))
+    first = ask(cached.url, chat(stored + tag))
     assert wait_stored(cached, chat(stored + tag)) == "hit"
+    assert wait_searchable(cached, first.headers["x-gateway-cache-key"])["searchable"]
     answer = ask(cached.url, chat(query + tag))
     assert answer.headers["x-gateway-cache"] == "miss"
     assert query in answer.json()["choices"][0]["message"]["content"]
@@ -238,6 +241,9 @@ def test_a_refused_candidate_says_why(cached: GatewayProcess) -> None:
     assert reason == "direction" and 0.86 <= float(similarity) <= 1.0
     far = ask(cached.url, chat("What is the capital of Mongolia?" + tag))
     assert far.headers["x-gateway-cache-refused"].startswith("below-threshold")
+    # A context nobody cached before: nothing comparable, said as such.
+    fresh = ask(cached.url, chat("Hello?" + tag, seed=int(uuid.uuid4().int % 10**6)))
+    assert fresh.headers["x-gateway-cache-refused"] == "empty"
 
 
 def test_semantic_needs_a_deterministic_request_and_a_team_that_allows_it(

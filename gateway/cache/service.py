@@ -142,16 +142,13 @@ class ResponseCache:
             return
         ttl = plan.policy.ttl_s
         try:
-            if plan.namespace is not None and self.semantic is not None and query is None:
-                # Embedded before the body is written: once an exact repeat hits, the
-                # entry is searchable on this replica too (no await between the two).
-                try:
-                    query = await self.semantic.embed(plan.query)
-                except Exception as exc:
-                    log.warning("cache: embedding failed, storing for exact hits only: %s", exc)
+            # The body first: an exact repeat hits as soon as possible. The semantic entry
+            # follows once the query is embedded (``status`` says when).
             await self._store.put(plan.team, "e:" + plan.exact_key, value, ttl)
-            if plan.namespace is None or self.semantic is None or query is None:
+            if plan.namespace is None or self.semantic is None:
                 return
+            if query is None:
+                query = await self.semantic.embed(plan.query)
             entry_id = plan.exact_key  # the body is stored once, under its exact key
             from gateway.cache.semantic import record_vector
 

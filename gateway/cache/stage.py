@@ -95,6 +95,8 @@ class CacheStage(Stage):
                         ctx.response_headers[REFUSED_HEADER] = _refusal(result)
                     else:
                         found = result
+            elif found is None and THRESHOLD_HEADER in ctx.response_headers:
+                ctx.response_headers[REFUSED_HEADER] = "empty"  # nothing comparable cached
         if found is None:
             cache_result(ctx, "miss")
             ctx.response_headers[CACHE_HEADER] = "miss"
