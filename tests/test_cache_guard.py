@@ -47,6 +47,18 @@ MUST_DIFFER = [
     ("从北京到上海的高铁", "从上海到北京的高铁", "direction"),
     ("美元换人民币的汇率", "人民币换美元的汇率", "direction"),
     ("我的年假还剩几天", "我的病假还剩几天", "swap"),
+    # Order-aware roles of conversions and movements (the same words, reversed):
+    ("How do I convert a PNG image to JPEG?", "How do I convert a JPEG image to PNG?", "direction"),
+    ("Turn a list into a dict in Python", "Turn a dict into a list in Python", "direction"),
+    ("Cast a float to an int in C", "Cast an int to a float in C", "direction"),
+    ("Redirect the old site to the new site", "Redirect the new site to the old site", "direction"),
+    ("Export Jira issues into Trello", "Export Trello issues into Jira", "direction"),
+    ("xml2json converter", "json2xml converter", "direction"),
+    ("a string-to-date parser", "a date-to-string parser", "direction"),
+    ("把Markdown转换为HTML", "把HTML转换为Markdown", "direction"),
+    ("数字怎么转成字符串", "字符串怎么转成数字", "direction"),
+    ("项目从Java迁移到Kotlin要注意什么", "项目从Kotlin迁移到Java要注意什么", "direction"),
+    ("把视频转码为MP4", "把MP4转码为视频", "direction"),
     ("本学期怎么选课", "下学期怎么选课", "scope"),
 ]
 
@@ -62,6 +74,12 @@ MAY_MATCH = [
     ("帮我订湖畔酒店2晚", "我要在湖畔酒店住两个晚上"),
     ("转账收不收手续费？", "转账要收手续费吗？"),  # noqa: RUF001
     ("帮我把卧室的灯打开", "打开卧室的灯"),
+    ("How do I convert a PNG to JPEG?", "What's the way to convert PNG images into JPEG?"),
+    ("Convert PNG to JPEG", "PNG → JPEG conversion"),
+    ("Move my photos from iCloud to Google Photos", "Move photos to Google Photos from iCloud"),
+    ("把Markdown转换为HTML", "Markdown怎么转成HTML"),
+    ("How do I redirect HTTP to HTTPS?", "How can I redirect HTTP to HTTPS?"),
+    ("What is the best way to learn to swim?", "What's the best way to learn to swim?"),
 ]
 
 

@@ -14,16 +14,19 @@ from pathlib import Path
 import numpy as np
 
 from gateway.cache import guard
-from gateway.cache.config import SemanticConfig
+from gateway.cache.config import DEFAULT_THRESHOLD, SemanticConfig
 from gateway.cache.embedder import (
     Embedder,
     EmbeddingsCall,
+    HybridEmbedder,
     OnnxEmbedder,
     ProviderEmbedder,
     Vector,
+    WordLlamaEmbedder,
     default_model_dir,
+    shared_onnx,
 )
-from gateway.cache.index import IndexEntry, VectorIndex
+from gateway.cache.index import IndexEntry, Refusal, VectorIndex
 from gateway.cache.store import SharedRecord
 
 log = logging.getLogger("gateway.cache")
@@ -49,6 +52,8 @@ class SemanticIndex:
         self._config = config
         self.embedder = embedder
         self._index = VectorIndex(config.max_entries)
+        # A multilingual embedder sees CJK text itself: no character-overlap stand-in.
+        self._cjk_overlap = not getattr(embedder, "multilingual", False)
 
     async def embed(self, text: str) -> Query:
         vector = await self.embedder.embed(text)
@@ -56,11 +61,17 @@ class SemanticIndex:
 
     def search(
         self, namespace: str, query: Query, threshold: float, use_guard: bool
-    ) -> Found | None:
-        match = self._index.search(namespace, query.vector, query.features, threshold, use_guard)
+    ) -> tuple[Found | None, Refusal | None]:
+        match, refusal = self._index.search(
+            namespace, query.vector, query.features, threshold, use_guard, self._cjk_overlap
+        )
         if match is None:
-            return None
-        return Found(match.entry.entry_id, match.similarity)
+            return None, refusal
+        return Found(match.entry.entry_id, match.similarity), None
+
+    def searchable(self, entry_id: str) -> bool:
+        """Whether a stored answer is in this replica's index (semantic hits can find it)."""
+        return entry_id in self._index
 
     def has_namespace(self, namespace: str) -> bool:
         """False when nothing comparable is cached: the lookup can skip embedding."""
@@ -96,6 +107,16 @@ def build_embedder(config: SemanticConfig, embeddings: EmbeddingsCall) -> Embedd
     if spec.kind == "provider":
         return ProviderEmbedder(spec.model, embeddings)
     model_dir = Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
+    if spec.kind == "minilm+wordllama":
+        return HybridEmbedder(
+            shared_onnx(model_dir, int8=spec.precision == "int8"),
+            WordLlamaEmbedder(),
+            cjk_threshold=spec.cjk_threshold,
+            reference=DEFAULT_THRESHOLD,
+            threads=spec.threads,
+        )
+    if spec.threads == 1:  # one session per process, shared with the intent router
+        return shared_onnx(model_dir, int8=spec.precision == "int8")
     return OnnxEmbedder(model_dir, int8=spec.precision == "int8", threads=spec.threads)
 
 

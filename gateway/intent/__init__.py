@@ -22,24 +22,39 @@ def build_intent_routing(config: Config) -> IntentRouting | None:
     import os
     from pathlib import Path
 
-    from gateway.cache.embedder import OnnxEmbedder, default_model_dir
+    from gateway.cache.config import DEFAULT_THRESHOLD, EmbedderConfig
+    from gateway.cache.embedder import (
+        HybridEmbedder,
+        OnnxEmbedder,
+        WordLlamaEmbedder,
+        default_model_dir,
+        shared_onnx,
+    )
     from gateway.intent.classifier import IntentClassifier
     from gateway.intent.stage import IntentRouting, RouterRuntime
 
     log = logging.getLogger("gateway.intent")
-    embedders: dict[tuple[str, bool], OnnxEmbedder] = {}
+    hybrids: dict[tuple[str, bool], HybridEmbedder] = {}
     routers: dict[str, RouterRuntime] = {}
     for name, router in config.intents.items():
         spec = router.embedder
-        embedder = None
-        if spec.kind == "minilm":
+        embedder: OnnxEmbedder | HybridEmbedder | None = None
+        if spec.kind != "none":
             directory = (
                 Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
             )
-            key = (str(directory), spec.precision == "int8")
-            embedder = embedders.get(key)
-            if embedder is None:
-                embedder = embedders[key] = OnnxEmbedder(directory, int8=key[1])
+            # One MiniLM session per process, shared with the semantic cache.
+            embedder = shared_onnx(directory, int8=spec.precision == "int8")
+            if spec.kind == "minilm+wordllama":
+                key = (str(directory), spec.precision == "int8")
+                if key not in hybrids:
+                    hybrids[key] = HybridEmbedder(
+                        embedder,
+                        WordLlamaEmbedder(),
+                        cjk_threshold=EmbedderConfig().cjk_threshold,
+                        reference=DEFAULT_THRESHOLD,
+                    )
+                embedder = hybrids[key]
         classifier = IntentClassifier(router, embedder.embed_sync if embedder else None)
         routers[name] = RouterRuntime(router, classifier, embedder)
         log.info(
