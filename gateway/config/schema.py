@@ -20,6 +20,7 @@ from gateway.guard.config import Guardrails
 from gateway.intent.config import IntentRouter
 from gateway.labeling.config import Labeling, TeamLabeling
 from gateway.limits.config import Limits, RateLimitSettings
+from gateway.providers.capabilities import CapabilityPatch
 from gateway.routing.config import RoutingPolicy
 from gateway.telemetry.config import TeamTelemetry, Telemetry
 
@@ -104,6 +105,9 @@ class Provider(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     max_tokens: PositiveInt = 4096
     # trtllm: how the engine's load is read for engine-aware routing.
     metrics: EngineMetrics = field(default_factory=EngineMetrics)
+    # Anthropic (by upstream model) and Azure (by api-version): fnmatch pattern → what
+    # it accepts, over policies/capabilities.yaml (gateway.providers.capabilities).
+    capabilities: dict[str, CapabilityPatch] = field(default_factory=dict)
 
 
 class Target(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -8,7 +8,8 @@ become ``tool_use`` blocks; image parts become image blocks; ``tools``,
 ``parallel_tool_calls: false`` → ``disable_parallel_tool_use``), ``stop`` →
 ``stop_sequences``, ``user`` → ``metadata.user_id``. ``max_tokens`` is required
 upstream: the client's, else the provider's ``max_tokens``. ``temperature`` is capped
-at 1 (Anthropic's range is 0..1). ``response_format`` becomes a system instruction
+at 1 (Anthropic's range is 0..1); sampling knobs the model rejects
+(``policies/capabilities.yaml``) are dropped. ``response_format`` becomes a system instruction
 (best effort: the API has no JSON mode). ``n > 1``, ``logprobs`` and audio are refused
 with 400 rather than silently ignored. OpenAI-only knobs without an equivalent
 (penalties, ``seed``, ``logit_bias``, ``store``, ...) are dropped.
@@ -42,6 +43,7 @@ from gateway.errors import (
 from gateway.pipeline.context import Endpoint, Usage
 from gateway.providers.anthropic_messages import to_messages
 from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest, scrub
+from gateway.providers.capabilities import capabilities_for
 from gateway.providers.openai import join_url
 from gateway.wire.sse import Event
 
@@ -89,7 +91,8 @@ class AnthropicTranslator:
                 param="model",
                 code="unsupported_endpoint",
             )
-        body = to_messages(request.body, request.upstream_model, self.provider.max_tokens)
+        caps = capabilities_for("anthropic", request.upstream_model, self.provider.capabilities)
+        body = to_messages(request.body, request.upstream_model, self.provider.max_tokens, caps)
         if request.stream:
             body["stream"] = True
         headers = {

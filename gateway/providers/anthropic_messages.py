@@ -10,11 +10,17 @@ import json
 from typing import Any
 
 from gateway.errors import InvalidRequestError
+from gateway.providers.capabilities import Capabilities
 
 _Json = dict[str, Any]
 
 
-def to_messages(body: _Json, model: str, default_max_tokens: int) -> _Json:
+def to_messages(
+    body: _Json, model: str, default_max_tokens: int, caps: Capabilities | None = None
+) -> _Json:
+    """The Messages body for ``body``; ``caps`` (default: accept everything) says what
+    ``model`` accepts (``policies/capabilities.yaml``)."""
+    caps = caps or Capabilities()
     _refuse_unsupported(body)
     system: list[_Json] = []
     turns: list[_Json] = []
@@ -48,7 +54,7 @@ def to_messages(body: _Json, model: str, default_max_tokens: int) -> _Json:
     if system:
         plain = all(set(b) == {"type", "text"} for b in system)
         result["system"] = "\n\n".join(b["text"] for b in system) if plain else system
-    _sampling(body, result)
+    _sampling(body, result, caps)
     _tools(body, result)
     return result
 
@@ -186,13 +192,19 @@ def _format_instruction(response_format: object) -> str | None:
     return None
 
 
-def _sampling(body: _Json, result: _Json) -> None:
+def _sampling(body: _Json, result: _Json, caps: Capabilities) -> None:
+    """Sampling knobs the model accepts: recent models reject ``temperature`` and
+    (from Claude 4.5) ``temperature`` together with ``top_p``; both are dropped, not
+    refused, as the model then samples with its own fixed settings."""
+    sampling: _Json = {}
     temperature = body.get("temperature")
     if isinstance(temperature, int | float):
-        result["temperature"] = min(float(temperature), 1.0)
-    top_p = body.get("top_p")
-    if isinstance(top_p, int | float):
-        result["top_p"] = top_p
+        sampling["temperature"] = min(float(temperature), 1.0)
+    for name in ("top_p", "top_k"):  # top_k: Anthropic's own, via extra_body
+        value = body.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            sampling[name] = value
+    result.update(caps.sendable(sampling))
     stop = body.get("stop")
     if isinstance(stop, str):
         result["stop_sequences"] = [stop]

@@ -20,6 +20,9 @@ Streams are the real event sequence: ``message_start``, ``content_block_start``,
 starting with an empty ``partial_json``), ``content_block_stop``, ``message_delta``
 (stop reason and output tokens), ``message_stop``; each ``event: <type>`` + ``data:``.
 
+Per model: ``claude-opus-4-7*`` and ``claude-sonnet-5*`` refuse ``temperature``;
+those and the 4.5+ models refuse ``temperature`` with ``top_p`` (400).
+
 Models: ``claude-overloaded`` (529), ``claude-rate-limited`` (429, ``retry-after: 1``),
 ``claude-error-500``, ``claude-stream-overloaded`` (an ``error`` event after
 ``message_start``, before any content), ``claude-stream-cut`` (connection dropped after
@@ -65,6 +68,7 @@ FIELDS = frozenset(
         "tool_choice",
         "metadata",
         "thinking",
+        "output_config",
         "service_tier",
         "container",
         "mcp_servers",
@@ -91,6 +95,18 @@ def _text(content: object) -> str:
         elif block.get("type") == "tool_result":
             parts.append(_text(block.get("content")))
     return " ".join(parts)
+
+
+def _model_quirks(model: str, body: Json) -> str | None:
+    """Per-model refusals reported against the real API: ``temperature`` deprecated on
+    Opus 4.7+ / Sonnet 5; ``temperature`` with ``top_p`` refused from Claude 4.5."""
+    fixed = model.startswith(("claude-opus-4-7", "claude-sonnet-5"))
+    if fixed and "temperature" in body:
+        return "`temperature` is deprecated for this model."
+    one_of = fixed or any(f"-4-{minor}" in model for minor in range(5, 10))
+    if one_of and "temperature" in body and "top_p" in body:
+        return "`temperature` and `top_p` cannot both be specified for this model."
+    return None
 
 
 class AnthropicEmulator:
@@ -152,6 +168,9 @@ class AnthropicEmulator:
         temperature = body.get("temperature")
         if isinstance(temperature, int | float) and temperature > 1:
             return "temperature: Input should be less than or equal to 1"
+        problem = _model_quirks(str(body.get("model")), body)
+        if problem is not None:
+            return problem
         if "tool_choice" in body and not body.get("tools"):
             return "tool_choice: tool_choice may only be specified while providing tools"
         messages = body["messages"]

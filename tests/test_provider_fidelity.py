@@ -1,0 +1,159 @@
+"""What Anthropic, Azure and trtllm-serve really accept, and nothing lost on the way back.
+
+Each translator builds its request without I/O; here the request is sent to the
+provider's emulator (which reproduces the quirk: a model that rejects ``temperature``,
+an old Azure api-version, the engine's completions model), so a test fails exactly
+when the real provider would answer 400.
+
+New modules are imported inside the tests that need them, so the file also runs
+against the tree before the change (to see each test fail there).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from gateway.config.schema import Provider
+from gateway.pipeline.context import Endpoint
+from gateway.providers.anthropic import AnthropicTranslator
+from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest
+from gateway.wire.sse import SSEDecoder
+from tests.emulators.anthropic_upstream import AnthropicServer
+from tests.emulators.azure_upstream import AzureServer
+from tests.emulators.trtllm_upstream import TrtllmServer
+
+KEY = "fidelity-key-0123456789"
+U = {"role": "user", "content": "hello there"}
+
+
+class Servers:
+    def __init__(self) -> None:
+        self.anthropic = AnthropicServer(api_key=KEY).start()
+        self.azure = AzureServer(api_key=KEY).start()
+        self.engine = TrtllmServer().start()
+
+    def stop(self) -> None:
+        for server in (self.anthropic, self.azure, self.engine):
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def up() -> Iterator[Servers]:
+    servers = Servers()
+    yield servers
+    servers.stop()
+
+
+def provider(kind: str, base_url: str, **extra: Any) -> Provider:
+    return msgspec.convert({"kind": kind, "base_url": base_url, "api_key": KEY, **extra}, Provider)
+
+
+def request(
+    body: dict[str, Any],
+    model: str,
+    *,
+    endpoint: Endpoint = Endpoint.CHAT,
+    stream: bool = False,
+    include_usage: bool = False,
+) -> TranslatorInput:
+    return TranslatorInput(
+        endpoint=endpoint,
+        body={"model": "client-model", **body},
+        upstream_model=model,
+        reported_model="client-model",
+        keep_model=False,
+        stream=stream,
+        include_usage=include_usage,
+        request_id="req_1",
+    )
+
+
+def send(built: UpstreamRequest) -> httpx.Response:
+    return httpx.request(
+        built.method, built.url, headers=built.headers, content=built.content, timeout=10
+    )
+
+
+def sent(built: UpstreamRequest) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(built.content)
+    return body
+
+
+def chunks_of(translator: Any, response: httpx.Response) -> list[dict[str, Any]]:
+    decoder = SSEDecoder()
+    out: list[dict[str, Any]] = []
+    try:
+        for event in [*decoder.feed(response.content), *decoder.close()]:
+            out.extend(translator.parse_stream_event(event))
+    except StreamDone:
+        pass
+    return out
+
+
+# ---------------------------------------------------------------- capability table
+
+
+def test_shipped_table_loads_and_unknown_models_get_the_conservative_default() -> None:
+    from gateway.providers.capabilities import capabilities_for, shipped_table
+
+    table = shipped_table()
+    assert {"anthropic", "azure"} <= set(table)
+    unknown = capabilities_for("anthropic", "claude-unheard-of")
+    assert "temperature" in unknown.drop and unknown.structured_outputs == "tool"
+    assert capabilities_for("anthropic", "claude-sonnet-4-20250514").drop == frozenset()
+    old = capabilities_for("azure", "2024-06-01")
+    assert not old.stream_options and "developer" not in old.roles
+
+
+def test_config_overrides_the_table() -> None:
+    from gateway.providers.capabilities import capabilities_for
+
+    caps = provider(
+        "anthropic",
+        "http://x",
+        capabilities={"claude-sonnet-4*": {"drop": ["top_p"], "max_output_tokens": 1000}},
+    ).capabilities
+    resolved = capabilities_for("anthropic", "claude-sonnet-4-20250514", caps)
+    assert resolved.drop == {"top_p"} and resolved.max_output_tokens == 1000
+    assert resolved.reasoning == "budget"  # unset fields keep the file's value
+    with pytest.raises(msgspec.ValidationError):
+        provider("anthropic", "http://x", capabilities={"x": {"no_such_field": 1}})
+
+
+# ---------------------------------------------------------------- Anthropic sampling
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "expected"),
+    [
+        ("claude-opus-4-7", {"temperature": 0.2}, {}),
+        ("claude-sonnet-5", {"temperature": 0.2, "top_p": 0.9}, {"top_p": 0.9}),
+        (
+            "claude-sonnet-4-5-20250929",
+            {"temperature": 0.2, "top_p": 0.9},
+            {"temperature": 0.2},
+        ),
+        (
+            "claude-sonnet-4-20250514",
+            {"temperature": 0.2, "top_p": 0.9, "top_k": 5},
+            {"temperature": 0.2, "top_p": 0.9, "top_k": 5},
+        ),
+    ],
+)
+def test_anthropic_sends_only_the_sampling_the_model_accepts(
+    up: Servers, model: str, body: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    translator = AnthropicTranslator(
+        provider("anthropic", up.anthropic.base_url), request({"messages": [U], **body}, model)
+    )
+    built = translator.build_request()
+    response = send(built)
+    assert response.status_code == 200, response.text
+    knobs = {k: v for k, v in sent(built).items() if k in ("temperature", "top_p", "top_k")}
+    assert knobs == expected
