@@ -157,3 +157,70 @@ def test_anthropic_sends_only_the_sampling_the_model_accepts(
     assert response.status_code == 200, response.text
     knobs = {k: v for k, v in sent(built).items() if k in ("temperature", "top_p", "top_k")}
     assert knobs == expected
+
+
+# ---------------------------------------------------------------- Azure
+
+
+def azure(up: Servers, version: str, body: dict[str, Any], **flags: Any) -> Any:
+    from gateway.providers.azure import AzureTranslator
+
+    return AzureTranslator(
+        provider("azure", up.azure.base_url, api_version=version),
+        request(body, "chat", **flags),
+    )
+
+
+DEVELOPER = [{"role": "developer", "content": "be brief"}, U]
+
+
+@pytest.mark.parametrize(
+    ("version", "role"), [("2024-06-01", "system"), ("2024-10-21", "system"),
+                          ("2024-12-01-preview", "developer")]
+)  # fmt: skip
+def test_azure_developer_role_by_api_version(up: Servers, version: str, role: str) -> None:
+    built = azure(up, version, {"messages": DEVELOPER}).build_request()
+    response = send(built)
+    assert response.status_code == 200, response.text
+    assert sent(built)["messages"][0]["role"] == role
+
+
+@pytest.mark.parametrize(
+    ("version", "asked"), [("2024-06-01", False), ("2024-10-21", True)]
+)  # fmt: skip
+def test_azure_stream_options_by_api_version(up: Servers, version: str, asked: bool) -> None:
+    body = {"messages": [U], "stream": True, "stream_options": {"include_usage": True}}
+    translator = azure(up, version, body, stream=True, include_usage=True)
+    built = translator.build_request()
+    response = send(built)
+    assert response.status_code == 200, response.text
+    assert ("stream_options" in sent(built)) == asked
+    chunks = chunks_of(translator, response)
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text == "echo: hello there"
+    assert (translator.usage is not None) == asked  # else the gateway counts itself
+
+
+@pytest.mark.parametrize(
+    ("version", "forwarded"),
+    [("2024-10-21", set()), ("2025-01-01-preview", {"reasoning_effort"})],
+)
+def test_azure_drops_fields_the_api_version_does_not_declare(
+    up: Servers, version: str, forwarded: set[str]
+) -> None:
+    body = {"messages": [U], "reasoning_effort": "low", "service_tier": "auto"}
+    built = azure(up, version, body).build_request()
+    response = send(built)
+    assert response.status_code == 200, response.text
+    assert {"reasoning_effort", "service_tier"} & set(sent(built)) == forwarded
+
+
+def test_azure_filter_annotation_chunks_get_the_stream_id(up: Servers) -> None:
+    translator = azure(up, "2024-10-21", {"messages": [U], "stream": True}, stream=True)
+    response = send(translator.build_request())
+    chunks = chunks_of(translator, response)
+    annotated = [c for c in chunks if "content_filter_offsets" in (c["choices"] or [{}])[0]]
+    assert annotated, "the emulator sends an annotation chunk"
+    ids = {c["id"] for c in chunks}
+    assert len(ids) == 1 and "" not in ids
+    assert {c["created"] for c in chunks} != {0} and all(c["created"] for c in chunks)
