@@ -224,3 +224,60 @@ def test_azure_filter_annotation_chunks_get_the_stream_id(up: Servers) -> None:
     ids = {c["id"] for c in chunks}
     assert len(ids) == 1 and "" not in ids
     assert {c["created"] for c in chunks} != {0} and all(c["created"] for c in chunks)
+
+
+# ---------------------------------------------------------------- trtllm-serve
+
+
+def trtllm(up: Servers, body: dict[str, Any], endpoint: Endpoint) -> Any:
+    from gateway.providers.trtllm import TrtllmTranslator
+
+    return TrtllmTranslator(
+        provider("trtllm", up.engine.base_url), request(body, "llama", endpoint=endpoint)
+    )
+
+
+EXTRAS = {"early_stopping": True, "thinking_token_budget": 64, "cache_salt": "team-a"}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "forwarded"),
+    [
+        (Endpoint.CHAT, {"messages": [U], **EXTRAS}, set(EXTRAS)),
+        (
+            Endpoint.COMPLETIONS,
+            {"prompt": "hello", **EXTRAS},
+            {"early_stopping", "thinking_token_budget"},
+        ),
+    ],
+    ids=["chat", "completions"],
+)
+def test_trtllm_forwards_exactly_what_each_request_model_declares(
+    up: Servers, endpoint: Endpoint, body: dict[str, Any], forwarded: set[str]
+) -> None:
+    built = trtllm(up, body, endpoint).build_request()
+    response = send(built)
+    assert response.status_code == 200, response.text
+    assert set(EXTRAS) & set(sent(built)) == forwarded
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "param"),
+    [
+        (Endpoint.COMPLETIONS, {"prompt": "a", "suffix": "z"}, "suffix"),
+        (
+            Endpoint.CHAT,
+            {"messages": [U], "functions": [{"name": "f", "parameters": {}}]},
+            "functions",
+        ),
+        (Endpoint.CHAT, {"messages": [U], "modalities": ["text", "audio"]}, "modalities"),
+    ],
+)
+def test_trtllm_refuses_undeclared_fields_that_change_meaning(
+    up: Servers, endpoint: Endpoint, body: dict[str, Any], param: str
+) -> None:
+    from gateway.errors import InvalidRequestError
+
+    with pytest.raises(InvalidRequestError) as caught:
+        trtllm(up, body, endpoint).build_request()
+    assert caught.value.param == param and caught.value.status_code == 400
