@@ -281,3 +281,35 @@ def test_trtllm_refuses_undeclared_fields_that_change_meaning(
     with pytest.raises(InvalidRequestError) as caught:
         trtllm(up, body, endpoint).build_request()
     assert caught.value.param == param and caught.value.status_code == 400
+
+
+# ---------------------------------------------------------------- Anthropic max_tokens
+
+LONG = {"role": "user", "content": " ".join(f"w{i}" for i in range(5000))}
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-4-20250514", "claude-3-5-haiku-20241022"])
+def test_anthropic_default_max_tokens_is_the_models_ceiling(up: Servers, model: str) -> None:
+    from gateway.providers.capabilities import capabilities_for
+
+    translator = AnthropicTranslator(
+        provider("anthropic", up.anthropic.base_url), request({"messages": [LONG]}, model)
+    )
+    built = translator.build_request()
+    response = send(built)
+    assert response.status_code == 200, response.text
+    assert sent(built)["max_tokens"] == capabilities_for("anthropic", model).max_output_tokens
+    assert translator.parse_response(response.content)["choices"][0]["finish_reason"] == "stop"
+
+
+def test_anthropic_max_tokens_from_the_client_or_the_provider_wins(up: Servers) -> None:
+    model = "claude-sonnet-4-20250514"
+    for configured, body, expected in [
+        ({}, {"max_completion_tokens": 7}, 7),
+        ({"max_tokens": 300}, {}, 300),
+    ]:
+        translator = AnthropicTranslator(
+            provider("anthropic", up.anthropic.base_url, **configured),
+            request({"messages": [U], **body}, model),
+        )
+        assert sent(translator.build_request())["max_tokens"] == expected

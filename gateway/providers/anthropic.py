@@ -7,7 +7,8 @@ become ``tool_use`` blocks; image parts become image blocks; ``tools``,
 ``tool_choice`` (``required`` → ``any``, a named function → ``tool``,
 ``parallel_tool_calls: false`` → ``disable_parallel_tool_use``), ``stop`` →
 ``stop_sequences``, ``user`` → ``metadata.user_id``. ``max_tokens`` is required
-upstream: the client's, else the provider's ``max_tokens``. ``temperature`` is capped
+upstream: the client's, else the provider's ``max_tokens``, else the model's maximum
+output (a fixed 4096 would cut long answers that OpenAI would finish). ``temperature`` is capped
 at 1 (Anthropic's range is 0..1); sampling knobs the model rejects
 (``policies/capabilities.yaml``) are dropped. ``response_format`` becomes a system instruction
 (best effort: the API has no JSON mode). ``n > 1``, ``logprobs`` and audio are refused

@@ -16,10 +16,11 @@ _Json = dict[str, Any]
 
 
 def to_messages(
-    body: _Json, model: str, default_max_tokens: int, caps: Capabilities | None = None
+    body: _Json, model: str, default_max_tokens: int | None, caps: Capabilities | None = None
 ) -> _Json:
     """The Messages body for ``body``; ``caps`` (default: accept everything) says what
-    ``model`` accepts (``policies/capabilities.yaml``)."""
+    ``model`` accepts (``policies/capabilities.yaml``). ``max_tokens`` is required
+    upstream: the client's, else ``default_max_tokens``, else the model's ceiling."""
     caps = caps or Capabilities()
     _refuse_unsupported(body)
     system: list[_Json] = []
@@ -48,7 +49,9 @@ def to_messages(
     limit = body.get("max_tokens") if limit is None else limit
     result: _Json = {
         "model": model,
-        "max_tokens": limit if isinstance(limit, int) and limit > 0 else default_max_tokens,
+        "max_tokens": limit
+        if isinstance(limit, int) and limit > 0
+        else (default_max_tokens or caps.max_output_tokens),
         "messages": turns,
     }
     if system:

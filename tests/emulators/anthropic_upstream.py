@@ -21,7 +21,8 @@ starting with an empty ``partial_json``), ``content_block_stop``, ``message_delt
 (stop reason and output tokens), ``message_stop``; each ``event: <type>`` + ``data:``.
 
 Per model: ``claude-opus-4-7*`` and ``claude-sonnet-5*`` refuse ``temperature``;
-those and the 4.5+ models refuse ``temperature`` with ``top_p`` (400).
+those and the 4.5+ models refuse ``temperature`` with ``top_p``; the models in
+``MAX_OUTPUT`` refuse a larger ``max_tokens`` (400).
 
 Models: ``claude-overloaded`` (529), ``claude-rate-limited`` (429, ``retry-after: 1``),
 ``claude-error-500``, ``claude-stream-overloaded`` (an ``error`` event after
@@ -97,9 +98,25 @@ def _text(content: object) -> str:
     return " ".join(parts)
 
 
+# Output ceilings (Anthropic's models overview): a larger max_tokens is a 400.
+MAX_OUTPUT = {
+    "claude-sonnet-4-20250514": 64000,
+    "claude-3-5-haiku-20241022": 8192,
+    "claude-opus-4-7": 128000,
+    "claude-sonnet-4-5-20250929": 64000,
+}
+
+
 def _model_quirks(model: str, body: Json) -> str | None:
     """Per-model refusals reported against the real API: ``temperature`` deprecated on
-    Opus 4.7+ / Sonnet 5; ``temperature`` with ``top_p`` refused from Claude 4.5."""
+    Opus 4.7+ / Sonnet 5; ``temperature`` with ``top_p`` refused from Claude 4.5;
+    ``max_tokens`` above the model's output ceiling."""
+    ceiling = MAX_OUTPUT.get(model)
+    if ceiling is not None and body["max_tokens"] > ceiling:
+        return (
+            f"max_tokens: {body['max_tokens']} > {ceiling}, which is the maximum allowed "
+            f"number of output tokens for {model}"
+        )
     fixed = model.startswith(("claude-opus-4-7", "claude-sonnet-5"))
     if fixed and "temperature" in body:
         return "`temperature` is deprecated for this model."
