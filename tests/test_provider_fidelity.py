@@ -313,3 +313,131 @@ def test_anthropic_max_tokens_from_the_client_or_the_provider_wins(up: Servers) 
             request({"messages": [U], **body}, model),
         )
         assert sent(translator.build_request())["max_tokens"] == expected
+
+
+# ---------------------------------------------------------------- Anthropic thinking
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+
+
+def anthropic(up: Servers, body: dict[str, Any], model: str, **flags: Any) -> AnthropicTranslator:
+    return AnthropicTranslator(
+        provider("anthropic", up.anthropic.base_url), request(body, model, **flags)
+    )
+
+
+def complete(translator: AnthropicTranslator) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what was sent upstream, the OpenAI response)."""
+    from tests import openapi_schema
+
+    built = translator.build_request()
+    response = send(built)
+    assert response.status_code == 200, response.text
+    body = translator.parse_response(response.content)
+    openapi_schema.validate("CreateChatCompletionResponse", body)
+    return sent(built), body
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "thinking", "output_config"),
+    [
+        (
+            "claude-sonnet-4-20250514",
+            {"reasoning_effort": "medium", "temperature": 0.3},
+            {"type": "enabled", "budget_tokens": 4096},
+            None,
+        ),
+        ("claude-opus-4-7", {"reasoning_effort": "high"}, {"type": "adaptive"}, {"effort": "high"}),
+        (
+            "claude-sonnet-4-5-20250929",
+            {"thinking": {"type": "enabled", "budget_tokens": 2000}, "top_k": 5},
+            {"type": "enabled", "budget_tokens": 2000},
+            None,
+        ),
+        (
+            "claude-opus-4-7",
+            {"thinking": {"type": "adaptive"}, "output_config": {"effort": "max"}},
+            {"type": "adaptive"},
+            {"effort": "max"},
+        ),
+    ],
+    ids=["effort-budget", "effort-adaptive", "extra-body-thinking", "extra-body-output-config"],
+)
+def test_anthropic_thinking_in_and_reasoning_out(
+    up: Servers,
+    model: str,
+    body: dict[str, Any],
+    thinking: dict[str, Any],
+    output_config: dict[str, Any] | None,
+) -> None:
+    upstream, answer = complete(anthropic(up, {"messages": [U], **body}, model))
+    assert upstream["thinking"] == thinking
+    assert upstream.get("output_config") == output_config
+    assert "temperature" not in upstream and "top_k" not in upstream  # not while thinking
+    message = answer["choices"][0]["message"]
+    assert message["content"] == "echo: hello there"
+    assert message["reasoning_content"] == "The user wrote: hello there"
+    (block,) = message["thinking_blocks"]
+    assert block["thinking"] == message["reasoning_content"] and block["signature"]
+
+
+def test_anthropic_reasoning_effort_dropped_where_the_model_cannot_think(up: Servers) -> None:
+    upstream, answer = complete(
+        anthropic(up, {"messages": [U], "reasoning_effort": "low"}, "claude-3-5-haiku-20241022")
+    )
+    assert "thinking" not in upstream and "reasoning_content" not in answer["choices"][0]["message"]
+
+
+def test_anthropic_reasoning_needs_room_for_the_minimum_budget(up: Servers) -> None:
+    from gateway.errors import InvalidRequestError
+
+    body = {"messages": [U], "reasoning_effort": "low", "max_completion_tokens": 500}
+    with pytest.raises(InvalidRequestError) as caught:
+        anthropic(up, body, "claude-sonnet-4-20250514").build_request()
+    assert caught.value.param == "max_completion_tokens"
+
+
+def test_anthropic_thinking_streams_as_reasoning_deltas(up: Servers) -> None:
+    from tests import openapi_schema
+
+    body = {"messages": [U], "reasoning_effort": "low", "stream": True}
+    translator = anthropic(up, body, "claude-sonnet-4-20250514", stream=True)
+    response = send(translator.build_request())
+    assert response.status_code == 200, response.text
+    chunks = chunks_of(translator, response)
+    for chunk in chunks:
+        openapi_schema.validate("CreateChatCompletionStreamResponse", chunk)
+    deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
+    reasoning = "".join(d.get("reasoning_content") or "" for d in deltas)
+    assert reasoning == "The user wrote: hello there"
+    assert "".join(d.get("content") or "" for d in deltas) == "echo: hello there"
+    blocks = [b for d in deltas for b in d.get("thinking_blocks") or ()]
+    assert [b["thinking"] for b in blocks] == [reasoning] and blocks[0]["signature"]
+    first_text = next(i for i, d in enumerate(deltas) if d.get("content"))
+    assert all(not d.get("reasoning_content") for d in deltas[first_text:])
+
+
+def test_anthropic_thinking_signature_round_trips_in_tool_use(up: Servers) -> None:
+    model = "claude-sonnet-4-20250514"
+    first = {"messages": [U], "tools": [WEATHER], "reasoning_effort": "low"}
+    _, answer = complete(anthropic(up, first, model))
+    message = answer["choices"][0]["message"]
+    assert message["tool_calls"] and message["thinking_blocks"]
+    call = message["tool_calls"][0]
+    follow_up = {
+        **first,
+        "messages": [
+            U,
+            message,
+            {"role": "tool", "tool_call_id": call["id"], "content": "sunny"},
+        ],
+    }
+    upstream, answer = complete(anthropic(up, follow_up, model))
+    assert upstream["messages"][1]["content"][0] == message["thinking_blocks"][0]
+    assert answer["choices"][0]["message"]["content"] == "echo: sunny"

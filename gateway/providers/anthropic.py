@@ -15,6 +15,13 @@ at 1 (Anthropic's range is 0..1); sampling knobs the model rejects
 with 400 rather than silently ignored. OpenAI-only knobs without an equivalent
 (penalties, ``seed``, ``logit_bias``, ``store``, ...) are dropped.
 
+Extended thinking: ``reasoning_effort`` becomes a thinking budget or, on adaptive
+models, ``output_config.effort``; ``thinking`` and ``output_config`` from
+``extra_body`` are sent as given (see ``anthropic_messages._reasoning``). Thinking comes
+back as ``reasoning_content`` plus ``thinking_blocks`` (with their signatures; streamed
+as ``reasoning_content`` deltas and one ``thinking_blocks`` delta per signed block), and
+``thinking_blocks`` on an assistant message go back upstream first in its turn.
+
 Responses and streams come back as OpenAI chat completions and chunks: text blocks
 joined, ``tool_use`` as ``tool_calls`` (arguments as JSON text), stop reasons mapped to
 finish reasons, usage with prompt tokens = input + cache reads + cache writes and
@@ -81,6 +88,8 @@ class AnthropicTranslator:
         self._role_sent = False
         self._tool_index: dict[int, int] = {}
         self._input: dict[str, Any] = {}
+        # Thinking text streamed so far, per block index (sent whole with its signature).
+        self._thinking: dict[int, str] = {}
 
     # --- request ------------------------------------------------------------------------
 
@@ -112,10 +121,13 @@ class AnthropicTranslator:
         message = _decode_object(content)
         text: list[str] = []
         calls: list[dict[str, Any]] = []
+        thoughts: list[dict[str, Any]] = []
         for block in message.get("content") or ():
             kind = block.get("type")
             if kind == "text":
                 text.append(block.get("text") or "")
+            elif kind in ("thinking", "redacted_thinking"):
+                thoughts.append(block)
             elif kind == "tool_use":
                 calls.append(
                     {
@@ -134,6 +146,8 @@ class AnthropicTranslator:
         }
         if calls:
             reply["tool_calls"] = calls
+        if thoughts:
+            reply.update(_reasoning_fields(thoughts))
         self._take_usage(message.get("usage"))
         return {
             "id": _chat_id(message.get("id")),
@@ -163,7 +177,19 @@ class AnthropicTranslator:
                 if index is not None:
                     call = {"index": index, "function": {"arguments": delta["partial_json"]}}
                     return [self._chunk({"tool_calls": [call]})]
-            return []  # thinking and signature deltas have no OpenAI counterpart
+            block_index = data.get("index", -1)
+            if delta.get("type") == "thinking_delta" and delta.get("thinking"):
+                thought = self._thinking.get(block_index, "") + delta["thinking"]
+                self._thinking[block_index] = thought
+                return [self._chunk({"reasoning_content": delta["thinking"]})]
+            if delta.get("type") == "signature_delta" and delta.get("signature"):
+                block = {
+                    "type": "thinking",
+                    "thinking": self._thinking.get(block_index, ""),
+                    "signature": delta["signature"],
+                }
+                return [self._chunk({"thinking_blocks": [block]})]
+            return []
         if kind == "content_block_start":
             block = data.get("content_block") or {}
             if block.get("type") == "tool_use":
@@ -177,6 +203,8 @@ class AnthropicTranslator:
                 return [self._chunk({"content": None, "tool_calls": [call]})]
             if block.get("type") == "text" and block.get("text"):
                 return [self._chunk({"content": block["text"]})]
+            if block.get("type") == "redacted_thinking":
+                return [self._chunk({"thinking_blocks": [block]})]
             return []
         if kind == "message_start":
             message = data.get("message") or {}
@@ -285,6 +313,14 @@ class AnthropicTranslator:
         if status in _PASSTHROUGH:
             return UpstreamStatusError(status, message, type="invalid_request_error")
         return UpstreamError(f"The upstream failed (status {status}): {message}")
+
+
+def _reasoning_fields(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Thinking as other OpenAI-compatible gateways return it: the text as
+    ``reasoning_content``, the blocks with their signatures as ``thinking_blocks`` (sent
+    back on the assistant message, they round-trip in multi-turn tool use)."""
+    text = "".join(b.get("thinking") or "" for b in blocks if b.get("type") == "thinking")
+    return {"reasoning_content": text, "thinking_blocks": blocks}
 
 
 def _decode_object(content: bytes) -> dict[str, Any]:

@@ -57,7 +57,8 @@ def to_messages(
     if system:
         plain = all(set(b) == {"type", "text"} for b in system)
         result["system"] = "\n\n".join(b["text"] for b in system) if plain else system
-    _sampling(body, result, caps)
+    thinking = _reasoning(body, result, caps, limit_given=result["max_tokens"] == limit)
+    _sampling(body, result, caps, thinking)
     _tools(body, result)
     return result
 
@@ -141,7 +142,10 @@ def _image(image_url: object, where: str) -> _Json:
 
 
 def _assistant_blocks(message: _Json, position: int) -> list[_Json]:
-    blocks = _text_blocks(message.get("content"), f"messages[{position}].content")
+    """Thinking blocks first (``thinking_blocks``, as the gateway returned them: the
+    signature must come back for tool use with thinking), then text and tool calls."""
+    blocks = _thinking_blocks(message.get("thinking_blocks"))
+    blocks += _text_blocks(message.get("content"), f"messages[{position}].content")
     for index, call in enumerate(message.get("tool_calls") or ()):
         function = call.get("function") or {}
         arguments = function.get("arguments") or "{}"
@@ -160,6 +164,20 @@ def _assistant_blocks(message: _Json, position: int) -> list[_Json]:
                 "input": parsed if isinstance(parsed, dict) else {"value": parsed},
             }
         )
+    return blocks
+
+
+def _thinking_blocks(given: object) -> list[_Json]:
+    blocks: list[_Json] = []
+    for block in given if isinstance(given, list) else ():
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "thinking" and isinstance(block.get("signature"), str):
+            blocks.append(
+                {"type": "thinking", "thinking": block.get("thinking") or "",
+                 "signature": block["signature"]}
+            )  # fmt: skip
+        elif kind == "redacted_thinking" and isinstance(block.get("data"), str):
+            blocks.append({"type": "redacted_thinking", "data": block["data"]})
     return blocks
 
 
@@ -195,10 +213,54 @@ def _format_instruction(response_format: object) -> str | None:
     return None
 
 
-def _sampling(body: _Json, result: _Json, caps: Capabilities) -> None:
+# reasoning_effort → thinking budget (models with budgets) or output_config.effort
+# (adaptive models). 1024 is the API's minimum budget.
+_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384, "xhigh": 32768}
+_EFFORTS = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "max"}
+
+
+def _reasoning(body: _Json, result: _Json, caps: Capabilities, *, limit_given: bool) -> bool:
+    """Extended thinking from ``thinking`` / ``output_config`` (Anthropic's own, via
+    ``extra_body``: sent as given) or OpenAI's ``reasoning_effort`` (mapped per the
+    model's ``reasoning`` capability). Models without thinking get neither (dropped,
+    like ``reasoning_effort`` on OpenAI's non-reasoning models). Whether thinking is on.
+    https://docs.claude.com/en/docs/build-with-claude/extended-thinking"""
+    config = body.get("output_config")
+    output_config: _Json = dict(config) if isinstance(config, dict) else {}
+    thinking = body.get("thinking")
+    effort = body.get("reasoning_effort")
+    if caps.reasoning == "none":
+        output_config.pop("effort", None)
+    elif isinstance(thinking, dict):
+        result["thinking"] = thinking
+    elif isinstance(effort, str) and effort in _BUDGETS:
+        if caps.reasoning == "adaptive":
+            result["thinking"] = {"type": "adaptive"}
+            output_config.setdefault("effort", _EFFORTS[effort])
+        else:
+            budget = _BUDGETS[effort]
+            if not limit_given:  # the default is for the answer: make room for thinking
+                ceiling = max(caps.max_output_tokens, result["max_tokens"])
+                result["max_tokens"] = min(result["max_tokens"] + budget, ceiling)
+            budget = min(budget, result["max_tokens"] - 1)
+            if budget < 1024:
+                raise InvalidRequestError(
+                    "Reasoning on this model needs max_completion_tokens above 1024 "
+                    "(its minimum thinking budget).",
+                    param="max_completion_tokens",
+                )
+            result["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    if output_config:
+        result["output_config"] = output_config
+    kind = (result.get("thinking") or {}).get("type")
+    return kind in ("enabled", "adaptive")
+
+
+def _sampling(body: _Json, result: _Json, caps: Capabilities, thinking: bool = False) -> None:
     """Sampling knobs the model accepts: recent models reject ``temperature`` and
     (from Claude 4.5) ``temperature`` together with ``top_p``; both are dropped, not
-    refused, as the model then samples with its own fixed settings."""
+    refused, as the model then samples with its own fixed settings. Thinking allows no
+    ``temperature`` but 1, no ``top_k`` and ``top_p`` only from 0.95: others dropped."""
     sampling: _Json = {}
     temperature = body.get("temperature")
     if isinstance(temperature, int | float):
@@ -207,6 +269,11 @@ def _sampling(body: _Json, result: _Json, caps: Capabilities) -> None:
         value = body.get(name)
         if isinstance(value, int | float) and not isinstance(value, bool):
             sampling[name] = value
+    if thinking:
+        sampling.pop("temperature", None)
+        sampling.pop("top_k", None)
+        if sampling.get("top_p", 1) < 0.95:
+            del sampling["top_p"]
     result.update(caps.sendable(sampling))
     stop = body.get("stop")
     if isinstance(stop, str):
