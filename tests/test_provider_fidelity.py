@@ -441,3 +441,53 @@ def test_anthropic_thinking_signature_round_trips_in_tool_use(up: Servers) -> No
     upstream, answer = complete(anthropic(up, follow_up, model))
     assert upstream["messages"][1]["content"][0] == message["thinking_blocks"][0]
     assert answer["choices"][0]["message"]["content"] == "echo: sunny"
+
+
+# ---------------------------------------------------------------- Anthropic structured output
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
+    "additionalProperties": False,
+}
+JSON_SCHEMA = {"type": "json_schema", "json_schema": {"name": "place", "schema": SCHEMA}}
+
+
+def test_anthropic_native_structured_outputs(up: Servers) -> None:
+    body = {"messages": [U], "response_format": JSON_SCHEMA}
+    upstream, answer = complete(anthropic(up, body, "claude-sonnet-4-5-20250929"))
+    assert upstream["output_config"] == {"format": {"type": "json_schema", "schema": SCHEMA}}
+    assert "system" not in upstream and "tools" not in upstream
+    assert json.loads(answer["choices"][0]["message"]["content"]) == {"city": "echo: hello there"}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_anthropic_structured_output_by_forced_tool(up: Servers, stream: bool) -> None:
+    body = {"messages": [U], "response_format": JSON_SCHEMA, "stream": stream}
+    translator = anthropic(up, body, "claude-sonnet-4-20250514", stream=stream)
+    built = translator.build_request()
+    upstream = sent(built)
+    assert upstream["tool_choice"] == {"type": "tool", "name": "json_response"}
+    assert upstream["tools"][0]["input_schema"] == SCHEMA and "system" not in upstream
+    response = send(built)
+    assert response.status_code == 200, response.text
+    if stream:
+        chunks = chunks_of(translator, response)
+        deltas = [c["choices"][0] for c in chunks if c["choices"]]
+        content = "".join(d["delta"].get("content") or "" for d in deltas)
+        assert not any(d["delta"].get("tool_calls") for d in deltas)
+        finish = deltas[-1]["finish_reason"]
+    else:
+        choice = translator.parse_response(response.content)["choices"][0]
+        content, finish = choice["message"]["content"], choice["finish_reason"]
+        assert "tool_calls" not in choice["message"]
+    assert json.loads(content) == {"query": "hello there"} and finish == "stop"
+
+
+def test_anthropic_structured_output_falls_back_to_an_instruction(up: Servers) -> None:
+    """With the client's own tools a forced tool would exclude them: an instruction."""
+    body = {"messages": [U], "response_format": JSON_SCHEMA, "tools": [WEATHER]}
+    upstream, _ = complete(anthropic(up, body, "claude-sonnet-4-20250514"))
+    assert [t["name"] for t in upstream["tools"]] == ["get_weather"]
+    assert "JSON Schema" in upstream["system"] and "tool_choice" not in upstream

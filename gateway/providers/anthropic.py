@@ -8,11 +8,12 @@ become ``tool_use`` blocks; image parts become image blocks; ``tools``,
 ``parallel_tool_calls: false`` → ``disable_parallel_tool_use``), ``stop`` →
 ``stop_sequences``, ``user`` → ``metadata.user_id``. ``max_tokens`` is required
 upstream: the client's, else the provider's ``max_tokens``, else the model's maximum
-output (a fixed 4096 would cut long answers that OpenAI would finish). ``temperature`` is capped
-at 1 (Anthropic's range is 0..1); sampling knobs the model rejects
-(``policies/capabilities.yaml``) are dropped. ``response_format`` becomes a system instruction
-(best effort: the API has no JSON mode). ``n > 1``, ``logprobs`` and audio are refused
-with 400 rather than silently ignored. OpenAI-only knobs without an equivalent
+output (a fixed 4096 would cut long answers that OpenAI would finish). ``temperature``
+is capped at 1 (Anthropic's range is 0..1); sampling knobs the model rejects
+(``policies/capabilities.yaml``) are dropped. ``response_format: json_schema`` uses
+native structured outputs or a forced tool, per model (``_structured_output``); its
+tool call comes back as the message content. ``n > 1``, ``logprobs`` and audio are
+refused with 400 rather than silently ignored. OpenAI-only knobs without an equivalent
 (penalties, ``seed``, ``logit_bias``, ``store``, ...) are dropped.
 
 Extended thinking: ``reasoning_effort`` becomes a thinking budget or, on adaptive
@@ -49,7 +50,7 @@ from gateway.errors import (
     UpstreamTimeoutError,
 )
 from gateway.pipeline.context import Endpoint, Usage
-from gateway.providers.anthropic_messages import to_messages
+from gateway.providers.anthropic_messages import STRUCTURED_TOOL, to_messages
 from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest, scrub
 from gateway.providers.capabilities import capabilities_for
 from gateway.providers.openai import join_url
@@ -90,6 +91,9 @@ class AnthropicTranslator:
         self._input: dict[str, Any] = {}
         # Thinking text streamed so far, per block index (sent whole with its signature).
         self._thinking: dict[int, str] = {}
+        # Structured output by forced tool: its tool_use is the answer's content.
+        self._structured = False
+        self._answer_blocks: set[int] = set()
 
     # --- request ------------------------------------------------------------------------
 
@@ -103,6 +107,7 @@ class AnthropicTranslator:
             )
         caps = capabilities_for("anthropic", request.upstream_model, self.provider.capabilities)
         body = to_messages(request.body, request.upstream_model, self.provider.max_tokens, caps)
+        self._structured = (body.get("tool_choice") or {}).get("name") == STRUCTURED_TOOL
         if request.stream:
             body["stream"] = True
         headers = {
@@ -128,6 +133,8 @@ class AnthropicTranslator:
                 text.append(block.get("text") or "")
             elif kind in ("thinking", "redacted_thinking"):
                 thoughts.append(block)
+            elif kind == "tool_use" and self._is_answer(block):
+                text.append(_encode(block.get("input") or {}).decode())
             elif kind == "tool_use":
                 calls.append(
                     {
@@ -159,7 +166,7 @@ class AnthropicTranslator:
                     "index": 0,
                     "message": reply,
                     "logprobs": None,
-                    "finish_reason": _finish(message.get("stop_reason")),
+                    "finish_reason": self._finish(message.get("stop_reason")),
                 }
             ],
             "usage": self._usage_json(),
@@ -173,6 +180,8 @@ class AnthropicTranslator:
             if delta.get("type") == "text_delta" and delta.get("text"):
                 return [self._chunk({"content": delta["text"]})]
             if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
+                if data.get("index", -1) in self._answer_blocks:
+                    return [self._chunk({"content": delta["partial_json"]})]
                 index = self._tool_index.get(data.get("index", -1))
                 if index is not None:
                     call = {"index": index, "function": {"arguments": delta["partial_json"]}}
@@ -192,6 +201,9 @@ class AnthropicTranslator:
             return []
         if kind == "content_block_start":
             block = data.get("content_block") or {}
+            if block.get("type") == "tool_use" and self._is_answer(block):
+                self._answer_blocks.add(data.get("index", -1))
+                return []
             if block.get("type") == "tool_use":
                 index = self._tool_index[data.get("index", -1)] = len(self._tool_index)
                 call = {
@@ -217,7 +229,7 @@ class AnthropicTranslator:
             usage = {**self._input, **(data.get("usage") or {})}
             self._take_usage(usage)
             reason = (data.get("delta") or {}).get("stop_reason")
-            chunks = [self._chunk({}, _finish(reason))]
+            chunks = [self._chunk({}, self._finish(reason))]
             if self.request.include_usage:
                 chunks.append(self._envelope([], self._usage_json()))
             return chunks
@@ -226,6 +238,13 @@ class AnthropicTranslator:
         if kind == "error":
             raise self._error(502, data)
         return []  # ping, content_block_stop, and event types added later
+
+    def _is_answer(self, block: dict[str, Any]) -> bool:
+        return self._structured and block.get("name") == STRUCTURED_TOOL
+
+    def _finish(self, reason: object) -> str:
+        # The forced answer tool ends with tool_use: for the client, a finished answer.
+        return "stop" if self._structured and reason == "tool_use" else _finish(reason)
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         if not self._role_sent:

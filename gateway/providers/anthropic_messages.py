@@ -42,9 +42,6 @@ def to_messages(
                 f"Role {role!r} is not supported by this model.",
                 param=f"messages[{position}].role",
             )
-    instruction = _format_instruction(body.get("response_format"))
-    if instruction:
-        system.append({"type": "text", "text": instruction})
     limit = body.get("max_completion_tokens")
     limit = body.get("max_tokens") if limit is None else limit
     result: _Json = {
@@ -60,6 +57,7 @@ def to_messages(
     thinking = _reasoning(body, result, caps, limit_given=result["max_tokens"] == limit)
     _sampling(body, result, caps, thinking)
     _tools(body, result)
+    _structured_output(body, result, caps, thinking)
     return result
 
 
@@ -196,6 +194,45 @@ def _with_cache_control(block: _Json, part: _Json) -> _Json:
     if isinstance(part.get("cache_control"), dict):
         block["cache_control"] = part["cache_control"]
     return block
+
+
+# The forced tool whose input is a structured answer (``structured_outputs: tool``).
+STRUCTURED_TOOL = "json_response"
+
+
+def _structured_output(body: _Json, result: _Json, caps: Capabilities, thinking: bool) -> None:
+    """``response_format: json_schema`` natively (``output_config.format``) where the
+    model has structured outputs, else as a forced tool call whose input is the answer
+    (the translator turns it back into content); a system instruction where neither
+    fits: ``json_object`` (no schema), models marked ``prompt``, and requests that
+    bring their own tools or think (a forced tool would exclude both).
+    https://docs.claude.com/en/docs/build-with-claude/structured-outputs"""
+    response_format = body.get("response_format")
+    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    spec = response_format.get("json_schema") if isinstance(response_format, dict) else None
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    if isinstance(schema, dict) and kind == "json_schema":
+        if caps.structured_outputs == "native":
+            config = result.setdefault("output_config", {})
+            config["format"] = {"type": "json_schema", "schema": schema}
+            return
+        if caps.structured_outputs == "tool" and "tools" not in result and not thinking:
+            result["tools"] = [
+                {
+                    "name": STRUCTURED_TOOL,
+                    "description": "Give the answer as this tool's input.",
+                    "input_schema": schema,
+                }
+            ]
+            result["tool_choice"] = {"type": "tool", "name": STRUCTURED_TOOL}
+            return
+    instruction = _format_instruction(response_format)
+    if instruction:
+        system = result.get("system")
+        if isinstance(system, list):
+            system.append({"type": "text", "text": instruction})
+        else:
+            result["system"] = f"{system}\n\n{instruction}" if system else instruction
 
 
 def _format_instruction(response_format: object) -> str | None:
