@@ -491,3 +491,47 @@ def test_anthropic_structured_output_falls_back_to_an_instruction(up: Servers) -
     upstream, _ = complete(anthropic(up, body, "claude-sonnet-4-20250514"))
     assert [t["name"] for t in upstream["tools"]] == ["get_weather"]
     assert "JSON Schema" in upstream["system"] and "tool_choice" not in upstream
+
+
+# ---------------------------------------------------------------- Anthropic usage details
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_anthropic_thinking_tokens_reach_the_usage(up: Servers, stream: bool) -> None:
+    body = {"messages": [U], "reasoning_effort": "low", "stream": stream}
+    translator = anthropic(
+        up, body, "claude-sonnet-4-20250514", stream=stream, include_usage=stream
+    )
+    response = send(translator.build_request())
+    if stream:
+        usage = [c for c in chunks_of(translator, response) if c.get("usage")][-1]["usage"]
+    else:
+        usage = translator.parse_response(response.content)["usage"]
+    from tests.emulators.openai_bodies import tokenize
+
+    thinking = len(tokenize("The user wrote: hello there"))  # the emulator's count
+    assert usage["completion_tokens_details"] == {"reasoning_tokens": thinking}
+    assert usage["completion_tokens"] > thinking
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_anthropic_refusal_details_are_kept(up: Servers, stream: bool) -> None:
+    from tests import openapi_schema
+
+    body = {"messages": [U], "stream": stream}
+    translator = anthropic(up, body, "claude-refuses", stream=stream)
+    response = send(translator.build_request())
+    if stream:
+        chunks = chunks_of(translator, response)
+        for chunk in chunks:
+            openapi_schema.validate("CreateChatCompletionStreamResponse", chunk)
+        choice = chunks[-1]["choices"][0]
+        refusal = choice["delta"]["refusal"]
+    else:
+        answer = translator.parse_response(response.content)
+        openapi_schema.validate("CreateChatCompletionResponse", answer)
+        choice = answer["choices"][0]
+        refusal = choice["message"]["refusal"]
+    assert choice["finish_reason"] == "content_filter"
+    assert refusal == "This request asks for help with malware."
+    assert choice["stop_details"]["category"] == "cyber"

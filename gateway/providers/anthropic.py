@@ -25,10 +25,12 @@ as ``reasoning_content`` deltas and one ``thinking_blocks`` delta per signed blo
 
 Responses and streams come back as OpenAI chat completions and chunks: text blocks
 joined, ``tool_use`` as ``tool_calls`` (arguments as JSON text), stop reasons mapped to
-finish reasons, usage with prompt tokens = input + cache reads + cache writes and
-``cached_tokens`` = cache reads. In a stream, the role goes on the first chunk that
-carries content, so an ``overloaded_error`` event before any content fails the
-attempt early enough to be retried elsewhere.
+finish reasons, usage with prompt tokens = input + cache reads + cache writes,
+``cached_tokens`` = cache reads and ``completion_tokens_details.reasoning_tokens`` =
+thinking tokens; a refusal's ``stop_details`` stays on the choice, its explanation
+becoming ``message.refusal`` (``delta.refusal`` in a stream). In a stream, the role
+goes on the first chunk that carries content, so an ``overloaded_error`` event before
+any content fails the attempt early enough to be retried elsewhere.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ class AnthropicTranslator:
         self._input: dict[str, Any] = {}
         # Thinking text streamed so far, per block index (sent whole with its signature).
         self._thinking: dict[int, str] = {}
+        # Thinking tokens within the output (usage.output_tokens_details), if reported.
+        self._reasoning_tokens: int | None = None
         # Structured output by forced tool: its tool_use is the answer's content.
         self._structured = False
         self._answer_blocks: set[int] = set()
@@ -155,20 +159,20 @@ class AnthropicTranslator:
             reply["tool_calls"] = calls
         if thoughts:
             reply.update(_reasoning_fields(thoughts))
+        choice: dict[str, Any] = {
+            "index": 0,
+            "message": reply,
+            "logprobs": None,
+            "finish_reason": self._finish(message.get("stop_reason")),
+        }
+        _add_stop_details(choice, reply, message.get("stop_details"))
         self._take_usage(message.get("usage"))
         return {
             "id": _chat_id(message.get("id")),
             "object": "chat.completion",
             "created": int(time.time()),
             "model": self._reported(message.get("model")),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": reply,
-                    "logprobs": None,
-                    "finish_reason": self._finish(message.get("stop_reason")),
-                }
-            ],
+            "choices": [choice],
             "usage": self._usage_json(),
         }
 
@@ -228,8 +232,10 @@ class AnthropicTranslator:
         if kind == "message_delta":
             usage = {**self._input, **(data.get("usage") or {})}
             self._take_usage(usage)
-            reason = (data.get("delta") or {}).get("stop_reason")
-            chunks = [self._chunk({}, self._finish(reason))]
+            delta = data.get("delta") or {}
+            chunks = [self._chunk({}, self._finish(delta.get("stop_reason")))]
+            choice = chunks[0]["choices"][0]
+            _add_stop_details(choice, choice["delta"], delta.get("stop_details"))
             if self.request.include_usage:
                 chunks.append(self._envelope([], self._usage_json()))
             return chunks
@@ -277,6 +283,9 @@ class AnthropicTranslator:
     def _take_usage(self, usage: object) -> None:
         if not isinstance(usage, dict):
             return
+        details = usage.get("output_tokens_details")
+        if isinstance(details, dict) and "thinking_tokens" in details:
+            self._reasoning_tokens = _int(details["thinking_tokens"])
         read = _int(usage.get("cache_read_input_tokens"))
         written = _int(usage.get("cache_creation_input_tokens"))
         self.usage = Usage(
@@ -293,6 +302,11 @@ class AnthropicTranslator:
             "completion_tokens": usage.completion_tokens,
             "total_tokens": usage.total_tokens,
             "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+            **(
+                {"completion_tokens_details": {"reasoning_tokens": self._reasoning_tokens}}
+                if self._reasoning_tokens is not None
+                else {}
+            ),
         }
 
     # --- errors -------------------------------------------------------------------------
@@ -332,6 +346,22 @@ class AnthropicTranslator:
         if status in _PASSTHROUGH:
             return UpstreamStatusError(status, message, type="invalid_request_error")
         return UpstreamError(f"The upstream failed (status {status}): {message}")
+
+
+def _add_stop_details(choice: dict[str, Any], message: dict[str, Any], details: object) -> None:
+    """A refusal's ``stop_details`` (category, explanation): kept on the choice, and its
+    explanation as OpenAI's ``refusal`` text, where OpenAI clients look for one."""
+    if not isinstance(details, dict):
+        return
+    choice["stop_details"] = details
+    if details.get("type") == "refusal":
+        explanation = details.get("explanation")
+        category = details.get("category")
+        message["refusal"] = (
+            explanation
+            if isinstance(explanation, str) and explanation
+            else f"The model refused ({category or 'unspecified'})."
+        )
 
 
 def _reasoning_fields(blocks: list[dict[str, Any]]) -> dict[str, Any]:
