@@ -62,7 +62,11 @@ class LabelAnswers(Stage):
         # the signed label does): the first chunk was read before the stream came back
         # (providers.exchange), so peeking at it waits for nothing.
         chunks = reply.chunks
-        first = await anext(chunks, None)
+        try:
+            first = await anext(chunks, None)
+        except BaseException:
+            await _close(chunks)
+            raise
         model = first.get("model") if isinstance(first, dict) else None
         model = model if isinstance(model, str) and model else ctx.model
         ctx.response_headers.update(labeler.headers(produce_id, model, ""))
@@ -102,6 +106,10 @@ async def _prepend(
             async for item in rest:
                 yield item
     finally:
-        aclose = getattr(rest, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await _close(rest)
+
+
+async def _close(chunks: AsyncIterator[StreamItem]) -> None:
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        await aclose()
