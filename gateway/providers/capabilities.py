@@ -104,6 +104,11 @@ def shipped_table() -> CapabilityTable:
     return msgspec.convert(raw, CapabilityTable)
 
 
+# Read at import (start-up): a broken file stops the gateway before it serves, and
+# translators never touch the disk.
+shipped_table()
+
+
 def _first_match(patterns: Mapping[str, CapabilityPatch], key: str) -> CapabilityPatch | None:
     for pattern, patch in patterns.items():
         if fnmatch.fnmatchcase(key, pattern):
