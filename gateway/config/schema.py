@@ -20,6 +20,7 @@ from gateway.guard.config import Guardrails
 from gateway.intent.config import IntentRouter
 from gateway.labeling.config import Labeling, TeamLabeling
 from gateway.limits.config import Limits, RateLimitSettings
+from gateway.providers.capabilities import CapabilityPatch
 from gateway.routing.config import RoutingPolicy
 from gateway.telemetry.config import TeamTelemetry, Telemetry
 
@@ -100,10 +101,15 @@ class Provider(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     stream_usage: bool = True
     # Azure: API version; Anthropic: anthropic-version header.
     api_version: str = ""
-    # Anthropic: max_tokens to send when the client set none (the Messages API needs it).
-    max_tokens: PositiveInt = 4096
+    # Anthropic: max_tokens to send when the client set none (the Messages API needs it);
+    # unset: the model's max_output_tokens from the capability table, so a long answer is
+    # not cut where the same request to OpenAI would not be.
+    max_tokens: PositiveInt | None = None
     # trtllm: how the engine's load is read for engine-aware routing.
     metrics: EngineMetrics = field(default_factory=EngineMetrics)
+    # Anthropic (by upstream model) and Azure (by api-version): fnmatch pattern → what
+    # it accepts, over policies/capabilities.yaml (gateway.providers.capabilities).
+    capabilities: dict[str, CapabilityPatch] = field(default_factory=dict)
 
 
 class Target(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -7,18 +7,30 @@ become ``tool_use`` blocks; image parts become image blocks; ``tools``,
 ``tool_choice`` (``required`` → ``any``, a named function → ``tool``,
 ``parallel_tool_calls: false`` → ``disable_parallel_tool_use``), ``stop`` →
 ``stop_sequences``, ``user`` → ``metadata.user_id``. ``max_tokens`` is required
-upstream: the client's, else the provider's ``max_tokens``. ``temperature`` is capped
-at 1 (Anthropic's range is 0..1). ``response_format`` becomes a system instruction
-(best effort: the API has no JSON mode). ``n > 1``, ``logprobs`` and audio are refused
-with 400 rather than silently ignored. OpenAI-only knobs without an equivalent
+upstream: the client's, else the provider's ``max_tokens``, else the model's maximum
+output (a fixed 4096 would cut long answers that OpenAI would finish). ``temperature``
+is capped at 1 (Anthropic's range is 0..1); sampling knobs the model rejects
+(``policies/capabilities.yaml``) are dropped. ``response_format: json_schema`` uses
+native structured outputs or a forced tool, per model (``_structured_output``); its
+tool call comes back as the message content. ``n > 1``, ``logprobs`` and audio are
+refused with 400 rather than silently ignored. OpenAI-only knobs without an equivalent
 (penalties, ``seed``, ``logit_bias``, ``store``, ...) are dropped.
+
+Extended thinking: ``reasoning_effort`` becomes a thinking budget or, on adaptive
+models, ``output_config.effort``; ``thinking`` and ``output_config`` from
+``extra_body`` are sent as given (see ``anthropic_messages._reasoning``). Thinking comes
+back as ``reasoning_content`` plus ``thinking_blocks`` (with their signatures; streamed
+as ``reasoning_content`` deltas and one ``thinking_blocks`` delta per signed block), and
+``thinking_blocks`` on an assistant message go back upstream first in its turn.
 
 Responses and streams come back as OpenAI chat completions and chunks: text blocks
 joined, ``tool_use`` as ``tool_calls`` (arguments as JSON text), stop reasons mapped to
-finish reasons, usage with prompt tokens = input + cache reads + cache writes and
-``cached_tokens`` = cache reads. In a stream, the role goes on the first chunk that
-carries content, so an ``overloaded_error`` event before any content fails the
-attempt early enough to be retried elsewhere.
+finish reasons, usage with prompt tokens = input + cache reads + cache writes,
+``cached_tokens`` = cache reads and ``completion_tokens_details.reasoning_tokens`` =
+thinking tokens; a refusal's ``stop_details`` stays on the choice, its explanation
+becoming ``message.refusal`` (``delta.refusal`` in a stream). In a stream, the role
+goes on the first chunk that carries content, so an ``overloaded_error`` event before
+any content fails the attempt early enough to be retried elsewhere.
 """
 
 from __future__ import annotations
@@ -40,8 +52,9 @@ from gateway.errors import (
     UpstreamTimeoutError,
 )
 from gateway.pipeline.context import Endpoint, Usage
-from gateway.providers.anthropic_messages import to_messages
+from gateway.providers.anthropic_messages import STRUCTURED_TOOL, to_messages
 from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest, scrub
+from gateway.providers.capabilities import capabilities_for
 from gateway.providers.openai import join_url
 from gateway.wire.sse import Event
 
@@ -78,6 +91,13 @@ class AnthropicTranslator:
         self._role_sent = False
         self._tool_index: dict[int, int] = {}
         self._input: dict[str, Any] = {}
+        # Thinking text streamed so far, per block index (sent whole with its signature).
+        self._thinking: dict[int, str] = {}
+        # Thinking tokens within the output (usage.output_tokens_details), if reported.
+        self._reasoning_tokens: int | None = None
+        # Structured output by forced tool: its tool_use is the answer's content.
+        self._structured = False
+        self._answer_blocks: set[int] = set()
 
     # --- request ------------------------------------------------------------------------
 
@@ -89,7 +109,9 @@ class AnthropicTranslator:
                 param="model",
                 code="unsupported_endpoint",
             )
-        body = to_messages(request.body, request.upstream_model, self.provider.max_tokens)
+        caps = capabilities_for("anthropic", request.upstream_model, self.provider.capabilities)
+        body = to_messages(request.body, request.upstream_model, self.provider.max_tokens, caps)
+        self._structured = (body.get("tool_choice") or {}).get("name") == STRUCTURED_TOOL
         if request.stream:
             body["stream"] = True
         headers = {
@@ -108,10 +130,15 @@ class AnthropicTranslator:
         message = _decode_object(content)
         text: list[str] = []
         calls: list[dict[str, Any]] = []
+        thoughts: list[dict[str, Any]] = []
         for block in message.get("content") or ():
             kind = block.get("type")
             if kind == "text":
                 text.append(block.get("text") or "")
+            elif kind in ("thinking", "redacted_thinking"):
+                thoughts.append(block)
+            elif kind == "tool_use" and self._is_answer(block):
+                text.append(_encode(block.get("input") or {}).decode())
             elif kind == "tool_use":
                 calls.append(
                     {
@@ -130,20 +157,22 @@ class AnthropicTranslator:
         }
         if calls:
             reply["tool_calls"] = calls
+        if thoughts:
+            reply.update(_reasoning_fields(thoughts))
+        choice: dict[str, Any] = {
+            "index": 0,
+            "message": reply,
+            "logprobs": None,
+            "finish_reason": self._finish(message.get("stop_reason")),
+        }
+        _add_stop_details(choice, reply, message.get("stop_details"))
         self._take_usage(message.get("usage"))
         return {
             "id": _chat_id(message.get("id")),
             "object": "chat.completion",
             "created": int(time.time()),
             "model": self._reported(message.get("model")),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": reply,
-                    "logprobs": None,
-                    "finish_reason": _finish(message.get("stop_reason")),
-                }
-            ],
+            "choices": [choice],
             "usage": self._usage_json(),
         }
 
@@ -155,13 +184,30 @@ class AnthropicTranslator:
             if delta.get("type") == "text_delta" and delta.get("text"):
                 return [self._chunk({"content": delta["text"]})]
             if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
+                if data.get("index", -1) in self._answer_blocks:
+                    return [self._chunk({"content": delta["partial_json"]})]
                 index = self._tool_index.get(data.get("index", -1))
                 if index is not None:
                     call = {"index": index, "function": {"arguments": delta["partial_json"]}}
                     return [self._chunk({"tool_calls": [call]})]
-            return []  # thinking and signature deltas have no OpenAI counterpart
+            block_index = data.get("index", -1)
+            if delta.get("type") == "thinking_delta" and delta.get("thinking"):
+                thought = self._thinking.get(block_index, "") + delta["thinking"]
+                self._thinking[block_index] = thought
+                return [self._chunk({"reasoning_content": delta["thinking"]})]
+            if delta.get("type") == "signature_delta" and delta.get("signature"):
+                block = {
+                    "type": "thinking",
+                    "thinking": self._thinking.get(block_index, ""),
+                    "signature": delta["signature"],
+                }
+                return [self._chunk({"thinking_blocks": [block]})]
+            return []
         if kind == "content_block_start":
             block = data.get("content_block") or {}
+            if block.get("type") == "tool_use" and self._is_answer(block):
+                self._answer_blocks.add(data.get("index", -1))
+                return []
             if block.get("type") == "tool_use":
                 index = self._tool_index[data.get("index", -1)] = len(self._tool_index)
                 call = {
@@ -173,6 +219,8 @@ class AnthropicTranslator:
                 return [self._chunk({"content": None, "tool_calls": [call]})]
             if block.get("type") == "text" and block.get("text"):
                 return [self._chunk({"content": block["text"]})]
+            if block.get("type") == "redacted_thinking":
+                return [self._chunk({"thinking_blocks": [block]})]
             return []
         if kind == "message_start":
             message = data.get("message") or {}
@@ -184,8 +232,10 @@ class AnthropicTranslator:
         if kind == "message_delta":
             usage = {**self._input, **(data.get("usage") or {})}
             self._take_usage(usage)
-            reason = (data.get("delta") or {}).get("stop_reason")
-            chunks = [self._chunk({}, _finish(reason))]
+            delta = data.get("delta") or {}
+            chunks = [self._chunk({}, self._finish(delta.get("stop_reason")))]
+            choice = chunks[0]["choices"][0]
+            _add_stop_details(choice, choice["delta"], delta.get("stop_details"))
             if self.request.include_usage:
                 chunks.append(self._envelope([], self._usage_json()))
             return chunks
@@ -194,6 +244,13 @@ class AnthropicTranslator:
         if kind == "error":
             raise self._error(502, data)
         return []  # ping, content_block_stop, and event types added later
+
+    def _is_answer(self, block: dict[str, Any]) -> bool:
+        return self._structured and block.get("name") == STRUCTURED_TOOL
+
+    def _finish(self, reason: object) -> str:
+        # The forced answer tool ends with tool_use: for the client, a finished answer.
+        return "stop" if self._structured and reason == "tool_use" else _finish(reason)
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         if not self._role_sent:
@@ -226,6 +283,9 @@ class AnthropicTranslator:
     def _take_usage(self, usage: object) -> None:
         if not isinstance(usage, dict):
             return
+        details = usage.get("output_tokens_details")
+        if isinstance(details, dict) and "thinking_tokens" in details:
+            self._reasoning_tokens = _int(details["thinking_tokens"])
         read = _int(usage.get("cache_read_input_tokens"))
         written = _int(usage.get("cache_creation_input_tokens"))
         self.usage = Usage(
@@ -242,6 +302,11 @@ class AnthropicTranslator:
             "completion_tokens": usage.completion_tokens,
             "total_tokens": usage.total_tokens,
             "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+            **(
+                {"completion_tokens_details": {"reasoning_tokens": self._reasoning_tokens}}
+                if self._reasoning_tokens is not None
+                else {}
+            ),
         }
 
     # --- errors -------------------------------------------------------------------------
@@ -281,6 +346,30 @@ class AnthropicTranslator:
         if status in _PASSTHROUGH:
             return UpstreamStatusError(status, message, type="invalid_request_error")
         return UpstreamError(f"The upstream failed (status {status}): {message}")
+
+
+def _add_stop_details(choice: dict[str, Any], message: dict[str, Any], details: object) -> None:
+    """A refusal's ``stop_details`` (category, explanation): kept on the choice, and its
+    explanation as OpenAI's ``refusal`` text, where OpenAI clients look for one."""
+    if not isinstance(details, dict):
+        return
+    choice["stop_details"] = details
+    if details.get("type") == "refusal":
+        explanation = details.get("explanation")
+        category = details.get("category")
+        message["refusal"] = (
+            explanation
+            if isinstance(explanation, str) and explanation
+            else f"The model refused ({category or 'unspecified'})."
+        )
+
+
+def _reasoning_fields(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Thinking as other OpenAI-compatible gateways return it: the text as
+    ``reasoning_content``, the blocks with their signatures as ``thinking_blocks`` (sent
+    back on the assistant message, they round-trip in multi-turn tool use)."""
+    text = "".join(b.get("thinking") or "" for b in blocks if b.get("type") == "thinking")
+    return {"reasoning_content": text, "thinking_blocks": blocks}
 
 
 def _decode_object(content: bytes) -> dict[str, Any]:

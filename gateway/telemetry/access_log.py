@@ -62,7 +62,8 @@ def _write(
         "team": principal.team if principal else None,
         "key_id": principal.key_id if principal else None,
         "endpoint": ctx.endpoint.value,
-        "model": ctx.route.name if ctx.route else None,
+        # The requested name when no route was resolved (a 404 or a 400 before it).
+        "model": ctx.route.name if ctx.route else (ctx.model or None),
         "target": ctx.target.label if ctx.target else None,
         "attempts": ctx.attempts,
         "stream": ctx.stream,
