@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gateway.cache import guard
+from gateway.cache import agreement
 from gateway.embedding.embedder import Vector
 
 _CANDIDATES = 8  # best-scoring rows checked against the guard per search
@@ -28,7 +28,7 @@ class IndexEntry:
     namespace: str
     query: str
     expires_at: float
-    features: guard.Features
+    features: agreement.Features
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +118,7 @@ class VectorIndex:
         self,
         namespace: str,
         vector: Vector,
-        features: guard.Features,
+        features: agreement.Features,
         threshold: float,
         use_guard: bool,
     ) -> Match | None:
@@ -143,10 +143,10 @@ class VectorIndex:
             if entry.expires_at <= now:
                 expired.append(entry.entry_id)
                 continue
-            similarity = guard.similarity(cosine, features, entry.features)
+            similarity = agreement.similarity(cosine, features, entry.features)
             if similarity < threshold or (best is not None and similarity <= best.similarity):
                 continue
-            if use_guard and guard.agree(features, entry.features) is not None:
+            if use_guard and agreement.agree(features, entry.features) is not None:
                 continue
             best = Match(entry, similarity)
         for entry_id in expired:

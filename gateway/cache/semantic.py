@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gateway.cache import guard
+from gateway.cache import agreement
 from gateway.cache.config import SemanticConfig
 from gateway.cache.index import IndexEntry, VectorIndex
 from gateway.cache.store import SharedRecord
@@ -41,7 +41,7 @@ class Query:
 
     text: str
     vector: Vector
-    features: guard.Features
+    features: agreement.Features
 
 
 class SemanticIndex:
@@ -52,7 +52,7 @@ class SemanticIndex:
 
     async def embed(self, text: str) -> Query:
         vector = await self.embedder.embed(text)
-        return Query(text, vector, guard.features(text))
+        return Query(text, vector, agreement.features(text))
 
     def search(
         self, namespace: str, query: Query, threshold: float, use_guard: bool
@@ -73,7 +73,7 @@ class SemanticIndex:
         if record.entry_id in self._index:
             return
         vector = query.vector if query is not None else np.frombuffer(record.vector, "<f4")
-        features = query.features if query is not None else guard.features(record.query)
+        features = query.features if query is not None else agreement.features(record.query)
         entry = IndexEntry(
             entry_id=record.entry_id,
             team=record.team,
