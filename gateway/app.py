@@ -1,7 +1,10 @@
 """The app factory: builds every component from the config once and wires the pipeline.
 
 Start-up does all the work that can be done ahead of requests (key digests, model
-table, translator lookups, connection pools); requests only look things up.
+table, translator lookups, connection pools); requests only look things up. Shared
+services are built once, in dependency order: the state backend, then whoever needs it
+(accounting), the dispatcher (the "call upstream" handle) before the stages that call it,
+then the stages in pipeline order. ``Gateway.running`` pairs every start with its stop.
 """
 
 from __future__ import annotations
@@ -10,59 +13,48 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
-from litestar import Litestar, Request, Response
-from litestar.exceptions import HTTPException
+from litestar import Litestar
 
-from gateway.accounting.books import Books, open_books
 from gateway.accounting.budget import BudgetAdmission
+from gateway.accounting.service import Accounting, open_accounting
 from gateway.accounting.settle import Settle
-from gateway.api import admin, flywheel, health, openai
+from gateway.api.errors import EXCEPTION_HANDLERS
 from gateway.api.openapi import openapi_config
-from gateway.api.responses import error_response, request_id
+from gateway.api.parse import ParseRequest
+from gateway.api.routes import ROUTES
+from gateway.api.services import GatewayServices
 from gateway.auth.authenticate import Authenticate
 from gateway.auth.authorize import ModelAccess
 from gateway.auth.keys import KeyStore
-from gateway.cache import api as cache_api
 from gateway.cache.service import ResponseCache, build_cache, embeddings_through
 from gateway.cache.service import team_check as cache_team_check
 from gateway.cache.stage import CacheStage
+from gateway.confidence import build_gate
 from gateway.config import Config, load_config
+from gateway.embedding.service import Embedders
 from gateway.engines.load import LoadMonitor
-from gateway.errors import (
-    GatewayError,
-    InvalidRequestError,
-    NotFoundError,
-    RequestTooLargeError,
-)
-from gateway.experiments.stage import AssignVariant
+from gateway.experiments.stage import AssignVariant, Switches
 from gateway.extras import MissingExtraError
 from gateway.feedback.capture import CaptureTranscript
-from gateway.feedback.service import Flywheel, build_flywheel
-from gateway.gate import build_gate
+from gateway.feedback.service import Feedback, build_feedback
 from gateway.guard import build_guard_stage
 from gateway.guard import team_check as guard_team_check
 from gateway.intent import build_intent_routing
-from gateway.labeling import routes as label_routes
 from gateway.labeling.service import Labels, build_labels
 from gateway.limits.limiter import RateLimiter
-from gateway.limits.stage import Admit, SettleLimits
+from gateway.limits.stage import Admit
 from gateway.pipeline.stages import Pipeline, Stage
 from gateway.providers.transport import ProviderClient
 from gateway.routing.dispatch import Dispatcher
 from gateway.routing.health import HealthMonitor
 from gateway.routing.models import ModelTable
 from gateway.routing.router import Router
-from gateway.telemetry import service as telemetry_service
-from gateway.telemetry.pipeline_metrics import PipelineMetrics, RecordPipeline
+from gateway.state import StateBackend, open_state
 from gateway.telemetry.service import Telemetry, build_telemetry
-from gateway.wire.parse import ParseRequest
-
-if TYPE_CHECKING:  # numpy and the embedder load only when a router is configured
-    from gateway.intent.stage import IntentRouting
 
 log = logging.getLogger("gateway")
 
@@ -87,14 +79,18 @@ class Gateway:
     # AI-content labels (signer, verifier, public keys) and tracing/metrics.
     labels: Labels
     telemetry: Telemetry
+    # The one state backend (embedded or Redis): keys, teams, budgets, the ledger.
+    state: StateBackend
     # Keys and teams from the admin API, budgets, prices and the usage ledger.
-    books: Books
+    accounting: Accounting
     # Feedback store, experiment switches, export redaction (gateway.feedback).
-    flywheel: Flywheel
+    feedback: Feedback
+    # Experiment switches (on/off per experiment), kept in the feedback store.
+    switches: Switches
     # The response cache (None when off for every team): stage state and admin purge.
     cache: ResponseCache | None = None
-    # Intent routers (None when the config has none): their embedders close with us.
-    intents: IntentRouting | None = None
+    # Text embedders shared by the semantic cache and the intent routers.
+    embedders: Embedders = field(default_factory=Embedders)
 
     def model_card(self, name: str) -> dict[str, Any]:
         route = self.models.resolve(name)
@@ -116,21 +112,38 @@ class Gateway:
             and not any(self.health.is_up(t.provider) for t in route.targets)
         ]
 
-    async def aclose(self) -> None:
-        await self.health.stop()
-        await self.loads.stop()
-        for client in self.clients.values():
-            await client.aclose()
-        await self.limiter.aclose()
-        # Flushes queued spans (bounded by the exporter timeout) off the event loop.
-        await anyio.to_thread.run_sync(self.telemetry.shutdown)
-        if self.cache is not None:
-            await self.cache.aclose()
-        if self.intents is not None:
-            await self.intents.aclose()
-        await self.flywheel.aclose()
-        # Last: writes every queued usage record before the state store closes.
-        await self.books.aclose()
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Start what runs in the background, each paired with its stop on one exit
+        stack: stops run in reverse, and a failed start stops only what had started.
+
+        The state backend opens first and closes last, after the accounting wrote every
+        queued usage record; the health and load pollers start last and stop first.
+        """
+        async with contextlib.AsyncExitStack() as stack:
+            await self.state.start()
+            stack.push_async_callback(self.state.aclose)
+            await self.accounting.start()
+            stack.push_async_callback(self.accounting.aclose)
+            await self.feedback.start()
+            stack.push_async_callback(self.feedback.aclose)
+            await self.switches.start()
+            stack.push_async_callback(self.switches.stop)
+            # Closed after the cache and the intent routers that embed with it.
+            stack.push_async_callback(self.embedders.aclose)
+            if self.cache is not None:
+                await self.cache.start()
+                stack.push_async_callback(self.cache.aclose)
+            # Flushes queued spans (bounded by the exporter timeout) off the event loop.
+            stack.push_async_callback(anyio.to_thread.run_sync, self.telemetry.shutdown)
+            stack.push_async_callback(self.limiter.aclose)
+            for client in self.clients.values():
+                stack.push_async_callback(client.aclose)
+            self.loads.start()
+            stack.push_async_callback(self.loads.stop)
+            self.health.start()
+            stack.push_async_callback(self.health.stop)
+            yield
 
 
 def build_gateway(config: Config) -> Gateway:
@@ -143,66 +156,71 @@ def build_gateway(config: Config) -> Gateway:
         config, lambda: {name: health_monitor.is_up(name) for name in clients}
     )
     labels = build_labels(config)
-    books = open_books(config, keys, models)
-    # Guardrails (None when no team has a policy). Its JSON-schema repair call goes
-    # straight to the dispatcher, built below (the lambda looks it up when called).
-    guard = build_guard_stage(config, lambda ctx: dispatcher(ctx))
+    # One state backend, opened first (started first, closed last by ``running``).
+    state = open_state(config)
+    accounting = open_accounting(config, keys, models, state)
+    # The "call upstream" handle, built before every stage that goes upstream again
+    # (guard's JSON repair, the confidence gate's retry, the cache's embeddings).
+    loads = LoadMonitor.for_config(config, clients)
+    router = Router(health_monitor.is_up, loads.fresh)
+    dispatcher = Dispatcher(
+        models, clients, health_monitor, router, admit_target=limiter.acquire_target
+    )
+    # Guardrails (None when no team has a policy).
+    guard = build_guard_stage(config, dispatcher)
     # Response cache (None when off everywhere); a provider embedder embeds through the
     # dispatcher's own embeddings route.
+    # One embedder service: the semantic cache and the intent routers share its models.
+    embedders = Embedders()
     cache = build_cache(
         config.cache,
         config.teams,
         config.state.url,
-        embeddings_through(lambda ctx: dispatcher(ctx), models.resolve),
+        embeddings_through(dispatcher, models.resolve),
+        embedders,
     )
-    books.admin.team_checks += [guard_team_check(config), cache_team_check(cache)]
+    accounting.admin.team_checks += [guard_team_check(config), cache_team_check(cache)]
     # The LLM-application pipeline: intent routers (classifiers built here), experiment
     # switches and the feedback store, the confidence gate (None without policies).
-    intents = build_intent_routing(config)
-    pipeline_metrics = PipelineMetrics(telemetry.metrics.registry) if telemetry.metrics else None
-    flywheel_parts = build_flywheel(
+    intents = build_intent_routing(config, embedders)
+    pipeline_metrics = telemetry.pipeline_metrics
+    feedback = build_feedback(
         config,
         pipeline_metrics,
-        (lambda name: guard.policy_for(name, books.directory.team(name)))
+        (lambda name: guard.policy_for(name, accounting.directory.team(name)))
         if guard
         else (lambda name: None),
     )
-    gate = build_gate(config, lambda ctx: dispatcher(ctx), models.resolve)
+    switches = Switches(config.experiments, feedback.store)
+    gate = build_gate(config, dispatcher, models.resolve)
     stages: list[Stage] = [
-        # First: sees every request, wraps streams outermost, finishes with the final word.
+        # First: sees every request, wraps streams outermost, finishes last with the final
+        # word (spans, metrics, log line); pipeline metrics are recorded there too.
         *([telemetry.stage] if telemetry.stage else []),
-        Authenticate(keys, books.directory),
+        Authenticate(keys, accounting.directory),
         ParseRequest(config.server),
         # Router and experiment names become the model they choose, before access checks.
         *([intents] if intents else []),
-        *(
-            [AssignVariant(config.experiments, flywheel_parts.switches)]
-            if config.experiments
-            else []
-        ),
+        *([AssignVariant(config.experiments, switches)] if config.experiments else []),
         ModelAccess(models),
         # Before cache and guard stages, so its leave labels what they leave behind.
         *([labels.stage] if labels.stage else []),
+        # Finishes after Settle (inner): reservations settle on the counted usage.
         Admit(limiter),
-        BudgetAdmission(books),
+        BudgetAdmission(accounting),
         # Input rules on admitted requests; its leave runs after Settle's, before labels.
         *([guard] if guard else []),
         # Keeps opted-in teams' prompts (as redacted) and answers (as the gate left them).
-        CaptureTranscript(flywheel_parts.store),
+        CaptureTranscript(feedback.store),
         # Judges the answer before the cache's leave (the cache keeps the upstream's
         # answer, log-probabilities included, so a hit is judged the same way).
         *([gate] if gate else []),
         # Lookup after admission and input rules; stores in finish, once output rules ran.
         *([CacheStage(cache)] if cache else []),
-        # Keep last: its leave must see the answer as the upstream produced it.
-        Settle(books),
-        # Only finish hooks (no leave), after Settle's: rate-limit reservations settle
-        # on the counted usage; then pipeline metrics, spans and the log line.
-        SettleLimits(limiter),
-        *([RecordPipeline(pipeline_metrics)] if pipeline_metrics else []),
-        *([telemetry.conclude] if telemetry.conclude else []),
+        # Keep last: its leave must see the answer as the upstream produced it, and its
+        # finish (the first to run) settles usage and cost for every stage outside it.
+        Settle(accounting),
     ]
-    loads = LoadMonitor.for_config(config, clients)
     metrics = telemetry.metrics
     if metrics is not None:  # circuit states and engine loads as Prometheus gauges
         models.watch_breakers(metrics.set_circuit_state)
@@ -211,10 +229,6 @@ def build_gateway(config: Config) -> Gateway:
                 name, waiting=s.waiting, running=s.running, kv_cache_utilization=s.kv
             )
         )
-    router = Router(health_monitor.is_up, loads.fresh)
-    dispatcher = Dispatcher(
-        models, clients, health_monitor, router, admit_target=limiter.acquire_target
-    )
     pipeline = Pipeline(stages, dispatcher)
     return Gateway(
         config=config,
@@ -229,10 +243,12 @@ def build_gateway(config: Config) -> Gateway:
         router=router,
         labels=labels,
         telemetry=telemetry,
-        books=books,
-        flywheel=flywheel_parts,
+        state=state,
+        accounting=accounting,
+        feedback=feedback,
+        switches=switches,
         cache=cache,
-        intents=intents,
+        embedders=embedders,
     )
 
 
@@ -241,29 +257,13 @@ def create_app(config: Config) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        gateway.health.start()
-        await gateway.books.start()
-        gateway.loads.start()
-        if gateway.cache is not None:
-            await gateway.cache.start()
-        await gateway.flywheel.start()
-        try:
+        async with gateway.running():
             yield
-        finally:
-            await gateway.aclose()
 
     return Litestar(
-        route_handlers=[
-            *openai.ROUTES,
-            *health.ROUTES,
-            *admin.ROUTES,
-            *label_routes.ROUTES,
-            *telemetry_service.ROUTES,
-            *cache_api.ROUTES,
-            *flywheel.ROUTES,
-        ],
+        route_handlers=ROUTES,
         lifespan=[lifespan],
-        exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
+        exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=config.server.max_body_bytes,
         openapi_config=openapi_config(),
         logging_config=None,
@@ -282,38 +282,8 @@ def create_app_from_env() -> Litestar:
         raise SystemExit(1) from None
 
 
-def _state(gateway: Gateway) -> Any:
+def _state(gateway: GatewayServices) -> Any:
+    """Routes reach the gateway through ``api.services`` (typed as this protocol)."""
     from litestar.datastructures import State
 
     return State({"gateway": gateway})
-
-
-def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
-    """Framework-level errors (unknown route, wrong method, oversized body) in OpenAI's shape."""
-    rid = request_id(request.headers)
-    error: GatewayError
-    if exc.status_code == 404:
-        error = NotFoundError(
-            f"Invalid URL ({request.method} {request.url.path})", code="unknown_url"
-        )
-    elif exc.status_code == 405:
-        error = InvalidRequestError(
-            f"Method {request.method} is not allowed on {request.url.path}.",
-            code="method_not_allowed",
-        )
-        response = error_response(error, rid)
-        response.status_code = 405
-        return response
-    elif exc.status_code == 413:
-        error = RequestTooLargeError("The request body is too large.")
-    else:
-        error = InvalidRequestError(str(exc.detail) or "Bad request.")
-    return error_response(error, rid)
-
-
-def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(
-        GatewayError("The server had an error while processing your request."),
-        request_id(request.headers),
-    )

@@ -57,7 +57,7 @@ def problems(config: Config) -> list[str]:
 
 
 def _needed(config: Config) -> Iterator[tuple[str, str]]:
-    from gateway.cache.service import uses_semantic
+    from gateway.cache.keys import uses_semantic
     from gateway.guard.policies import policy_names
 
     if policy_names(config):

@@ -25,15 +25,17 @@ import time
 from pathlib import Path
 
 from gateway.accounting import encodings
-from gateway.accounting.books import Books, open_books
 from gateway.accounting.budget import BudgetAdmission
+from gateway.accounting.service import Accounting, open_accounting
 from gateway.accounting.settle import Settle
 from gateway.auth.authenticate import Authenticate
 from gateway.auth.keys import KeyStore
 from gateway.config import parse_config
-from gateway.pipeline.context import Endpoint, RequestContext, Usage
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion
-from gateway.routing.models import ModelTable
+from gateway.routing.models import ROUTE, TARGET, ModelTable
+from gateway.state import open_state
+from gateway.wire.types import Endpoint, Usage
 
 CONFIG = """
 admin: {{master_key: "sk-bench-master-0123456789"}}
@@ -71,7 +73,7 @@ ANSWER = {
 
 
 async def _request(
-    books: Books,
+    accounting: Accounting,
     models: ModelTable,
     auth: Authenticate,
     budget: BudgetAdmission,
@@ -82,10 +84,11 @@ async def _request(
     await auth.enter(ctx)
     ctx.body = dict(BODY)
     ctx.model = "gpt-4o-mini"
-    ctx.route = models.resolve("gpt-4o-mini")
+    route = models.resolve("gpt-4o-mini")
     await budget.enter(ctx)
-    assert ctx.route is not None
-    ctx.target = ctx.route.targets[0]
+    assert route is not None
+    ROUTE.set(ctx, route)
+    TARGET.set(ctx, route.targets[0])
     ctx.usage = Usage(28, 60)
     await settle.leave(ctx, Completion(dict(ANSWER)))
     await settle.finish(ctx)
@@ -95,24 +98,27 @@ async def _measure(state: str, key: str, requests: int, label: str) -> float:
     config = parse_config(CONFIG.format(state=state), env={})
     keys = KeyStore(config)
     models = ModelTable(config)
-    books = open_books(config, keys, models)
-    await books.start()
-    auth = Authenticate(keys, books.directory)
-    budget, settle = BudgetAdmission(books), Settle(books)
+    state = open_state(config)
+    await state.start()
+    accounting = open_accounting(config, keys, models, state)
+    await accounting.start()
+    auth = Authenticate(keys, accounting.directory)
+    budget, settle = BudgetAdmission(accounting), Settle(accounting)
     if key == "admin":
-        await books.admin.create_team("bench", {"models": ["*"]})
-        _, key = await books.admin.create_key("bench")
-        await books.directory.reload()
+        await accounting.admin.create_team("bench", {"models": ["*"]})
+        _, key = await accounting.admin.create_key("bench")
+        await accounting.directory.reload()
     encodings.preload(["gpt-4o-mini"])  # what start() began loading in a thread
     for _ in range(200):  # warm up: caches, the writer thread
-        await _request(books, models, auth, budget, settle, key)
-    await books.state.flush()
+        await _request(accounting, models, auth, budget, settle, key)
+    await accounting.state.flush()
     started = time.process_time()
     for _ in range(requests):
-        await _request(books, models, auth, budget, settle, key)
-    await books.state.flush()
+        await _request(accounting, models, auth, budget, settle, key)
+    await accounting.state.flush()
     used = time.process_time() - started
-    await books.aclose()
+    await accounting.aclose()
+    await state.aclose()
     micros = used / requests * 1e6
     print(f"{label:<14} {micros:8.1f} µs CPU per request")
     return micros

@@ -130,12 +130,13 @@ def stage_cost(requests: int = 20_000) -> dict[str, float]:
     import asyncio
 
     sys.path.insert(0, str(ROOT))
-    from gateway.auth.keys import Principal
+    from gateway.auth.keys import PRINCIPAL, Principal
     from gateway.cache.config import CacheConfig
     from gateway.cache.service import build_cache
     from gateway.cache.stage import CacheStage
-    from gateway.pipeline.context import Endpoint, RequestContext
+    from gateway.pipeline.context import RequestContext
     from gateway.pipeline.reply import Completion
+    from gateway.wire.types import Endpoint
 
     async def run() -> dict[str, float]:
         cache = build_cache(CacheConfig(enabled=True), {}, "", _no_embeddings)
@@ -160,7 +161,8 @@ def stage_cost(requests: int = 20_000) -> dict[str, float]:
 
         def context(i: int) -> RequestContext:
             ctx = RequestContext(Endpoint.CHAT, "r")
-            ctx.principal, ctx.model = principal, "gpt-4o-mini"
+            ctx.model = "gpt-4o-mini"
+            PRINCIPAL.set(ctx, principal)
             ctx.body = {
                 "model": "gpt-4o-mini",
                 "temperature": 0,

@@ -21,12 +21,13 @@ import time
 
 import uvloop
 
-from gateway.auth.keys import Principal, principal_for_team
+from gateway.auth.keys import PRINCIPAL, Principal, principal_for_team
 from gateway.config import parse_config
 from gateway.config.schema import Team
 from gateway.limits.config import Limits
 from gateway.limits.limiter import RateLimiter
-from gateway.pipeline.context import Endpoint, RequestContext, Usage
+from gateway.pipeline.context import RequestContext
+from gateway.wire.types import Endpoint, Usage
 
 BODY = {
     "model": "gpt-4o-mini",
@@ -54,7 +55,8 @@ teams: {{t: {{}}}}
 
 def request(principal: Principal, i: int) -> RequestContext:
     ctx = RequestContext(Endpoint.CHAT, f"req_{i}")
-    ctx.body, ctx.model, ctx.principal = BODY, "gpt-4o-mini", principal
+    ctx.body, ctx.model = BODY, "gpt-4o-mini"
+    PRINCIPAL.set(ctx, principal)
     ctx.counted_prompt_tokens = 12  # counted once per request by accounting (measured apart)
     return ctx
 

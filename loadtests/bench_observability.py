@@ -2,7 +2,7 @@
 
 Runs the real pipeline stages in process against an upstream stand-in that answers
 instantly (no sockets), so the difference between configurations is the stages' own
-CPU. The stand-in reports each attempt to ``ctx.observer`` exactly as the dispatcher
+CPU. The stand-in reports each attempt to the context's ``OBSERVER`` exactly as the dispatcher
 does, so client spans and attempt metrics are included.
 
 Configurations (each adds to the previous):
@@ -37,17 +37,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gateway.api.parse import ParseRequest
 from gateway.auth.authenticate import Authenticate
 from gateway.auth.authorize import ModelAccess
 from gateway.auth.keys import KeyStore
 from gateway.config import parse_config
 from gateway.labeling.service import build_labels
-from gateway.pipeline.context import Endpoint, RequestContext, Usage
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Pipeline, Stage
-from gateway.routing.models import ModelTable
+from gateway.routing.models import TARGET, ModelTable
+from gateway.routing.observer import observer_of
 from gateway.telemetry.service import build_telemetry
-from gateway.wire.parse import ParseRequest
+from gateway.wire.types import Endpoint, Usage
 from tests.emulators.otlp_collector import OTLPCollector
 
 KEY = "sk-bench-team-key-0123456789"
@@ -114,22 +116,22 @@ async def chunks() -> AsyncIterator[StreamItem]:
 
 
 class Upstream:
-    """Answers at once, reporting the attempt to ``ctx.observer`` as the dispatcher does."""
+    """Answers at once, reporting the attempt to the ``OBSERVER`` slot as the dispatcher does."""
 
     def __init__(self, table: ModelTable) -> None:
         self.target = table.resolve("gpt-4o-mini").targets[0]  # type: ignore[union-attr]
 
     async def __call__(self, ctx: RequestContext) -> Reply:
         ctx.attempts += 1
-        ctx.target = self.target
-        ctx.observer.started(ctx, self.target)
+        TARGET.set(ctx, self.target)
+        observer_of(ctx).started(ctx, self.target)
         reply: Reply
         if ctx.stream:
             reply = ChunkStream(self._stream(ctx))
         else:
             reply = Completion(completion_body())
             ctx.usage = Usage(prompt_tokens=20, completion_tokens=30)
-        ctx.observer.answered(ctx, reply)
+        observer_of(ctx).answered(ctx, reply)
         return reply
 
     async def _stream(self, ctx: RequestContext) -> AsyncIterator[StreamItem]:
@@ -158,7 +160,6 @@ def build(text: str) -> tuple[Pipeline, Any]:
         ModelAccess(table),
         *([labels.stage] if labels.stage else []),
         Settles(),
-        *([telemetry.conclude] if telemetry.conclude else []),
     ]
     return Pipeline(stages, Upstream(table)), telemetry
 

@@ -41,8 +41,9 @@ sys.path.insert(0, str(ROOT))
 from gateway.api.responses import json_response, sse_body, stream_headers  # noqa: E402
 from gateway.app import build_gateway  # noqa: E402
 from gateway.config import parse_config  # noqa: E402
-from gateway.pipeline.context import Endpoint, RequestContext  # noqa: E402
+from gateway.pipeline.context import RequestContext  # noqa: E402
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem  # noqa: E402
+from gateway.wire.types import Endpoint  # noqa: E402
 
 KEY = "sk-bench-key"
 MESSAGES = [
@@ -212,11 +213,11 @@ async def main() -> None:
 
 async def run(config: Any, args: argparse.Namespace) -> None:
     gateway = build_gateway(config)
-    gateway.health.start()
-    await gateway.books.start()
-    gateway.loads.start()
-    if gateway.cache is not None:
-        await gateway.cache.start()
+    async with gateway.running():
+        await _measure(gateway, args)
+
+
+async def _measure(gateway: Any, args: argparse.Namespace) -> None:
     body: dict[str, Any] = {"model": "gpt-4o-mini", "messages": MESSAGES, "max_tokens": 64}
     if args.mode == "stream":
         body |= {"stream": True, "stream_options": {"include_usage": True}}
@@ -274,7 +275,6 @@ async def run(config: Any, args: argparse.Namespace) -> None:
     tcpu = _cpu_clock() - tcpu0
     pcpu = time.process_time_ns() - gcpu0
     wall = time.perf_counter() - wall0
-    await gateway.aclose()
 
     n = args.requests
     aggregates = ("pipeline.run", "stream consumed")

@@ -27,9 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gateway.config.loader import parse_config
 from gateway.engines.metrics import LoadSample
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.routing.models import ModelTable
 from gateway.routing.router import Router
+from gateway.wire.types import Endpoint
 
 STRATEGIES = ("weighted", "latency", "least-busy", "cost", "engine-aware")
 SHORT = "What is the capital of France?"

@@ -85,9 +85,9 @@ class PairScorer:
     hybrid's ``cjk_threshold`` a parameter (no re-embedding per value)."""
 
     def __init__(self, int8: bool) -> None:
-        from gateway.cache.embedder import default_model_dir, shared_onnx
+        from gateway.embedding.embedder import OnnxEmbedder, default_model_dir
 
-        self.minilm = shared_onnx(default_model_dir(), int8=int8)
+        self.minilm = OnnxEmbedder(default_model_dir(), int8=int8)
         self.words: Any = None
         self._m: dict[str, Any] = {}
         self._w: dict[str, Any] = {}
@@ -98,7 +98,7 @@ class PairScorer:
                 self._m[t] = self.minilm.embed_sync(t)
         if hybrid:
             if self.words is None:
-                from gateway.cache.embedder import WordLlamaEmbedder
+                from gateway.embedding.embedder import WordLlamaEmbedder
 
                 self.words = WordLlamaEmbedder()
             for t in texts:
@@ -108,8 +108,8 @@ class PairScorer:
     def score(self, a: str, b: str, cjk_threshold: float | None, reference: float) -> float:
         import numpy as np
 
-        from gateway.cache import guard
-        from gateway.cache.embedder import cjk_share
+        from gateway.cache import agreement as guard
+        from gateway.embedding.embedder import cjk_share
 
         fa, fb = guard.features(a), guard.features(b)
         cos_m = float(np.dot(self._m[a], self._m[b]))
@@ -125,7 +125,7 @@ class PairScorer:
 def cache_cells(
     rows: list[dict[str, Any]], scorer: PairScorer, threshold: float, cjk: float | None
 ) -> Report:
-    from gateway.cache import guard
+    from gateway.cache import agreement as guard
 
     cells: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # tp fp pos neg
     kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -163,7 +163,7 @@ def cv_cjk_threshold(
     """5-fold cross-validation of the hybrid's ``cjk_threshold`` on the development
     Chinese pairs (dev-hard zh + easy negatives): on the training folds, the lowest
     value with no false hit; figures on the held-out folds, pooled."""
-    from gateway.cache import guard
+    from gateway.cache import agreement as guard
 
     zh = [r for r in rows if r["lang"] == "zh"]
     order = list(range(len(zh)))
@@ -217,7 +217,7 @@ def cv_threshold(scorer: PairScorer, folds: int = 5) -> Report:
     lowest threshold with dev-hard precision ≥ 0.99, no easy-negative false hit and
     QQP precision ≥ 0.90 (the criterion ``eval_semantic_cache.py`` uses); pooled
     figures on the held-out folds."""
-    from gateway.cache import guard
+    from gateway.cache import agreement as guard
 
     hard = cache_rows("dev-hard")
     rows = [{**r, "set": "hard"} for r in hard] + [
@@ -389,8 +389,8 @@ def eval_pii() -> Report:
 def eval_intent(int8: bool, kind: str = "minilm", cjk: float = 0.7) -> Report:
     import os
 
-    from gateway.cache.embedder import OnnxEmbedder, default_model_dir
     from gateway.config.loader import parse_config
+    from gateway.embedding.embedder import OnnxEmbedder, default_model_dir
     from gateway.intent.classifier import IntentClassifier
 
     env = {**os.environ, "OPENAI_API_KEY": "x", "GATEWAY_MASTER_KEY": "sk-eval-master-key"}
@@ -400,7 +400,7 @@ def eval_intent(int8: bool, kind: str = "minilm", cjk: float = 0.7) -> Report:
     embedder: Any = OnnxEmbedder(default_model_dir(), int8=int8)
     if kind == "minilm+wordllama":
         from gateway.cache.config import DEFAULT_THRESHOLD
-        from gateway.cache.embedder import HybridEmbedder, WordLlamaEmbedder
+        from gateway.embedding.embedder import HybridEmbedder, WordLlamaEmbedder
 
         embedder = HybridEmbedder(
             embedder, WordLlamaEmbedder(), cjk_threshold=cjk, reference=DEFAULT_THRESHOLD
@@ -425,7 +425,7 @@ def eval_latency(runs: int = 3) -> Report:
     import statistics
     import time
 
-    from gateway.cache import guard
+    from gateway.cache import agreement as guard
     from gateway.guard.classifier import InjectionClassifier
     from gateway.guard.injection import InjectionDetector
     from gateway.guard.pii import PiiDetector

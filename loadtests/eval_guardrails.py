@@ -40,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gateway.auth.keys import PRINCIPAL  # noqa: E402
 from gateway.guard.classifier import InjectionClassifier  # noqa: E402
 from gateway.guard.injection import InjectionDetector  # noqa: E402
 from gateway.guard.pii import PiiDetector  # noqa: E402
@@ -265,8 +266,9 @@ def eval_cost(data: Path, runs: int) -> Report:
     from gateway.config import parse_config
     from gateway.guard import build_guard_stage
     from gateway.guard.compiled import compile_policies
-    from gateway.pipeline.context import Endpoint, RequestContext
+    from gateway.pipeline.context import RequestContext
     from gateway.pipeline.reply import Completion
+    from gateway.wire.types import Endpoint
 
     started = time.perf_counter()
     config = parse_config(
@@ -301,7 +303,7 @@ def eval_cost(data: Path, runs: int) -> Report:
 
         def enter(body: dict[str, Any] = body) -> Any:
             ctx = RequestContext(Endpoint.CHAT, "req", body=copy.deepcopy(body))
-            ctx.principal = Principal()  # type: ignore[assignment]
+            PRINCIPAL.set(ctx, Principal())  # type: ignore[arg-type]
             return stage.enter(ctx)
 
         measure(enter, 20)  # warm
@@ -313,9 +315,9 @@ def eval_cost(data: Path, runs: int) -> Report:
 
         def leave(answer: dict[str, Any] = answer) -> Any:
             ctx = RequestContext(Endpoint.CHAT, "req")
-            from gateway.guard.state import GuardState
+            from gateway.guard.state import GUARD, GuardState
 
-            ctx.guard = GuardState(policy)
+            GUARD.set(ctx, GuardState(policy))
             return stage.leave(ctx, Completion(copy.deepcopy(answer)))
 
         report[f"output_{size // 1024}KB"] = measure(leave, runs)
@@ -342,7 +344,8 @@ def _stream_cost(text: str, rules: Any, hold_back: int) -> Report:
     """Per chunk: the time the guard spends between receiving and yielding it."""
     from gateway.guard.redact import Redactor
     from gateway.guard.stream import StreamGuard
-    from gateway.pipeline.context import Endpoint, RequestContext
+    from gateway.pipeline.context import RequestContext
+    from gateway.wire.types import Endpoint
 
     pieces = [text[i : i + 4] for i in range(0, len(text), 4)]  # ~one token per chunk
     chunks = [{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",

@@ -28,8 +28,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.cache.embedder import OnnxEmbedder, default_model_dir  # noqa: E402
 from gateway.config.loader import parse_config  # noqa: E402
+from gateway.embedding.embedder import OnnxEmbedder, default_model_dir  # noqa: E402
 from gateway.intent.classifier import IntentClassifier  # noqa: E402
 from gateway.intent.features import cjk_share  # noqa: E402
 

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.cache import export_onnx
-from gateway.cache.embedder import default_model_dir
+from gateway.embedding import export_onnx
+from gateway.embedding.embedder import default_model_dir
 from tests.conftest import MASTER_KEY, RESTRICTED_KEY, TEAM_KEY
 from tests.emulators.openai_upstream import EmulatorServer
 

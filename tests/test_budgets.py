@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from gateway.accounting.tokens import count_request_tokens
-from gateway.pipeline.context import Endpoint
+from gateway.wire.types import Endpoint
 from tests.accounting_helpers import (
     CAPPED_KEY,
     PRICE,

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gateway.cache import guard
+from gateway.cache import agreement
 from gateway.cache.config import DEFAULT_THRESHOLD
 from tests.cache_support import DATA
 from tests.cache_support import minilm_dir as minilm_dir  # fixture
@@ -87,38 +87,41 @@ MAY_MATCH = [
     ("a", "b", "rule"), MUST_DIFFER, ids=[r[2] + ":" + r[0] for r in MUST_DIFFER]
 )
 def test_guard_refuses_near_identical_different_questions(a: str, b: str, rule: str) -> None:
-    assert guard.agree(guard.features(a), guard.features(b)) == rule
-    assert guard.agree(guard.features(b), guard.features(a)) == rule
+    assert agreement.agree(agreement.features(a), agreement.features(b)) == rule
+    assert agreement.agree(agreement.features(b), agreement.features(a)) == rule
 
 
 @pytest.mark.parametrize(("a", "b"), MAY_MATCH, ids=[r[0] for r in MAY_MATCH])
 def test_guard_lets_rewordings_through(a: str, b: str) -> None:
-    assert guard.agree(guard.features(a), guard.features(b)) is None
-    assert guard.agree(guard.features(b), guard.features(a)) is None
+    assert agreement.agree(agreement.features(a), agreement.features(b)) is None
+    assert agreement.agree(agreement.features(b), agreement.features(a)) is None
 
 
 def test_cjk_similarity_is_not_fooled_by_unknown_characters() -> None:
     """MiniLM maps most CJK characters to [UNK]: two unrelated Chinese questions can
     have a cosine near 1. The CJK share of the score is character overlap instead."""
-    a, b = guard.features("我的年假还剩几天"), guard.features("湖畔酒店住三晚多少钱")
-    assert guard.similarity(0.97, a, b) < 0.5
-    same = guard.features("年假怎么请")
-    assert guard.similarity(0.97, same, same) == pytest.approx(0.97)
+    a, b = agreement.features("我的年假还剩几天"), agreement.features("湖畔酒店住三晚多少钱")
+    assert agreement.similarity(0.97, a, b) < 0.5
+    same = agreement.features("年假怎么请")
+    assert agreement.similarity(0.97, same, same) == pytest.approx(0.97)
 
 
 def test_default_threshold_keeps_hard_negatives_out(minilm_dir: Path) -> None:
     """On the 300 hard pairs: precision of semantic hits ≥ 0.99 at the shipped default,
     with some paraphrases still hitting (a guard that refuses everything fails too)."""
-    from gateway.cache.embedder import OnnxEmbedder
+    from gateway.embedding.embedder import OnnxEmbedder
 
     path = DATA / "dev-hard" / "semcache-hard-dev.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     embedder = OnnxEmbedder(minilm_dir, int8=True)
     hits = {True: 0, False: 0}
     for row in rows:
-        fa, fb = guard.features(row["a"]), guard.features(row["b"])
+        fa, fb = agreement.features(row["a"]), agreement.features(row["b"])
         cosine = float(np.dot(embedder.embed_sync(row["a"]), embedder.embed_sync(row["b"])))
-        if guard.similarity(cosine, fa, fb) >= DEFAULT_THRESHOLD and guard.agree(fa, fb) is None:
+        if (
+            agreement.similarity(cosine, fa, fb) >= DEFAULT_THRESHOLD
+            and agreement.agree(fa, fb) is None
+        ):
             hits[bool(row["same"])] += 1
     precision = hits[True] / max(1, hits[True] + hits[False])
     assert precision >= 0.99, hits

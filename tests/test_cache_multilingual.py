@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gateway.cache import guard
+from gateway.cache import agreement
 from gateway.cache.config import DEFAULT_THRESHOLD, EmbedderConfig, SemanticConfig
-from gateway.cache.embedder import HybridEmbedder, WordLlamaEmbedder, cjk_share, shared_onnx
 from gateway.cache.semantic import SemanticIndex, build_embedder
+from gateway.embedding.embedder import HybridEmbedder, OnnxEmbedder, WordLlamaEmbedder, cjk_share
+from gateway.embedding.service import Embedders
 from gateway.intent.config import IntentEmbedder
 from tests.cache_support import minilm_dir as minilm_dir  # fixture
 
@@ -25,7 +26,7 @@ pytest.importorskip("wordllama")
 @pytest.fixture(scope="module")
 def hybrid(minilm_dir: Path) -> HybridEmbedder:
     return HybridEmbedder(
-        shared_onnx(minilm_dir, int8=True),
+        OnnxEmbedder(minilm_dir, int8=True),
         WordLlamaEmbedder(),
         cjk_threshold=0.70,
         reference=DEFAULT_THRESHOLD,
@@ -38,7 +39,7 @@ def test_vectors_are_unit_and_english_keeps_minilm_cosine(
     a, b = "How do I reset my router?", "How can I reset my router?"
     va, vb = hybrid.embed_sync(a), hybrid.embed_sync(b)
     assert math.isclose(float(np.linalg.norm(va)), 1.0, abs_tol=1e-4)
-    minilm = shared_onnx(minilm_dir, int8=True)
+    minilm = OnnxEmbedder(minilm_dir, int8=True)
     expected = float(np.dot(minilm.embed_sync(a), minilm.embed_sync(b)))
     assert math.isclose(float(np.dot(va, vb)), expected, abs_tol=1e-5)
 
@@ -63,14 +64,14 @@ def test_configured_hybrid_turns_off_the_character_overlap_stand_in(minilm_dir: 
     async def no_call(model: str, text: str) -> dict[str, object]:
         raise AssertionError("no provider call expected")
 
-    embedder = build_embedder(config, no_call)
+    embedder = build_embedder(config, no_call, Embedders())
     assert isinstance(embedder, HybridEmbedder)
     assert embedder.name.endswith("@0.7")
     index = SemanticIndex(config, embedder)
     assert index._cjk_overlap is False
-    a, b = guard.features("年假怎么请"), guard.features("请年假的流程")
-    assert guard.similarity(0.9, a, b, lexical_cjk=False) == 0.9
-    assert guard.similarity(0.9, a, b) < 0.9
+    a, b = agreement.features("年假怎么请"), agreement.features("请年假的流程")
+    assert agreement.similarity(0.9, a, b, lexical_cjk=False) == 0.9
+    assert agreement.similarity(0.9, a, b) < 0.9
     asyncio.run(embedder.aclose())
 
 

@@ -9,8 +9,8 @@ import httpx
 import openai
 import pytest
 
-from gateway.gate.confidence import judge
-from gateway.gate.config import GatePolicy
+from gateway.confidence.config import GatePolicy
+from gateway.confidence.scoring import judge
 from tests.conftest import GatewayProcess
 from tests.pipeline_support import (
     FLAG_KEY,

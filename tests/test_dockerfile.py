@@ -225,7 +225,7 @@ def test_extras_and_export_module_exist(monkeypatch: pytest.MonkeyPatch) -> None
     assert importlib.util.find_spec(module) is not None, f"{module} does not exist"
     # What the export writes is exactly what the runtime copies, and where the gateway's
     # embedder looks for it ($GATEWAY_CACHE_DIR/minilm-onnx): no export at start-up.
-    from gateway.cache import embedder
+    from gateway.embedding import embedder
 
     cache_dir = Path(out_dir).parent
     assert f"--from=embedder {cache_dir} {cache_dir}" in RUNTIME.text("COPY")

@@ -20,8 +20,9 @@ from gateway.guard.pii import PiiDetector
 from gateway.guard.redact import Redactor, Restorer
 from gateway.guard.stream import StreamGuard
 from gateway.guard.terms import TermMatcher
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Comment, StreamItem
+from gateway.wire.types import Endpoint
 
 ANSWER = "Sure. The plan for Project Kestrel is ready; write to ops@example.com for details."
 BLOCKED_AT = ANSWER.index("Project Kestrel")

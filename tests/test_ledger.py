@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from gateway.accounting.tokens import count_request_tokens, count_text
-from gateway.pipeline.context import Endpoint
+from gateway.wire.types import Endpoint
 from tests import openapi_schema
 from tests.accounting_helpers import (
     FREE_KEY,

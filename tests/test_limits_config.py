@@ -8,15 +8,16 @@ import asyncio
 
 import pytest
 
-from gateway.auth.keys import principal_for_team
+from gateway.auth.keys import PRINCIPAL, principal_for_team
 from gateway.config import ConfigError, parse_config
 from gateway.errors import RateLimitError
 from gateway.limits.config import Limits
 from gateway.limits.headers import go_duration
-from gateway.limits.limiter import RateLimiter
+from gateway.limits.limiter import ADMISSION, RateLimiter
 from gateway.limits.rules import EMPTY, PlanBook
-from gateway.pipeline.context import Endpoint, RequestContext, Usage
-from gateway.routing.models import ModelTable
+from gateway.pipeline.context import RequestContext
+from gateway.routing.models import TARGET, ModelTable
+from gateway.wire.types import Endpoint, Usage
 
 BASE = """
 providers:
@@ -140,7 +141,7 @@ def context(model: str, body: dict, endpoint: Endpoint = Endpoint.CHAT) -> Reque
     ctx = RequestContext(endpoint, "req_test")
     ctx.model = model
     ctx.body = {"model": model, **body}
-    ctx.principal = principal_for_team("key_1", "t", "sk-…", None)
+    PRINCIPAL.set(ctx, principal_for_team("key_1", "t", "sk-…", None))
     return ctx
 
 
@@ -193,12 +194,13 @@ def test_target_hook_skips_a_target_over_its_quota() -> None:
                 outcomes.append("ok")
             except RateLimitError as exc:
                 outcomes.append(exc.status_code)
-            ctx.target = first
+            TARGET.set(ctx, first)
             ctx.usage = Usage(prompt_tokens=3, completion_tokens=5)
             await gate.settle(ctx)
         ctx = context("free", {})
         await gate.acquire_target(ctx, other.label)  # no quota: nothing counted
-        outcomes.append(ctx.admission is None or ctx.admission.tickets == [])
+        admission = ADMISSION.get(ctx)
+        outcomes.append(admission is None or admission.tickets == [])
         return outcomes
 
     assert asyncio.run(scenario()) == ["ok"] * 7 + [429, True]
@@ -227,7 +229,7 @@ def test_target_tokens_settled_only_for_the_answering_target() -> None:
         )
         await gate.acquire_target(ctx, "b/abc")  # tried first, failed over
         await gate.acquire_target(ctx, "b/other")  # answered
-        ctx.target = ModelTable(parse_config(MODELS)).resolve("vendor/other").targets[0]
+        TARGET.set(ctx, ModelTable(parse_config(MODELS)).resolve("vendor/other").targets[0])
         ctx.usage = Usage(prompt_tokens=8, completion_tokens=12)
         await gate.settle(ctx)
         return [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.config.loader import ConfigError, parse_config
+from gateway.config import ConfigError, parse_config
 
 BASE = """
 providers: {p: {kind: openai, base_url: "http://127.0.0.1:9/v1", health: null}}

@@ -413,7 +413,7 @@ def test_trtllm_engine_is_ready_only_once_loaded(
     ],
 )
 def test_routing_config_errors_name_the_field(snippet: str, path: str) -> None:
-    from gateway.config.loader import ConfigError, parse_config
+    from gateway.config import ConfigError, parse_config
 
     with pytest.raises(ConfigError) as caught:
         parse_config(f"""

@@ -20,10 +20,10 @@ import msgspec
 import pytest
 
 from gateway.config.schema import Provider
-from gateway.pipeline.context import Endpoint
 from gateway.providers.anthropic import AnthropicTranslator
 from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest
 from gateway.wire.sse import SSEDecoder
+from gateway.wire.types import Endpoint
 from tests.emulators.anthropic_upstream import AnthropicServer
 from tests.emulators.azure_upstream import AzureServer
 from tests.emulators.trtllm_upstream import TrtllmServer
@@ -85,15 +85,23 @@ def sent(built: UpstreamRequest) -> dict[str, Any]:
     return body
 
 
-def chunks_of(translator: Any, response: httpx.Response) -> list[dict[str, Any]]:
+def stream_of(translator: Any, response: httpx.Response) -> tuple[list[dict[str, Any]], Any]:
+    """The client chunks of a stream and the usage the translator learned from it."""
     decoder = SSEDecoder()
     out: list[dict[str, Any]] = []
+    usage = None
     try:
         for event in [*decoder.feed(response.content), *decoder.close()]:
-            out.extend(translator.parse_stream_event(event))
+            step = translator.parse_stream_event(event)
+            out.extend(step.chunks)
+            usage = step.usage or usage
     except StreamDone:
         pass
-    return out
+    return out, usage
+
+
+def chunks_of(translator: Any, response: httpx.Response) -> list[dict[str, Any]]:
+    return stream_of(translator, response)[0]
 
 
 # ---------------------------------------------------------------- capability table
@@ -195,10 +203,10 @@ def test_azure_stream_options_by_api_version(up: Servers, version: str, asked: b
     response = send(built)
     assert response.status_code == 200, response.text
     assert ("stream_options" in sent(built)) == asked
-    chunks = chunks_of(translator, response)
+    chunks, usage = stream_of(translator, response)
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
     assert text == "echo: hello there"
-    assert (translator.usage is not None) == asked  # else the gateway counts itself
+    assert (usage is not None) == asked  # else the gateway counts itself
 
 
 @pytest.mark.parametrize(
@@ -299,7 +307,7 @@ def test_anthropic_default_max_tokens_is_the_models_ceiling(up: Servers, model: 
     response = send(built)
     assert response.status_code == 200, response.text
     assert sent(built)["max_tokens"] == capabilities_for("anthropic", model).max_output_tokens
-    assert translator.parse_response(response.content)["choices"][0]["finish_reason"] == "stop"
+    assert translator.parse_response(response.content).body["choices"][0]["finish_reason"] == "stop"
 
 
 def test_anthropic_max_tokens_from_the_client_or_the_provider_wins(up: Servers) -> None:
@@ -339,7 +347,7 @@ def complete(translator: AnthropicTranslator) -> tuple[dict[str, Any], dict[str,
     built = translator.build_request()
     response = send(built)
     assert response.status_code == 200, response.text
-    body = translator.parse_response(response.content)
+    body = translator.parse_response(response.content).body
     openapi_schema.validate("CreateChatCompletionResponse", body)
     return sent(built), body
 
@@ -479,7 +487,7 @@ def test_anthropic_structured_output_by_forced_tool(up: Servers, stream: bool) -
         assert not any(d["delta"].get("tool_calls") for d in deltas)
         finish = deltas[-1]["finish_reason"]
     else:
-        choice = translator.parse_response(response.content)["choices"][0]
+        choice = translator.parse_response(response.content).body["choices"][0]
         content, finish = choice["message"]["content"], choice["finish_reason"]
         assert "tool_calls" not in choice["message"]
     assert json.loads(content) == {"query": "hello there"} and finish == "stop"
@@ -506,7 +514,7 @@ def test_anthropic_thinking_tokens_reach_the_usage(up: Servers, stream: bool) ->
     if stream:
         usage = [c for c in chunks_of(translator, response) if c.get("usage")][-1]["usage"]
     else:
-        usage = translator.parse_response(response.content)["usage"]
+        usage = translator.parse_response(response.content).body["usage"]
     from tests.emulators.openai_bodies import tokenize
 
     thinking = len(tokenize("The user wrote: hello there"))  # the emulator's count
@@ -528,7 +536,7 @@ def test_anthropic_refusal_details_are_kept(up: Servers, stream: bool) -> None:
         choice = chunks[-1]["choices"][0]
         refusal = choice["delta"]["refusal"]
     else:
-        answer = translator.parse_response(response.content)
+        answer = translator.parse_response(response.content).body
         openapi_schema.validate("CreateChatCompletionResponse", answer)
         choice = answer["choices"][0]
         refusal = choice["message"]["refusal"]

@@ -22,13 +22,13 @@ from gateway.errors import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
-from gateway.pipeline.context import Endpoint
 from gateway.providers.anthropic import AnthropicTranslator
 from gateway.providers.anthropic_messages import to_messages
 from gateway.providers.azure import AzureTranslator
 from gateway.providers.base import StreamDone, TranslatorInput
 from gateway.providers.trtllm import TrtllmTranslator
 from gateway.wire.sse import Event, SSEDecoder
+from gateway.wire.types import Endpoint, Usage
 from tests import openapi_schema
 
 TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
@@ -65,13 +65,21 @@ def events(raw: bytes) -> list[Event]:
 
 
 def run_stream(translator: Any, raw: bytes) -> list[dict[str, Any]]:
+    return run_stream_usage(translator, raw)[0]
+
+
+def run_stream_usage(translator: Any, raw: bytes) -> tuple[list[dict[str, Any]], Usage | None]:
+    """The chunks a stream yields and the usage it reported last (as the exchange keeps)."""
     chunks: list[dict[str, Any]] = []
+    usage: Usage | None = None
     for event in events(raw):
         try:
-            chunks.extend(translator.parse_stream_event(event))
+            step = translator.parse_stream_event(event)
         except StreamDone:
             break
-    return chunks
+        chunks.extend(step.chunks)
+        usage = step.usage or usage
+    return chunks, usage
 
 
 # ---------------------------------------------------------------- Anthropic requests
@@ -248,7 +256,7 @@ def test_anthropic_refuses_what_it_cannot_do(body: dict[str, Any], param: str) -
 )
 def test_anthropic_response(stop_reason: str, finish: str) -> None:
     translator = AnthropicTranslator(provider("anthropic"), request({"messages": [U]}))
-    body = translator.parse_response(
+    parsed = translator.parse_response(
         json.dumps(
             {
                 "id": "msg_1",
@@ -272,6 +280,7 @@ def test_anthropic_response(stop_reason: str, finish: str) -> None:
             }
         ).encode()
     )
+    body = parsed.body
     openapi_schema.validate("CreateChatCompletionResponse", body)
     choice = body["choices"][0]
     assert choice["finish_reason"] == finish and choice["message"]["content"] == "ab"
@@ -282,7 +291,7 @@ def test_anthropic_response(stop_reason: str, finish: str) -> None:
         "total_tokens": 22,
         "prompt_tokens_details": {"cached_tokens": 5},
     }
-    assert translator.usage is not None and translator.usage.cache_write_tokens == 3
+    assert parsed.usage is not None and parsed.usage.cache_write_tokens == 3
     assert body["model"] == "client-model"
 
 
@@ -333,10 +342,13 @@ def test_anthropic_stream(include_usage: bool, split: int) -> None:
     )
     decoder = SSEDecoder()
     chunks: list[dict[str, Any]] = []
+    usage: Usage | None = None
     with pytest.raises(StreamDone):
         for start in range(0, len(STREAM), split):
             for event in decoder.feed(STREAM[start : start + split]):
-                chunks.extend(translator.parse_stream_event(event))
+                step = translator.parse_stream_event(event)
+                chunks.extend(step.chunks)
+                usage = step.usage or usage
     for chunk in chunks:
         openapi_schema.validate("CreateChatCompletionStreamResponse", chunk)
     deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
@@ -345,7 +357,7 @@ def test_anthropic_stream(include_usage: bool, split: int) -> None:
     assert deltas[3]["tool_calls"][0] == {"index": 0, "function": {"arguments": '{"a": 1}'}}
     assert chunks[-1 - include_usage]["choices"][0]["finish_reason"] == "tool_calls"
     assert (chunks[-1].get("usage") is not None) == include_usage
-    assert translator.usage is not None and translator.usage.completion_tokens == 6
+    assert usage is not None and usage.completion_tokens == 6
 
 
 @pytest.mark.parametrize(
@@ -456,14 +468,14 @@ def test_trtllm_stream_repairs() -> None:
         translator = TrtllmTranslator(
             provider("trtllm"), request({}, stream=True, include_usage=include_usage)
         )
-        chunks = run_stream(translator, raw)
+        chunks, usage = run_stream_usage(translator, raw)
         for chunk in chunks:
             openapi_schema.validate("CreateChatCompletionStreamResponse", chunk)
         assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": "Hi"}
         assert chunks[0]["choices"][0]["finish_reason"] is None
         assert "stop_reason" not in chunks[0]["choices"][0]
         assert len(chunks) == 2 + include_usage
-        assert translator.usage is not None and translator.usage.prompt_tokens == 3
+        assert usage is not None and usage.prompt_tokens == 3
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import pytest
 from gateway.config.loader import parse_config
 from gateway.engines.metrics import LoadSample, parse_iteration_stats, parse_prometheus
 from gateway.errors import RateLimitError, UpstreamError, UpstreamStatusError
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.routing.affinity import (
     PrefixIndex,
     SessionMap,
@@ -28,6 +28,7 @@ from gateway.routing.config import Breaker, Retry
 from gateway.routing.models import ModelTable
 from gateway.routing.retry import backoff_s, classify, retry_after_s
 from gateway.routing.router import Router
+from gateway.wire.types import Endpoint
 
 FAIL = UpstreamError("boom")
 

@@ -13,12 +13,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.pipeline.context import Endpoint, RequestContext, Usage
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion, Reply
 from gateway.pipeline.stages import Pipeline, Stage
 from gateway.telemetry import events, semconv
 from gateway.telemetry.config import Metrics
 from gateway.telemetry.metrics import GatewayMetrics
+from gateway.wire.types import Endpoint, Usage
 from tests.conftest import UPSTREAM_KEY, GatewayProcess, free_port
 from tests.emulators.openai_upstream import EmulatorServer
 
@@ -289,12 +290,12 @@ async def _never_called(ctx: RequestContext) -> Reply:
 @pytest.mark.parametrize("refuse", [False, True], ids=["answered", "refused"])
 async def test_feature_decisions_reach_metrics(refuse: bool) -> None:
     from gateway.config import parse_config
-    from gateway.telemetry.observe import Conclude, Observe
+    from gateway.telemetry.observe import Observe
 
     config = parse_config("telemetry: {access_log: {enabled: false}}")
     metrics = GatewayMetrics(Metrics())
     observe = Observe(config, tracing=None, metrics=metrics)
-    stages: list[Stage] = [observe, _Decides(), Conclude(observe)]
+    stages: list[Stage] = [observe, _Decides()]
     if refuse:
 
         class _Refuse(Stage):

@@ -13,8 +13,9 @@ import openai
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.telemetry import events
+from gateway.wire.types import Endpoint
 from tests.conftest import UPSTREAM_KEY, free_port
 from tests.emulators.openai_upstream import EmulatorServer
 from tests.telemetry_support import InProcessGateway, attributes, tree
@@ -275,14 +276,14 @@ def test_decision_events_on_server_span(traced: InProcessGateway) -> None:
     tracing = traced.gateway.telemetry.tracing
     assert tracing is not None
     ctx = RequestContext(Endpoint.CHAT, "req-events")
-    from gateway.telemetry.state import RequestTelemetry
+    from gateway.telemetry.state import TELEMETRY, RequestTelemetry
 
-    ctx.telemetry = RequestTelemetry()
-    ctx.telemetry.server = tracing.tracer.start_span("POST /v1/chat/completions")
+    state = TELEMETRY.set(ctx, RequestTelemetry())
+    state.server = tracing.tracer.start_span("POST /v1/chat/completions")
     events.cache_result(ctx, "semantic", similarity=0.97)
     events.guard_action(ctx, rule="pii.email", action="redact", direction="input")
     events.refused(ctx, reason="rate_limit", scope="team")
-    ctx.telemetry.server.end()
+    state.server.end()
     (span,) = traced.take_spans(1)
     assert [(e.name, dict(e.attributes or {})) for e in span.events] == [
         (

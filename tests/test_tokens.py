@@ -23,7 +23,7 @@ import pytest
 from gateway.accounting import encodings
 from gateway.accounting.images import data_url_size
 from gateway.accounting.tokens import count_request_tokens
-from gateway.pipeline.context import Endpoint
+from gateway.wire.types import Endpoint
 
 COOKBOOK_MESSAGES = [
     {
@@ -215,7 +215,7 @@ def test_encodings_load_offline_from_the_package(tmp_path: Path) -> None:
         "socket.socket.connect = refuse\n"
         "socket.create_connection = refuse\n"
         "from gateway.accounting.tokens import count_request_tokens\n"
-        "from gateway.pipeline.context import Endpoint\n"
+        "from gateway.wire.types import Endpoint\n"
         "body = {'messages': [{'role': 'user', 'content': 'Hello, how are you?'}]}\n"
         "print(count_request_tokens(Endpoint.CHAT, body, 'gpt-4'),"
         " count_request_tokens(Endpoint.CHAT, body, 'gpt-4o'))\n"

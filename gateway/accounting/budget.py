@@ -23,19 +23,21 @@ import math
 import os
 import time
 
-from gateway.accounting.books import Books
 from gateway.accounting.config import BudgetPeriod
 from gateway.accounting.periods import Periods
 from gateway.accounting.prices import Rate
-from gateway.accounting.state import AccountingState
+from gateway.accounting.service import Accounting
+from gateway.accounting.state import ACCOUNTING, AccountingState
 from gateway.accounting.tokens import prompt_tokens
-from gateway.auth.keys import Principal
+from gateway.auth.keys import PRINCIPAL, Principal
 from gateway.errors import QuotaExceededError
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
+from gateway.routing.models import ROUTE
 from gateway.state.base import StateError
 from gateway.state.records import BudgetCheck, Hold, Refusal
+from gateway.wire.types import Endpoint
 
 log = logging.getLogger("gateway.accounting")
 
@@ -67,26 +69,26 @@ def new_usage_id() -> str:
 
 
 class BudgetAdmission(Stage):
-    def __init__(self, books: Books) -> None:
-        self._books = books
-        settings = books.config.accounting
+    def __init__(self, accounting: Accounting) -> None:
+        self._accounting = accounting
+        settings = accounting.config.accounting
         self._default_period = settings.budget_period
         self._default_max_output = settings.default_max_output_tokens
         self._hold_ttl = settings.hold_ttl_s
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
-        state = ctx.accounting
+        state = ACCOUNTING.get(ctx)
         if state is None:
-            state = ctx.accounting = AccountingState(usage_id=new_usage_id())
-        principal = ctx.principal
-        route = ctx.route
+            state = ACCOUNTING.set(ctx, AccountingState(usage_id=new_usage_id()))
+        principal = PRINCIPAL.get(ctx)
+        route = ROUTE.get(ctx)
         if principal is None or principal.is_master or route is None:
             return None
-        periods = self._books.clock.periods()
+        periods = self._accounting.clock.periods()
         checks = self._checks(principal, periods)
         if not checks:
             return None
-        rate = self._books.worst_rate(route)
+        rate = self._accounting.worst_rate(route)
         amount = await self._worst_case(ctx, rate)
         hold = Hold(
             id=state.usage_id,
@@ -95,7 +97,7 @@ class BudgetAdmission(Stage):
             ttl_s=self._hold_ttl,
         )
         try:
-            refusal = await self._books.state.reserve(checks, hold)
+            refusal = await self._accounting.state.reserve(checks, hold)
         except StateError as exc:
             log.error("budget not checked (state store unreachable), admitted: %s", exc)
             # A timed-out call may still run on a slow store: settling releases a hold

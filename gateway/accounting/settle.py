@@ -21,9 +21,9 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
-from gateway.accounting.books import Books
 from gateway.accounting.budget import new_usage_id
-from gateway.accounting.state import AccountingState
+from gateway.accounting.service import Accounting
+from gateway.accounting.state import ACCOUNTING, AccountingState
 from gateway.accounting.usage import (
     estimate,
     gather_body,
@@ -32,18 +32,22 @@ from gateway.accounting.usage import (
     usage_chunk,
     usage_json,
 )
-from gateway.pipeline.context import RequestContext, Usage
+from gateway.auth.keys import PRINCIPAL
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
+from gateway.routing.models import TARGET
 from gateway.state.records import PipelineNote, Settlement, UsageRecord
+from gateway.telemetry.events import NOTE
+from gateway.wire.types import Usage
 
 COST_HEADER = "x-gateway-cost-usd"
 _CACHE_HITS = frozenset({"hit", "semantic"})
 
 
 class Settle(Stage):
-    def __init__(self, books: Books) -> None:
-        self._books = books
+    def __init__(self, accounting: Accounting) -> None:
+        self._accounting = accounting
 
     async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
         state = _state(ctx)
@@ -75,7 +79,7 @@ class Settle(Stage):
                 yield usage_chunk(last, ctx.usage, ctx.endpoint)
 
     async def finish(self, ctx: RequestContext) -> None:
-        principal = ctx.principal
+        principal = PRINCIPAL.get(ctx)
         if principal is None:
             return  # refused before authentication: nothing held, nobody to charge
         state = _state(ctx)
@@ -85,8 +89,9 @@ class Settle(Stage):
             usage = ctx.usage = await estimate(ctx, state.delivered)
         usage = usage or Usage()
         cost = 0
-        if ctx.target is not None and cache not in _CACHE_HITS:
-            rate = self._books.prices.for_target(ctx.target, ctx.model)
+        target = TARGET.get(ctx)
+        if target is not None and cache not in _CACHE_HITS:
+            rate = self._accounting.prices.for_target(target, ctx.model)
             cost = rate.cost(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens)
         ctx.cost_usd = cost / 1e9
         ctx.response_headers[COST_HEADER] = format_usd(cost)
@@ -97,7 +102,7 @@ class Settle(Stage):
             team=principal.team,
             key_id=principal.key_id,
             model=ctx.model,
-            target=ctx.target.label if ctx.target is not None else "",
+            target=target.label if target is not None else "",
             endpoint=ctx.endpoint.value,
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
@@ -110,11 +115,11 @@ class Settle(Stage):
             stream=ctx.stream,
             pipeline=_pipeline_note(ctx),
         )
-        self._books.state.settle(
+        self._accounting.state.settle(
             Settlement(
                 record=record,
                 scopes=("team:" + principal.team, principal.key_scope),
-                periods=self._books.clock.periods().ids,
+                periods=self._accounting.clock.periods().ids,
                 hold=state.hold,
             )
         )
@@ -127,14 +132,14 @@ def format_usd(nano: int) -> str:
 
 
 def _state(ctx: RequestContext) -> AccountingState:
-    state = ctx.accounting
+    state = ACCOUNTING.get(ctx)
     if state is None:
-        state = ctx.accounting = AccountingState(usage_id=new_usage_id())
+        state = ACCOUNTING.set(ctx, AccountingState(usage_id=new_usage_id()))
     return state
 
 
 def _pipeline_note(ctx: RequestContext) -> PipelineNote | None:
-    note = ctx.pipeline
+    note = NOTE.get(ctx)
     if note is None:
         return None
     note.guard_actions = len(ctx.guard_actions)
@@ -144,4 +149,4 @@ def _pipeline_note(ctx: RequestContext) -> PipelineNote | None:
 def _upstream_answering(ctx: RequestContext) -> bool:
     """The client left while the upstream was working on the answer: the provider bills
     the prompt even though nothing reached the client."""
-    return ctx.target is not None and ctx.status == 499
+    return TARGET.get(ctx) is not None and ctx.status == 499

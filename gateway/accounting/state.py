@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gateway.pipeline.context import Slot
 from gateway.state.records import Hold
 
 
@@ -16,3 +17,6 @@ class AccountingState:
     # Text the upstream produced so far, per choice, for counting when it reports no usage.
     delivered: list[str] = field(default_factory=list)
     usage_seen: bool = False
+
+
+ACCOUNTING: Slot[AccountingState] = Slot("accounting")

@@ -27,7 +27,9 @@ import tiktoken
 
 from gateway.accounting import encodings
 from gateway.accounting.images import image_tokens
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
+from gateway.routing.models import ROUTE, TARGET
+from gateway.wire.types import Endpoint
 
 _TOKENS_PER_MESSAGE = 3
 _TOKENS_PER_NAME = 1
@@ -106,10 +108,12 @@ async def prompt_tokens(ctx: RequestContext, model: str | None = None) -> int:
 def encoding_model(ctx: RequestContext) -> str:
     """The upstream model's name when known: its tokenizer is the one that bills (a
     client-facing alias such as ``smart`` means nothing to tiktoken)."""
-    if ctx.target is not None:
-        return ctx.target.model
-    if ctx.route is not None and ctx.route.targets:
-        return ctx.route.targets[0].model
+    target = TARGET.get(ctx)
+    if target is not None:
+        return target.model
+    route = ROUTE.get(ctx)
+    if route is not None and route.targets:
+        return route.targets[0].model
     return ctx.model
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from gateway.accounting import encodings
 from gateway.accounting.tokens import count_text, encoding_model, prompt_tokens
-from gateway.pipeline.context import Endpoint, RequestContext, Usage
+from gateway.pipeline.context import RequestContext
+from gateway.wire.types import Endpoint, Usage
 
 
 def gather_chunk(chunk: dict[str, Any], into: list[str]) -> None:

@@ -7,81 +7,31 @@ render. Errors use OpenAI's error shape like the rest of the gateway.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import msgspec
 from litestar import Request, Response, delete, get, patch, post
 from litestar.params import FromPath
 from litestar.response import Stream
 
 from gateway.accounting import reports
-from gateway.accounting.books import Books
 from gateway.accounting.periods import Periods
-from gateway.api.responses import error_response, request_id
-from gateway.auth.keys import Principal
+from gateway.accounting.service import Accounting
+from gateway.api.errors import error_response
+from gateway.api.master import answer, caller, json_ok, read_body, require_master
+from gateway.api.responses import request_id
+from gateway.api.services import services
 from gateway.auth.manage import budget_period, key_view, parse_time
 from gateway.errors import (
     GatewayError,
     InvalidRequestError,
     PermissionDeniedError,
-    RequestTimeoutError,
 )
 from gateway.state.base import StateError
 from gateway.state.records import UsageQuery
-from gateway.wire.requests import decode_object
-
-if TYPE_CHECKING:
-    from gateway.app import Gateway
 
 AnyRequest = Request[Any, Any, Any]
-Handler = Callable[[], Awaitable[Response[bytes]]]
-_encode = msgspec.json.Encoder().encode
 _MAX_RECORDS = 10_000
-
-
-def _gateway(request: AnyRequest) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
-
-
-def _json(document: object, status: int = 200) -> Response[bytes]:
-    return Response(_encode(document), media_type="application/json", status_code=status)
-
-
-async def _caller(request: AnyRequest) -> Principal:
-    return await _gateway(request).books.directory.authenticate(request.headers)
-
-
-async def _master(request: AnyRequest) -> Books:
-    principal = await _caller(request)
-    if not principal.is_master:
-        raise PermissionDeniedError(
-            "This endpoint needs the gateway's master key.", code="insufficient_permissions"
-        )
-    return _gateway(request).books
-
-
-async def _answer(request: AnyRequest, handler: Handler) -> Response[bytes]:
-    try:
-        return await handler()
-    except StateError:
-        error = GatewayError("The gateway's state store is unavailable.", code="state_unavailable")
-        return error_response(error, request_id(request.headers))
-    except GatewayError as exc:
-        return error_response(exc, request_id(request.headers))
-
-
-async def _body(request: AnyRequest) -> dict[str, Any]:
-    server = _gateway(request).config.server
-    try:
-        async with asyncio.timeout(server.body_timeout_s):
-            raw = await request.body()
-    except TimeoutError:
-        raise RequestTimeoutError("The request body did not arrive in time.") from None
-    return decode_object(raw, server.max_json_depth) if raw else {}
 
 
 # --- teams --------------------------------------------------------------------------
@@ -90,56 +40,56 @@ async def _body(request: AnyRequest) -> dict[str, Any]:
 @get("/admin/teams")
 async def list_teams(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
-        return _json({"object": "list", "data": await books.admin.list_teams()})
+        accounting = await require_master(request)
+        return json_ok({"object": "list", "data": await accounting.admin.list_teams()})
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @post("/admin/teams", status_code=201)
 async def create_team(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
-        body = await _body(request)
+        accounting = await require_master(request)
+        body = await read_body(request)
         name = body.pop("name", "")
-        return _json(await books.admin.create_team(name, body), 201)
+        return json_ok(await accounting.admin.create_team(name, body), 201)
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @get("/admin/teams/{name:str}")
 async def get_team(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
-        view = await books.admin.get_team(name)
-        settings = await books.admin.team_settings(name)
+        accounting = await require_master(request)
+        view = await accounting.admin.get_team(name)
+        settings = await accounting.admin.team_settings(name)
         usd = settings.budget_usd if settings else None
-        period = budget_period(settings.budget_period if settings else None, _default(books))
-        view["spend"] = await _spend(books, "team:" + name, usd, period)
-        return _json(view)
+        period = budget_period(settings.budget_period if settings else None, _default(accounting))
+        view["spend"] = await _spend(accounting, "team:" + name, usd, period)
+        return json_ok(view)
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @patch("/admin/teams/{name:str}")
 async def update_team(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
-        body = await _body(request)
+        accounting = await require_master(request)
+        body = await read_body(request)
         body.pop("name", None)
-        return _json(await books.admin.update_team(name, body))
+        return json_ok(await accounting.admin.update_team(name, body))
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @delete("/admin/teams/{name:str}", status_code=200)
 async def delete_team(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
-        revoked = await books.admin.delete_team(name)
-        return _json({"name": name, "object": "team", "deleted": True, "revoked_keys": revoked})
+        accounting = await require_master(request)
+        revoked = await accounting.admin.delete_team(name)
+        return json_ok({"name": name, "object": "team", "deleted": True, "revoked_keys": revoked})
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 # --- keys ---------------------------------------------------------------------------
@@ -148,18 +98,18 @@ async def delete_team(request: AnyRequest, name: FromPath[str]) -> Response[byte
 @get("/admin/keys")
 async def list_keys(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
+        accounting = await require_master(request)
         team = request.query_params.get("team")
-        return _json({"object": "list", "data": await books.admin.list_keys(team)})
+        return json_ok({"object": "list", "data": await accounting.admin.list_keys(team)})
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @post("/admin/keys", status_code=201)
 async def create_key(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
-        body = await _body(request)
+        accounting = await require_master(request)
+        body = await read_body(request)
         team = body.get("team")
         if not isinstance(team, str) or not team:
             raise InvalidRequestError("Missing required parameter: 'team'.", param="team")
@@ -172,7 +122,7 @@ async def create_key(request: AnyRequest) -> Response[bytes]:
         budget = body.get("budget_usd")
         if budget is not None and not isinstance(budget, int | float):
             raise InvalidRequestError("'budget_usd' must be a number.", param="budget_usd")
-        record, secret = await books.admin.create_key(
+        record, secret = await accounting.admin.create_key(
             team,
             name=str(body.get("name") or ""),
             expires_at=expires_at,
@@ -180,40 +130,40 @@ async def create_key(request: AnyRequest) -> Response[bytes]:
             budget_period=body.get("budget_period"),
             limits=body.get("limits"),
         )
-        return _json({**key_view(record), "key": secret}, 201)
+        return json_ok({**key_view(record), "key": secret}, 201)
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @get("/admin/keys/{key_id:str}")
 async def get_key(request: AnyRequest, key_id: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
-        record = await books.admin.get_key(key_id)
+        accounting = await require_master(request)
+        record = await accounting.admin.get_key(key_id)
         view = key_view(record)
-        period = budget_period(record.budget_period, _default(books))
-        view["spend"] = await _spend(books, record.budget_scope, record.budget_usd, period)
-        return _json(view)
+        period = budget_period(record.budget_period, _default(accounting))
+        view["spend"] = await _spend(accounting, record.budget_scope, record.budget_usd, period)
+        return json_ok(view)
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @patch("/admin/keys/{key_id:str}")
 async def update_key(request: AnyRequest, key_id: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
-        record = await books.admin.update_key(key_id, await _body(request))
-        return _json(key_view(record))
+        accounting = await require_master(request)
+        record = await accounting.admin.update_key(key_id, await read_body(request))
+        return json_ok(key_view(record))
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 async def _revoke(request: AnyRequest, key_id: str) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
-        return _json(key_view(await books.admin.revoke_key(key_id)))
+        accounting = await require_master(request)
+        return json_ok(key_view(await accounting.admin.revoke_key(key_id)))
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @post("/admin/keys/{key_id:str}/revoke", status_code=200)
@@ -230,23 +180,23 @@ async def delete_key(request: AnyRequest, key_id: FromPath[str]) -> Response[byt
 @post("/admin/keys/{key_id:str}/rotate", status_code=201)
 async def rotate_key(request: AnyRequest, key_id: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
-        body = await _body(request)
+        accounting = await require_master(request)
+        body = await read_body(request)
         grace = body.get("grace_s", 0)
         if not isinstance(grace, int | float) or grace < 0:
             raise InvalidRequestError("'grace_s' must be 0 or more.", param="grace_s")
-        record, secret = await books.admin.rotate_key(key_id, float(grace))
-        return _json({**key_view(record), "key": secret}, 201)
+        record, secret = await accounting.admin.rotate_key(key_id, float(grace))
+        return json_ok({**key_view(record), "key": secret}, 201)
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 # --- usage --------------------------------------------------------------------------
 
 
-async def _usage_query(request: AnyRequest) -> tuple[Books, UsageQuery]:
+async def _usage_query(request: AnyRequest) -> tuple[Accounting, UsageQuery]:
     """Filters from the query string. A team key may read its own team only."""
-    principal = await _caller(request)
+    principal = await caller(request)
     params = request.query_params
     team = params.get("team") or None
     if not principal.is_master:
@@ -263,16 +213,16 @@ async def _usage_query(request: AnyRequest) -> tuple[Books, UsageQuery]:
         model=params.get("model") or None,
         request_id=params.get("request_id") or None,
     )
-    return _gateway(request).books, query
+    return services(request).accounting, query
 
 
 @get("/admin/usage")
 async def usage(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
         groups = reports.parse_groups(request.query_params.get("group_by"))
-        books, query = await _usage_query(request)
-        totals, rows = await reports.summarize(books.state.records(query), groups)
-        return _json(
+        accounting, query = await _usage_query(request)
+        totals, rows = await reports.summarize(accounting.state.records(query), groups)
+        return json_ok(
             {
                 "object": "usage.report",
                 "start": query.start,
@@ -284,35 +234,35 @@ async def usage(request: AnyRequest) -> Response[bytes]:
             }
         )
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @get("/admin/usage/records")
 async def usage_records(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books, query = await _usage_query(request)
+        accounting, query = await _usage_query(request)
         limit = _limit(request.query_params.get("limit"))
         data = []
-        async for record in books.state.records(query):
+        async for record in accounting.state.records(query):
             data.append(reports.record_view(record))
             if len(data) >= limit:
                 break
-        return _json({"object": "list", "data": data})
+        return json_ok({"object": "list", "data": data})
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @get("/admin/usage/export")
 async def usage_export(request: AnyRequest) -> Response[bytes] | Stream:
     try:
-        books, query = await _usage_query(request)
+        accounting, query = await _usage_query(request)
     except StateError:
         error = GatewayError("The gateway's state store is unavailable.", code="state_unavailable")
         return error_response(error, request_id(request.headers))
     except GatewayError as exc:
         return error_response(exc, request_id(request.headers))
     return Stream(
-        reports.csv_lines(books.state.records(query)),
+        reports.csv_lines(accounting.state.records(query)),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": 'attachment; filename="usage.csv"'},
     )
@@ -330,14 +280,16 @@ def _limit(value: str | None) -> int:
     return limit
 
 
-def _default(books: Books) -> Any:
-    return books.config.accounting.budget_period
+def _default(accounting: Accounting) -> Any:
+    return accounting.config.accounting.budget_period
 
 
-async def _spend(books: Books, scope: str, usd: float | None, period: Any) -> dict[str, Any]:
-    periods: Periods = books.clock.periods()
+async def _spend(
+    accounting: Accounting, scope: str, usd: float | None, period: Any
+) -> dict[str, Any]:
+    periods: Periods = accounting.clock.periods()
     period_id = periods.id(period)
-    spent, held = await books.state.spend(scope, [period_id])
+    spent, held = await accounting.state.spend(scope, [period_id])
     view: dict[str, Any] = {
         "period": period,
         "period_id": period_id,

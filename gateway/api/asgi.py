@@ -22,6 +22,7 @@ from typing import Any
 
 import anyio
 
+from gateway.api.errors import error_headers
 from gateway.errors import (
     GatewayError,
     InvalidRequestError,
@@ -93,8 +94,7 @@ async def send_json(send: Send, status: int, body: bytes, headers: dict[str, str
 
 
 async def send_error(send: Send, error: GatewayError, request_id: str, status: int = 0) -> None:
-    headers = dict(error.headers)
-    headers["x-request-id"] = request_id
+    headers = error_headers(error, request_id)
     await send_json(send, status or error.status_code, error.to_json(), headers)
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from litestar import Request, Response, get
 
-AnyRequest = Request[Any, Any, Any]
+from gateway.api.services import services
 
-if TYPE_CHECKING:
-    from gateway.app import Gateway
+AnyRequest = Request[Any, Any, Any]
 
 
 @get("/health/live")
@@ -21,8 +20,7 @@ async def live() -> Response[bytes]:
 @get("/health/ready")
 async def ready(request: AnyRequest) -> Response[bytes]:
     """Ready when the config is loaded and every model that counts has a reachable target."""
-    gateway: Gateway = request.app.state.gateway
-    unready = gateway.unready_models()
+    unready = services(request).unready_models()
     body = {"status": "not_ready" if unready else "ready", "unready_models": unready}
     return Response(
         msgspec.json.encode(body),

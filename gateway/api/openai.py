@@ -3,7 +3,7 @@ pipeline, render. Everything else is a pipeline stage."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from litestar import Request, Response, asgi, get
 from litestar.params import FromPath
@@ -18,35 +18,28 @@ from gateway.api.asgi import (
     send_json,
     send_stream,
 )
+from gateway.api.errors import error_response
 from gateway.api.responses import (
     encode,
-    error_response,
     json_response,
     reply_headers,
     request_id,
     sse_body,
     stream_headers,
 )
+from gateway.api.services import GatewayServices, services
 from gateway.errors import GatewayError, InvalidRequestError, NotFoundError
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion
+from gateway.wire.types import Endpoint
 
 AnyRequest = Request[Any, Any, Any]
-
-if TYPE_CHECKING:
-    from gateway.app import Gateway
-
-
-def _gateway(request: AnyRequest) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
-
 
 _ALLOW = [(b"allow", b"OPTIONS, POST")]
 
 
 async def _serve(scope: Scope, receive: Receive, send: Send, endpoint: Endpoint) -> None:
-    gateway: Gateway = scope["app"].state.gateway
+    gateway: GatewayServices = scope["app"].state.gateway
     headers = request_headers(scope)
     ctx = RequestContext(endpoint, request_id(headers), client_headers=headers)
     if scope["method"] == "OPTIONS":  # as Litestar answers it for a POST route
@@ -93,7 +86,7 @@ async def embeddings(scope: Scope, receive: Receive, send: Send) -> None:
 
 @get("/v1/models")
 async def list_models(request: AnyRequest) -> Response[bytes]:
-    gateway = _gateway(request)
+    gateway = services(request)
     rid = request_id(request.headers)
     try:
         principal = gateway.keys.authenticate(request.headers)
@@ -106,7 +99,7 @@ async def list_models(request: AnyRequest) -> Response[bytes]:
 
 @get("/v1/models/{model_id:path}")
 async def retrieve_model(request: AnyRequest, model_id: FromPath[str]) -> Response[bytes]:
-    gateway = _gateway(request)
+    gateway = services(request)
     rid = request_id(request.headers)
     name = model_id.lstrip("/")
     try:

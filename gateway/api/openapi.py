@@ -21,7 +21,8 @@ from litestar.router import Router
 
 from gateway import __version__
 from gateway.accounting.config import BudgetPeriod
-from gateway.api.responses import error_response, request_id
+from gateway.api.errors import error_response
+from gateway.api.responses import request_id
 from gateway.config.schema import Team
 from gateway.errors import NotFoundError
 from gateway.limits.config import Limits

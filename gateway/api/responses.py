@@ -12,6 +12,7 @@ from litestar import Response
 from gateway.errors import GatewayError
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import StreamItem
+from gateway.routing.models import TARGET
 from gateway.wire.sse import DONE, encode_comment, encode_data
 
 JSON = "application/json"
@@ -30,8 +31,9 @@ def request_id(headers: Mapping[str, str]) -> str:
 
 def reply_headers(ctx: RequestContext) -> dict[str, str]:
     headers = {"x-request-id": ctx.request_id, **ctx.response_headers}
-    if ctx.target is not None:
-        headers["x-gateway-target"] = ctx.target.label
+    target = TARGET.get(ctx)
+    if target is not None:
+        headers["x-gateway-target"] = target.label
         headers["x-gateway-attempts"] = str(ctx.attempts)
     headers["x-gateway-overhead-ms"] = f"{ctx.overhead_ms():.3f}"
     return headers
@@ -58,12 +60,3 @@ async def sse_body(items: AsyncIterator[StreamItem]) -> AsyncIterator[bytes]:
         yield encode_data(exc.body())
         return
     yield DONE
-
-
-def error_response(error: GatewayError, request_id: str | None = None) -> Response[bytes]:
-    headers = dict(error.headers)
-    if request_id:
-        headers["x-request-id"] = request_id
-    return Response(
-        error.to_json(), media_type=JSON, status_code=error.status_code, headers=headers
-    )

@@ -7,7 +7,7 @@ loaded yet (created on another replica within the last poll) costs a store looku
 from __future__ import annotations
 
 from gateway.auth.directory import KeyDirectory
-from gateway.auth.keys import KeyStore
+from gateway.auth.keys import PRINCIPAL, KeyStore
 from gateway.errors import AuthenticationError
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
@@ -21,9 +21,9 @@ class Authenticate(Stage):
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
         try:
-            ctx.principal = self._keys.authenticate(ctx.client_headers)
+            PRINCIPAL.set(ctx, self._keys.authenticate(ctx.client_headers))
         except AuthenticationError as exc:
             if self._directory is None or exc.code != "invalid_api_key":
                 raise
-            ctx.principal = await self._directory.authenticate(ctx.client_headers)
+            PRINCIPAL.set(ctx, await self._directory.authenticate(ctx.client_headers))
         return None

@@ -7,11 +7,12 @@ Runs before any upstream work and fails closed.
 
 from __future__ import annotations
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
-from gateway.routing.models import ModelTable
+from gateway.routing.models import ROUTE, ModelTable
 
 
 class ModelAccess(Stage):
@@ -25,7 +26,7 @@ class ModelAccess(Stage):
                 f"The model `{ctx.model}` does not exist or you do not have access to it.",
                 param="model",
             )
-        principal = ctx.principal
+        principal = PRINCIPAL.get(ctx)
         if principal is None or not principal.may_use(ctx.model):
             raise PermissionDeniedError(
                 f"Your team is not allowed to use the model `{ctx.model}`.", param="model"
@@ -36,5 +37,5 @@ class ModelAccess(Stage):
                 param="model",
                 code="unsupported_endpoint",
             )
-        ctx.route = route
+        ROUTE.set(ctx, route)
         return None

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from gateway.config.schema import Config, Team
 from gateway.errors import AuthenticationError
 from gateway.limits.config import Limits
+from gateway.pipeline.context import Slot
 
 MASTER_TEAM = "__admin__"
 _INDEX_BYTES = 8
@@ -60,6 +61,9 @@ class Principal:
     def may_use(self, model: str) -> bool:
         return self.is_master or (self._allowed is not None and bool(self._allowed.match(model)))
 
+
+# Who is calling: set by authentication, read by every stage acting per team or key.
+PRINCIPAL: Slot[Principal] = Slot("principal")
 
 Index = dict[bytes, list[tuple[bytes, Principal]]]
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gateway.cache import guard
-from gateway.cache.embedder import Vector
+from gateway.cache import agreement
+from gateway.embedding.embedder import Vector
 
 _CANDIDATES = 8  # best-scoring rows checked against the guard per search
 
@@ -28,7 +28,7 @@ class IndexEntry:
     namespace: str
     query: str
     expires_at: float
-    features: guard.Features
+    features: agreement.Features
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,7 @@ class VectorIndex:
         self,
         namespace: str,
         vector: Vector,
-        features: guard.Features,
+        features: agreement.Features,
         threshold: float,
         use_guard: bool,
         cjk_overlap: bool = True,
@@ -157,7 +157,7 @@ class VectorIndex:
             if entry.expires_at <= now:
                 expired.append(entry.entry_id)
                 continue
-            similarity = guard.similarity(cosine, features, entry.features, cjk_overlap)
+            similarity = agreement.similarity(cosine, features, entry.features, cjk_overlap)
             if similarity < threshold:
                 closer = refusal is not None and refusal.reason == "below-threshold"
                 if refusal is None or (closer and similarity > refusal.similarity):
@@ -165,7 +165,7 @@ class VectorIndex:
                 continue
             if best is not None and similarity <= best.similarity:
                 continue
-            rule = guard.agree(features, entry.features) if use_guard else None
+            rule = agreement.agree(features, entry.features) if use_guard else None
             if rule is not None:
                 if refusal is None or refusal.reason == "below-threshold":
                     refusal = Refusal(rule, similarity)

@@ -15,8 +15,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from gateway.pipeline.context import Endpoint, Usage
 from gateway.pipeline.reply import StreamItem
+from gateway.wire.types import Endpoint, Usage
 
 _STORABLE_FINISH = frozenset({"stop", "length", "tool_calls", "function_call"})
 _PIECE_CHARS = 48  # replayed content arrives in pieces of about this many characters

@@ -13,21 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
-from gateway.cache import guard
+from gateway.cache import agreement
 from gateway.cache.config import DEFAULT_THRESHOLD, SemanticConfig
-from gateway.cache.embedder import (
-    Embedder,
-    EmbeddingsCall,
-    HybridEmbedder,
-    OnnxEmbedder,
-    ProviderEmbedder,
-    Vector,
-    WordLlamaEmbedder,
-    default_model_dir,
-    shared_onnx,
-)
 from gateway.cache.index import IndexEntry, Refusal, VectorIndex
 from gateway.cache.store import SharedRecord
+from gateway.embedding.embedder import (
+    Embedder,
+    EmbeddingsCall,
+    ProviderEmbedder,
+    Vector,
+    default_model_dir,
+)
+from gateway.embedding.service import Embedders
 
 log = logging.getLogger("gateway.cache")
 
@@ -44,7 +41,7 @@ class Query:
 
     text: str
     vector: Vector
-    features: guard.Features
+    features: agreement.Features
 
 
 class SemanticIndex:
@@ -57,7 +54,7 @@ class SemanticIndex:
 
     async def embed(self, text: str) -> Query:
         vector = await self.embedder.embed(text)
-        return Query(text, vector, guard.features(text))
+        return Query(text, vector, agreement.features(text))
 
     def search(
         self, namespace: str, query: Query, threshold: float, use_guard: bool
@@ -84,7 +81,7 @@ class SemanticIndex:
         if record.entry_id in self._index:
             return
         vector = query.vector if query is not None else np.frombuffer(record.vector, "<f4")
-        features = query.features if query is not None else guard.features(record.query)
+        features = query.features if query is not None else agreement.features(record.query)
         entry = IndexEntry(
             entry_id=record.entry_id,
             team=record.team,
@@ -102,22 +99,24 @@ class SemanticIndex:
         return len(self._index)
 
 
-def build_embedder(config: SemanticConfig, embeddings: EmbeddingsCall) -> Embedder:
+def build_embedder(
+    config: SemanticConfig, embeddings: EmbeddingsCall, embedders: Embedders
+) -> Embedder:
+    """A provider embedder of the cache's own, or the shared ONNX one (``embedders``)."""
     spec = config.embedder
     if spec.kind == "provider":
         return ProviderEmbedder(spec.model, embeddings)
     model_dir = Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
+    int8 = spec.precision == "int8"
     if spec.kind == "minilm+wordllama":
-        return HybridEmbedder(
-            shared_onnx(model_dir, int8=spec.precision == "int8"),
-            WordLlamaEmbedder(),
+        return embedders.hybrid(
+            model_dir,
+            int8=int8,
             cjk_threshold=spec.cjk_threshold,
             reference=DEFAULT_THRESHOLD,
             threads=spec.threads,
         )
-    if spec.threads == 1:  # one session per process, shared with the intent router
-        return shared_onnx(model_dir, int8=spec.precision == "int8")
-    return OnnxEmbedder(model_dir, int8=spec.precision == "int8", threads=spec.threads)
+    return embedders.onnx(model_dir, int8=int8, threads=spec.threads)
 
 
 def record_vector(vector: Vector) -> bytes:

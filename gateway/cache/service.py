@@ -21,15 +21,18 @@ import msgspec
 
 from gateway.auth.per_team import PerTeam
 from gateway.cache.config import CacheConfig
-from gateway.cache.keys import Plan, Policy, resolve_policy
+from gateway.cache.keys import Plan, Policy, resolve_policy, uses_semantic
 from gateway.cache.store import CacheStore, MemoryStore, SharedRecord
 from gateway.config.schema import Team
 from gateway.extras import require
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion, Reply
+from gateway.routing.models import ROUTE
+from gateway.wire.types import Endpoint
 
 if TYPE_CHECKING:
     from gateway.cache.semantic import Query, SemanticIndex
+    from gateway.embedding.service import Embedders
 
 log = logging.getLogger("gateway.cache")
 _encode = msgspec.json.Encoder().encode
@@ -76,8 +79,7 @@ class ResponseCache:
         if self._pending:
             await asyncio.wait(list(self._pending), timeout=5)
         await self._store.aclose()
-        if self.semantic is not None:
-            await self.semantic.embedder.aclose()
+        # The embedder belongs to the shared embedder service, which closes it.
 
     # --- lookup ---------------------------------------------------------------------
 
@@ -193,6 +195,7 @@ def build_cache(
     teams: Mapping[str, Team],
     state_url: str,
     embeddings: Callable[[str, str], Awaitable[dict[str, Any]]],
+    embedders: Embedders | None = None,
 ) -> ResponseCache | None:
     """None when the cache is off for every team in the config and by default (no
     stage, nothing loaded); teams created later through the admin API then cannot turn
@@ -212,8 +215,10 @@ def build_cache(
     if config.semantic is not None and uses_semantic(config, teams):
         require("cache", "the semantic cache")
         from gateway.cache.semantic import SemanticIndex, build_embedder
+        from gateway.embedding.service import Embedders as OwnEmbedders
 
-        semantic = SemanticIndex(config.semantic, build_embedder(config.semantic, embeddings))
+        embedder = build_embedder(config.semantic, embeddings, embedders or OwnEmbedders())
+        semantic = SemanticIndex(config.semantic, embedder)
     with_embedder = semantic is not None
 
     def policy(team: Team) -> Policy | None:
@@ -226,13 +231,6 @@ def build_cache(
     return ResponseCache(config, PerTeam(policy, default, teams), store, semantic)
 
 
-def uses_semantic(config: CacheConfig, teams: Mapping[str, Team]) -> bool:
-    """Whether any team of the config (or the default) has semantic lookups on: only
-    then is an embedder loaded."""
-    listed = [resolve_policy(config, team.cache) for team in teams.values()]
-    return any(p is not None and p.semantic for p in [resolve_policy(config, None), *listed])
-
-
 def embeddings_through(
     dispatch: Dispatch, resolve: Resolve
 ) -> Callable[[str, str], Awaitable[dict[str, Any]]]:
@@ -242,9 +240,10 @@ def embeddings_through(
         ctx = RequestContext(Endpoint.EMBEDDINGS, "req_cache_" + os.urandom(8).hex())
         ctx.model = model
         ctx.body = {"model": model, "input": text}
-        ctx.route = resolve(model)
-        if ctx.route is None:
+        route = resolve(model)
+        if route is None:
             raise LookupError(f"the embeddings model {model!r} is not in the model table")
+        ROUTE.set(ctx, route)
         reply = await dispatch(ctx)
         if not isinstance(reply, Completion):
             raise TypeError("the embeddings route answered with a stream")

@@ -19,7 +19,7 @@ Per request (for other stages and the ledger):
   whose closest candidate was refused (``direction; similarity=0.9712``,
   ``below-threshold; similarity=0.81``); ``x-gateway-cache-key`` on a miss that will be
   stored (``GET /v1/cache/entries/{key}`` says when it is stored and searchable);
-- on a hit ``ctx.usage`` is the stored answer's usage and ``ctx.target`` stays None:
+- on a hit ``ctx.usage`` is the stored answer's usage and no ``TARGET`` is set:
   the ledger records zero upstream cost, and those tokens priced at the model's rate
   are the cost the hit saved.
 
@@ -33,12 +33,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.cache import keys, replay
 from gateway.cache.service import Lookup, Miss, ResponseCache
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext, Slot
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
 from gateway.telemetry.events import cache_result
+from gateway.wire.types import Endpoint
 
 if TYPE_CHECKING:
     from gateway.cache.semantic import Query
@@ -52,7 +54,7 @@ KEY_HEADER = "x-gateway-cache-key"
 
 @dataclass(slots=True)
 class CacheState:
-    """One request's cache bookkeeping (``ctx.cache_state``)."""
+    """One request's cache bookkeeping (its ``CACHE`` slot)."""
 
     plan: keys.Plan
     no_store: bool
@@ -62,12 +64,15 @@ class CacheState:
     stream_done: bool = False
 
 
+CACHE: Slot[CacheState] = Slot("cache")
+
+
 class CacheStage(Stage):
     def __init__(self, cache: ResponseCache) -> None:
         self._cache = cache
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
-        principal = ctx.principal
+        principal = PRINCIPAL.get(ctx)
         if principal is None:
             return None
         policy = self._cache.policy(principal)
@@ -81,7 +86,7 @@ class CacheStage(Stage):
             cache_result(ctx, "bypass")
             return None
         state = CacheState(plan, no_store)
-        ctx.cache_state = state
+        CACHE.set(ctx, state)
         found: Lookup | None = None
         if plan.namespace is not None and self._cache.semantic is not None:
             ctx.response_headers[THRESHOLD_HEADER] = f"{plan.policy.threshold:.4f}"
@@ -106,7 +111,7 @@ class CacheStage(Stage):
         return self._replay(ctx, found)
 
     async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
-        state = ctx.cache_state
+        state = CACHE.get(ctx)
         if state is None or ctx.cache != "miss" or state.no_store:
             return reply
         if isinstance(reply, Completion):
@@ -116,7 +121,7 @@ class CacheStage(Stage):
         return ChunkStream(self._watch(state, reply.chunks))
 
     async def finish(self, ctx: RequestContext) -> None:
-        state = ctx.cache_state
+        state = CACHE.get(ctx)
         if state is None or ctx.cache != "miss" or state.no_store:
             return
         if ctx.status != 200 or ctx.error is not None:

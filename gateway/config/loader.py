@@ -17,10 +17,13 @@ from typing import Any
 import msgspec
 import yaml
 
+from gateway.confidence.checks import check_confidence
+from gateway.config.errors import ConfigError
 from gateway.config.schema import Config, Model, Provider, Team
-from gateway.experiments.config import Experiment, check_experiments
-from gateway.gate.config import check_confidence
-from gateway.intent.config import Intent, IntentRouter, check_intents
+from gateway.experiments.checks import check_experiments
+from gateway.experiments.config import Experiment
+from gateway.intent.checks import check_intents
+from gateway.intent.config import Intent, IntentRouter
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
@@ -33,15 +36,6 @@ _NAMED_SECTIONS: dict[str, type] = {
     "intents": IntentRouter,
     "experiments": Experiment,
 }
-
-
-class ConfigError(ValueError):
-    """A config problem, with the dotted path of the offending field."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}" if path else problem)
-        self.path = path
-        self.problem = problem
 
 
 def default_config_path() -> Path:
@@ -139,7 +133,16 @@ def _drop_disabled_providers(raw: dict[str, Any]) -> None:
 def _check_references(config: Config) -> None:
     if config.state.url and not config.state.url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("state.url", "must be a redis://, rediss:// or unix:// URL")
+    # Imported here: the provider modules import the config schema, whose package
+    # imports this loader, so a top-level import would be circular at run time.
+    from gateway.providers.registry import PROVIDERS
+
     for name, provider in config.providers.items():
+        if provider.kind not in PROVIDERS:
+            known = ", ".join(sorted(PROVIDERS))
+            raise ConfigError(
+                f"providers.{name}.kind", f"Invalid enum value {provider.kind!r} (one of {known})"
+            )
         if not provider.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"providers.{name}.base_url", "must start with http:// or https://")
         # Sent upstream in request heads: a line break would inject headers (an env var

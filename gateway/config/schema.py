@@ -12,10 +12,10 @@ from msgspec import Meta, Struct, field
 
 from gateway.accounting.config import Accounting, BudgetPeriod
 from gateway.cache.config import CacheConfig, TeamCache
+from gateway.confidence.config import Confidence
 from gateway.engines.config import EngineMetrics
 from gateway.experiments.config import Experiment
 from gateway.feedback.config import TeamFeedback
-from gateway.gate.config import Confidence
 from gateway.guard.config import Guardrails
 from gateway.intent.config import IntentRouter
 from gateway.labeling.config import Labeling, TeamLabeling
@@ -25,7 +25,6 @@ from gateway.routing.config import RoutingPolicy
 from gateway.telemetry.config import TeamTelemetry, Telemetry
 
 # Kinds with a translator in providers.registry.
-ProviderKind = Literal["openai", "openai-compatible", "azure", "anthropic", "trtllm"]
 EndpointName = Literal["chat/completions", "completions", "embeddings"]
 PositiveFloat = Annotated[float, Meta(gt=0)]
 PositiveInt = Annotated[int, Meta(ge=1)]
@@ -85,7 +84,9 @@ class Engine(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
 
 
 class Provider(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    kind: ProviderKind
+    # A kind registered in providers.registry (openai, openai-compatible, azure,
+    # anthropic, trtllm); checked by the loader against the registry.
+    kind: str
     base_url: str
     api_key: str = ""
     headers: dict[str, str] = field(default_factory=dict)
@@ -169,9 +170,9 @@ class Team(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # unset: guardrails.default_policy; "off": none (gateway.guard).
     guardrails: str | None = None
     # Name of this team's confidence-gate policy (``confidence.policies``); unset:
-    # confidence.default_policy; "off": none (gateway.gate).
+    # confidence.default_policy; "off": none (gateway.confidence).
     confidence: str | None = None
-    # Feedback flywheel: whether prompt and answer text are retained (gateway.feedback).
+    # Feedback: whether prompt and answer text are retained (gateway.feedback).
     feedback: TeamFeedback | None = None
 
 
@@ -232,7 +233,7 @@ class Config(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     cache: CacheConfig = field(default_factory=CacheConfig)
     # Intent routers: model names classified into intents by a small local model
     # (gateway.intent); A/B experiments: model names split between variants
-    # (gateway.experiments); output-confidence gate policies (gateway.gate).
+    # (gateway.experiments); output-confidence gate policies (gateway.confidence).
     intents: dict[str, IntentRouter] = field(default_factory=dict)
     experiments: dict[str, Experiment] = field(default_factory=dict)
     confidence: Confidence = field(default_factory=Confidence)

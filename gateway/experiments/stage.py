@@ -15,6 +15,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.errors import PermissionDeniedError
 from gateway.experiments.assign import Splitter
 from gateway.experiments.config import Experiment
@@ -23,6 +24,7 @@ from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
 from gateway.state.base import StateError
+from gateway.telemetry import events
 from gateway.telemetry.events import decision
 
 log = logging.getLogger("gateway.experiments")
@@ -32,7 +34,7 @@ _REFRESH_S = 2.0
 
 class Switches:
     """Which experiments run: the config's ``active``, overridden by start/stop calls
-    (kept in the flywheel store; each replica re-reads them every couple of seconds)."""
+    (kept in the feedback store; each replica re-reads them every couple of seconds)."""
 
     def __init__(self, experiments: Mapping[str, Experiment], store: FlywheelStore) -> None:
         self._configured = {name: e.active for name, e in experiments.items()}
@@ -83,7 +85,7 @@ class AssignVariant(Stage):
         splitter = self._by_model.get(ctx.model)
         if splitter is None:
             return None
-        principal = ctx.principal
+        principal = PRINCIPAL.get(ctx)
         if principal is None or not principal.may_use(ctx.model):
             raise PermissionDeniedError(
                 f"Your team is not allowed to use the model `{ctx.model}`.", param="model"
@@ -95,7 +97,7 @@ class AssignVariant(Stage):
             user, how = _user(ctx, experiment.user_header)
             variant = splitter.assign(user)
         ctx.model = variant.model
-        note = ctx.note()
+        note = events.note(ctx)
         note.experiment, note.variant, note.assignment = splitter.name, variant.name, how
         ctx.response_headers[EXPERIMENT_HEADER] = f"{splitter.name}; variant={variant.name}"
         decision(

@@ -14,12 +14,14 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.feedback.records import Transcript
 from gateway.feedback.store import FlywheelStore
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
 from gateway.state.base import StateError
+from gateway.wire.types import Endpoint
 
 log = logging.getLogger("gateway.feedback")
 _DAY_S = 86_400.0
@@ -30,7 +32,7 @@ class CaptureTranscript(Stage):
         self._store = store
 
     async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
-        principal = ctx.principal
+        principal = PRINCIPAL.get(ctx)
         settings = principal.team_settings if principal is not None else None
         wanted = settings.feedback if settings is not None else None
         if wanted is None or not wanted.retain_content or ctx.endpoint is not Endpoint.CHAT:
@@ -57,13 +59,14 @@ class CaptureTranscript(Stage):
         await self._keep(ctx, days, "".join(parts))
 
     async def _keep(self, ctx: RequestContext, days: int, answer: str | None) -> None:
-        assert ctx.principal is not None
+        principal = PRINCIPAL.get(ctx)
+        assert principal is not None
         messages = ctx.body.get("messages")
         if answer is None or not isinstance(messages, list):
             return
         now = time.time()
         transcript = Transcript(
-            team=ctx.principal.team,
+            team=principal.team,
             request_id=ctx.request_id,
             time=now,
             expires_at=now + days * _DAY_S,

@@ -1,4 +1,4 @@
-"""The per-team ``feedback:`` section: what the flywheel may keep.
+"""The per-team ``feedback:`` section: what the feedback feature may keep.
 
 Prompt and answer text are retained only when the team opts in (``retain_content``);
 without it, feedback still records ratings and corrections, but the fine-tuning export

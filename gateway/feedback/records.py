@@ -1,4 +1,4 @@
-"""What the flywheel stores: ratings, retained transcripts, experiment switches."""
+"""What the feedback store keeps: ratings, retained transcripts, experiment switches."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The flywheel's parts built once per process: its store, the experiment switches,
-and what the feedback and experiment routes need (team redaction, metrics)."""
+"""The feedback feature's parts built once per process: its store and what the feedback
+routes need (team redaction, metrics). The experiment switches kept in the same store
+are the experiments' own (``experiments.stage.Switches``, built by the app)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.config.schema import Config
-from gateway.experiments.stage import Switches
 from gateway.feedback.redact import Redact, redaction_for
 from gateway.feedback.store import FlywheelStore, open_flywheel_store
 from gateway.state.embedded import default_path
@@ -20,10 +20,9 @@ if TYPE_CHECKING:  # a policy exists only where the guard extra is installed
 
 
 @dataclass(slots=True)
-class Flywheel:
+class Feedback:
     config: Config
     store: FlywheelStore
-    switches: Switches
     metrics: PipelineMetrics | None
     # team → its compiled guardrail policy (None: none), for export redaction.
     policy_for: Callable[[str], CompiledPolicy | None]
@@ -37,18 +36,16 @@ class Flywheel:
 
     async def start(self) -> None:
         await self.store.start()
-        await self.switches.start()
 
     async def aclose(self) -> None:
-        await self.switches.stop()
         await self.store.aclose()
 
 
-def build_flywheel(
+def build_feedback(
     config: Config,
     metrics: PipelineMetrics | None,
     policy_for: Callable[[str], CompiledPolicy | None],
-) -> Flywheel:
+) -> Feedback:
     state_path = Path(config.state.path) if config.state.path else default_path()
     store = open_flywheel_store(config.state.url, state_path)
-    return Flywheel(config, store, Switches(config.experiments, store), metrics, policy_for)
+    return Feedback(config, store, metrics, policy_for)

@@ -13,7 +13,7 @@ from typing import Any
 
 from gateway.errors import InvalidRequestError
 from gateway.guard.config import ParamCaps
-from gateway.pipeline.context import Endpoint
+from gateway.wire.types import Endpoint
 
 
 def apply_caps(caps: ParamCaps, endpoint: Endpoint, body: dict[str, Any]) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 import yaml
 
-from gateway.config.loader import ConfigError
+from gateway.config.errors import ConfigError
 from gateway.config.schema import Config
 from gateway.guard.config import NO_POLICY, Policy, Rule
 from gateway.guard.options import ALLOWED_ACTIONS, OPTION_TYPES, TERMS, TermsOptions, decode_options

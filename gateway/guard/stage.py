@@ -25,6 +25,7 @@ from typing import Any
 import anyio
 import msgspec
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.auth.per_team import PerTeam
 from gateway.config.schema import Team
 from gateway.errors import ContentFilterError, UpstreamError
@@ -33,13 +34,14 @@ from gateway.guard.compiled import CompiledPolicy, CompiledRule
 from gateway.guard.findings import Finding
 from gateway.guard.params import apply_caps
 from gateway.guard.redact import Restorer
-from gateway.guard.state import GuardState
+from gateway.guard.state import GUARD, GuardState
 from gateway.guard.stream import CONTENT_FILTER, StreamGuard
-from gateway.guard.texts import answer_slots, param_name, request_slots
-from gateway.pipeline.context import Endpoint, RequestContext, add_usage
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Call, Stage
 from gateway.telemetry.events import guard_action
+from gateway.wire.texts import answer_slots, param_name, request_slots
+from gateway.wire.types import Endpoint, add_usage
 
 GUARD_HEADER = "x-gateway-guard"
 _encode = msgspec.json.Encoder().encode
@@ -59,12 +61,11 @@ class GuardStage(Stage):
         return self._policies.of(name, team)
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
-        principal = ctx.principal
+        principal = PRINCIPAL.get(ctx)
         policy = self._policies(principal) if principal else None
         if policy is None:
             return None
-        state = GuardState(policy)
-        ctx.guard = state
+        state = GUARD.set(ctx, GuardState(policy))
         if policy.params is not None:
             for name in apply_caps(policy.params, ctx.endpoint, ctx.body):
                 guard_action(ctx, rule=f"params.{name}", action="clamp", direction="input")
@@ -110,7 +111,7 @@ class GuardStage(Stage):
             state.restorer = Restorer(state.redactor.restore)
 
     async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
-        state = ctx.guard
+        state = GUARD.get(ctx)
         if state is None:
             return reply
         policy = state.policy

@@ -30,9 +30,10 @@ from typing import Any
 from gateway.guard.compiled import CompiledRule
 from gateway.guard.findings import Finding
 from gateway.guard.redact import Redactor, Restorer
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Comment, StreamItem
 from gateway.telemetry.events import guard_action
+from gateway.wire.types import Endpoint
 
 CONTENT_FILTER = "content_filter"
 _CONTEXT = 64  # released characters kept as look-behind context for the next scan

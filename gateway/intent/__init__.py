@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gateway.config.schema import Config
+    from gateway.embedding.embedder import HybridEmbedder, OnnxEmbedder
+    from gateway.embedding.service import Embedders
     from gateway.intent.stage import IntentRouting
 
 
-def build_intent_routing(config: Config) -> IntentRouting | None:
+def build_intent_routing(config: Config, embedders: Embedders) -> IntentRouting | None:
     """The stage with every router's classifier built (embedding each example once);
-    None when the config has no routers. Logs each router's held-back accuracy."""
+    None when the config has no routers. Logs each router's held-back accuracy. ONNX
+    embedders come from the shared service (the semantic cache may use the same one)."""
     if not config.intents:
         return None
     from gateway.extras import require
@@ -23,18 +26,11 @@ def build_intent_routing(config: Config) -> IntentRouting | None:
     from pathlib import Path
 
     from gateway.cache.config import DEFAULT_THRESHOLD, EmbedderConfig
-    from gateway.cache.embedder import (
-        HybridEmbedder,
-        OnnxEmbedder,
-        WordLlamaEmbedder,
-        default_model_dir,
-        shared_onnx,
-    )
+    from gateway.embedding.embedder import default_model_dir
     from gateway.intent.classifier import IntentClassifier
     from gateway.intent.stage import IntentRouting, RouterRuntime
 
     log = logging.getLogger("gateway.intent")
-    hybrids: dict[tuple[str, bool], HybridEmbedder] = {}
     routers: dict[str, RouterRuntime] = {}
     for name, router in config.intents.items():
         spec = router.embedder
@@ -43,18 +39,16 @@ def build_intent_routing(config: Config) -> IntentRouting | None:
             directory = (
                 Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
             )
-            # One MiniLM session per process, shared with the semantic cache.
-            embedder = shared_onnx(directory, int8=spec.precision == "int8")
+            int8 = spec.precision == "int8"
             if spec.kind == "minilm+wordllama":
-                key = (str(directory), spec.precision == "int8")
-                if key not in hybrids:
-                    hybrids[key] = HybridEmbedder(
-                        embedder,
-                        WordLlamaEmbedder(),
-                        cjk_threshold=EmbedderConfig().cjk_threshold,
-                        reference=DEFAULT_THRESHOLD,
-                    )
-                embedder = hybrids[key]
+                embedder = embedders.hybrid(
+                    directory,
+                    int8=int8,
+                    cjk_threshold=EmbedderConfig().cjk_threshold,
+                    reference=DEFAULT_THRESHOLD,
+                )
+            else:  # one MiniLM session per process, shared with the semantic cache
+                embedder = embedders.onnx(directory, int8=int8)
         classifier = IntentClassifier(router, embedder.embed_sync if embedder else None)
         routers[name] = RouterRuntime(router, classifier, embedder)
         log.info(

@@ -8,14 +8,11 @@ optionally, a ``tier`` label reported with the decision.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from msgspec import Meta, Struct, field
 
 Score = Annotated[float, Meta(ge=0, le=1)]
-
-if TYPE_CHECKING:
-    from gateway.config.schema import Config
 
 
 class _Base(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -54,25 +51,3 @@ class IntentRouter(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True)
     # Longest text (characters) classified; longer input is cut (its start is kept).
     max_chars: Annotated[int, Meta(ge=16)] = 1000
     embedder: IntentEmbedder = field(default_factory=IntentEmbedder)
-
-
-def check_intents(config: Config) -> None:
-    """Cross-references: the default is an intent, every target a model or experiment,
-    and no router name shadows a model."""
-    from gateway.config.loader import ConfigError
-
-    routable = set(config.models) | {e.model for e in config.experiments.values()}
-    for name, router in config.intents.items():
-        path = f"intents.{name}"
-        if name in config.models:
-            raise ConfigError(path, f"{name!r} is also a model name in `models`")
-        if router.default not in router.intents:
-            raise ConfigError(f"{path}.default", f"unknown intent {router.default!r}")
-        for intent_name, intent in router.intents.items():
-            if intent.target not in routable:
-                raise ConfigError(
-                    f"{path}.intents.{intent_name}.target", f"unknown model {intent.target!r}"
-                )
-            for i, example in enumerate(intent.examples):
-                if not example.strip():
-                    raise ConfigError(f"{path}.intents.{intent_name}.examples[{i}]", "empty")

@@ -13,15 +13,18 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gateway.cache.embedder import Embedder, EmbedderError
+from gateway.auth.keys import PRINCIPAL
+from gateway.embedding.embedder import Embedder, EmbedderError
 from gateway.errors import InvalidRequestError, PermissionDeniedError
-from gateway.guard.texts import request_slots
 from gateway.intent.classifier import IntentClassifier
 from gateway.intent.config import IntentRouter
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
+from gateway.telemetry import events
 from gateway.telemetry.events import decision
+from gateway.wire.texts import request_slots
+from gateway.wire.types import Endpoint
 
 log = logging.getLogger("gateway.intent")
 INTENT_HEADER = "x-gateway-intent"
@@ -38,17 +41,12 @@ class IntentRouting(Stage):
     def __init__(self, routers: Mapping[str, RouterRuntime]) -> None:
         self._routers = dict(routers)
 
-    async def aclose(self) -> None:
-        embedders = {id(r.embedder): r.embedder for r in self._routers.values() if r.embedder}
-        for embedder in embedders.values():
-            await embedder.aclose()
-
     async def enter(self, ctx: RequestContext) -> Reply | None:
         runtime = self._routers.get(ctx.model)
         if runtime is None:
             return None
         name = ctx.model
-        principal = ctx.principal
+        principal = PRINCIPAL.get(ctx)
         if principal is None or not principal.may_use(name):
             raise PermissionDeniedError(
                 f"Your team is not allowed to use the model `{name}`.", param="model"
@@ -74,7 +72,7 @@ class IntentRouting(Stage):
         else:
             chosen = classifier.decide(text)
         ctx.model = chosen.target
-        note = ctx.note()
+        note = events.note(ctx)
         note.router, note.intent, note.tier = name, chosen.intent, chosen.tier
         note.intent_score, note.intent_fallback = chosen.score, not chosen.matched
         ctx.response_headers[INTENT_HEADER] = chosen.header()

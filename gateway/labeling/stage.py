@@ -17,13 +17,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.auth.per_team import PerTeam
 from gateway.labeling.content import StreamText, body_text
 from gateway.labeling.label import Labeler
 from gateway.labeling.visible import StreamDecorator, VisibleNotice, prompt_text
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Comment, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
+from gateway.wire.types import Endpoint
 
 _JSON_FORMATS = ("json_object", "json_schema")
 
@@ -35,7 +37,7 @@ class LabelAnswers(Stage):
         self._visible = visible
 
     def _notice_for(self, ctx: RequestContext) -> VisibleNotice | None:
-        notice = self._visible(ctx.principal)
+        notice = self._visible(PRINCIPAL.get(ctx))
         if not notice.enabled:
             return None
         # A notice would break an answer that must parse as JSON.

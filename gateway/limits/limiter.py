@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.config.schema import Config
 from gateway.errors import ServiceUnavailableError
 from gateway.limits.config import RateLimitSettings
@@ -25,7 +26,8 @@ from gateway.limits.headers import rate_headers, refusal
 from gateway.limits.memory import MemoryEngine
 from gateway.limits.reservation import reserved_tokens
 from gateway.limits.rules import EMPTY, Kind, Plan, PlanBook
-from gateway.pipeline.context import RequestContext
+from gateway.pipeline.context import RequestContext, Slot
+from gateway.routing.models import TARGET
 from gateway.telemetry import events
 
 log = logging.getLogger("gateway.limits")
@@ -50,13 +52,17 @@ class Ticket:
 
 @dataclass(slots=True)
 class Admission:
-    """A request's standing with the limiter, kept on its context."""
+    """A request's standing with the limiter, kept in its ``ADMISSION`` slot."""
 
     tokens: int = -1  # reserved tokens; -1 until counted (only token rules need it)
     tickets: list[Ticket] = field(default_factory=list)
     # An answer came back (a body or an open stream): unknown usage then means the
     # reservation stands, rather than nothing spent.
     replied: bool = False
+
+
+# What admission reserved for this request, settled when it finishes.
+ADMISSION: Slot[Admission] = Slot("admission")
 
 
 @dataclass(slots=True)
@@ -118,7 +124,7 @@ class RateLimiter:
     async def admit(self, ctx: RequestContext) -> None:
         """Admit ``ctx`` under its key, team, model and team x model limits, or raise
         the 429 (``RateLimitError``) naming the limit it hit."""
-        principal = ctx.principal
+        principal = PRINCIPAL.get(ctx)
         if principal is None:
             return
         team = principal.team_settings
@@ -137,7 +143,7 @@ class RateLimiter:
             admission.tokens = await reserved_tokens(ctx, self._settings.default_max_tokens)
         ticket, headers = await self._acquire(ctx, plan, admission, own=True)
         admission.tickets.append(ticket)
-        ctx.admission = admission
+        ADMISSION.set(ctx, admission)
         if headers:
             ctx.response_headers.update(headers)
 
@@ -147,9 +153,9 @@ class RateLimiter:
         plan = self._book.for_target(label)
         if plan is EMPTY:
             return
-        admission = ctx.admission
+        admission = ADMISSION.get(ctx)
         if admission is None:
-            admission = ctx.admission = Admission()
+            admission = ADMISSION.set(ctx, Admission())
         if plan.has_tokens and admission.tokens < 0:
             admission.tokens = await reserved_tokens(ctx, self._settings.default_max_tokens)
         ticket, _ = await self._acquire(ctx, plan, admission, own=False)
@@ -157,15 +163,17 @@ class RateLimiter:
         admission.tickets.append(ticket)
 
     def note_reply(self, ctx: RequestContext) -> None:
-        if ctx.admission is not None:
-            ctx.admission.replied = True
+        admission = ADMISSION.get(ctx)
+        if admission is not None:
+            admission.replied = True
 
     async def settle(self, ctx: RequestContext) -> None:
         """Correct every reservation of ``ctx`` by its real usage and free its slots."""
-        admission = ctx.admission
+        admission = ADMISSION.get(ctx)
         if admission is None:
             return
-        answered = ctx.target.label if ctx.target is not None else None
+        target = TARGET.get(ctx)
+        answered = target.label if target is not None else None
         for ticket in admission.tickets:
             delta = 0
             if ticket.plan.has_tokens:

@@ -7,7 +7,8 @@ configured default; OpenAI's 16 for legacy completions; nothing for embeddings.
 from __future__ import annotations
 
 from gateway.accounting.tokens import prompt_tokens
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
+from gateway.wire.types import Endpoint
 
 _LEGACY_DEFAULT_MAX_TOKENS = 16
 

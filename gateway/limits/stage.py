@@ -1,11 +1,11 @@
 """The admission stage: after the model is known to be allowed, before any upstream work.
 
 Fails closed on a limit (429 with OpenAI's headers, nothing sent upstream) and, when the
-shared store is down, as configured (``on_store_error``). Settling is a stage of its
-own, ``SettleLimits``, placed after accounting's ``Settle``: its ``finish`` always runs
-once, also on a client disconnect, and by then a stream cut short without a usage chunk
-has the usage accounting counted for it, so the reservation is replaced by what was
-really delivered instead of being held for the rest of the window.
+shared store is down, as configured (``on_store_error``). ``finish`` settles: it always
+runs once, also on a client disconnect, and after accounting's ``Settle`` (an inner
+stage, so it finishes first): a stream cut short without a usage chunk has the usage
+accounting counted for it by then, so the reservation is replaced by what was really
+delivered instead of being held for the rest of the window.
 """
 
 from __future__ import annotations
@@ -27,13 +27,6 @@ class Admit(Stage):
     async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
         self._limiter.note_reply(ctx)
         return reply
-
-
-class SettleLimits(Stage):
-    """``Admit``'s other half: frees slots and corrects token reservations at the end."""
-
-    def __init__(self, limiter: RateLimiter) -> None:
-        self._limiter = limiter
 
     async def finish(self, ctx: RequestContext) -> None:
         error = ctx.error

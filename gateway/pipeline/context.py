@@ -1,82 +1,59 @@
-"""The one object every pipeline stage reads and fills in for a single request."""
+"""The one object every pipeline stage reads and fills in for a single request.
+
+It holds only what every layer understands: the request as parsed, neutral outcomes
+(status, error, usage, cost, headers) and the decisions reported to telemetry as plain
+strings. A feature's own per-request state (who the caller is, the chosen route, a
+reservation, a cache plan) lives in a ``Slot`` the feature declares next to its type,
+so this module names no feature and a new stage needs no field here.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+from gateway.wire.types import Endpoint, Usage
 
 if TYPE_CHECKING:
-    from gateway.accounting.state import AccountingState
-    from gateway.auth.keys import Principal
-    from gateway.cache.stage import CacheState
     from gateway.errors import GatewayError
-    from gateway.gate.stage import GateState
-    from gateway.guard.state import GuardState
-    from gateway.limits.limiter import Admission
-    from gateway.pipeline.reply import Reply
-    from gateway.routing.models import ModelRoute, RouteTarget
-    from gateway.state.records import PipelineNote
-    from gateway.telemetry.state import RequestTelemetry
+
+T = TypeVar("T")
 
 
-class Endpoint(StrEnum):
-    """An OpenAI endpoint, valued by its path under ``/v1``."""
+class Slot(Generic[T]):
+    """A typed place for one feature's per-request state on the context.
 
-    CHAT = "chat/completions"
-    COMPLETIONS = "completions"
-    EMBEDDINGS = "embeddings"
+    Declared once at import by the feature that owns the state, e.g.
+    ``PRINCIPAL: Slot[Principal] = Slot("principal")``; that feature writes it, others
+    may read it by importing the slot (an arrow between features, never into the core).
+    """
 
+    __slots__ = ("name",)
 
-@dataclass(slots=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    # Prompt tokens written to the provider's prompt cache (Anthropic bills them apart).
-    cache_write_tokens: int = 0
-    # True when counted by the gateway rather than reported by the upstream.
-    estimated: bool = False
+    def __init__(self, name: str) -> None:
+        self.name = name
 
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
+    def get(self, ctx: RequestContext) -> T | None:
+        return cast("T | None", ctx.slots.get(self))
 
+    def set(self, ctx: RequestContext, value: T) -> T:
+        ctx.slots[self] = value
+        return value
 
-def add_usage(first: Usage | None, second: Usage | None) -> Usage | None:
-    """Two upstream calls for one request (a repair, a retry): both are billed, so the
-    settled usage is their sum."""
-    if first is None or second is None:
-        return second or first
-    total = Usage(estimated=first.estimated or second.estimated)
-    for item in dataclasses.fields(Usage):
-        value = getattr(first, item.name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            setattr(total, item.name, value + getattr(second, item.name))
-    return total
+    def clear(self, ctx: RequestContext) -> None:
+        ctx.slots.pop(self, None)
 
+    def restore(self, ctx: RequestContext, value: T | None) -> None:
+        """Put back what ``get`` returned earlier (None: empty)."""
+        if value is None:
+            ctx.slots.pop(self, None)
+        else:
+            ctx.slots[self] = value
 
-class AttemptObserver:
-    """Told of each upstream attempt by the dispatcher (telemetry's client spans and
-    attempt metrics). The default does nothing; the telemetry stage installs its own."""
-
-    __slots__ = ()
-
-    def started(self, ctx: RequestContext, target: RouteTarget) -> None:
-        return None
-
-    def failed(self, ctx: RequestContext, error: GatewayError) -> None:
-        return None
-
-    def answered(self, ctx: RequestContext, reply: Reply) -> None:
-        """The attempt answered: a whole body, or a stream whose first chunk is in."""
-        return None
-
-
-NO_OBSERVER = AttemptObserver()
+    def __repr__(self) -> str:
+        return f"Slot({self.name!r})"
 
 
 @dataclass(slots=True, eq=False)
@@ -94,9 +71,6 @@ class RequestContext:
     client_headers: Mapping[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
 
-    principal: Principal | None = None
-    route: ModelRoute | None = None
-    target: RouteTarget | None = None
     attempts: int = 0
     usage: Usage | None = None
     finish_reasons: list[str] = field(default_factory=list)
@@ -105,14 +79,10 @@ class RequestContext:
     status: int = 200
     error: GatewayError | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
-    # Rate limits: what admission reserved, settled when the request finishes.
-    admission: Admission | None = None
     # Accounting: prompt tokens counted by the gateway (once, shared by budgets and rate
-    # limits; see accounting.tokens.prompt_tokens), the request's cost once settled, and
-    # the accounting stages' own per-request state (budget hold, delivered-text tally).
+    # limits; see accounting.tokens.prompt_tokens) and the request's cost once settled.
     counted_prompt_tokens: int | None = None
     cost_usd: float | None = None
-    accounting: AccountingState | None = None
     # Decisions reported to telemetry through gateway.telemetry.events (cache result,
     # "direction:rule:action" guard actions, "reason:scope" of a limit refusal) and the
     # answer's AI-content label id (GB 45438 ProduceID), for metrics, spans and logs.
@@ -120,28 +90,10 @@ class RequestContext:
     guard_actions: list[str] = field(default_factory=list)
     refusal: str | None = None
     label_id: str | None = None
-    # Telemetry: per-request span state, the W3C trace headers each upstream attempt
-    # carries (traceparent/tracestate), and the observer the dispatcher reports to.
-    telemetry: RequestTelemetry | None = None
+    # The W3C trace headers each upstream attempt carries (traceparent/tracestate).
     trace_headers: dict[str, str] = field(default_factory=dict)
-    observer: AttemptObserver = NO_OBSERVER
-    # Guardrails: the team's policy and this request's placeholders (gateway.guard).
-    guard: GuardState | None = None
-    # Response cache: this request's lookup plan and what it stores (gateway.cache); the
-    # result itself is ``cache`` above, and ``x-gateway-cache`` in response_headers.
-    cache_state: CacheState | None = None
-    # The LLM-application pipeline's decisions (intent router, experiment variant,
-    # confidence gate), written to the ledger by Settle; made on first use by ``note``.
-    pipeline: PipelineNote | None = None
-    # Confidence gate: the team's policy and whether the client asked for logprobs.
-    gate: GateState | None = None
-
-    def note(self) -> PipelineNote:
-        if self.pipeline is None:
-            from gateway.state.records import PipelineNote
-
-            self.pipeline = PipelineNote()
-        return self.pipeline
+    # Each feature's own state, keyed by the ``Slot`` it declared.
+    slots: dict[Slot[Any], Any] = field(default_factory=dict)
 
     def overhead_ms(self) -> float:
         """Time spent in the gateway itself, up to now, not counting upstream waits."""

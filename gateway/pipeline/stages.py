@@ -6,7 +6,12 @@ output guards and labels), and at the very end (``finish``: always runs exactly 
 after the last chunk, an error, or a client disconnect, e.g. settling usage and
 releasing reservations). Stages keep no per-request state on ``self``.
 
-    enter: s1 → s2 → … → call          leave: … → s2 → s1          finish: every stage
+    enter: s1 → s2 → … → call          leave: … → s2 → s1          finish: … → s2 → s1
+
+``leave`` and ``finish`` both unwind in reverse, like nested context managers: a stage
+that reserves in ``enter`` settles in its own ``finish`` after every stage inside it
+did, so one feature is exactly one stage (the first stage finishes last, with the
+final word on status, usage and cost).
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ class Pipeline:
         # Only stages that override a hook are awaited for it: the hot path skips no-ops.
         self._enters = tuple(s for s in self._stages if _overrides(s, "enter"))
         self._leaves = tuple(s for s in reversed(self._stages) if _overrides(s, "leave"))
-        self._finishes = tuple(s for s in self._stages if _overrides(s, "finish"))
+        self._finishes = tuple(s for s in reversed(self._stages) if _overrides(s, "finish"))
 
     async def run(self, ctx: RequestContext) -> Reply:
         try:

@@ -51,12 +51,21 @@ from gateway.errors import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
-from gateway.pipeline.context import Endpoint, Usage
 from gateway.providers.anthropic_messages import STRUCTURED_TOOL, to_messages
-from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest, scrub
+from gateway.providers.base import (
+    NOTHING,
+    Parsed,
+    ProviderKind,
+    StreamDone,
+    StreamStep,
+    TranslatorInput,
+    UpstreamRequest,
+    scrub,
+)
 from gateway.providers.capabilities import capabilities_for
 from gateway.providers.openai import join_url
 from gateway.wire.sse import Event
+from gateway.wire.types import Endpoint, Usage
 
 DEFAULT_VERSION = "2023-06-01"
 _decode = msgspec.json.Decoder().decode
@@ -83,7 +92,6 @@ class AnthropicTranslator:
     def __init__(self, provider: Provider, request: TranslatorInput) -> None:
         self.provider = provider
         self.request = request
-        self.usage: Usage | None = None
         # Stream state: the message id, whether the role went out, tool-call numbering.
         self._id = ""
         self._created = int(time.time())
@@ -94,7 +102,6 @@ class AnthropicTranslator:
         # Thinking text streamed so far, per block index (sent whole with its signature).
         self._thinking: dict[int, str] = {}
         # Thinking tokens within the output (usage.output_tokens_details), if reported.
-        self._reasoning_tokens: int | None = None
         # Structured output by forced tool: its tool_use is the answer's content.
         self._structured = False
         self._answer_blocks: set[int] = set()
@@ -126,7 +133,7 @@ class AnthropicTranslator:
 
     # --- response -----------------------------------------------------------------------
 
-    def parse_response(self, content: bytes) -> dict[str, Any]:
+    def parse_response(self, content: bytes) -> Parsed:
         message = _decode_object(content)
         text: list[str] = []
         calls: list[dict[str, Any]] = []
@@ -166,48 +173,49 @@ class AnthropicTranslator:
             "finish_reason": self._finish(message.get("stop_reason")),
         }
         _add_stop_details(choice, reply, message.get("stop_details"))
-        self._take_usage(message.get("usage"))
-        return {
+        usage = _usage(message.get("usage"))
+        body = {
             "id": _chat_id(message.get("id")),
             "object": "chat.completion",
             "created": int(time.time()),
             "model": self._reported(message.get("model")),
             "choices": [choice],
-            "usage": self._usage_json(),
+            "usage": _usage_json(usage, _thinking_tokens(message.get("usage"))),
         }
+        return Parsed(body, usage)
 
-    def parse_stream_event(self, event: Event) -> list[dict[str, Any]]:
+    def parse_stream_event(self, event: Event) -> StreamStep:
         data = _decode_object(event.data)
         kind = data.get("type") or event.event
         if kind == "content_block_delta":
             delta = data.get("delta") or {}
             if delta.get("type") == "text_delta" and delta.get("text"):
-                return [self._chunk({"content": delta["text"]})]
+                return StreamStep([self._chunk({"content": delta["text"]})])
             if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
                 if data.get("index", -1) in self._answer_blocks:
-                    return [self._chunk({"content": delta["partial_json"]})]
+                    return StreamStep([self._chunk({"content": delta["partial_json"]})])
                 index = self._tool_index.get(data.get("index", -1))
                 if index is not None:
                     call = {"index": index, "function": {"arguments": delta["partial_json"]}}
-                    return [self._chunk({"tool_calls": [call]})]
+                    return StreamStep([self._chunk({"tool_calls": [call]})])
             block_index = data.get("index", -1)
             if delta.get("type") == "thinking_delta" and delta.get("thinking"):
                 thought = self._thinking.get(block_index, "") + delta["thinking"]
                 self._thinking[block_index] = thought
-                return [self._chunk({"reasoning_content": delta["thinking"]})]
+                return StreamStep([self._chunk({"reasoning_content": delta["thinking"]})])
             if delta.get("type") == "signature_delta" and delta.get("signature"):
                 block = {
                     "type": "thinking",
                     "thinking": self._thinking.get(block_index, ""),
                     "signature": delta["signature"],
                 }
-                return [self._chunk({"thinking_blocks": [block]})]
-            return []
+                return StreamStep([self._chunk({"thinking_blocks": [block]})])
+            return NOTHING
         if kind == "content_block_start":
             block = data.get("content_block") or {}
             if block.get("type") == "tool_use" and self._is_answer(block):
                 self._answer_blocks.add(data.get("index", -1))
-                return []
+                return NOTHING
             if block.get("type") == "tool_use":
                 index = self._tool_index[data.get("index", -1)] = len(self._tool_index)
                 call = {
@@ -216,34 +224,33 @@ class AnthropicTranslator:
                     "type": "function",
                     "function": {"name": block.get("name"), "arguments": ""},
                 }
-                return [self._chunk({"content": None, "tool_calls": [call]})]
+                return StreamStep([self._chunk({"content": None, "tool_calls": [call]})])
             if block.get("type") == "text" and block.get("text"):
-                return [self._chunk({"content": block["text"]})]
+                return StreamStep([self._chunk({"content": block["text"]})])
             if block.get("type") == "redacted_thinking":
-                return [self._chunk({"thinking_blocks": [block]})]
-            return []
+                return StreamStep([self._chunk({"thinking_blocks": [block]})])
+            return NOTHING
         if kind == "message_start":
             message = data.get("message") or {}
             self._id = _chat_id(message.get("id"))
             self._model = self._reported(message.get("model"))
             self._input = message.get("usage") or {}
-            self._take_usage(self._input)
-            return []
+            return StreamStep([], _usage(self._input))
         if kind == "message_delta":
-            usage = {**self._input, **(data.get("usage") or {})}
-            self._take_usage(usage)
+            reported = {**self._input, **(data.get("usage") or {})}
+            usage = _usage(reported)
             delta = data.get("delta") or {}
             chunks = [self._chunk({}, self._finish(delta.get("stop_reason")))]
             choice = chunks[0]["choices"][0]
             _add_stop_details(choice, choice["delta"], delta.get("stop_details"))
             if self.request.include_usage:
-                chunks.append(self._envelope([], self._usage_json()))
-            return chunks
+                chunks.append(self._envelope([], _usage_json(usage, _thinking_tokens(reported))))
+            return StreamStep(chunks, usage)
         if kind == "message_stop":
             raise StreamDone
         if kind == "error":
             raise self._error(502, data)
-        return []  # ping, content_block_stop, and event types added later
+        return NOTHING  # ping, content_block_stop, and event types added later
 
     def _is_answer(self, block: dict[str, Any]) -> bool:
         return self._structured and block.get("name") == STRUCTURED_TOOL
@@ -279,35 +286,6 @@ class AnthropicTranslator:
         if request.keep_model and isinstance(upstream_model, str) and upstream_model:
             return upstream_model
         return request.reported_model
-
-    def _take_usage(self, usage: object) -> None:
-        if not isinstance(usage, dict):
-            return
-        details = usage.get("output_tokens_details")
-        if isinstance(details, dict) and "thinking_tokens" in details:
-            self._reasoning_tokens = _int(details["thinking_tokens"])
-        read = _int(usage.get("cache_read_input_tokens"))
-        written = _int(usage.get("cache_creation_input_tokens"))
-        self.usage = Usage(
-            prompt_tokens=_int(usage.get("input_tokens")) + read + written,
-            completion_tokens=_int(usage.get("output_tokens")),
-            cached_tokens=read,
-            cache_write_tokens=written,
-        )
-
-    def _usage_json(self) -> dict[str, Any]:
-        usage = self.usage or Usage()
-        return {
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens,
-            "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
-            **(
-                {"completion_tokens_details": {"reasoning_tokens": self._reasoning_tokens}}
-                if self._reasoning_tokens is not None
-                else {}
-            ),
-        }
 
     # --- errors -------------------------------------------------------------------------
 
@@ -398,6 +376,44 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def _usage(usage: object) -> Usage | None:
+    """Anthropic's usage as OpenAI counts it: prompt tokens include cache reads and
+    writes (billed apart, so writes are kept too)."""
+    if not isinstance(usage, dict):
+        return None
+    read = _int(usage.get("cache_read_input_tokens"))
+    written = _int(usage.get("cache_creation_input_tokens"))
+    return Usage(
+        prompt_tokens=_int(usage.get("input_tokens")) + read + written,
+        completion_tokens=_int(usage.get("output_tokens")),
+        cached_tokens=read,
+        cache_write_tokens=written,
+    )
+
+
+def _thinking_tokens(usage: object) -> int | None:
+    """Anthropic's count of thinking tokens (``output_tokens_details``), when reported."""
+    details = usage.get("output_tokens_details") if isinstance(usage, dict) else None
+    if isinstance(details, dict) and "thinking_tokens" in details:
+        return _int(details["thinking_tokens"])
+    return None
+
+
+def _usage_json(usage: Usage | None, reasoning_tokens: int | None = None) -> dict[str, Any]:
+    usage = usage or Usage()
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+        **(
+            {"completion_tokens_details": {"reasoning_tokens": reasoning_tokens}}
+            if reasoning_tokens is not None
+            else {}
+        ),
+    }
+
+
 def health_request(provider: Provider) -> UpstreamRequest:
     """``GET /v1/models``: authenticated, spends no tokens."""
     assert provider.health is not None
@@ -410,3 +426,6 @@ def health_request(provider: Provider) -> UpstreamRequest:
             "GET", join_url(provider.base_url, provider.health.path), headers, b""
         )
     return UpstreamRequest("GET", messages_url(provider.base_url, "models"), headers, b"")
+
+
+KIND = ProviderKind("anthropic", AnthropicTranslator, health_request, "anthropic")

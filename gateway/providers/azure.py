@@ -33,7 +33,7 @@ from urllib.parse import quote
 import msgspec
 
 from gateway.config.schema import Provider
-from gateway.providers.base import TranslatorInput, UpstreamRequest
+from gateway.providers.base import ProviderKind, StreamStep, TranslatorInput, UpstreamRequest
 from gateway.providers.capabilities import capabilities_for
 from gateway.providers.openai import OpenAITranslator, join_url
 
@@ -65,7 +65,7 @@ class AzureTranslator(OpenAITranslator):
             ]
         return body
 
-    def parse_chunk(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
+    def parse_chunk(self, chunk: dict[str, Any]) -> StreamStep:
         for key in ("id", "created", "model"):
             if chunk.get(key):
                 self._head.setdefault(key, chunk[key])
@@ -111,3 +111,6 @@ def health_request(provider: Provider) -> UpstreamRequest:
 
 def _version(provider: Provider) -> str:
     return quote(provider.api_version or DEFAULT_API_VERSION, safe="")
+
+
+KIND = ProviderKind("azure", AzureTranslator, health_request, "azure.ai.openai")

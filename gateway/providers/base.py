@@ -2,20 +2,21 @@
 
 Translators do no I/O. ``providers.transport`` sends what ``build_request`` returns and
 feeds back what came in; every body a translator returns is OpenAI-shaped and valid
-against OpenAI's schemas. One instance serves one request, so it may keep stream state
-(usage seen so far, partial tool calls).
+against OpenAI's schemas, together with what it learned (the usage the upstream
+reported), so nothing travels back through the translator's attributes. One instance
+serves one request, so it may keep stream state (tool-call numbering, the message id).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gateway.config.schema import Provider
 from gateway.errors import GatewayError
-from gateway.pipeline.context import Endpoint, Usage
 from gateway.wire.sse import Event
+from gateway.wire.types import Endpoint, Usage
 
 
 @dataclass(slots=True, frozen=True)
@@ -46,16 +47,34 @@ class TranslatorInput:
     trace_headers: Mapping[str, str] = field(default_factory=dict)
 
 
-class Translator(Protocol):
-    usage: Usage | None
+@dataclass(slots=True, frozen=True)
+class Parsed:
+    """A whole response: the OpenAI-shaped body and the usage the upstream reported."""
 
+    body: dict[str, Any]
+    usage: Usage | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class StreamStep:
+    """One upstream stream event: the OpenAI chunks for the client (often none) and the
+    usage it reported, if any (the latest report is the stream's usage)."""
+
+    chunks: list[dict[str, Any]]
+    usage: Usage | None = None
+
+
+NOTHING = StreamStep([])
+
+
+class Translator(Protocol):
     def build_request(self) -> UpstreamRequest: ...
 
-    def parse_response(self, content: bytes) -> dict[str, Any]: ...
+    def parse_response(self, content: bytes) -> Parsed: ...
 
-    def parse_stream_event(self, event: Event) -> list[dict[str, Any]]:
-        """OpenAI chunks for one upstream event; ``[]`` for events with nothing to say.
-        Raises ``StreamDone`` at the upstream's end-of-stream marker."""
+    def parse_stream_event(self, event: Event) -> StreamStep:
+        """What one upstream event says. Raises ``StreamDone`` at the upstream's
+        end-of-stream marker."""
         ...
 
     def parse_error(
@@ -65,6 +84,20 @@ class Translator(Protocol):
 
 class TranslatorFactory(Protocol):
     def __call__(self, provider: Provider, request: TranslatorInput) -> Translator: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderKind:
+    """What a provider module declares about itself: its one row in the registry
+    (``providers.registry.PROVIDERS``). Nothing outside ``providers/`` names a kind."""
+
+    name: str  # the config's ``providers.<name>.kind``
+    translator: TranslatorFactory
+    health_request: Callable[[Provider], UpstreamRequest]
+    # gen_ai.provider.name in spans and metrics (OpenTelemetry GenAI conventions).
+    telemetry_name: str
+    # Serves engine load signals (queue, KV cache) that engine-aware routing weighs.
+    engine_load: bool = False
 
 
 class StreamDone(Exception):

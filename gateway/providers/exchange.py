@@ -11,23 +11,39 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
 from gateway.errors import UpstreamError, UpstreamTimeoutError
-from gateway.pipeline.context import RequestContext
-from gateway.providers.base import StreamDone, Translator
+from gateway.providers.base import Parsed, StreamDone, Translator
 from gateway.providers.transport import ProviderClient, upstream_errors
 from gateway.transport import Response
 from gateway.wire.sse import SSEDecoder
+from gateway.wire.types import Usage
 
 ChunkIterator = AsyncGenerator[dict[str, Any], None]
 
 
-async def complete(
-    client: ProviderClient, translator: Translator, ctx: RequestContext
-) -> dict[str, Any]:
+class UpstreamClock(Protocol):
+    """Where an attempt adds the time spent waiting on the upstream (the request
+    context does), so the gateway's own overhead can be told apart."""
+
+    upstream_seconds: float
+
+
+class UpstreamStream:
+    """An open stream: its chunks, and the latest usage the upstream reported in it
+    (kept here, by the exchange, as the translator returns it event by event)."""
+
+    __slots__ = ("chunks", "usage")
+
+    def __init__(self) -> None:
+        self.chunks: ChunkIterator
+        self.usage: Usage | None = None
+
+
+async def complete(client: ProviderClient, translator: Translator, ctx: UpstreamClock) -> Parsed:
     started = time.perf_counter()
     try:
         async with asyncio.timeout(client.config.timeouts.total):
@@ -47,9 +63,9 @@ async def complete(
 
 
 async def open_stream(
-    client: ProviderClient, translator: Translator, ctx: RequestContext
-) -> ChunkIterator:
-    """Return the stream's chunks once its first chunk has arrived.
+    client: ProviderClient, translator: Translator, ctx: UpstreamClock
+) -> UpstreamStream:
+    """Return the stream once its first chunk has arrived.
 
     The total timeout bounds this wait as a whole: the read timeout alone is re-armed by
     every byte, so an upstream trickling its headers (slow loris) would hold it forever.
@@ -64,7 +80,8 @@ async def open_stream(
                     with upstream_errors():
                         content = await response.aread()
                     raise translator.parse_error(response.status_code, content, response.headers)
-                chunks = _chunks(response, translator, started + total)
+                stream = UpstreamStream()
+                chunks = _chunks(response, translator, started + total, stream)
                 first = await anext(chunks, None)
             except BaseException:
                 await response.aclose()
@@ -73,7 +90,8 @@ async def open_stream(
         raise UpstreamTimeoutError("The upstream did not finish in time.") from None
     finally:
         ctx.upstream_seconds += time.perf_counter() - started
-    return _prepend(first, chunks)
+    stream.chunks = _prepend(first, chunks)
+    return stream
 
 
 async def _prepend(first: dict[str, Any] | None, rest: ChunkIterator) -> ChunkIterator:
@@ -86,7 +104,9 @@ async def _prepend(first: dict[str, Any] | None, rest: ChunkIterator) -> ChunkIt
         await rest.aclose()
 
 
-async def _chunks(response: Response, translator: Translator, deadline: float) -> ChunkIterator:
+async def _chunks(
+    response: Response, translator: Translator, deadline: float, stream: UpstreamStream
+) -> ChunkIterator:
     """Upstream SSE → OpenAI chunks. Idle gaps are bounded by the transport's read timeout; an
     endless but lively stream is cut once the total deadline has passed."""
     decoder = SSEDecoder()
@@ -95,18 +115,24 @@ async def _chunks(response: Response, translator: Translator, deadline: float) -
             async for raw in response.aiter_raw():
                 for event in decoder.feed(raw):
                     try:
-                        for chunk in translator.parse_stream_event(event):
-                            yield chunk
+                        step = translator.parse_stream_event(event)
                     except StreamDone:
                         return
+                    if step.usage is not None:
+                        stream.usage = step.usage
+                    for chunk in step.chunks:
+                        yield chunk
                 if time.perf_counter() > deadline:
                     raise UpstreamTimeoutError("The upstream stream exceeded its total timeout.")
         for event in decoder.close():
             try:
-                for chunk in translator.parse_stream_event(event):
-                    yield chunk
+                step = translator.parse_stream_event(event)
             except StreamDone:
                 return
+            if step.usage is not None:
+                stream.usage = step.usage
+            for chunk in step.chunks:
+                yield chunk
         raise UpstreamError(
             "The upstream stream ended before it was complete.", code="upstream_truncated"
         )

@@ -21,10 +21,19 @@ from gateway.errors import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
-from gateway.pipeline.context import Endpoint, Usage
-from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest, scrub
+from gateway.providers.base import (
+    NOTHING,
+    Parsed,
+    ProviderKind,
+    StreamDone,
+    StreamStep,
+    TranslatorInput,
+    UpstreamRequest,
+    scrub,
+)
 from gateway.wire import normalize
 from gateway.wire.sse import Event
+from gateway.wire.types import Endpoint, Usage
 
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
@@ -36,7 +45,6 @@ class OpenAITranslator:
     def __init__(self, provider: Provider, request: TranslatorInput) -> None:
         self.provider = provider
         self.request = request
-        self.usage: Usage | None = None
         self._headers = self._base_headers()
 
     # --- request ------------------------------------------------------------------------
@@ -74,10 +82,10 @@ class OpenAITranslator:
 
     # --- response -----------------------------------------------------------------------
 
-    def parse_response(self, content: bytes) -> dict[str, Any]:
+    def parse_response(self, content: bytes) -> Parsed:
         return self.parse_body(self._decode_object(content))
 
-    def parse_body(self, body: dict[str, Any]) -> dict[str, Any]:
+    def parse_body(self, body: dict[str, Any]) -> Parsed:
         """A decoded response body, repaired into OpenAI's schema."""
         request = self.request
         if request.endpoint is Endpoint.CHAT:
@@ -86,16 +94,15 @@ class OpenAITranslator:
             normalize.completion(body, request.reported_model, request.keep_model)
         else:
             normalize.embeddings(body, request.reported_model, request.keep_model)
-        self._take_usage(body.get("usage"))
-        return body
+        return Parsed(body, _usage(body.get("usage")))
 
-    def parse_stream_event(self, event: Event) -> list[dict[str, Any]]:
+    def parse_stream_event(self, event: Event) -> StreamStep:
         data = event.data
         if data == b"[DONE]":
             raise StreamDone
         return self.parse_chunk(self._decode_object(data))
 
-    def parse_chunk(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
+    def parse_chunk(self, chunk: dict[str, Any]) -> StreamStep:
         """A decoded stream chunk → what the client gets (zero or one chunk)."""
         if "error" in chunk and "choices" not in chunk:
             raise self._error_from_body(502, chunk)
@@ -104,29 +111,19 @@ class OpenAITranslator:
             normalize.chat_chunk(chunk, request.reported_model, request.keep_model)
         else:
             normalize.completion(chunk, request.reported_model, request.keep_model, streaming=True)
-        usage = chunk.get("usage")
-        if usage is not None:
-            self._take_usage(usage)
+        raw = chunk.get("usage")
+        if raw is not None:
+            usage = _usage(raw)
             if not request.include_usage:
                 if not chunk["choices"]:
-                    return []
+                    return StreamStep([], usage)
                 del chunk["usage"]
-        elif not chunk["choices"]:
+            return StreamStep([chunk], usage)
+        if not chunk["choices"]:
             # Nothing a client can use (Azure's leading prompt-filter chunk): clients that
             # read choices[0] of every chunk would crash on it.
-            return []
-        return [chunk]
-
-    def _take_usage(self, usage: object) -> None:
-        if not isinstance(usage, dict):
-            return
-        details = usage.get("prompt_tokens_details")
-        cached = details.get("cached_tokens") if isinstance(details, dict) else 0
-        self.usage = Usage(
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            cached_tokens=int(cached or 0),
-        )
+            return NOTHING
+        return StreamStep([chunk])
 
     def _decode_object(self, content: bytes) -> dict[str, Any]:
         try:
@@ -196,5 +193,21 @@ def health_request(provider: Provider) -> UpstreamRequest:
     )
 
 
+def _usage(usage: object) -> Usage | None:
+    """OpenAI's usage object, as the gateway counts it (None when absent or malformed)."""
+    if not isinstance(usage, dict):
+        return None
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else 0
+    return Usage(
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        cached_tokens=int(cached or 0),
+    )
+
+
 def join_url(base: str, path: str) -> str:
     return f"{base.rstrip('/')}/{path.lstrip('/')}"
+
+
+KIND = ProviderKind("openai", OpenAITranslator, health_request, "openai")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.providers.openai import OpenAITranslator
+from gateway.providers.base import ProviderKind
+from gateway.providers.openai import OpenAITranslator, health_request
 
 
 class OpenAICompatibleTranslator(OpenAITranslator):
@@ -24,3 +25,9 @@ class OpenAICompatibleTranslator(OpenAITranslator):
                 {**m, "role": "system"} if m.get("role") == "developer" else m for m in messages
             ]
         return body
+
+
+# Not OpenAI itself, so spans name the provider by its kind.
+KIND = ProviderKind(
+    "openai-compatible", OpenAICompatibleTranslator, health_request, "openai-compatible"
+)

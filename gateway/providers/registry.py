@@ -1,40 +1,31 @@
-"""Provider kind → translator class and health probe. The one place a new wire
-protocol is registered."""
+"""Provider kind → what that provider declared about itself (``ProviderKind``): its
+translator, health probe, telemetry name and capabilities.
+
+Adding a provider is one module (ending in ``KIND = ProviderKind(...)``) and one row
+here; config validation, routing and telemetry read this table, not provider names.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from gateway.config.schema import Provider
-from gateway.providers import anthropic, azure, openai, trtllm
-from gateway.providers.anthropic import AnthropicTranslator
-from gateway.providers.azure import AzureTranslator
-from gateway.providers.base import TranslatorFactory, UpstreamRequest
-from gateway.providers.openai import OpenAITranslator
-from gateway.providers.openai_compatible import OpenAICompatibleTranslator
-from gateway.providers.trtllm import TrtllmTranslator
+from gateway.providers import anthropic, azure, openai, openai_compatible, trtllm
+from gateway.providers.base import ProviderKind, TranslatorFactory, UpstreamRequest
 
-HealthRequest = Callable[[Provider], UpstreamRequest]
-
-TRANSLATORS: dict[str, TranslatorFactory] = {
-    "openai": OpenAITranslator,
-    "openai-compatible": OpenAICompatibleTranslator,
-    "azure": AzureTranslator,
-    "anthropic": AnthropicTranslator,
-    "trtllm": TrtllmTranslator,
-}
-HEALTH_REQUESTS: dict[str, HealthRequest] = {
-    "openai": openai.health_request,
-    "openai-compatible": openai.health_request,
-    "azure": azure.health_request,
-    "anthropic": anthropic.health_request,
-    "trtllm": trtllm.health_request,
+PROVIDERS: dict[str, ProviderKind] = {
+    kind.name: kind
+    for kind in (
+        openai.KIND,
+        openai_compatible.KIND,
+        azure.KIND,
+        anthropic.KIND,
+        trtllm.KIND,
+    )
 }
 
 
 def translator_for(kind: str) -> TranslatorFactory:
     try:
-        return TRANSLATORS[kind]
+        return PROVIDERS[kind].translator
     except KeyError:
         raise ValueError(f"provider kind {kind!r} is not supported by this build") from None
 
@@ -43,4 +34,16 @@ def health_request(provider: Provider) -> UpstreamRequest | None:
     """The probe for ``provider``'s kind; None when probing is off (``health: null``)."""
     if provider.health is None:
         return None
-    return HEALTH_REQUESTS[provider.kind](provider)
+    return PROVIDERS[provider.kind].health_request(provider)
+
+
+def engine_load(kind: str) -> bool:
+    """Whether providers of this kind report engine load (engine-aware routing)."""
+    found = PROVIDERS.get(kind)
+    return found is not None and found.engine_load
+
+
+def telemetry_name(kind: str) -> str:
+    """gen_ai.provider.name for this kind (the kind itself when it declares none)."""
+    found = PROVIDERS.get(kind)
+    return found.telemetry_name if found is not None else kind

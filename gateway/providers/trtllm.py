@@ -38,10 +38,17 @@ import msgspec
 
 from gateway.config.schema import Provider
 from gateway.errors import GatewayError, InvalidRequestError
-from gateway.pipeline.context import Endpoint
-from gateway.providers.base import StreamDone, TranslatorInput, UpstreamRequest
+from gateway.providers.base import (
+    Parsed,
+    ProviderKind,
+    StreamDone,
+    StreamStep,
+    TranslatorInput,
+    UpstreamRequest,
+)
 from gateway.providers.openai import OpenAITranslator, join_url
 from gateway.wire.sse import Event
+from gateway.wire.types import Endpoint
 
 _OPENAI_SAMPLING = (
     "model", "frequency_penalty", "logit_bias", "logprobs", "max_tokens", "n",
@@ -153,28 +160,28 @@ class TrtllmTranslator(OpenAITranslator):
 
     # --- response -----------------------------------------------------------------------
 
-    def parse_response(self, content: bytes) -> dict[str, Any]:
+    def parse_response(self, content: bytes) -> Parsed:
         body = self._decode_object(content)
         _strip_engine_keys(body)
         return self.parse_body(body)
 
-    def parse_stream_event(self, event: Event) -> list[dict[str, Any]]:
+    def parse_stream_event(self, event: Event) -> StreamStep:
         if event.data == b"[DONE]":
             raise StreamDone
         chunk = self._decode_object(event.data)
         _strip_engine_keys(chunk)
-        chunks = self.parse_chunk(chunk)
-        for chunk in chunks:
+        step = self.parse_chunk(chunk)
+        for chunk in step.chunks:
             choices = chunk["choices"]
             if choices and all(_role_only(c) for c in choices):
                 self._pending_roles.update(c["index"] for c in choices)
-                return []
+                return StreamStep([], step.usage)
             for choice in choices:
                 _strip_choice(choice)
                 if self._pending_roles and choice["index"] in self._pending_roles:
                     self._pending_roles.discard(choice["index"])
                     choice["delta"] = {"role": "assistant", **choice["delta"]}
-        return chunks
+        return step
 
     # --- errors -------------------------------------------------------------------------
 
@@ -250,3 +257,6 @@ def health_request(provider: Provider) -> UpstreamRequest:
             "GET", join_url(provider.base_url, provider.health.path), headers, b""
         )
     return UpstreamRequest("GET", f"{engine_root(provider.base_url)}/health", headers, b"")
+
+
+KIND = ProviderKind("trtllm", TrtllmTranslator, health_request, "tensorrt_llm", engine_load=True)

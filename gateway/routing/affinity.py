@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from gateway.pipeline.context import Endpoint
+from gateway.wire.types import Endpoint
 
 _SESSION_CAPACITY = 100_000
 _SESSION_TTL_S = 3600.0

@@ -28,10 +28,11 @@ from gateway.errors import GatewayError, NotFoundError, ServiceUnavailableError
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply
 from gateway.providers import exchange
-from gateway.providers.base import Translator, TranslatorInput
+from gateway.providers.base import TranslatorInput
 from gateway.providers.transport import ProviderClient
 from gateway.routing.health import HealthMonitor
-from gateway.routing.models import ModelRoute, ModelTable, RouteTarget
+from gateway.routing.models import ROUTE, TARGET, ModelRoute, ModelTable, RouteTarget
+from gateway.routing.observer import observer_of
 from gateway.routing.retry import backoff_s, classify, retry_after_s
 from gateway.routing.router import Plan, Router
 
@@ -59,7 +60,7 @@ class Dispatcher:
         self.router = router or Router(health.is_up, rng=self._rng)
 
     async def __call__(self, ctx: RequestContext) -> Reply:
-        route = ctx.route
+        route = ROUTE.get(ctx)
         if route is None:
             raise NotFoundError(f"The model `{ctx.model}` does not exist.", param="model")
         failures = _Failures()
@@ -124,8 +125,8 @@ class Dispatcher:
                         failures.last = exc
                         continue
                 ctx.attempts += 1
-                ctx.target = target
-                observer = ctx.observer  # telemetry's per-attempt spans and metrics
+                TARGET.set(ctx, target)
+                observer = observer_of(ctx)  # telemetry's per-attempt spans and metrics
                 try:
                     observer.started(ctx, target)
                     reply = await self._attempt(ctx, target, plan)
@@ -169,14 +170,14 @@ class Dispatcher:
         handed_over = False
         try:
             if not ctx.stream:
-                body = await exchange.complete(client, translator, ctx)
-                ctx.usage = translator.usage
+                parsed = await exchange.complete(client, translator, ctx)
+                ctx.usage = parsed.usage
                 self._succeeded(target, plan, time.perf_counter() - started, stream=False)
-                return Completion(body)
-            chunks = await exchange.open_stream(client, translator, ctx)
+                return Completion(parsed.body)
+            stream = await exchange.open_stream(client, translator, ctx)
             self._succeeded(target, plan, time.perf_counter() - started, stream=True)
             handed_over = True
-            return ChunkStream(_TrackedStream(chunks, ctx, translator, target, self, started))
+            return ChunkStream(_TrackedStream(stream, ctx, target, self, started))
         except GatewayError:
             raise
         except BaseException:
@@ -208,8 +209,9 @@ class _Failures:
 
 def _annotate(error: GatewayError, ctx: RequestContext) -> None:
     error.headers["x-gateway-attempts"] = str(ctx.attempts)
-    if ctx.target is not None:
-        error.headers["x-gateway-target"] = ctx.target.label
+    target = TARGET.get(ctx)
+    if target is not None:
+        error.headers["x-gateway-target"] = target.label
 
 
 class _TrackedStream:
@@ -217,20 +219,19 @@ class _TrackedStream:
     done exactly once when the stream ends however it ends (last chunk, mid-stream
     failure, client gone, or never iterated at all)."""
 
-    __slots__ = ("_chunks", "_ctx", "_dispatcher", "_done", "_started", "_target", "_translator")
+    __slots__ = ("_chunks", "_ctx", "_dispatcher", "_done", "_started", "_stream", "_target")
 
     def __init__(
         self,
-        chunks: exchange.ChunkIterator,
+        stream: exchange.UpstreamStream,
         ctx: RequestContext,
-        translator: Translator,
         target: RouteTarget,
         dispatcher: Dispatcher,
         started: float,
     ) -> None:
-        self._chunks = chunks
+        self._chunks = stream.chunks
+        self._stream = stream
         self._ctx = ctx
-        self._translator = translator
         self._target = target
         self._dispatcher = dispatcher
         self._started = started
@@ -260,7 +261,7 @@ class _TrackedStream:
         if self._done:
             return
         self._done = True
-        self._ctx.usage = self._translator.usage
+        self._ctx.usage = self._stream.usage
         target = self._target
         target.state.in_flight -= 1
         if complete:

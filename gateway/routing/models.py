@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 
 from gateway.config.schema import Config, Model, Price, Target
+from gateway.pipeline.context import Slot
+from gateway.providers.registry import engine_load
 from gateway.routing.breaker import BreakerListener
 from gateway.routing.config import Breaker, RoutingPolicy
 from gateway.routing.state import TargetState
@@ -32,10 +34,12 @@ class RouteTarget:
     provider: str
     model: str
     weight: float
-    # The provider's kind ("trtllm" targets are the engines of engine-aware routing).
+    # The provider's kind, and whether it reports engine load (the engines of
+    # engine-aware routing; declared by the provider, see providers.registry).
     kind: str = "openai"
     # Blended USD per million tokens (3 input : 1 output), None when unknown.
     cost: float | None = None
+    engine_load: bool = False
     # What this process has seen of it; one per (model, target), made by the table.
     state: TargetState = field(
         default_factory=lambda: TargetState("", Breaker()), compare=False, repr=False
@@ -57,6 +61,12 @@ class ModelRoute:
     @property
     def policy(self) -> RoutingPolicy:
         return self.spec.routing
+
+
+# The model the request resolved to (model access) and the target that answered it
+# (the dispatcher; None for a cache hit).
+ROUTE: Slot[ModelRoute] = Slot("route")
+TARGET: Slot[RouteTarget] = Slot("target")
 
 
 class ModelTable:
@@ -118,6 +128,7 @@ class ModelTable:
                     t.weight,
                     provider.kind,
                     self._cost(t, model, spec),
+                    engine_load(provider.kind),
                     TargetState(f"{name}->{label}", spec.routing.breaker),
                 )
             )

@@ -137,8 +137,8 @@ class Router:
         now: float,
     ) -> tuple[list[RouteTarget], list[RouteTarget]]:
         scoring = route.policy.engine
-        engines = [t for t in usable if t.kind == "trtllm"]
-        others = [t for t in usable if t.kind != "trtllm"]
+        engines = [t for t in usable if t.engine_load]
+        others = [t for t in usable if not t.engine_load]
         matched: dict[str, int] = {}
         total = 0
         if scoring.prefix_weight > 0 and len(engines) > 1:

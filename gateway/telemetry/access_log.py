@@ -13,7 +13,9 @@ import time
 
 import msgspec
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.pipeline.context import RequestContext
+from gateway.routing.models import ROUTE, TARGET
 
 log = logging.getLogger("gateway.access")
 _encode = msgspec.json.Encoder().encode
@@ -54,7 +56,8 @@ def _write(
     ctx: RequestContext, latency: float, ttft: float | None, trace_id: str | None, now: str
 ) -> None:
     usage = ctx.usage
-    principal = ctx.principal
+    principal = PRINCIPAL.get(ctx)
+    route, target = ROUTE.get(ctx), TARGET.get(ctx)
     record = {
         "time": now,
         "request_id": ctx.request_id,
@@ -63,8 +66,8 @@ def _write(
         "key_id": principal.key_id if principal else None,
         "endpoint": ctx.endpoint.value,
         # The requested name when no route was resolved (a 404 or a 400 before it).
-        "model": ctx.route.name if ctx.route else (ctx.model or None),
-        "target": ctx.target.label if ctx.target else None,
+        "model": route.name if route else (ctx.model or None),
+        "target": target.label if target else None,
         "attempts": ctx.attempts,
         "stream": ctx.stream,
         "status": ctx.status,

@@ -10,8 +10,8 @@ from typing import Any
 
 import msgspec
 
-from gateway.pipeline.context import Endpoint
 from gateway.telemetry import semconv as sc
+from gateway.wire.types import Endpoint
 
 OPERATIONS = {
     Endpoint.CHAT: "chat",

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from gateway.pipeline.context import RequestContext
+from gateway.pipeline.context import RequestContext, Slot
+from gateway.state.records import PipelineNote
+from gateway.telemetry.state import TELEMETRY
 
 CacheResult = Literal["hit", "semantic", "miss", "bypass"]
 Direction = Literal["input", "output"]
@@ -53,15 +55,26 @@ def refused(ctx: RequestContext, *, reason: str, scope: str) -> None:
     )
 
 
+# The LLM-application pipeline's decisions (intent router, experiment variant, confidence
+# gate), written to the ledger by accounting and counted by the pipeline metrics.
+NOTE: Slot[PipelineNote] = Slot("pipeline_note")
+
+
+def note(ctx: RequestContext) -> PipelineNote:
+    """This request's pipeline note, made on first use."""
+    found = NOTE.get(ctx)
+    return found if found is not None else NOTE.set(ctx, PipelineNote())
+
+
 def decision(ctx: RequestContext, name: str, attributes: dict[str, Any]) -> None:
     """A pipeline decision: span attributes (searchable) plus a span event (ordered)."""
-    state = ctx.telemetry
+    state = TELEMETRY.get(ctx)
     if state is not None and state.server is not None:
         state.server.set_attributes(attributes)
         state.server.add_event(name, attributes)
 
 
 def _event(ctx: RequestContext, name: str, attributes: dict[str, Any]) -> None:
-    state = ctx.telemetry
+    state = TELEMETRY.get(ctx)
     if state is not None and state.server is not None:
         state.server.add_event(name, attributes)

@@ -1,9 +1,10 @@
 """The telemetry stage: spans, metrics and the access log line of every request.
 
-First in the stage list, so its ``enter`` sees every request and its ``leave`` wraps the
-stream outermost; its companion ``Conclude`` goes last, so the spans, metrics and log
-line are written once every other stage has finished (final status, usage, cost).
-Upstream attempts are observed through ``RequestContext.observer``, which the
+First in the stage list, so its ``enter`` sees every request, its ``leave`` wraps the
+stream outermost, and its ``finish`` runs last (finishes unwind in reverse): the spans,
+metrics and log line are written once every other stage has finished (final status,
+usage, cost), pipeline metrics (intent, confidence, experiments) just before them.
+Upstream attempts are observed through the ``OBSERVER`` slot (``routing.observer``), which the
 dispatcher calls as each attempt starts, fails or answers.
 
 Nothing here raises into the request: telemetry failing must never fail an answer.
@@ -18,12 +19,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.auth.per_team import PerTeam
 from gateway.config.schema import Config, Team
 from gateway.errors import GatewayError
-from gateway.pipeline.context import AttemptObserver, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
+from gateway.providers.registry import telemetry_name
+from gateway.routing.models import TARGET
+from gateway.routing.observer import OBSERVER, AttemptObserver
 from gateway.telemetry import semconv as sc
 from gateway.telemetry.access_log import AccessLogger
 from gateway.telemetry.attributes import (
@@ -35,8 +40,9 @@ from gateway.telemetry.attributes import (
     response_attributes,
 )
 from gateway.telemetry.metrics import GatewayMetrics
+from gateway.telemetry.pipeline_metrics import PipelineMetrics
 from gateway.telemetry.recording import record_request
-from gateway.telemetry.state import RequestTelemetry
+from gateway.telemetry.state import TELEMETRY, RequestTelemetry
 from gateway.telemetry.tracing import TracingProvider, client_trace_headers, upstream_headers
 
 if TYPE_CHECKING:
@@ -58,7 +64,7 @@ class ProviderInfo:
     def from_url(cls, kind: str, base_url: str) -> ProviderInfo:
         parts = urlsplit(base_url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        return cls(sc.PROVIDER_NAMES.get(kind, kind), parts.hostname or "", port)
+        return cls(telemetry_name(kind), parts.hostname or "", port)
 
 
 class Observe(Stage):
@@ -68,9 +74,11 @@ class Observe(Stage):
         *,
         tracing: TracingProvider | None,
         metrics: GatewayMetrics | None,
+        pipeline_metrics: PipelineMetrics | None = None,
     ) -> None:
         self._tracing = tracing
         self._metrics = metrics
+        self._pipeline_metrics = pipeline_metrics
         self._access_log = AccessLogger() if config.telemetry.access_log.enabled else None
         self._providers = {
             name: ProviderInfo.from_url(spec.kind, spec.base_url)
@@ -94,9 +102,8 @@ class Observe(Stage):
     # --- the stage hooks ---------------------------------------------------------------------
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
-        state = RequestTelemetry()
-        ctx.telemetry = state
-        ctx.observer = self._observer
+        state = TELEMETRY.set(ctx, RequestTelemetry())
+        OBSERVER.set(ctx, self._observer)
         if self._metrics is not None:
             self._metrics.in_flight.inc()
         tracing = self._tracing
@@ -127,7 +134,7 @@ class Observe(Stage):
     async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
         # Only a recorded span needs to see the chunks (response id, finish reasons);
         # the time to first token is taken when the attempt answers, without a wrapper.
-        state = ctx.telemetry
+        state = TELEMETRY.get(ctx)
         if (
             isinstance(reply, ChunkStream)
             and state is not None
@@ -150,16 +157,21 @@ class Observe(Stage):
             if aclose is not None:
                 await aclose()
 
+    async def finish(self, ctx: RequestContext) -> None:
+        self.conclude(ctx)
+
     def conclude(self, ctx: RequestContext) -> None:
-        """End the spans, record the metrics, write the log line (see ``Conclude``)."""
+        """Record the metrics, end the spans, write the log line."""
         try:
+            if self._pipeline_metrics is not None:
+                self._pipeline_metrics.record(ctx, _perf() - ctx.started)
             self._conclude(ctx)
         except Exception:  # telemetry must never fail a request
             log.exception("telemetry failed for request %s", ctx.request_id)
 
     def _conclude(self, ctx: RequestContext) -> None:
         now = _perf()
-        state = ctx.telemetry
+        state = TELEMETRY.get(ctx)
         if state is None:
             return
         if self._metrics is not None:
@@ -184,7 +196,7 @@ class Observe(Stage):
     # --- upstream attempts -------------------------------------------------------------------
 
     def attempt_started(self, ctx: RequestContext, target: RouteTarget) -> None:
-        state = ctx.telemetry
+        state = TELEMETRY.get(ctx)
         if state is None:
             return
         state.attempt_started = _perf()
@@ -196,7 +208,7 @@ class Observe(Stage):
         info = self._providers.get(target.provider) or ProviderInfo("_OTHER", "", 0)
         if state.request_attributes is None:
             state.request_attributes = request_attributes(ctx.endpoint, ctx.body)
-            state.capture = self._capture(ctx.principal)
+            state.capture = self._capture(PRINCIPAL.get(ctx))
         operation = OPERATIONS[ctx.endpoint]
         attributes: dict[str, Any] = {
             sc.OPERATION_NAME: operation,
@@ -220,7 +232,7 @@ class Observe(Stage):
         ctx.trace_headers.update(upstream_headers(span))
 
     def attempt_failed(self, ctx: RequestContext, error: GatewayError) -> None:
-        state = ctx.telemetry
+        state = TELEMETRY.get(ctx)
         if state is None or state.attempt_started is None:
             return
         error_type = error.code or type(error).__name__
@@ -233,7 +245,7 @@ class Observe(Stage):
         _reset_attempt(state)
 
     def attempt_answered(self, ctx: RequestContext, reply: Reply) -> None:
-        state = ctx.telemetry
+        state = TELEMETRY.get(ctx)
         if state is None or state.attempt_started is None:
             return
         elapsed = _perf() - state.attempt_started
@@ -319,11 +331,13 @@ class Observe(Stage):
             }
             if ctx.model:
                 attributes[sc.REQUEST_MODEL] = ctx.model
-            if ctx.principal is not None:
-                attributes["gateway.team"] = ctx.principal.team
-                attributes["gateway.key_id"] = ctx.principal.key_id
-            if ctx.target is not None:
-                attributes["gateway.target"] = ctx.target.label
+            principal = PRINCIPAL.get(ctx)
+            if principal is not None:
+                attributes["gateway.team"] = principal.team
+                attributes["gateway.key_id"] = principal.key_id
+            target = TARGET.get(ctx)
+            if target is not None:
+                attributes["gateway.target"] = target.label
             if ctx.cache is not None:
                 attributes["gateway.cache.result"] = ctx.cache
             if ctx.label_id is not None:
@@ -335,18 +349,6 @@ class Observe(Stage):
                 span.set_status(self._error_status)
         span.end()
         return f"{span.get_span_context().trace_id:032x}"
-
-
-class Conclude(Stage):
-    """The telemetry stage's last act, as a stage of its own placed last in the list:
-    ``finish`` hooks run in list order, so only from there does it see what the other
-    stages settle when the request finishes (cost, estimated usage, cache store)."""
-
-    def __init__(self, observe: Observe) -> None:
-        self._observe = observe
-
-    async def finish(self, ctx: RequestContext) -> None:
-        self._observe.conclude(ctx)
 
 
 class _Attempts(AttemptObserver):

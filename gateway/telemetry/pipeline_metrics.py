@@ -2,19 +2,19 @@
 verdicts, and per-variant experiment metrics.
 
 Registered on the gateway's metrics registry (so ``/metrics`` shows them) and recorded
-once per request when it finishes. Every label value comes from config (router,
-intent, tier, experiment, variant) or a small fixed set (verdict, action, outcome).
+once per request when it finishes, by the telemetry stage (``Observe.finish``). Every
+label value comes from config (router, intent, tier, experiment, variant) or a small
+fixed set (verdict, action, outcome).
 """
 
 from __future__ import annotations
 
-import time
-
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.pipeline.context import RequestContext
-from gateway.pipeline.stages import Stage
 from gateway.telemetry import semconv as sc
+from gateway.telemetry.events import NOTE
 
 _EXP = ["experiment", "variant"]
 
@@ -78,10 +78,11 @@ class PipelineMetrics:
         )
 
     def record(self, ctx: RequestContext, seconds: float) -> None:
-        note = ctx.pipeline
+        note = NOTE.get(ctx)
         if note is None:
             return
-        team = ctx.principal.team if ctx.principal is not None else ""
+        principal = PRINCIPAL.get(ctx)
+        team = principal.team if principal is not None else ""
         if note.router:
             matched = "false" if note.intent_fallback else "true"
             self.intents.labels(note.router, note.intent, note.tier, matched).inc()
@@ -107,13 +108,3 @@ class PipelineMetrics:
 
     def feedback(self, experiment: str, variant: str, rating: str) -> None:
         self.variant_feedback.labels(experiment, variant, rating).inc()
-
-
-class RecordPipeline(Stage):
-    """Only a finish hook, placed after Settle: the request's cost is known by then."""
-
-    def __init__(self, metrics: PipelineMetrics) -> None:
-        self._metrics = metrics
-
-    async def finish(self, ctx: RequestContext) -> None:
-        self._metrics.record(ctx, time.perf_counter() - ctx.started)

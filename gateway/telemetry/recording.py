@@ -6,7 +6,9 @@ label values come from config or small fixed sets (see ``metrics``).
 
 from __future__ import annotations
 
+from gateway.auth.keys import PRINCIPAL
 from gateway.pipeline.context import RequestContext
+from gateway.routing.models import ROUTE, TARGET
 from gateway.telemetry.attributes import OPERATIONS
 from gateway.telemetry.metrics import GatewayMetrics
 
@@ -18,10 +20,11 @@ def record_request(
     ttft: float | None,
     error_type: str,
 ) -> None:
-    principal = ctx.principal
+    principal = PRINCIPAL.get(ctx)
     team = principal.team if principal is not None else ""
-    model = metrics.model_values(ctx.route.name) if ctx.route is not None else ""
-    target = metrics.target_values(ctx.target.label) if ctx.target is not None else ""
+    route, answered = ROUTE.get(ctx), TARGET.get(ctx)
+    model = metrics.model_values(route.name) if route is not None else ""
+    target = metrics.target_values(answered.label) if answered is not None else ""
     operation = OPERATIONS[ctx.endpoint]
     metrics.c_requests(ctx.endpoint.value, team, model, target, str(ctx.status)).inc()
     metrics.c_server_duration(operation, model, team, error_type).observe(latency)

@@ -52,14 +52,8 @@ HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
 URL_PATH: Final = "url.path"
 URL_SCHEME: Final = "url.scheme"
 
-# Well-known gen_ai.provider.name values for our provider kinds; other kinds are emitted
-# as their own name (the conventions allow custom values).
-PROVIDER_NAMES: Final = {
-    "openai": "openai",
-    "azure": "azure.ai.openai",
-    "anthropic": "anthropic",
-    "trtllm": "tensorrt_llm",
-}
+# gen_ai.provider.name values are declared by each provider (providers.registry); kinds
+# that declare none are emitted as their own name (the conventions allow custom values).
 
 # --- explicit histogram bucket boundaries (the conventions' advice) -------------------------
 DURATION_BUCKETS: Final = (

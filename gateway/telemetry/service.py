@@ -1,29 +1,25 @@
-"""Everything telemetry builds at start-up, and the ``/metrics`` route."""
+"""Everything telemetry builds at start-up (the ``/metrics`` route is in ``api.metrics``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-from litestar import Request, Response, get
 
 from gateway.config.schema import Config
-from gateway.telemetry.metrics import CONTENT_TYPE, GatewayMetrics
-from gateway.telemetry.observe import Conclude, Observe
+from gateway.telemetry.metrics import GatewayMetrics
+from gateway.telemetry.observe import Observe
+from gateway.telemetry.pipeline_metrics import PipelineMetrics
 from gateway.telemetry.tracing import TracingProvider
-
-if TYPE_CHECKING:
-    from gateway.app import Gateway
 
 
 @dataclass(slots=True)
 class Telemetry:
     tracing: TracingProvider | None
     metrics: GatewayMetrics | None
-    # ``stage`` goes first in the pipeline, ``conclude`` last (both None when all is off).
+    # The LLM-application pipeline's series (None when metrics are off).
+    pipeline_metrics: PipelineMetrics | None
+    # ``stage`` goes first in the pipeline (None when all is off).
     stage: Observe | None
-    conclude: Conclude | None
 
     def shutdown(self) -> None:
         if self.tracing is not None:
@@ -36,21 +32,8 @@ def build_telemetry(
     settings = config.telemetry
     tracing = TracingProvider(settings) if settings.tracing.enabled else None
     metrics = GatewayMetrics(settings.metrics, health) if settings.metrics.enabled else None
+    pipeline_metrics = PipelineMetrics(metrics.registry) if metrics is not None else None
     if tracing is None and metrics is None and not settings.access_log.enabled:
-        return Telemetry(tracing, metrics, None, None)
-    stage = Observe(config, tracing=tracing, metrics=metrics)
-    return Telemetry(tracing, metrics, stage, Conclude(stage))
-
-
-@get("/metrics")
-async def metrics_route(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Prometheus text format. Unauthenticated, like /health: series carry team and model
-    names but never keys, prompts or request ids; keep the port off the public internet."""
-    gateway: Gateway = request.app.state.gateway
-    metrics = gateway.telemetry.metrics
-    if metrics is None:
-        return Response(b"metrics are disabled\n", status_code=404, media_type="text/plain")
-    return Response(metrics.exposition(), media_type=CONTENT_TYPE)
-
-
-ROUTES = [metrics_route]
+        return Telemetry(tracing, metrics, pipeline_metrics, None)
+    stage = Observe(config, tracing=tracing, metrics=metrics, pipeline_metrics=pipeline_metrics)
+    return Telemetry(tracing, metrics, pipeline_metrics, stage)

@@ -1,4 +1,4 @@
-"""The per-request telemetry state, hung on ``RequestContext.telemetry``.
+"""The per-request telemetry state, kept in the ``TELEMETRY`` slot of the context.
 
 One small object per request (slots, no dicts unless tracing records), so the stages
 keep nothing per request on ``self`` and the hot path allocates once.
@@ -7,6 +7,8 @@ keep nothing per request on ``self`` and the hot path allocates once.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from gateway.pipeline.context import Slot
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -60,3 +62,6 @@ class RequestTelemetry:
                     if self.output is None:
                         self.output = {}
                     self.output.setdefault(index, []).append(text)
+
+
+TELEMETRY: Slot[RequestTelemetry] = Slot("telemetry")

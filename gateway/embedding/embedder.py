@@ -14,9 +14,9 @@
   its CJK share. MiniLM's vocabulary maps most CJK characters to [UNK], so on its own
   it cannot tell Chinese paraphrases from unrelated Chinese questions.
 
-``shared_onnx`` keeps one MiniLM session per (directory, precision) per process: the
-cache and the intent router share it (about 62 MB resident for int8 with its tokenizer
-and thread pool; WordLlama adds about 66 MB).
+``gateway.embedding.service.Embedders`` keeps one of each per process, shared by the
+cache and the intent routers (MiniLM int8 about 62 MB resident with its tokenizer and
+thread pool; WordLlama adds about 66 MB).
 
 ``name`` identifies the vector space. It is part of every semantic entry's namespace,
 so vectors from two embedders (or precisions) are never compared.
@@ -36,9 +36,9 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from gateway.cache import export_onnx
+from gateway.embedding import export_onnx
 
-log = logging.getLogger("gateway.cache")
+log = logging.getLogger("gateway.embedding")
 
 Vector = npt.NDArray[np.float32]
 
@@ -88,7 +88,6 @@ class OnnxEmbedder:
         self._tokenizer.enable_truncation(export_onnx.MAX_TOKENS)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="embed")
         self.name = "minilm-l6-v2-int8" if int8 else "minilm-l6-v2"
-        self.shared = False  # set by shared_onnx: then aclose leaves it running
         self.embed_sync("warm up")  # first run allocates; keep that off the first request
 
     def embed_sync(self, text: str) -> Vector:
@@ -104,22 +103,7 @@ class OnnxEmbedder:
         return await loop.run_in_executor(self._pool, self.embed_sync, text)
 
     async def aclose(self) -> None:
-        if self.shared:
-            return  # other users (and later apps in this process) keep it
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-_SHARED: dict[tuple[str, bool], OnnxEmbedder] = {}
-
-
-def shared_onnx(model_dir: Path, *, int8: bool) -> OnnxEmbedder:
-    """One MiniLM session per process for a directory and precision (cache, intents)."""
-    key = (str(model_dir), int8)
-    found = _SHARED.get(key)
-    if found is None:
-        found = _SHARED[key] = OnnxEmbedder(model_dir, int8=int8)
-        found.shared = True
-    return found
 
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

@@ -1,10 +1,11 @@
-"""Decode and validate the client's body once; later stages read the typed fields."""
+"""The parse stage: decode and validate the client's body once (an HTTP concern, so it
+lives in api/); later stages read the typed fields. The shapes are in wire/."""
 
 from __future__ import annotations
 
 from gateway.config.schema import Server
 from gateway.errors import InvalidRequestError
-from gateway.pipeline.context import Endpoint, RequestContext
+from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
 from gateway.wire.requests import (
@@ -14,6 +15,7 @@ from gateway.wire.requests import (
     decode_body,
     validate,
 )
+from gateway.wire.types import Endpoint
 
 
 class ParseRequest(Stage):

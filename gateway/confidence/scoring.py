@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from gateway.gate.config import GatePolicy
+from gateway.confidence.config import GatePolicy
 
 Verdict = Literal["ok", "low", "unknown"]
 

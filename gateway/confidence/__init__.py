@@ -1,5 +1,5 @@
 """The output-confidence gate: token log-probabilities → confidence → flag, retry or
-replace below a policy's threshold (``gate.stage``)."""
+replace below a policy's threshold (``confidence.stage``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gateway.confidence.stage import ConfidenceGate
     from gateway.config.schema import Config
-    from gateway.gate.stage import ConfidenceGate
     from gateway.pipeline.stages import Call
     from gateway.routing.models import ModelRoute
 
@@ -19,6 +19,6 @@ def build_gate(
     """The stage, or None when no policy is defined."""
     if not config.confidence.policies:
         return None
-    from gateway.gate.stage import ConfidenceGate
+    from gateway.confidence.stage import ConfidenceGate
 
     return ConfidenceGate(config.confidence, call, resolve)

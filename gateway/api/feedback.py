@@ -21,7 +21,8 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
-from gateway.api.admin import _answer, _body, _caller, _json, _master
+from gateway.api.master import answer, caller, json_ok, read_body, require_master
+from gateway.api.services import services
 from gateway.auth.manage import parse_time
 from gateway.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from gateway.experiments import report
@@ -30,8 +31,7 @@ from gateway.feedback.records import FeedbackRecord
 from gateway.state.records import UsageQuery, UsageRecord
 
 if TYPE_CHECKING:
-    from gateway.app import Gateway
-    from gateway.feedback.service import Flywheel
+    from gateway.feedback.service import Feedback
 
 AnyRequest = Request[Any, Any, Any]
 _MAX_TEXT = 32_768
@@ -44,13 +44,8 @@ class FeedbackBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     comment: Annotated[str, msgspec.Meta(max_length=_MAX_TEXT)] | None = None
 
 
-def _gateway(request: AnyRequest) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
-
-
-def _flywheel(request: AnyRequest) -> Flywheel:
-    return _gateway(request).flywheel
+def _service(request: AnyRequest) -> Feedback:
+    return services(request).feedback
 
 
 def _decode_feedback(data: dict[str, Any]) -> FeedbackBody:
@@ -67,7 +62,7 @@ def _decode_feedback(data: dict[str, Any]) -> FeedbackBody:
 async def _record_of(request: AnyRequest, team: str, rid: str) -> UsageRecord | None:
     """The team's latest ledger record with that request id (a client may reuse ids)."""
     found = None
-    async for record in _gateway(request).books.state.records(
+    async for record in services(request).accounting.state.records(
         UsageQuery(team=team, request_id=rid)
     ):
         found = record
@@ -77,13 +72,13 @@ async def _record_of(request: AnyRequest, team: str, rid: str) -> UsageRecord | 
 @post(["/feedback", "/v1/feedback"], status_code=200)
 async def post_feedback(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        principal = await _caller(request)
+        principal = await caller(request)
         if principal.is_master:
             raise PermissionDeniedError(
                 "Feedback is given with the key of the team that made the request.",
                 code="insufficient_permissions",
             )
-        body = _decode_feedback(await _body(request))
+        body = _decode_feedback(await read_body(request))
         record = await _record_of(request, principal.team, body.request_id)
         if record is None:
             raise NotFoundError(
@@ -103,11 +98,11 @@ async def post_feedback(request: AnyRequest) -> Response[bytes]:
             experiment=note.experiment if note else "",
             variant=note.variant if note else "",
         )
-        flywheel = _flywheel(request)
-        await flywheel.store.put_feedback(feedback)
-        if flywheel.metrics is not None and feedback.experiment:
-            flywheel.metrics.feedback(feedback.experiment, feedback.variant, feedback.rating)
-        return _json(
+        service = _service(request)
+        await service.store.put_feedback(feedback)
+        if service.metrics is not None and feedback.experiment:
+            service.metrics.feedback(feedback.experiment, feedback.variant, feedback.rating)
+        return json_ok(
             {
                 "object": "feedback",
                 "request_id": body.request_id,
@@ -116,27 +111,27 @@ async def post_feedback(request: AnyRequest) -> Response[bytes]:
             }
         )
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @get("/admin/feedback/export")
 async def export_feedback(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
+        accounting = await require_master(request)
         params = request.query_params
         team = params.get("team") or ""
         if not team:
             raise InvalidRequestError("'team' is required.", param="team")
-        settings = await books.admin.team_settings(team)
+        settings = await accounting.admin.team_settings(team)
         if settings is None:
             raise NotFoundError(f"No team `{team}`.", param="team", code="team_not_found")
         rating = params.get("rating") or "bad"
         if rating not in ("good", "bad", "all"):
             raise InvalidRequestError("'rating' must be good, bad or all.", param="rating")
-        flywheel = _flywheel(request)
-        rated = await flywheel.store.feedback(team, None if rating == "all" else rating)
-        pairs = [(f, await flywheel.store.transcript(team, f.request_id)) for f in rated]
-        result = await anyio.to_thread.run_sync(export.build, pairs, flywheel.redaction(team))
+        service = _service(request)
+        rated = await service.store.feedback(team, None if rating == "all" else rating)
+        pairs = [(f, await service.store.transcript(team, f.request_id)) for f in rated]
+        result = await anyio.to_thread.run_sync(export.build, pairs, service.redaction(team))
         retained = settings.feedback is not None and settings.feedback.retain_content
         note = (
             "Prompt and answer text are retained only for teams whose policy sets "
@@ -156,30 +151,30 @@ async def export_feedback(request: AnyRequest) -> Response[bytes]:
             },
         )
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @get("/admin/experiments")
 async def list_experiments(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        await _master(request)
-        flywheel = _flywheel(request)
+        await require_master(request)
+        service = _service(request)
         data = [
             {
                 "name": name,
                 "model": e.model,
-                "active": flywheel.switches.active(name),
+                "active": services(request).switches.active(name),
                 "variants": [msgspec.to_builtins(v) for v in e.variants],
             }
-            for name, e in flywheel.config.experiments.items()
+            for name, e in service.config.experiments.items()
         ]
-        return _json({"object": "list", "data": data})
+        return json_ok({"object": "list", "data": data})
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 def _experiment(request: AnyRequest, name: str) -> Any:
-    experiment = _flywheel(request).config.experiments.get(name)
+    experiment = _service(request).config.experiments.get(name)
     if experiment is None:
         raise NotFoundError(f"No experiment `{name}`.", code="experiment_not_found")
     return experiment
@@ -188,34 +183,34 @@ def _experiment(request: AnyRequest, name: str) -> Any:
 @get("/admin/experiments/{name:str}")
 async def get_experiment(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        books = await _master(request)
+        accounting = await require_master(request)
         experiment = _experiment(request, name)
         params = request.query_params
         query = UsageQuery(
             start=parse_time(params.get("start"), "start"),
             end=parse_time(params.get("end"), "end"),
         )
-        flywheel = _flywheel(request)
+        service = _service(request)
         view = await report.summarize(
             name,
             experiment,
-            flywheel.switches.active(name),
-            books.state.records(query),
-            await flywheel.store.experiment_feedback(name),
+            services(request).switches.active(name),
+            accounting.state.records(query),
+            await service.store.experiment_feedback(name),
         )
-        return _json(view)
+        return json_ok(view)
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 async def _switch(request: AnyRequest, name: str, active: bool) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        await _master(request)
+        await require_master(request)
         _experiment(request, name)
-        await _flywheel(request).switches.set(name, active)
-        return _json({"object": "experiment", "name": name, "active": active})
+        await services(request).switches.set(name, active)
+        return json_ok({"object": "experiment", "name": name, "active": active})
 
-    return await _answer(request, handle)
+    return await answer(request, handle)
 
 
 @post("/admin/experiments/{name:str}/start", status_code=200)

@@ -1,4 +1,5 @@
-"""Where the text is in request and response bodies, as writable slots.
+"""Where the text is in request and response bodies, as writable slots (shared by the
+guardrails, which read and redact them, and the intent router, which classifies them).
 
 A slot is one string inside the body (a message's ``content``, one ``text`` part, a
 completions ``prompt``, an embeddings ``input``, an answer's ``content``) with the
@@ -11,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.pipeline.context import Endpoint
+from gateway.wire.types import Endpoint
 
 
 @dataclass(slots=True)
-class Slot:
+class TextSlot:
     role: str
     holder: Any  # dict or list
     key: Any  # str or int
@@ -29,7 +30,7 @@ class Slot:
         self.holder[self.key] = text
 
 
-def request_slots(endpoint: Endpoint, body: dict[str, Any]) -> list[Slot]:
+def request_slots(endpoint: Endpoint, body: dict[str, Any]) -> list[TextSlot]:
     if endpoint is Endpoint.CHAT:
         return _message_slots(body.get("messages"))
     key = "prompt" if endpoint is Endpoint.COMPLETIONS else "input"
@@ -43,8 +44,8 @@ def param_name(endpoint: Endpoint) -> str:
     return "prompt" if endpoint is Endpoint.COMPLETIONS else "input"
 
 
-def _message_slots(messages: Any) -> list[Slot]:
-    slots: list[Slot] = []
+def _message_slots(messages: Any) -> list[TextSlot]:
+    slots: list[TextSlot] = []
     if not isinstance(messages, list):
         return slots
     for message in messages:
@@ -53,26 +54,26 @@ def _message_slots(messages: Any) -> list[Slot]:
         role = str(message.get("role", ""))
         content = message.get("content")
         if isinstance(content, str):
-            slots.append(Slot(role, message, "content"))
+            slots.append(TextSlot(role, message, "content"))
         elif isinstance(content, list):
             for part in content:
                 if isinstance(part, dict) and isinstance(part.get("text"), str):
-                    slots.append(Slot(role, part, "text"))
+                    slots.append(TextSlot(role, part, "text"))
     return slots
 
 
-def _string_slots(body: dict[str, Any], key: str, role: str) -> list[Slot]:
+def _string_slots(body: dict[str, Any], key: str, role: str) -> list[TextSlot]:
     value = body.get(key)
     if isinstance(value, str):
-        return [Slot(role, body, key)]
+        return [TextSlot(role, body, key)]
     if isinstance(value, list):
-        return [Slot(role, value, i) for i, item in enumerate(value) if isinstance(item, str)]
+        return [TextSlot(role, value, i) for i, item in enumerate(value) if isinstance(item, str)]
     return []
 
 
-def answer_slots(endpoint: Endpoint, body: dict[str, Any]) -> list[tuple[dict[str, Any], Slot]]:
+def answer_slots(endpoint: Endpoint, body: dict[str, Any]) -> list[tuple[dict[str, Any], TextSlot]]:
     """(choice, slot) for each choice's text in a whole (non-streamed) answer."""
-    found: list[tuple[dict[str, Any], Slot]] = []
+    found: list[tuple[dict[str, Any], TextSlot]] = []
     choices = body.get("choices")
     if not isinstance(choices, list):
         return found
@@ -82,7 +83,7 @@ def answer_slots(endpoint: Endpoint, body: dict[str, Any]) -> list[tuple[dict[st
         if endpoint is Endpoint.CHAT:
             message = choice.get("message")
             if isinstance(message, dict) and isinstance(message.get("content"), str):
-                found.append((choice, Slot("assistant", message, "content")))
+                found.append((choice, TextSlot("assistant", message, "content")))
         elif isinstance(choice.get("text"), str):
-            found.append((choice, Slot("assistant", choice, "text")))
+            found.append((choice, TextSlot("assistant", choice, "text")))
     return found

@@ -15,37 +15,28 @@ counts stored bodies removed), 401/403 without the master key, 400 without ``tea
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from litestar import Request, Response, delete, get
 
-from gateway.api.responses import error_response, request_id
-from gateway.errors import (
-    GatewayError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-)
+from gateway.api.errors import error_response
+from gateway.api.master import caller, require_master
+from gateway.api.responses import request_id
+from gateway.api.services import services
+from gateway.errors import GatewayError, InvalidRequestError, NotFoundError
 from gateway.state.base import StateError
-
-if TYPE_CHECKING:
-    from gateway.app import Gateway
 
 AnyRequest = Request[Any, Any, Any]
 
 
 @delete("/admin/cache", status_code=200)
 async def purge_cache(request: AnyRequest) -> Response[bytes]:
-    gateway: Gateway = request.app.state.gateway
+    gateway = services(request)
     rid = request_id(request.headers)
     try:
         # As every /admin route: a missing or unknown key is 401, a team's key 403.
-        principal = await gateway.books.directory.authenticate(request.headers)
-        if not principal.is_master:
-            raise PermissionDeniedError(
-                "This endpoint needs the gateway's master key.", code="insufficient_permissions"
-            )
+        await require_master(request)
     except StateError:
         error = GatewayError("The gateway's state store is unavailable.", code="state_unavailable")
         return error_response(error, rid)
@@ -76,10 +67,10 @@ async def purge_cache(request: AnyRequest) -> Response[bytes]:
 
 @get("/v1/cache/entries/{key:str}")
 async def cache_entry(request: AnyRequest, key: str) -> Response[bytes]:
-    gateway: Gateway = request.app.state.gateway
+    gateway = services(request)
     rid = request_id(request.headers)
     try:
-        principal = await gateway.books.directory.authenticate(request.headers)
+        principal = await caller(request)
     except StateError:
         error = GatewayError("The gateway's state store is unavailable.", code="state_unavailable")
         return error_response(error, rid)

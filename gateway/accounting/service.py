@@ -1,8 +1,8 @@
 """Everything keys, budgets and the ledger share in one process, built once at start-up.
 
-The app factory builds one ``Books``; the lifespan starts it (opens the state store,
-loads admin-created keys, starts the poller) and closes it (writes every queued usage
-record first).
+The app factory opens the state backend first and hands it here; the lifespan starts
+the accounting (loads admin-created keys, starts the poller) after the backend and stops
+them before it, so every queued usage record is written before the store closes.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from gateway.auth.keys import KeyStore
 from gateway.auth.manage import AccountAdmin
 from gateway.config.schema import Config
 from gateway.routing.models import ModelRoute, ModelTable, RouteTarget
-from gateway.state import StateBackend, open_state
+from gateway.state import StateBackend
 
 log = logging.getLogger("gateway.accounting")
 _MAX_FALLBACK_DEPTH = 3
 
 
 @dataclass(slots=True)
-class Books:
+class Accounting:
     config: Config
     state: StateBackend
     directory: KeyDirectory
@@ -37,7 +37,6 @@ class Books:
     _preload: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.state.start()
         await self.directory.start()
         if self._needs_counts():
             # Budgets reserve counted prompts: load tiktoken now, off the event loop.
@@ -49,7 +48,6 @@ class Books:
         await self.directory.stop()
         if self._preload is not None:
             await asyncio.gather(self._preload, return_exceptions=True)
-        await self.state.aclose()
 
     def worst_rate(self, route: ModelRoute) -> Rate:
         """The highest rates among the targets that may answer ``route`` (cached)."""
@@ -81,10 +79,11 @@ class Books:
         return sorted({t.model for m in self.config.models.values() for t in m.targets})
 
 
-def open_books(config: Config, keys: KeyStore, models: ModelTable) -> Books:
+def open_accounting(
+    config: Config, keys: KeyStore, models: ModelTable, state: StateBackend
+) -> Accounting:
     encodings.configure(config.accounting.default_encoding)
-    state = open_state(config)
-    return Books(
+    return Accounting(
         config=config,
         state=state,
         directory=KeyDirectory(keys, state, config),

@@ -24,15 +24,18 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.auth.keys import PRINCIPAL
+from gateway.confidence.config import NO_GATE, GatePolicy
+from gateway.confidence.config import Confidence as ConfidenceConfig
+from gateway.confidence.scoring import Confidence, choice_logprobs, judge
 from gateway.errors import GatewayError
-from gateway.gate.confidence import Confidence, choice_logprobs, judge
-from gateway.gate.config import NO_GATE, GatePolicy
-from gateway.gate.config import Confidence as ConfidenceConfig
-from gateway.pipeline.context import Endpoint, RequestContext, add_usage
+from gateway.pipeline.context import RequestContext, Slot
 from gateway.pipeline.reply import ChunkStream, Comment, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Call, Stage
-from gateway.routing.models import ModelRoute
+from gateway.routing.models import ROUTE, TARGET, ModelRoute
+from gateway.telemetry import events
 from gateway.telemetry.events import decision
+from gateway.wire.types import Endpoint, add_usage
 
 CONFIDENCE_HEADER = "x-gateway-confidence"
 
@@ -42,6 +45,9 @@ class GateState:
     policy: GatePolicy
     # The client asked for logprobs itself: pass them through.
     client_asked: bool
+
+
+GATE: Slot[GateState] = Slot("gate")
 
 
 class ConfidenceGate(Stage):
@@ -57,20 +63,21 @@ class ConfidenceGate(Stage):
         self._resolve = resolve
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
-        if ctx.endpoint is not Endpoint.CHAT or ctx.principal is None:
+        principal = PRINCIPAL.get(ctx)
+        if ctx.endpoint is not Endpoint.CHAT or principal is None:
             return None
         # Per team (config or admin API): its own policy name, else the default.
-        settings = ctx.principal.team_settings
+        settings = principal.team_settings
         name = settings.confidence if settings and settings.confidence else self._default
         policy = self._policies.get(name) if name and name != NO_GATE else None
         if policy is None:
             return None
-        ctx.gate = GateState(policy, ctx.body.get("logprobs") is True)
+        GATE.set(ctx, GateState(policy, ctx.body.get("logprobs") is True))
         ctx.body["logprobs"] = True
         return None
 
     async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
-        state = ctx.gate
+        state = GATE.get(ctx)
         if state is None:
             return reply
         if isinstance(reply, ChunkStream):
@@ -97,14 +104,18 @@ class ConfidenceGate(Stage):
         route = self._resolve(state.policy.retry_model)
         if route is None:
             return reply, verdict, "retry_failed"
-        first = (ctx.model, ctx.route, ctx.target, ctx.usage)
-        ctx.model, ctx.route = route.name, route
+        first_model, first_target, first_usage = ctx.model, TARGET.get(ctx), ctx.usage
+        first_route = ROUTE.get(ctx)
+        ctx.model = route.name
+        ROUTE.set(ctx, route)
         try:
             retried = await self._call(ctx)
         except GatewayError:
-            ctx.model, ctx.route, ctx.target, ctx.usage = first
+            ctx.model, ctx.usage = first_model, first_usage
+            ROUTE.restore(ctx, first_route)
+            TARGET.restore(ctx, first_target)
             return reply, verdict, "retry_failed"
-        ctx.usage = add_usage(first[3], ctx.usage)
+        ctx.usage = add_usage(first_usage, ctx.usage)
         if not isinstance(retried, Completion):  # ctx.stream is False here
             return reply, verdict, "retry_failed"
         return retried, _judge_body(retried.body, state.policy), "retry"
@@ -131,7 +142,7 @@ class ConfidenceGate(Stage):
         yield Comment(f"{CONFIDENCE_HEADER} {json.dumps(verdict.describe(action))}")
 
     def _report(self, ctx: RequestContext, verdict: Confidence, action: str) -> None:
-        note = ctx.note()
+        note = events.note(ctx)
         note.gate, note.gate_action = verdict.verdict, action
         note.confidence, note.confidence_min = verdict.mean, verdict.min
         attributes: dict[str, Any] = {"gateway.confidence.verdict": verdict.verdict}

@@ -6,24 +6,21 @@ input is bounded by the server's body-size limit like every other request.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
 
+from gateway.api.services import services
 from gateway.labeling.saved import parse_saved
-from gateway.labeling.service import DESCRIPTOR_PATH, JWKS_PATH, VERIFY_PATH
-
-if TYPE_CHECKING:
-    from gateway.app import Gateway
+from gateway.labeling.service import DESCRIPTOR_PATH, JWKS_PATH, VERIFY_PATH, Labels
 
 AnyRequest = Request[Any, Any, Any]
 _JSON = "application/json"
 
 
-def _labels(request: AnyRequest) -> Any:
-    gateway: Gateway = request.app.state.gateway
-    return gateway.labels
+def _labels(request: AnyRequest) -> Labels:
+    return services(request).labels
 
 
 @get(JWKS_PATH)

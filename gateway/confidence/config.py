@@ -9,14 +9,11 @@ the verdict is known.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from msgspec import Meta, Struct, field
 
 Probability = Annotated[float, Meta(ge=0, le=1)]
-
-if TYPE_CHECKING:
-    from gateway.config.schema import Config
 
 
 class _Base(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -47,22 +44,3 @@ class Confidence(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
 
 
 NO_GATE = "off"
-
-
-def check_confidence(config: Config) -> None:
-    """Policy names resolve and retry models exist."""
-    from gateway.config.loader import ConfigError
-
-    policies = config.confidence.policies
-    for name, policy in policies.items():
-        if policy.retry_model and policy.retry_model not in config.models:
-            raise ConfigError(
-                f"confidence.policies.{name}.retry_model", f"unknown model {policy.retry_model!r}"
-            )
-    default = config.confidence.default_policy
-    if default and default != NO_GATE and default not in policies:
-        raise ConfigError("confidence.default_policy", f"unknown policy {default!r}")
-    for team_name, team in config.teams.items():
-        chosen = team.confidence
-        if chosen and chosen != NO_GATE and chosen not in policies:
-            raise ConfigError(f"teams.{team_name}.confidence", f"unknown policy {chosen!r}")
