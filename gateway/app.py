@@ -38,6 +38,7 @@ from gateway.config import Config, load_config
 from gateway.embedding.service import Embedders
 from gateway.engines.load import LoadMonitor
 from gateway.experiments.stage import AssignVariant, Switches
+from gateway.extras import MissingExtraError
 from gateway.feedback.capture import CaptureTranscript
 from gateway.feedback.service import Feedback, build_feedback
 from gateway.guard import build_guard_stage
@@ -271,8 +272,14 @@ def create_app(config: Config) -> Litestar:
 
 
 def create_app_from_env() -> Litestar:
-    """Entry point for ``uvicorn --factory`` workers: config from ``$GATEWAY_CONFIG``."""
-    return create_app(load_config())
+    """Entry point for ``uvicorn --factory`` workers: config from ``$GATEWAY_CONFIG``.
+    ``gateway serve`` checked the extras before starting workers; a worker started some
+    other way still says in one line which extra is missing."""
+    try:
+        return create_app(load_config())
+    except MissingExtraError as exc:
+        log.error("cannot start: %s", exc)
+        raise SystemExit(1) from None
 
 
 def _state(gateway: GatewayServices) -> Any:

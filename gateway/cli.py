@@ -65,6 +65,8 @@ def _check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"invalid config {args.path}: {exc}", file=sys.stderr)
         return 1
+    if _report_missing(config):
+        return 1
     print(
         f"{args.path}: ok ({len(config.providers)} providers, {len(config.models)} models, "
         f"{len(config.teams)} teams, {len(config.keys)} keys)"
@@ -90,6 +92,8 @@ def _serve(args: argparse.Namespace) -> int:
     problem = _unsafe_exposure(config, host)
     if problem:
         print(problem, file=sys.stderr)
+        return 1
+    if _report_missing(config):
         return 1
     # Workers are fresh processes: they rebuild the app from this path.
     os.environ["GATEWAY_CONFIG"] = str(path.resolve())
@@ -129,6 +133,16 @@ def _serve(args: argparse.Namespace) -> int:
             server_header=False,
         )
     return 0
+
+
+def _report_missing(config: Config) -> bool:
+    """One line per configured feature whose extra (or model package) is missing."""
+    from gateway.extras import problems
+
+    missing = problems(config)
+    for line in missing:
+        print(f"cannot start: {line}", file=sys.stderr)
+    return bool(missing)
 
 
 def _note_signal(signum: int, frame: object) -> None:

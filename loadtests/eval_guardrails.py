@@ -264,8 +264,8 @@ def measure(call: Callable[[], Any], runs: int) -> dict[str, float]:
 
 def eval_cost(data: Path, runs: int) -> Report:
     from gateway.config import parse_config
+    from gateway.guard import build_guard_stage
     from gateway.guard.compiled import compile_policies
-    from gateway.guard.stage import GuardStage
     from gateway.pipeline.context import RequestContext
     from gateway.pipeline.reply import Completion
     from gateway.wire.types import Endpoint
@@ -275,11 +275,10 @@ def eval_cost(data: Path, runs: int) -> Report:
         "guardrails: {default_policy: default}\nteams: {t: {}}\n"
         'keys: [{team: t, key: "sk-0123456789"}]\n'
     )
-    policies = compile_policies(config)
+    stage = build_guard_stage(config, _no_call)
     startup = time.perf_counter() - started
-    stage = GuardStage(policies, call=_no_call)
-    policy = policies["t"]
-    assert policy is not None
+    assert stage is not None
+    policy = compile_policies(config)[config.guardrails.default_policy]
     # Prose with personal data in it (presidio sentences) between plain statements about
     # software (paraphrase set): a prompt the policy lets through, redacting as it goes.
     prose = [r["origin"] for r in rows(data, "semantic-cache/paraphrase-dev.jsonl")]
@@ -295,6 +294,7 @@ def eval_cost(data: Path, runs: int) -> Report:
 
     class Principal:
         team = "t"
+        team_settings = config.teams["t"]
 
     for size in (1024, 20 * 1024):
         text = prompt_of(size, sentences)

@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.cache import guard  # noqa: E402
+from gateway.cache import agreement  # noqa: E402
 from gateway.embedding.embedder import OnnxEmbedder, default_model_dir  # noqa: E402
 
 THRESHOLDS = [0.70, 0.75, 0.80, 0.82, 0.84, 0.86, 0.88, 0.90, 0.92, 0.94, 0.96]
@@ -88,11 +88,11 @@ def score(items: list[Pair], embedder: OnnxEmbedder) -> float:
     started = time.perf_counter()
     vectors = {t: embedder.embed_sync(t) for t in texts}
     per_query_ms = (time.perf_counter() - started) * 1000 / len(texts)
-    feats = {t: guard.features(t) for t in texts}
+    feats = {t: agreement.features(t) for t in texts}
     for p in items:
         p.cosine = float(np.dot(vectors[p.a], vectors[p.b]))
-        p.score = guard.similarity(p.cosine, feats[p.a], feats[p.b])
-        p.blocked = guard.agree(feats[p.a], feats[p.b])
+        p.score = agreement.similarity(p.cosine, feats[p.a], feats[p.b])
+        p.blocked = agreement.agree(feats[p.a], feats[p.b])
     return per_query_ms
 
 

@@ -13,8 +13,21 @@ benign imperatives, so the benign side is widened with text that is certainly no
 injection: the sentences of ``pii/presidio-synth-dev.jsonl`` and
 ``semantic-cache/paraphrase-dev.jsonl`` (customer messages, statements) and a few
 hundred task requests generated from the templates below ("Please write a short
-email to my landlord about the heating"). None of the evaluation sets (validation,
-XSTest, dev-hard) is used for fitting.
+email to my landlord about the heating").
+
+Issue #18 (generalisation): S-Labs is short, English and direct, so the model also
+fits ``injection_synth.py``'s rows (EN + ZH: instructions hidden in quoted e-mails,
+transcripts, reviews, HTML comments, tickets, logs; overrides and persona jailbreaks;
+hard negatives: the same wrappers with clean content, benign role-play, order notices,
+password advice, harmless "ignore"/"system") and ``dev-hard/injection-zh-dev.jsonl``
+(Chinese), and half of QQP's questions as everyday benign traffic (the other half
+measures false positives on it). The zh-dev figures are 5-fold cross-validated
+(each fold scored by a model fitted without it); the shipped model is then fitted on
+all folds. The decision
+threshold is calibrated on held-back data only (S-Labs validation and the cross-validated
+zh-dev scores, each apart): the lowest one whose false-positive rate on each is at most
+``--max-fpr``; the bias is shifted so that this threshold becomes 0.5, the detector's
+default. XSTest and ``tests/data/blind`` are never used for fitting or calibration.
 
     python loadtests/train_injection.py [--data tests/data/injection] [--out PATH]
 
@@ -41,6 +54,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gateway.guard.classifier import MODEL_PATH, InjectionClassifier, bigrams, tokens  # noqa: E402
+from gateway.guard.injection import InjectionDetector  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from injection_synth import rows as synthetic_rows  # noqa: E402
 
 WINDOW, STRIDE = 32, 16
 
@@ -126,6 +143,19 @@ def extra_benign(data: Path) -> list[str]:
     return texts
 
 
+def qqp_questions(data: Path) -> tuple[list[str], list[str]]:
+    """Ordinary user questions (QQP dev, none an injection), split by row: even rows
+    widen the benign side of the training data ("Do you ever...?" is not an order to the
+    model), odd rows are held back to measure false positives on everyday traffic."""
+    path = data.parent / "semantic-cache/qqp-dev.jsonl"
+    train: set[str] = set()
+    held: set[str] = set()
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        row = json.loads(line)
+        (train if i % 2 == 0 else held).update((row["a"], row["b"]))
+    return sorted(train), sorted(held - train)
+
+
 def load(path: Path) -> tuple[list[str], list[int]]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     return [r["text"] for r in rows], [int(r["injection"]) for r in rows]
@@ -150,62 +180,117 @@ def matrix(texts: list[str], vocab: dict[str, int]) -> csr_matrix:
     return csr_matrix((vals, (rows, cols)), shape=(len(texts), len(vocab)))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=ROOT / "tests/data/injection")
-    parser.add_argument("--out", type=Path, default=MODEL_PATH)
-    args = parser.parse_args()
-    train_path = args.data / "s-labs-train.jsonl"
-    val_path = args.data / "s-labs-validation.jsonl"
-    train_x, train_y = load(train_path)
-    extra = extra_benign(args.data)
-    train_x, train_y = train_x + extra, train_y + [0] * len(extra)
-    val_x, val_y = load(val_path)
-
+def fit(texts: list[str], labels: list[int], c: float) -> tuple[dict[str, int], LogisticRegression]:
     document_frequency: Counter[str] = Counter()
-    for text in train_x:
+    for text in texts:
         document_frequency.update(set(features(text)))
     vocab = {f: i for i, f in enumerate(sorted(f for f, n in document_frequency.items() if n >= 2))}
-    x_train, x_val = matrix(train_x, vocab), matrix(val_x, vocab)
+    model = LogisticRegression(C=c, solver="liblinear", max_iter=2000)
+    model.fit(matrix(texts, vocab), labels)
+    return vocab, model
 
-    best: tuple[float, float, LogisticRegression] | None = None
-    for c in (1.0, 3.0, 10.0, 30.0):
-        model = LogisticRegression(C=c, solver="liblinear", max_iter=2000)
-        model.fit(x_train, train_y)
-        auc = roc_auc_score(val_y, model.decision_function(x_val))
-        print(f"C={c:<5} validation ROC-AUC {auc:.4f}")
-        if best is None or auc > best[0]:
-            best = (auc, c, model)
-    assert best is not None
-    auc, c, model = best
+
+def export(vocab: dict[str, int], model: LogisticRegression) -> InjectionClassifier:
     names = sorted(vocab, key=vocab.__getitem__)
-    weights = model.coef_[0]
     unigram_weights: dict[str, float] = {}
     bigram_weights: dict[str, float] = {}
-    for name, weight in zip(names, weights, strict=True):
+    for name, weight in zip(names, model.coef_[0], strict=True):
         if abs(weight) < 0.03:
             continue
         target = bigram_weights if " " in name else unigram_weights
         target[name] = round(float(weight), 4)
     bias = round(float(model.intercept_[0]), 4)
+    return InjectionClassifier(unigram_weights, bigram_weights, bias, window=WINDOW, stride=STRIDE)
 
-    # The shipped scorer (windows, rounding, pruning) on validation, for the record.
+
+def detector_scores(classifier: InjectionClassifier, texts: list[str]) -> np.ndarray:
+    detector = InjectionDetector(classifier)
+    return np.array([detector.score(t) for t in texts])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=ROOT / "tests/data/injection")
+    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    parser.add_argument("--max-fpr", type=float, default=0.019)
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    train_path = args.data / "s-labs-train.jsonl"
+    val_path = args.data / "s-labs-validation.jsonl"
+    zh_path = args.data.parent / "dev-hard/injection-zh-dev.jsonl"
+    train_x, train_y = load(train_path)
+    extra = extra_benign(args.data)
+    synth = synthetic_rows()
+    qqp_train, qqp_held = qqp_questions(args.data)
+    train_x = train_x + extra + qqp_train + [t for t, _, _ in synth]
+    train_y = train_y + [0] * (len(extra) + len(qqp_train)) + [label for _, label, _ in synth]
+    val_x, val_y = load(val_path)
+    zh_x, zh_y = load(zh_path)
+    folds = [i % args.folds for i in range(len(zh_x))]
+    random.Random(18).shuffle(folds)
+
+    # C by ROC-AUC on S-Labs validation, zh-dev fold 0 held back.
+    best: tuple[float, float] | None = None
+    for c in (1.0, 3.0, 10.0):
+        keep = [i for i, f in enumerate(folds) if f != 0]
+        vocab, model = fit(train_x + [zh_x[i] for i in keep], train_y + [zh_y[i] for i in keep], c)
+        held = val_x + [zh_x[i] for i, f in enumerate(folds) if f == 0]
+        held_y = val_y + [zh_y[i] for i, f in enumerate(folds) if f == 0]
+        auc = roc_auc_score(held_y, model.decision_function(matrix(held, vocab)))
+        print(f"C={c:<5} held-back ROC-AUC {auc:.4f}")
+        if best is None or auc > best[0]:
+            best = (auc, c)
+    assert best is not None
+    c = best[1]
+
+    # zh-dev cross-validated: each fold scored by the detector whose model never saw it.
+    zh_scores = np.zeros(len(zh_x))
+    for k in range(args.folds):
+        keep = [i for i, f in enumerate(folds) if f != k]
+        vocab, model = fit(train_x + [zh_x[i] for i in keep], train_y + [zh_y[i] for i in keep], c)
+        held = [i for i, f in enumerate(folds) if f == k]
+        scores_k = detector_scores(export(vocab, model), [zh_x[i] for i in held])
+        zh_scores[held] = scores_k
+
+    vocab, model = fit(train_x + zh_x, train_y + zh_y, c)
+    classifier = export(vocab, model)
+    val_scores = detector_scores(classifier, val_x)
+    # Calibrate on held-back data, each language apart (S-Labs validation, never fitted;
+    # the cross-validated zh-dev scores): the threshold that keeps every set's
+    # false-positive rate at most --max-fpr.
+    threshold = 0.05
+    for scores_set, labels_set in ((val_scores, np.array(val_y)), (zh_scores, np.array(zh_y))):
+        negatives = np.sort(scores_set[labels_set == 0])
+        allowed = math.floor(args.max_fpr * len(negatives))
+        threshold = max(threshold, float(negatives[len(negatives) - 1 - allowed]) + 1e-6)
+    threshold = min(max(threshold, 0.05), 0.95)
+    shift = math.log(threshold / (1 - threshold))
+    bias = round(classifier.bias - shift, 4)
+    print(f"calibrated threshold {threshold:.4f} (log-odds shift {shift:+.3f})")
+
+    unigram_weights = dict(classifier._uni)
+    bigram_weights = {" ".join(k): v for k, v in classifier._bi.items()}
     shipped = InjectionClassifier(
         unigram_weights, bigram_weights, bias, window=WINDOW, stride=STRIDE
     )
-    scores = np.array([shipped.score(t) for t in val_x])
+    val_scores = detector_scores(shipped, val_x)
+    clipped = np.clip(zh_scores, 1e-9, 1 - 1e-9)
+    zh_scores_shifted = 1 / (1 + np.exp(-(np.log(clipped / (1 - clipped)) - shift)))
     labels = np.array(val_y)
-    shipped_auc = roc_auc_score(labels, scores)
+    shipped_auc = roc_auc_score(labels, val_scores)
     artifact = {
         "format": "gateway-injection-lr/1",
         "trained_on": {
-            p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in (train_path, val_path)
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+            for p in (train_path, val_path, zh_path)
         },
         "extra_benign_rows": len(extra),
+        "synthetic_rows": len(synth),
         "C": c,
         "window": WINDOW,
         "stride": STRIDE,
         "bias": bias,
+        "calibrated_threshold": round(threshold, 4),
         "validation_roc_auc": round(float(shipped_auc), 4),
         "unigrams": dict(sorted(unigram_weights.items())),
         "bigrams": dict(sorted(bigram_weights.items())),
@@ -214,14 +299,24 @@ def main() -> None:
     args.out.write_text(
         json.dumps(artifact, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
     )
-    for threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
-        flagged = scores >= threshold
-        recall = flagged[labels == 1].mean()
-        fpr = flagged[labels == 0].mean()
-        print(f"threshold {threshold:.1f}: recall {recall:.3f}  false positives {fpr:.3f}")
+    qqp_scores = detector_scores(shipped, qqp_held)
     print(
-        f"C={c}: {len(unigram_weights)} unigrams, {len(bigram_weights)} bigrams, shipped "
-        f"ROC-AUC {shipped_auc:.4f} -> {args.out} ({args.out.stat().st_size // 1024} KiB)"
+        f"QQP held-back questions (everyday traffic): {int((qqp_scores >= 0.5).sum())}/"
+        f"{len(qqp_held)} flagged"
+    )
+    for name, scores, truth in (
+        ("s-labs validation", val_scores, labels),
+        ("zh-dev (5-fold CV)", zh_scores_shifted, np.array(zh_y)),
+    ):
+        flagged = scores >= 0.5
+        print(
+            f"{name} at 0.5: recall {flagged[truth == 1].mean():.3f}  "
+            f"false positives {flagged[truth == 0].mean():.3f}  "
+            f"ROC-AUC {roc_auc_score(truth, scores):.4f}"
+        )
+    print(
+        f"C={c}: {len(unigram_weights)} unigrams, {len(bigram_weights)} bigrams "
+        f"-> {args.out} ({args.out.stat().st_size // 1024} KiB)"
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,6 +154,7 @@ def test_semantic_hit_on_a_paraphrase(
     tag = unique("")
     first = ask(cached.url, chat(stored + tag))
     assert wait_stored(cached, chat(stored + tag)) == "hit"
+    assert wait_searchable(cached, first.headers["x-gateway-cache-key"])["searchable"]
     hit = ask(cached.url, chat(query + tag))
     assert hit.headers["x-gateway-cache"] == "semantic"
     similarity = float(hit.headers["x-gateway-cache-similarity"])
@@ -183,12 +185,65 @@ def test_lexically_close_but_different_questions_miss(
     cached: GatewayProcess, emulator: EmulatorServer, stored: str, query: str
 ) -> None:
     tag = unique("")
-    ask(cached.url, chat(stored + tag))
+    first = ask(cached.url, chat(stored + tag))
     assert wait_stored(cached, chat(stored + tag)) == "hit"
+    assert wait_searchable(cached, first.headers["x-gateway-cache-key"])["searchable"]
     answer = ask(cached.url, chat(query + tag))
     assert answer.headers["x-gateway-cache"] == "miss"
     assert query in answer.json()["choices"][0]["message"]["content"]
     assert upstream_calls(emulator, query + tag) == 1
+
+
+def wait_searchable(gateway: GatewayProcess, key: str, token: str = TEAM_KEY) -> dict[str, object]:
+    deadline = time.monotonic() + 5
+    while True:
+        status = httpx.get(
+            f"{gateway.url}/v1/cache/entries/{key}", headers={"authorization": f"Bearer {token}"}
+        )
+        assert status.status_code == 200, status.text
+        body: dict[str, object] = status.json()
+        if body["searchable"] or time.monotonic() > deadline:
+            return body
+
+
+def test_a_client_can_tell_when_an_answer_is_searchable(
+    cached: GatewayProcess, emulator: EmulatorServer
+) -> None:
+    tag = unique("")
+    miss = ask(cached.url, chat("How do I rotate my API key?" + tag))
+    assert miss.headers["x-gateway-cache"] == "miss"
+    assert miss.headers["x-gateway-cache-threshold"] == "0.8600"
+    key = miss.headers["x-gateway-cache-key"]
+    assert wait_searchable(cached, key) == {"key": key, "stored": True, "searchable": True}
+    # Searchable means a rewording hits now, with no polling of its own.
+    hit = ask(cached.url, chat("How can I rotate my API key?" + tag))
+    assert hit.headers["x-gateway-cache"] == "semantic"
+    # Keys are per team: another team's key does not see the entry.
+    other = httpx.get(
+        f"{cached.url}/v1/cache/entries/{key}", headers={"authorization": f"Bearer {OTHER_KEY}"}
+    )
+    assert other.json()["stored"] is False
+    unknown = httpx.get(
+        f"{cached.url}/v1/cache/entries/{'0' * 64}",
+        headers={"authorization": f"Bearer {TEAM_KEY}"},
+    )
+    assert unknown.json() == {"key": "0" * 64, "stored": False, "searchable": False}
+    assert httpx.get(f"{cached.url}/v1/cache/entries/{key}").status_code == 401
+
+
+def test_a_refused_candidate_says_why(cached: GatewayProcess) -> None:
+    tag = unique("")
+    stored = ask(cached.url, chat("How do I convert a JSON file to YAML?" + tag))
+    wait_searchable(cached, stored.headers["x-gateway-cache-key"])
+    reverse = ask(cached.url, chat("How do I convert a YAML file to JSON?" + tag))
+    assert reverse.headers["x-gateway-cache"] == "miss"
+    reason, _, similarity = reverse.headers["x-gateway-cache-refused"].partition("; similarity=")
+    assert reason == "direction" and 0.86 <= float(similarity) <= 1.0
+    far = ask(cached.url, chat("What is the capital of Mongolia?" + tag))
+    assert far.headers["x-gateway-cache-refused"].startswith("below-threshold")
+    # A context nobody cached before: nothing comparable, said as such.
+    fresh = ask(cached.url, chat("Hello?" + tag, seed=int(uuid.uuid4().int % 10**6)))
+    assert fresh.headers["x-gateway-cache-refused"] == "empty"
 
 
 def test_semantic_needs_a_deterministic_request_and_a_team_that_allows_it(

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gateway.cache import guard
+from gateway.cache import agreement
 from gateway.cache.config import DEFAULT_THRESHOLD
 from tests.cache_support import DATA
 from tests.cache_support import minilm_dir as minilm_dir  # fixture
@@ -47,6 +47,18 @@ MUST_DIFFER = [
     ("从北京到上海的高铁", "从上海到北京的高铁", "direction"),
     ("美元换人民币的汇率", "人民币换美元的汇率", "direction"),
     ("我的年假还剩几天", "我的病假还剩几天", "swap"),
+    # Order-aware roles of conversions and movements (the same words, reversed):
+    ("How do I convert a PNG image to JPEG?", "How do I convert a JPEG image to PNG?", "direction"),
+    ("Turn a list into a dict in Python", "Turn a dict into a list in Python", "direction"),
+    ("Cast a float to an int in C", "Cast an int to a float in C", "direction"),
+    ("Redirect the old site to the new site", "Redirect the new site to the old site", "direction"),
+    ("Export Jira issues into Trello", "Export Trello issues into Jira", "direction"),
+    ("xml2json converter", "json2xml converter", "direction"),
+    ("a string-to-date parser", "a date-to-string parser", "direction"),
+    ("把Markdown转换为HTML", "把HTML转换为Markdown", "direction"),
+    ("数字怎么转成字符串", "字符串怎么转成数字", "direction"),
+    ("项目从Java迁移到Kotlin要注意什么", "项目从Kotlin迁移到Java要注意什么", "direction"),
+    ("把视频转码为MP4", "把MP4转码为视频", "direction"),
     ("本学期怎么选课", "下学期怎么选课", "scope"),
 ]
 
@@ -62,6 +74,12 @@ MAY_MATCH = [
     ("帮我订湖畔酒店2晚", "我要在湖畔酒店住两个晚上"),
     ("转账收不收手续费？", "转账要收手续费吗？"),  # noqa: RUF001
     ("帮我把卧室的灯打开", "打开卧室的灯"),
+    ("How do I convert a PNG to JPEG?", "What's the way to convert PNG images into JPEG?"),
+    ("Convert PNG to JPEG", "PNG → JPEG conversion"),
+    ("Move my photos from iCloud to Google Photos", "Move photos to Google Photos from iCloud"),
+    ("把Markdown转换为HTML", "Markdown怎么转成HTML"),
+    ("How do I redirect HTTP to HTTPS?", "How can I redirect HTTP to HTTPS?"),
+    ("What is the best way to learn to swim?", "What's the best way to learn to swim?"),
 ]
 
 
@@ -69,23 +87,23 @@ MAY_MATCH = [
     ("a", "b", "rule"), MUST_DIFFER, ids=[r[2] + ":" + r[0] for r in MUST_DIFFER]
 )
 def test_guard_refuses_near_identical_different_questions(a: str, b: str, rule: str) -> None:
-    assert guard.agree(guard.features(a), guard.features(b)) == rule
-    assert guard.agree(guard.features(b), guard.features(a)) == rule
+    assert agreement.agree(agreement.features(a), agreement.features(b)) == rule
+    assert agreement.agree(agreement.features(b), agreement.features(a)) == rule
 
 
 @pytest.mark.parametrize(("a", "b"), MAY_MATCH, ids=[r[0] for r in MAY_MATCH])
 def test_guard_lets_rewordings_through(a: str, b: str) -> None:
-    assert guard.agree(guard.features(a), guard.features(b)) is None
-    assert guard.agree(guard.features(b), guard.features(a)) is None
+    assert agreement.agree(agreement.features(a), agreement.features(b)) is None
+    assert agreement.agree(agreement.features(b), agreement.features(a)) is None
 
 
 def test_cjk_similarity_is_not_fooled_by_unknown_characters() -> None:
     """MiniLM maps most CJK characters to [UNK]: two unrelated Chinese questions can
     have a cosine near 1. The CJK share of the score is character overlap instead."""
-    a, b = guard.features("我的年假还剩几天"), guard.features("湖畔酒店住三晚多少钱")
-    assert guard.similarity(0.97, a, b) < 0.5
-    same = guard.features("年假怎么请")
-    assert guard.similarity(0.97, same, same) == pytest.approx(0.97)
+    a, b = agreement.features("我的年假还剩几天"), agreement.features("湖畔酒店住三晚多少钱")
+    assert agreement.similarity(0.97, a, b) < 0.5
+    same = agreement.features("年假怎么请")
+    assert agreement.similarity(0.97, same, same) == pytest.approx(0.97)
 
 
 def test_default_threshold_keeps_hard_negatives_out(minilm_dir: Path) -> None:
@@ -98,9 +116,12 @@ def test_default_threshold_keeps_hard_negatives_out(minilm_dir: Path) -> None:
     embedder = OnnxEmbedder(minilm_dir, int8=True)
     hits = {True: 0, False: 0}
     for row in rows:
-        fa, fb = guard.features(row["a"]), guard.features(row["b"])
+        fa, fb = agreement.features(row["a"]), agreement.features(row["b"])
         cosine = float(np.dot(embedder.embed_sync(row["a"]), embedder.embed_sync(row["b"])))
-        if guard.similarity(cosine, fa, fb) >= DEFAULT_THRESHOLD and guard.agree(fa, fb) is None:
+        if (
+            agreement.similarity(cosine, fa, fb) >= DEFAULT_THRESHOLD
+            and agreement.agree(fa, fb) is None
+        ):
             hits[bool(row["same"])] += 1
     precision = hits[True] / max(1, hits[True] + hits[False])
     assert precision >= 0.99, hits

@@ -114,6 +114,14 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("meet at 12:30:45 tomorrow", None),
         ("SSN 078051120 on file", "US_SSN"),
         ("build 1.2.3 of 10.0.19045.1", None),
+        # File names with a density suffix or a file extension are not e-mail addresses.
+        ("use splash@2x.png and splash@3x.png on retina", None),
+        ("图标 tab_home@1.5x.webp 显示模糊", None),
+        ("attach chart@2X.JPG and notes@draft.pdf", None),
+        ("sprite sheet: walk@4x.gif", None),
+        ("mail p.ng@example.com about splash@2x.png", "EMAIL"),
+        ("write to someone@2x.io", "EMAIL"),  # a real domain that starts with a digit
+        ("邮箱wang.fang@example.cn，图片img@2x.png", "EMAIL"),
     ],
 )  # fmt: skip
 def test_pii_edge_cases(text: str, label: str | None) -> None:

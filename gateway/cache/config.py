@@ -28,13 +28,18 @@ class EmbedderConfig(_Base, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     """``minilm``: the packaged all-MiniLM-L6-v2 through ONNX Runtime, exported into
     ``model_dir`` (default ``$GATEWAY_CACHE_DIR/minilm-onnx``, else
     ``~/.cache/llm-gateway/minilm-onnx``) at build time or first start. ``provider``: the
-    embeddings model named by ``model`` in the gateway's own model table."""
+    embeddings model named by ``model`` in the gateway's own model table.
+    ``minilm+wordllama``: MiniLM for Latin-script text, WordLlama (PyPI ``wordllama``,
+    weights inside the package) for the CJK share; ``cjk_threshold`` is the WordLlama
+    cosine that counts as the cache's default threshold (chosen by cross-validation on
+    the development sets, ``loadtests/eval_blind.py --cv``)."""
 
-    kind: Literal["minilm", "provider"] = "minilm"
+    kind: Literal["minilm", "provider", "minilm+wordllama"] = "minilm"
     precision: Literal["int8", "fp32"] = "int8"
     model_dir: str = ""
     threads: Count = 1
     model: str = ""
+    cjk_threshold: Annotated[float, Meta(gt=0, lt=DEFAULT_THRESHOLD)] = 0.70
 
     def __post_init__(self) -> None:
         if self.kind == "provider" and not self.model:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gateway.cache import guard
+from gateway.cache import agreement
 from gateway.embedding.embedder import Vector
 
 _CANDIDATES = 8  # best-scoring rows checked against the guard per search
@@ -28,12 +28,21 @@ class IndexEntry:
     namespace: str
     query: str
     expires_at: float
-    features: guard.Features
+    features: agreement.Features
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
     entry: IndexEntry
+    similarity: float
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why the closest candidate was not served: a guard rule ("direction", "number"...)
+    or "below-threshold", with that candidate's similarity."""
+
+    reason: str
     similarity: float
 
 
@@ -118,14 +127,16 @@ class VectorIndex:
         self,
         namespace: str,
         vector: Vector,
-        features: guard.Features,
+        features: agreement.Features,
         threshold: float,
         use_guard: bool,
-    ) -> Match | None:
-        """The most similar live entry that reaches ``threshold`` and passes the guard."""
+        cjk_overlap: bool = True,
+    ) -> tuple[Match | None, Refusal | None]:
+        """The most similar live entry that reaches ``threshold`` and passes the guard,
+        and, when none does, why the closest candidate was refused."""
         bucket = self._buckets.get(namespace)
-        if bucket is None:
-            return None
+        if bucket is None or bucket.count == 0:
+            return None, None
         scores = bucket.matrix[: bucket.count] @ vector
         if len(scores) > _CANDIDATES:
             top = np.argpartition(-scores, _CANDIDATES)[:_CANDIDATES]
@@ -135,22 +146,34 @@ class VectorIndex:
         now = time.time()
         expired: list[str] = []
         best: Match | None = None
+        refusal: Refusal | None = None
         for row in rows:
             cosine = float(scores[row])
             if cosine < threshold:
+                if refusal is None and best is None:
+                    refusal = Refusal("below-threshold", cosine)
                 break  # similarity never exceeds the cosine
             entry = bucket.entries[row]
             if entry.expires_at <= now:
                 expired.append(entry.entry_id)
                 continue
-            similarity = guard.similarity(cosine, features, entry.features)
-            if similarity < threshold or (best is not None and similarity <= best.similarity):
+            similarity = agreement.similarity(cosine, features, entry.features, cjk_overlap)
+            if similarity < threshold:
+                closer = refusal is not None and refusal.reason == "below-threshold"
+                if refusal is None or (closer and similarity > refusal.similarity):
+                    refusal = Refusal("below-threshold", similarity)
                 continue
-            if use_guard and guard.agree(features, entry.features) is not None:
+            if best is not None and similarity <= best.similarity:
+                continue
+            rule = agreement.agree(features, entry.features) if use_guard else None
+            if rule is not None:
+                if refusal is None or refusal.reason == "below-threshold":
+                    refusal = Refusal(rule, similarity)
                 continue
             best = Match(entry, similarity)
         for entry_id in expired:
             self.remove(entry_id)
         if best is not None:
             self._order.move_to_end(best.entry.entry_id)
-        return best
+            return best, None
+        return None, refusal

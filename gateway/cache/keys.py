@@ -16,13 +16,17 @@ last user turns are compared by similarity and the guard.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from gateway.cache.config import CacheConfig, TeamCache
 from gateway.wire.types import Endpoint
+
+if TYPE_CHECKING:
+    from gateway.config.schema import Team
 
 _IGNORED = frozenset({"stream", "stream_options", "user", "metadata", "store"})
 _encode_sorted = msgspec.json.Encoder(order="sorted").encode
@@ -147,3 +151,10 @@ def _text(content: object) -> str | None:
 
 def _digest(value: object) -> str:
     return hashlib.sha256(_encode_sorted(value)).hexdigest()
+
+
+def uses_semantic(config: CacheConfig, teams: Mapping[str, Team]) -> bool:
+    """Whether any team of the config (or the default) has semantic lookups on: only
+    then is an embedder loaded."""
+    listed = [resolve_policy(config, team.cache) for team in teams.values()]
+    return any(p is not None and p.semantic for p in [resolve_policy(config, None), *listed])

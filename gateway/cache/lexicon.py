@@ -516,6 +516,37 @@ DIRECTION_TO_ZH = (
     "→",
 )
 DIRECTION_FROM_ZH = ("从", "由", "把", "将")
+
+# Order-aware roles of conversions and movements (guard.conversion_roles). A clause takes
+# part when it has one of these verbs (by prefix), "from", an arrow or "into"; its last
+# forward marker splits it into the source side and the destination side.
+ORDER_TO_EN = frozenset({"to", "into", "onto", "towards", "toward", "→", "->", "=>"})
+MOVEMENT_PREFIXES_EN = (
+    "convert", "conver", "turn", "chang", "switch", "migrat", "mov", "transfer", "redirect",
+    "translat", "export", "import", "port", "cast", "pars", "serializ", "deserializ",
+    "encod", "decod", "transcod", "transpil", "compil", "upgrad", "downgrad", "sync",
+    "copy", "copi", "send", "forward", "rout", "ship", "fly", "flight", "travel", "drive",
+    "exchang", "swap", "map", "resiz", "render", "rewrit", "format", "casting", "reroute",
+)  # fmt: skip
+# "to" after these is an infinitive ("how to", "able to", "used to store"), not a marker.
+_INFINITIVE_BEFORE = (
+    "how way want wants wanted need needs needed used able going have has had ought try "
+    "tries trying tend allowed possible easy easier easiest hard order like wish plan start "
+    "begin continue decide learn help intended designed meant supposed enough time best "
+    "where what when whether ready eager likely expected required necessary important "
+    "is are was were be been tool script command option setting here"
+)
+INFINITIVE_BEFORE_EN = frozenset(_INFINITIVE_BEFORE.split())
+ORDER_TO_ZH = (
+    "转换为", "转换成", "转化为", "转化成", "转成", "转为", "转到", "转移到", "迁移到",
+    "迁移至", "迁到", "跳转到", "跳转至", "重定向到", "导入到", "导入", "导出到", "导出为",
+    "换算成", "换算为", "翻译成", "翻译为", "译成", "改成", "改为", "改到", "变成", "换成",
+    "切换到", "切换成", "切换为", "同步到", "复制到", "拷贝到", "移到", "移动到", "搬到",
+    "发到", "寄到", "转账到", "转入", "兑换成", "升级到", "降级到", "转码为", "转码成",
+    "编码为", "编码成", "解码为", "解码成", "另存为", "保存为", "导出成", "输出为", "输出成",
+    "压缩为", "压缩成", "映射到", "映射为", "→", "到", "至",
+)  # fmt: skip
+ORDER_FROM_ZH = ("从", "由")
 # 到 after these characters is part of a verb ("收到", "找到"), not a destination.
 NOT_DIRECTION_BEFORE_TO_ZH = frozenset("收找看得遇做想听感达迟报用受拿碰提说")
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gateway.cache import guard
-from gateway.cache.config import SemanticConfig
-from gateway.cache.index import IndexEntry, VectorIndex
+from gateway.cache import agreement
+from gateway.cache.config import DEFAULT_THRESHOLD, SemanticConfig
+from gateway.cache.index import IndexEntry, Refusal, VectorIndex
 from gateway.cache.store import SharedRecord
 from gateway.embedding.embedder import (
     Embedder,
@@ -41,7 +41,7 @@ class Query:
 
     text: str
     vector: Vector
-    features: guard.Features
+    features: agreement.Features
 
 
 class SemanticIndex:
@@ -49,18 +49,26 @@ class SemanticIndex:
         self._config = config
         self.embedder = embedder
         self._index = VectorIndex(config.max_entries)
+        # A multilingual embedder sees CJK text itself: no character-overlap stand-in.
+        self._cjk_overlap = not getattr(embedder, "multilingual", False)
 
     async def embed(self, text: str) -> Query:
         vector = await self.embedder.embed(text)
-        return Query(text, vector, guard.features(text))
+        return Query(text, vector, agreement.features(text))
 
     def search(
         self, namespace: str, query: Query, threshold: float, use_guard: bool
-    ) -> Found | None:
-        match = self._index.search(namespace, query.vector, query.features, threshold, use_guard)
+    ) -> tuple[Found | None, Refusal | None]:
+        match, refusal = self._index.search(
+            namespace, query.vector, query.features, threshold, use_guard, self._cjk_overlap
+        )
         if match is None:
-            return None
-        return Found(match.entry.entry_id, match.similarity)
+            return None, refusal
+        return Found(match.entry.entry_id, match.similarity), None
+
+    def searchable(self, entry_id: str) -> bool:
+        """Whether a stored answer is in this replica's index (semantic hits can find it)."""
+        return entry_id in self._index
 
     def has_namespace(self, namespace: str) -> bool:
         """False when nothing comparable is cached: the lookup can skip embedding."""
@@ -73,7 +81,7 @@ class SemanticIndex:
         if record.entry_id in self._index:
             return
         vector = query.vector if query is not None else np.frombuffer(record.vector, "<f4")
-        features = query.features if query is not None else guard.features(record.query)
+        features = query.features if query is not None else agreement.features(record.query)
         entry = IndexEntry(
             entry_id=record.entry_id,
             team=record.team,
@@ -99,7 +107,16 @@ def build_embedder(
     if spec.kind == "provider":
         return ProviderEmbedder(spec.model, embeddings)
     model_dir = Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
-    return embedders.onnx(model_dir, int8=spec.precision == "int8", threads=spec.threads)
+    int8 = spec.precision == "int8"
+    if spec.kind == "minilm+wordllama":
+        return embedders.hybrid(
+            model_dir,
+            int8=int8,
+            cjk_threshold=spec.cjk_threshold,
+            reference=DEFAULT_THRESHOLD,
+            threads=spec.threads,
+        )
+    return embedders.onnx(model_dir, int8=int8, threads=spec.threads)
 
 
 def record_vector(vector: Vector) -> bytes:

@@ -21,9 +21,10 @@ import msgspec
 
 from gateway.auth.per_team import PerTeam
 from gateway.cache.config import CacheConfig
-from gateway.cache.keys import Plan, Policy, resolve_policy
+from gateway.cache.keys import Plan, Policy, resolve_policy, uses_semantic
 from gateway.cache.store import CacheStore, MemoryStore, SharedRecord
 from gateway.config.schema import Team
+from gateway.extras import require
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion, Reply
 from gateway.routing.models import ROUTE
@@ -45,6 +46,14 @@ Resolve = Callable[[str], Any]
 class Lookup(msgspec.Struct, frozen=True):
     body: dict[str, Any]
     status: str  # "hit" | "semantic"
+    similarity: float | None = None
+
+
+class Miss(msgspec.Struct, frozen=True):
+    """A semantic lookup that served nothing: why its closest candidate was refused
+    (a guard rule, "below-threshold", or "empty" when nothing comparable is cached)."""
+
+    reason: str
     similarity: float | None = None
 
 
@@ -96,20 +105,30 @@ class ResponseCache:
             log.warning("cache: embedding failed, treating as a miss: %s", exc)
             return None
 
-    async def similar(self, plan: Plan, query: Query) -> Lookup | None:
+    async def similar(self, plan: Plan, query: Query) -> Lookup | Miss:
         if self.semantic is None or plan.namespace is None:
-            return None
-        found = self.semantic.search(
+            return Miss("empty")
+        found, refusal = self.semantic.search(
             plan.namespace, query, plan.policy.threshold, plan.policy.guard
         )
         if found is None:
-            return None
+            if refusal is None:
+                return Miss("empty")
+            return Miss(refusal.reason, refusal.similarity)
         # A semantic entry's id is the exact key of the request that stored it.
         raw = await self._guarded(self._store.get(plan.team, "e:" + found.entry_id))
         if not raw:
             self.semantic.forget(found.entry_id)  # body expired or purged elsewhere
-            return None
+            return Miss("expired", found.similarity)
         return Lookup(_decode(raw), "semantic", found.similarity)
+
+    async def status(self, team: str, key: str) -> tuple[bool, bool]:
+        """(stored, searchable) of the answer stored under exact ``key`` for ``team``:
+        stored = an exact repeat hits; searchable = this replica's semantic index holds
+        it, so reworded requests can hit it too."""
+        raw = await self._guarded(self._store.get(team, "e:" + key))
+        searchable = self.semantic is not None and self.semantic.searchable(key)
+        return bool(raw), bool(raw) and searchable
 
     # --- store ----------------------------------------------------------------------
 
@@ -126,6 +145,8 @@ class ResponseCache:
             return
         ttl = plan.policy.ttl_s
         try:
+            # The body first: an exact repeat hits as soon as possible. The semantic entry
+            # follows once the query is embedded (``status`` says when).
             await self._store.put(plan.team, "e:" + plan.exact_key, value, ttl)
             if plan.namespace is None or self.semantic is None:
                 return
@@ -191,7 +212,8 @@ def build_cache(
     else:
         store = MemoryStore(config.max_entries, config.max_bytes)
     semantic: SemanticIndex | None = None
-    if config.semantic is not None and any(p and p.semantic for p in [default, *listed]):
+    if config.semantic is not None and uses_semantic(config, teams):
+        require("cache", "the semantic cache")
         from gateway.cache.semantic import SemanticIndex, build_embedder
         from gateway.embedding.service import Embedders as OwnEmbedders
 

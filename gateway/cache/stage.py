@@ -14,7 +14,11 @@ Per request (for other stages and the ledger):
 - ``ctx.cache``: ``"hit"`` | ``"semantic"`` | ``"miss"`` | ``"bypass"`` (through
   ``telemetry.events.cache_result``), None when the cache is off for the team;
 - response headers ``x-gateway-cache`` (same values but bypass) and, for semantic hits,
-  ``x-gateway-cache-similarity``;
+  ``x-gateway-cache-similarity``; ``x-gateway-cache-threshold`` (the team's effective
+  threshold) whenever a semantic lookup applies; ``x-gateway-cache-refused`` on a miss
+  whose closest candidate was refused (``direction; similarity=0.9712``,
+  ``below-threshold; similarity=0.81``); ``x-gateway-cache-key`` on a miss that will be
+  stored (``GET /v1/cache/entries/{key}`` says when it is stored and searchable);
 - on a hit ``ctx.usage`` is the stored answer's usage and no ``TARGET`` is set:
   the ledger records zero upstream cost, and those tokens priced at the model's rate
   are the cost the hit saved.
@@ -31,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.auth.keys import PRINCIPAL
 from gateway.cache import keys, replay
-from gateway.cache.service import Lookup, ResponseCache
+from gateway.cache.service import Lookup, Miss, ResponseCache
 from gateway.pipeline.context import RequestContext, Slot
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
@@ -43,6 +47,9 @@ if TYPE_CHECKING:
 
 CACHE_HEADER = "x-gateway-cache"
 SIMILARITY_HEADER = "x-gateway-cache-similarity"
+THRESHOLD_HEADER = "x-gateway-cache-threshold"
+REFUSED_HEADER = "x-gateway-cache-refused"
+KEY_HEADER = "x-gateway-cache-key"
 
 
 @dataclass(slots=True)
@@ -81,15 +88,25 @@ class CacheStage(Stage):
         state = CacheState(plan, no_store)
         CACHE.set(ctx, state)
         found: Lookup | None = None
+        if plan.namespace is not None and self._cache.semantic is not None:
+            ctx.response_headers[THRESHOLD_HEADER] = f"{plan.policy.threshold:.4f}"
         if not no_cache:
             found = await self._cache.exact(plan)
             if found is None and self._cache.may_match(plan):
                 state.query = await self._cache.embed(plan.query)
                 if state.query is not None:
-                    found = await self._cache.similar(plan, state.query)
+                    result = await self._cache.similar(plan, state.query)
+                    if isinstance(result, Miss):
+                        ctx.response_headers[REFUSED_HEADER] = _refusal(result)
+                    else:
+                        found = result
+            elif found is None and THRESHOLD_HEADER in ctx.response_headers:
+                ctx.response_headers[REFUSED_HEADER] = "empty"  # nothing comparable cached
         if found is None:
             cache_result(ctx, "miss")
             ctx.response_headers[CACHE_HEADER] = "miss"
+            if not no_store:
+                ctx.response_headers[KEY_HEADER] = plan.exact_key
             return None
         return self._replay(ctx, found)
 
@@ -141,6 +158,14 @@ class CacheStage(Stage):
         if ctx.stream and ctx.endpoint is not Endpoint.EMBEDDINGS:
             return ChunkStream(replay.chunks(body, ctx.endpoint, ctx.include_usage))
         return Completion(body)
+
+
+def _refusal(miss: Miss) -> str:
+    """``direction; similarity=0.9712``: the guard rule (or ``below-threshold``,
+    ``empty``, ``expired``) that kept the closest candidate from being served."""
+    if miss.similarity is None:
+        return miss.reason
+    return f"{miss.reason}; similarity={miss.similarity:.4f}"
 
 
 def _directives(value: str) -> tuple[bool, bool]:

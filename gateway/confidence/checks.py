@@ -1,7 +1,8 @@
 """Cross-reference checks of the ``confidence:`` section against the whole config.
 
 Apart from the section's types (``config.py``, which the schema imports) so that the
-loader can call them without an import circle.
+loader can call them without an import circle; ``ConfigError`` is imported when a
+check runs, since importing ``gateway.config`` runs the loader, which imports this.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gateway.confidence.config import NO_GATE
-from gateway.config.errors import ConfigError
 
 if TYPE_CHECKING:
     from gateway.config.schema import Config
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 def check_confidence(config: Config) -> None:
     """Policy names resolve and retry models exist."""
+    from gateway.config.errors import ConfigError
+
     policies = config.confidence.policies
     for name, policy in policies.items():
         if policy.retry_model and policy.retry_model not in config.models:

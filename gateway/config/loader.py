@@ -24,7 +24,6 @@ from gateway.experiments.checks import check_experiments
 from gateway.experiments.config import Experiment
 from gateway.intent.checks import check_intents
 from gateway.intent.config import Intent, IntentRouter
-from gateway.providers.registry import PROVIDERS
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
@@ -134,6 +133,10 @@ def _drop_disabled_providers(raw: dict[str, Any]) -> None:
 def _check_references(config: Config) -> None:
     if config.state.url and not config.state.url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("state.url", "must be a redis://, rediss:// or unix:// URL")
+    # Imported here: the provider modules import the config schema, whose package
+    # imports this loader, so a top-level import would be circular at run time.
+    from gateway.providers.registry import PROVIDERS
+
     for name, provider in config.providers.items():
         if provider.kind not in PROVIDERS:
             known = ", ".join(sorted(PROVIDERS))
@@ -156,8 +159,10 @@ def _check_references(config: Config) -> None:
         if engine is not None:
             if engine.kind == "command" and not engine.command:
                 raise ConfigError(f"providers.{name}.engine.command", "required for kind command")
-            if engine.kind == "llama-cpp" and not engine.model:
-                raise ConfigError(f"providers.{name}.engine.model", "required for kind llama-cpp")
+            if engine.kind != "command" and not engine.model:
+                raise ConfigError(
+                    f"providers.{name}.engine.model", f"required for kind {engine.kind}"
+                )
     for model_name, model in config.models.items():
         for i, target in enumerate(model.targets):
             if target.provider not in config.providers:

@@ -20,6 +20,7 @@ from gateway.guard.config import Guardrails
 from gateway.intent.config import IntentRouter
 from gateway.labeling.config import Labeling, TeamLabeling
 from gateway.limits.config import Limits, RateLimitSettings
+from gateway.providers.capabilities import CapabilityPatch
 from gateway.routing.config import RoutingPolicy
 from gateway.telemetry.config import TeamTelemetry, Telemetry
 
@@ -62,8 +63,11 @@ class HealthCheck(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
 class Engine(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A local engine process the gateway starts, health-checks and stops with itself."""
 
-    kind: Literal["llama-cpp", "command"]
-    # llama-cpp: a path to a GGUF file, or ``package:<module>`` to use the single GGUF
+    # llama-cpp: llama.cpp's server from the prebuilt xllamacpp wheel (the [local] extra);
+    # llama-cpp-python: the same server from llama-cpp-python[server] (compiled);
+    # command: any argv, e.g. trtllm-serve on GPU hosts.
+    kind: Literal["llama-cpp", "llama-cpp-python", "command"]
+    # llama-cpp*: a path to a GGUF file, or ``package:<module>`` to use the single GGUF
     # shipped inside an installed package (found without importing it).
     model: str = ""
     # command: the argv to run (``trtllm-serve ...`` on GPU hosts).
@@ -71,7 +75,10 @@ class Engine(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535)] = 8181
     threads: PositiveInt = 2
+    # Tokens of context per request slot, and how many requests decode at once
+    # (llama-cpp; llama-cpp-python serves one at a time).
     context_size: PositiveInt = 2048
+    parallel: PositiveInt = 1
     served_name: str = ""
     env: dict[str, str] = field(default_factory=dict)
 
@@ -95,10 +102,15 @@ class Provider(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     stream_usage: bool = True
     # Azure: API version; Anthropic: anthropic-version header.
     api_version: str = ""
-    # Anthropic: max_tokens to send when the client set none (the Messages API needs it).
-    max_tokens: PositiveInt = 4096
+    # Anthropic: max_tokens to send when the client set none (the Messages API needs it);
+    # unset: the model's max_output_tokens from the capability table, so a long answer is
+    # not cut where the same request to OpenAI would not be.
+    max_tokens: PositiveInt | None = None
     # trtllm: how the engine's load is read for engine-aware routing.
     metrics: EngineMetrics = field(default_factory=EngineMetrics)
+    # Anthropic (by upstream model) and Azure (by api-version): fnmatch pattern → what
+    # it accepts, over policies/capabilities.yaml (gateway.providers.capabilities).
+    capabilities: dict[str, CapabilityPatch] = field(default_factory=dict)
 
 
 class Target(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -8,6 +8,15 @@
 - ``ProviderEmbedder``: an embeddings model served through the gateway's own
   ``/v1/embeddings`` routing (any provider the config names), for hosts that would
   rather not run a model in process.
+- ``HybridEmbedder`` (``kind: minilm+wordllama``): MiniLM for the Latin-script share of
+  a text and WordLlama's static multilingual token embeddings (PyPI ``wordllama``, the
+  256-dimension weights ship inside the package, ~0.3 ms a query, loaded offline) for
+  its CJK share. MiniLM's vocabulary maps most CJK characters to [UNK], so on its own
+  it cannot tell Chinese paraphrases from unrelated Chinese questions.
+
+``gateway.embedding.service.Embedders`` keeps one of each per process, shared by the
+cache and the intent routers (MiniLM int8 about 62 MB resident with its tokenizer and
+thread pool; WordLlama adds about 66 MB).
 
 ``name`` identifies the vector space. It is part of every semantic entry's namespace,
 so vectors from two embedders (or precisions) are never compared.
@@ -18,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -87,6 +97,93 @@ class OnnxEmbedder:
         output = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         vector: Vector = np.ascontiguousarray(output[0], dtype=np.float32)
         return vector
+
+    async def embed(self, text: str) -> Vector:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self.embed_sync, text)
+
+    async def aclose(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_SPACE = re.compile(r"\s+")
+
+
+def cjk_share(text: str) -> float:
+    """Share of CJK characters among the non-space characters of ``text``."""
+    if text.isascii():
+        return 0.0
+    return len(_CJK.findall(text)) / max(1, len(_SPACE.sub("", text)))
+
+
+class WordLlamaEmbedder:
+    """WordLlama's packaged static embeddings (PyPI ``wordllama``), offline: the
+    weights ship in the package; ``disable_download`` makes a missing file an error
+    instead of a download."""
+
+    def __init__(self) -> None:
+        try:
+            import wordllama  # type: ignore[import-untyped]
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise EmbedderError(
+                "kind: minilm+wordllama needs the 'wordllama' package (pip install wordllama)"
+            ) from exc
+        package_dir = os.path.dirname(wordllama.__file__)
+        self._model: Any = wordllama.WordLlama.load(cache_dir=package_dir, disable_download=True)
+        self.name = "wordllama-l2-256"
+
+    def embed_sync(self, text: str) -> Vector:
+        vector = np.asarray(self._model.embed([text], norm=True)[0], dtype=np.float32)
+        norm = float(np.linalg.norm(vector))
+        result: Vector = vector / norm if norm > 0 else vector
+        return result
+
+
+class HybridEmbedder:
+    """MiniLM for the Latin-script share of a text, WordLlama for its CJK share.
+
+    The vector of a text with CJK share ``s`` is
+    ``[sqrt(1-s)·m, sqrt(s·(1-k)), sqrt(s·k)·w]`` (``m``, ``w``: unit MiniLM and
+    WordLlama vectors). It has unit norm, and the dot product of two such vectors is
+    ``sqrt((1-s1)(1-s2))·cos_m + sqrt(s1·s2)·((1-k) + k·cos_w)``: MiniLM's cosine for two
+    English texts, WordLlama's for two Chinese ones, rescaled so that the WordLlama
+    cosine ``cjk_threshold`` lands on ``reference`` (the cache's default threshold):
+    ``k = (1 - reference) / (1 - cjk_threshold)``. One threshold then serves both
+    languages. ``multilingual`` tells the cache to score CJK text by these vectors
+    instead of by character overlap.
+    """
+
+    multilingual = True
+
+    def __init__(
+        self,
+        primary: OnnxEmbedder,
+        secondary: WordLlamaEmbedder,
+        *,
+        cjk_threshold: float,
+        reference: float,
+        threads: int = 1,
+    ) -> None:
+        if not 0.0 < cjk_threshold < reference:
+            raise ValueError("cjk_threshold must lie between 0 and the reference threshold")
+        self._primary = primary
+        self._secondary = secondary
+        self._k = (1.0 - reference) / (1.0 - cjk_threshold)
+        self._tail = np.zeros(1 + len(secondary.embed_sync("warm up")), dtype=np.float32)
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="embed-hybrid")
+        self.name = f"{primary.name}+{secondary.name}@{cjk_threshold:g}"
+
+    def embed_sync(self, text: str) -> Vector:
+        share = cjk_share(text)
+        minilm = self._primary.embed_sync(text)
+        if share <= 0.0:
+            return np.concatenate([minilm, self._tail])
+        words = self._secondary.embed_sync(text)
+        head = np.sqrt(1.0 - share) * minilm
+        constant = np.asarray([np.sqrt(share * (1.0 - self._k))], dtype=np.float32)
+        tail_words = np.sqrt(share * self._k) * words
+        return np.concatenate([head, constant, tail_words]).astype(np.float32)
 
     async def embed(self, text: str) -> Vector:
         loop = asyncio.get_running_loop()

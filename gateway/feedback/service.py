@@ -7,13 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.config.schema import Config
 from gateway.feedback.redact import Redact, redaction_for
 from gateway.feedback.store import FlywheelStore, open_flywheel_store
-from gateway.guard.compiled import CompiledPolicy
 from gateway.state.embedded import default_path
 from gateway.telemetry.pipeline_metrics import PipelineMetrics
+
+if TYPE_CHECKING:  # a policy exists only where the guard extra is installed
+    from gateway.guard.compiled import CompiledPolicy
 
 
 @dataclass(slots=True)

@@ -213,7 +213,7 @@ class RedisFlywheelStore:
 
     async def _values(self, key: str) -> list[FeedbackRecord]:
         try:
-            values = await self.redis.hvals(key)  # type: ignore[misc]
+            values = await self.redis.hvals(key)
         except (RedisError, OSError) as exc:
             raise StateError(f"the flywheel store (redis) failed: {exc}") from exc
         return [feedback_decoder.decode(v) for v in values]
@@ -238,16 +238,18 @@ class RedisFlywheelStore:
 
     async def set_switch(self, experiment: str, active: bool) -> None:
         try:
-            await self.redis.hset(PREFIX + "switches", experiment, "1" if active else "0")  # type: ignore[misc]
+            await self.redis.hset(PREFIX + "switches", experiment, "1" if active else "0")
         except (RedisError, OSError) as exc:
             raise StateError(f"the flywheel store (redis) failed: {exc}") from exc
 
     async def switches(self) -> dict[str, bool]:
         try:
-            raw = await self.redis.hgetall(PREFIX + "switches")  # type: ignore[misc]
+            raw = await self.redis.hgetall(PREFIX + "switches")
         except (RedisError, OSError) as exc:
             raise StateError(f"the flywheel store (redis) failed: {exc}") from exc
-        return {k.decode(): v == b"1" for k, v in raw.items()}
+        return {
+            (k.decode() if isinstance(k, bytes) else k): v in (b"1", "1") for k, v in raw.items()
+        }
 
 
 def open_flywheel_store(state_url: str, state_path: Path) -> FlywheelStore:

@@ -27,8 +27,14 @@ def build_guard_stage(config: Config, call: Call) -> GuardStage | None:
     """The stage for this config, or None when no policy is configured at all. ``call``
     makes the JSON-schema repair request (the dispatcher)."""
     from gateway.auth.per_team import PerTeam
-    from gateway.guard.compiled import compile_policies
+    from gateway.extras import require
     from gateway.guard.config import NO_POLICY
+    from gateway.guard.policies import policy_names
+
+    if not policy_names(config):
+        return None
+    require("guard", "guardrails (a team has a policy)")
+    from gateway.guard.compiled import compile_policies
 
     compiled = compile_policies(config)
     if not compiled:

@@ -234,9 +234,40 @@ def _around(text: str, needle: str, before: int, after: int) -> list[tuple[int, 
 def _scan_emails(text: str, found: list[Finding]) -> None:
     for start, end in _around(text, "@", 80, 200):
         for match in _EMAIL.finditer(text, start, end):
-            local = match.group().partition("@")[0]
-            if ".." not in local and len(match.group()) <= 254:
+            local, _, domain = match.group().partition("@")
+            if ".." not in local and len(match.group()) <= 254 and not _file_name(domain):
                 found.append(Finding(match.start(), match.end(), "EMAIL"))
+
+
+# File names that look like addresses: image density variants (icon@2x.png,
+# hero@1.5x.webp) and anything whose "top-level domain" is a file extension that is no
+# TLD (no .png or .jpg TLD exists; .zip, .mov, .py, .sh, .md are real TLDs and stay).
+_DENSITY = re.compile(r"\d{1,2}(?:\.\d{1,2})?x\.", re.IGNORECASE)
+_EXTENSIONS = (
+    "png jpg jpeg gif webp svg ico bmp tif tiff avif heic heif psd raw jfif apng "
+    "mp4 m4v webm mkv avi wmv flv mp3 wav ogg oga flac aac m4a opus "
+    "pdf doc docx xls xlsx ppt pptx odt ods csv tsv txt rtf json yaml yml xml toml ini "
+    "html htm css scss less js mjs cjs ts tsx jsx vue map wasm woff woff2 ttf otf eot "
+    "gz tgz bz2 xz tar rar 7z dmg iso apk ipa exe msi dll bin lock log bak tmp"
+)
+_FILE_EXTENSIONS = frozenset(_EXTENSIONS.split())
+
+
+_TLDS = (
+    "com net org edu gov mil int io co ai app dev me info biz xyz online site tech cloud "
+    "cn hk tw jp kr sg uk de fr es it nl be ch at se no dk fi pl ru in au nz ca us br mx"
+)
+_COMMON_TLDS = frozenset(_TLDS.split())
+
+
+def _file_name(domain: str) -> bool:
+    """True when the part after "@" is a file name, not a mail domain: the last label
+    is a file extension, or the first is a density suffix (2x, 1.5x) and the last is
+    no common TLD (``someone@2x.io`` stays an address)."""
+    tld = domain.rpartition(".")[2].lower()
+    if tld in _FILE_EXTENSIONS:
+        return True
+    return bool(_DENSITY.match(domain)) and tld not in _COMMON_TLDS
 
 
 def _scan_phones(text: str, start: int, end: int, found: list[Finding]) -> None:

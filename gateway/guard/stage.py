@@ -92,10 +92,12 @@ class GuardStage(Stage):
                 fired = True
                 if rule.action == "block":
                     guard_action(ctx, rule=rule.name, action="block", direction="input")
+                    _set_header(ctx)
                     raise ContentFilterError(
                         f"The request was blocked by the gateway's guardrail policy: rule "
                         f"'{rule.name}' found {_describe(findings)}.",
                         param=param_name(ctx.endpoint),
+                        headers=_blocked_headers(ctx),
                     )
                 if rule.action == "redact":
                     kept = redactions.setdefault(index, [])
@@ -294,6 +296,12 @@ def _describe(findings: list[Finding]) -> str:
 def _set_header(ctx: RequestContext) -> None:
     if ctx.guard_actions:
         ctx.response_headers[GUARD_HEADER] = ",".join(ctx.guard_actions)
+
+
+def _blocked_headers(ctx: RequestContext) -> dict[str, str]:
+    """A 400 ``content_filter`` carries the headers every action promises: the rules that
+    acted (``x-gateway-guard``, the blocking one last) and the gateway's own time."""
+    return {**ctx.response_headers, "x-gateway-overhead-ms": f"{ctx.overhead_ms():.3f}"}
 
 
 def _choice_count(reply: Completion) -> int:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gateway.config.schema import Config
+    from gateway.embedding.embedder import HybridEmbedder, OnnxEmbedder
     from gateway.embedding.service import Embedders
     from gateway.intent.stage import IntentRouting
 
@@ -17,10 +18,14 @@ def build_intent_routing(config: Config, embedders: Embedders) -> IntentRouting 
     embedders come from the shared service (the semantic cache may use the same one)."""
     if not config.intents:
         return None
+    from gateway.extras import require
+
+    require("cache", "intent routing (its embedder)")
     import logging
     import os
     from pathlib import Path
 
+    from gateway.cache.config import DEFAULT_THRESHOLD, EmbedderConfig
     from gateway.embedding.embedder import default_model_dir
     from gateway.intent.classifier import IntentClassifier
     from gateway.intent.stage import IntentRouting, RouterRuntime
@@ -29,12 +34,21 @@ def build_intent_routing(config: Config, embedders: Embedders) -> IntentRouting 
     routers: dict[str, RouterRuntime] = {}
     for name, router in config.intents.items():
         spec = router.embedder
-        embedder = None
-        if spec.kind == "minilm":
+        embedder: OnnxEmbedder | HybridEmbedder | None = None
+        if spec.kind != "none":
             directory = (
                 Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
             )
-            embedder = embedders.onnx(directory, int8=spec.precision == "int8")
+            int8 = spec.precision == "int8"
+            if spec.kind == "minilm+wordllama":
+                embedder = embedders.hybrid(
+                    directory,
+                    int8=int8,
+                    cjk_threshold=EmbedderConfig().cjk_threshold,
+                    reference=DEFAULT_THRESHOLD,
+                )
+            else:  # one MiniLM session per process, shared with the semantic cache
+                embedder = embedders.onnx(directory, int8=int8)
         classifier = IntentClassifier(router, embedder.embed_sync if embedder else None)
         routers[name] = RouterRuntime(router, classifier, embedder)
         log.info(

@@ -1,14 +1,13 @@
 """Cross-reference checks of the ``intents:`` section against the whole config.
 
 Apart from the section's types (``config.py``, which the schema imports) so that the
-loader can call them without an import circle.
+loader can call them without an import circle; ``ConfigError`` is imported when a
+check runs, since importing ``gateway.config`` runs the loader, which imports this.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-
-from gateway.config.errors import ConfigError
 
 if TYPE_CHECKING:
     from gateway.config.schema import Config
@@ -17,6 +16,8 @@ if TYPE_CHECKING:
 def check_intents(config: Config) -> None:
     """Cross-references: the default is an intent, every target a model or experiment,
     and no router name shadows a model."""
+    from gateway.config.errors import ConfigError
+
     routable = set(config.models) | {e.model for e in config.experiments.values()}
     for name, router in config.intents.items():
         path = f"intents.{name}"

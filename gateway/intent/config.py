@@ -21,10 +21,13 @@ class _Base(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
 
 class IntentEmbedder(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """``minilm``: the packaged all-MiniLM-L6-v2 (ONNX, as the semantic cache uses) plus
-    character n-grams; ``none``: character n-grams only (no model, ~0.1 ms, weaker on
-    paraphrases but indifferent to the script)."""
+    character n-grams; ``minilm+wordllama``: the same plus WordLlama's multilingual static
+    embeddings for the CJK share of a text (PyPI ``wordllama``, as the cache's hybrid
+    embedder; MiniLM alone cannot read most Chinese characters); ``none``: character
+    n-grams only (no model, ~0.1 ms, weaker on paraphrases but indifferent to the
+    script)."""
 
-    kind: Literal["minilm", "none"] = "minilm"
+    kind: Literal["minilm", "minilm+wordllama", "none"] = "minilm"
     precision: Literal["int8", "fp32"] = "int8"
     model_dir: str = ""
 

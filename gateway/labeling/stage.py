@@ -6,7 +6,8 @@ answers (each delivery gets its own ProduceID). Embeddings are vectors, not cont
 people, and are not labelled.
 
 - Whole bodies: optional visible notice, then the headers with the signature.
-- Streams: the headers go out first with an empty ``ReservedCode1``; the chunks pass
+- Streams: the headers go out first with an empty ``ReservedCode1`` (and the model
+  named by the first chunk); the chunks pass
   through one by one while their text is accumulated; after the last chunk one SSE
   comment line carries the complete ``AIGC`` object with the signature, just before
   ``data: [DONE]``. A stream that fails midway gets no binding: nothing to vouch for.
@@ -53,17 +54,26 @@ class LabelAnswers(Stage):
         ctx.label_id = produce_id
         notice = self._notice_for(ctx)
         if isinstance(reply, Completion):
-            body = reply.body
-            if notice is not None:
-                notice.apply_to_body(body)
+            body = reply.body if notice is None else notice.apply_to_body(reply.body)
             model = body.get("model")
             model = model if isinstance(model, str) else ctx.model
             binding = labeler.sign(produce_id, model, body_text(body))
             ctx.response_headers.update(labeler.headers(produce_id, model, binding))
-            return reply
-        ctx.response_headers.update(labeler.headers(produce_id, ctx.model, ""))
+            return reply if body is reply.body else Completion(body)
+        # The headers name the model the chunks carry (an upstream's dated snapshot, as
+        # the signed label does): the first chunk was read before the stream came back
+        # (providers.exchange), so peeking at it waits for nothing.
+        chunks = reply.chunks
+        try:
+            first = await anext(chunks, None)
+        except BaseException:
+            await _close(chunks)
+            raise
+        model = first.get("model") if isinstance(first, dict) else None
+        model = model if isinstance(model, str) and model else ctx.model
+        ctx.response_headers.update(labeler.headers(produce_id, model, ""))
         decorate = notice.stream_decorator(prompt_text(ctx.body)) if notice else None
-        return ChunkStream(self._bind(ctx, reply.chunks, produce_id, decorate))
+        return ChunkStream(self._bind(ctx, _prepend(first, chunks), produce_id, decorate))
 
     async def _bind(
         self,
@@ -87,3 +97,21 @@ class LabelAnswers(Stage):
         labeler = self._labeler
         binding = labeler.sign(produce_id, text.model or ctx.model, text.text())
         yield Comment(labeler.stream_comment(produce_id, binding))
+
+
+async def _prepend(
+    first: StreamItem | None, rest: AsyncIterator[StreamItem]
+) -> AsyncIterator[StreamItem]:
+    try:
+        if first is not None:
+            yield first
+            async for item in rest:
+                yield item
+    finally:
+        await _close(rest)
+
+
+async def _close(chunks: AsyncIterator[StreamItem]) -> None:
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        await aclose()

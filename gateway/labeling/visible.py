@@ -51,14 +51,24 @@ class VisibleNotice:
             return notice + self.separator + text
         return text + self.separator + notice
 
-    def apply_to_body(self, body: dict[str, Any]) -> None:
-        """Chat ``message.content`` or completion ``text`` of every choice that has text."""
+    def apply_to_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with the notice on the chat ``message.content`` or completion ``text``
+        of every choice that has text. A copy: the cache holds the original, and must
+        store the answer without a notice, or every hit would carry two."""
+        choices = []
         for choice in body.get("choices") or ():
+            choice = dict(choice)
             message = choice.get("message")
-            holder, key = (message, "content") if isinstance(message, dict) else (choice, "text")
+            if isinstance(message, dict):
+                holder = choice["message"] = dict(message)
+                key = "content"
+            else:
+                holder, key = choice, "text"
             text = holder.get(key)
             if isinstance(text, str) and text:
                 holder[key] = self.decorate(text)
+            choices.append(choice)
+        return {**body, "choices": choices}
 
     def stream_decorator(self, prompt: str) -> StreamDecorator:
         return StreamDecorator(self, prompt)

@@ -7,18 +7,30 @@ become ``tool_use`` blocks; image parts become image blocks; ``tools``,
 ``tool_choice`` (``required`` → ``any``, a named function → ``tool``,
 ``parallel_tool_calls: false`` → ``disable_parallel_tool_use``), ``stop`` →
 ``stop_sequences``, ``user`` → ``metadata.user_id``. ``max_tokens`` is required
-upstream: the client's, else the provider's ``max_tokens``. ``temperature`` is capped
-at 1 (Anthropic's range is 0..1). ``response_format`` becomes a system instruction
-(best effort: the API has no JSON mode). ``n > 1``, ``logprobs`` and audio are refused
-with 400 rather than silently ignored. OpenAI-only knobs without an equivalent
+upstream: the client's, else the provider's ``max_tokens``, else the model's maximum
+output (a fixed 4096 would cut long answers that OpenAI would finish). ``temperature``
+is capped at 1 (Anthropic's range is 0..1); sampling knobs the model rejects
+(``policies/capabilities.yaml``) are dropped. ``response_format: json_schema`` uses
+native structured outputs or a forced tool, per model (``_structured_output``); its
+tool call comes back as the message content. ``n > 1``, ``logprobs`` and audio are
+refused with 400 rather than silently ignored. OpenAI-only knobs without an equivalent
 (penalties, ``seed``, ``logit_bias``, ``store``, ...) are dropped.
+
+Extended thinking: ``reasoning_effort`` becomes a thinking budget or, on adaptive
+models, ``output_config.effort``; ``thinking`` and ``output_config`` from
+``extra_body`` are sent as given (see ``anthropic_messages._reasoning``). Thinking comes
+back as ``reasoning_content`` plus ``thinking_blocks`` (with their signatures; streamed
+as ``reasoning_content`` deltas and one ``thinking_blocks`` delta per signed block), and
+``thinking_blocks`` on an assistant message go back upstream first in its turn.
 
 Responses and streams come back as OpenAI chat completions and chunks: text blocks
 joined, ``tool_use`` as ``tool_calls`` (arguments as JSON text), stop reasons mapped to
-finish reasons, usage with prompt tokens = input + cache reads + cache writes and
-``cached_tokens`` = cache reads. In a stream, the role goes on the first chunk that
-carries content, so an ``overloaded_error`` event before any content fails the
-attempt early enough to be retried elsewhere.
+finish reasons, usage with prompt tokens = input + cache reads + cache writes,
+``cached_tokens`` = cache reads and ``completion_tokens_details.reasoning_tokens`` =
+thinking tokens; a refusal's ``stop_details`` stays on the choice, its explanation
+becoming ``message.refusal`` (``delta.refusal`` in a stream). In a stream, the role
+goes on the first chunk that carries content, so an ``overloaded_error`` event before
+any content fails the attempt early enough to be retried elsewhere.
 """
 
 from __future__ import annotations
@@ -39,7 +51,7 @@ from gateway.errors import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
-from gateway.providers.anthropic_messages import to_messages
+from gateway.providers.anthropic_messages import STRUCTURED_TOOL, to_messages
 from gateway.providers.base import (
     NOTHING,
     Parsed,
@@ -50,6 +62,7 @@ from gateway.providers.base import (
     UpstreamRequest,
     scrub,
 )
+from gateway.providers.capabilities import capabilities_for
 from gateway.providers.openai import join_url
 from gateway.wire.sse import Event
 from gateway.wire.types import Endpoint, Usage
@@ -86,6 +99,12 @@ class AnthropicTranslator:
         self._role_sent = False
         self._tool_index: dict[int, int] = {}
         self._input: dict[str, Any] = {}
+        # Thinking text streamed so far, per block index (sent whole with its signature).
+        self._thinking: dict[int, str] = {}
+        # Thinking tokens within the output (usage.output_tokens_details), if reported.
+        # Structured output by forced tool: its tool_use is the answer's content.
+        self._structured = False
+        self._answer_blocks: set[int] = set()
 
     # --- request ------------------------------------------------------------------------
 
@@ -97,7 +116,9 @@ class AnthropicTranslator:
                 param="model",
                 code="unsupported_endpoint",
             )
-        body = to_messages(request.body, request.upstream_model, self.provider.max_tokens)
+        caps = capabilities_for("anthropic", request.upstream_model, self.provider.capabilities)
+        body = to_messages(request.body, request.upstream_model, self.provider.max_tokens, caps)
+        self._structured = (body.get("tool_choice") or {}).get("name") == STRUCTURED_TOOL
         if request.stream:
             body["stream"] = True
         headers = {
@@ -116,10 +137,15 @@ class AnthropicTranslator:
         message = _decode_object(content)
         text: list[str] = []
         calls: list[dict[str, Any]] = []
+        thoughts: list[dict[str, Any]] = []
         for block in message.get("content") or ():
             kind = block.get("type")
             if kind == "text":
                 text.append(block.get("text") or "")
+            elif kind in ("thinking", "redacted_thinking"):
+                thoughts.append(block)
+            elif kind == "tool_use" and self._is_answer(block):
+                text.append(_encode(block.get("input") or {}).decode())
             elif kind == "tool_use":
                 calls.append(
                     {
@@ -138,21 +164,23 @@ class AnthropicTranslator:
         }
         if calls:
             reply["tool_calls"] = calls
+        if thoughts:
+            reply.update(_reasoning_fields(thoughts))
+        choice: dict[str, Any] = {
+            "index": 0,
+            "message": reply,
+            "logprobs": None,
+            "finish_reason": self._finish(message.get("stop_reason")),
+        }
+        _add_stop_details(choice, reply, message.get("stop_details"))
         usage = _usage(message.get("usage"))
         body = {
             "id": _chat_id(message.get("id")),
             "object": "chat.completion",
             "created": int(time.time()),
             "model": self._reported(message.get("model")),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": reply,
-                    "logprobs": None,
-                    "finish_reason": _finish(message.get("stop_reason")),
-                }
-            ],
-            "usage": _usage_json(usage),
+            "choices": [choice],
+            "usage": _usage_json(usage, _thinking_tokens(message.get("usage"))),
         }
         return Parsed(body, usage)
 
@@ -164,13 +192,30 @@ class AnthropicTranslator:
             if delta.get("type") == "text_delta" and delta.get("text"):
                 return StreamStep([self._chunk({"content": delta["text"]})])
             if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
+                if data.get("index", -1) in self._answer_blocks:
+                    return StreamStep([self._chunk({"content": delta["partial_json"]})])
                 index = self._tool_index.get(data.get("index", -1))
                 if index is not None:
                     call = {"index": index, "function": {"arguments": delta["partial_json"]}}
                     return StreamStep([self._chunk({"tool_calls": [call]})])
-            return NOTHING  # thinking and signature deltas have no OpenAI counterpart
+            block_index = data.get("index", -1)
+            if delta.get("type") == "thinking_delta" and delta.get("thinking"):
+                thought = self._thinking.get(block_index, "") + delta["thinking"]
+                self._thinking[block_index] = thought
+                return StreamStep([self._chunk({"reasoning_content": delta["thinking"]})])
+            if delta.get("type") == "signature_delta" and delta.get("signature"):
+                block = {
+                    "type": "thinking",
+                    "thinking": self._thinking.get(block_index, ""),
+                    "signature": delta["signature"],
+                }
+                return StreamStep([self._chunk({"thinking_blocks": [block]})])
+            return NOTHING
         if kind == "content_block_start":
             block = data.get("content_block") or {}
+            if block.get("type") == "tool_use" and self._is_answer(block):
+                self._answer_blocks.add(data.get("index", -1))
+                return NOTHING
             if block.get("type") == "tool_use":
                 index = self._tool_index[data.get("index", -1)] = len(self._tool_index)
                 call = {
@@ -182,6 +227,8 @@ class AnthropicTranslator:
                 return StreamStep([self._chunk({"content": None, "tool_calls": [call]})])
             if block.get("type") == "text" and block.get("text"):
                 return StreamStep([self._chunk({"content": block["text"]})])
+            if block.get("type") == "redacted_thinking":
+                return StreamStep([self._chunk({"thinking_blocks": [block]})])
             return NOTHING
         if kind == "message_start":
             message = data.get("message") or {}
@@ -190,17 +237,27 @@ class AnthropicTranslator:
             self._input = message.get("usage") or {}
             return StreamStep([], _usage(self._input))
         if kind == "message_delta":
-            usage = _usage({**self._input, **(data.get("usage") or {})})
-            reason = (data.get("delta") or {}).get("stop_reason")
-            chunks = [self._chunk({}, _finish(reason))]
+            reported = {**self._input, **(data.get("usage") or {})}
+            usage = _usage(reported)
+            delta = data.get("delta") or {}
+            chunks = [self._chunk({}, self._finish(delta.get("stop_reason")))]
+            choice = chunks[0]["choices"][0]
+            _add_stop_details(choice, choice["delta"], delta.get("stop_details"))
             if self.request.include_usage:
-                chunks.append(self._envelope([], _usage_json(usage)))
+                chunks.append(self._envelope([], _usage_json(usage, _thinking_tokens(reported))))
             return StreamStep(chunks, usage)
         if kind == "message_stop":
             raise StreamDone
         if kind == "error":
             raise self._error(502, data)
         return NOTHING  # ping, content_block_stop, and event types added later
+
+    def _is_answer(self, block: dict[str, Any]) -> bool:
+        return self._structured and block.get("name") == STRUCTURED_TOOL
+
+    def _finish(self, reason: object) -> str:
+        # The forced answer tool ends with tool_use: for the client, a finished answer.
+        return "stop" if self._structured and reason == "tool_use" else _finish(reason)
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         if not self._role_sent:
@@ -269,6 +326,30 @@ class AnthropicTranslator:
         return UpstreamError(f"The upstream failed (status {status}): {message}")
 
 
+def _add_stop_details(choice: dict[str, Any], message: dict[str, Any], details: object) -> None:
+    """A refusal's ``stop_details`` (category, explanation): kept on the choice, and its
+    explanation as OpenAI's ``refusal`` text, where OpenAI clients look for one."""
+    if not isinstance(details, dict):
+        return
+    choice["stop_details"] = details
+    if details.get("type") == "refusal":
+        explanation = details.get("explanation")
+        category = details.get("category")
+        message["refusal"] = (
+            explanation
+            if isinstance(explanation, str) and explanation
+            else f"The model refused ({category or 'unspecified'})."
+        )
+
+
+def _reasoning_fields(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Thinking as other OpenAI-compatible gateways return it: the text as
+    ``reasoning_content``, the blocks with their signatures as ``thinking_blocks`` (sent
+    back on the assistant message, they round-trip in multi-turn tool use)."""
+    text = "".join(b.get("thinking") or "" for b in blocks if b.get("type") == "thinking")
+    return {"reasoning_content": text, "thinking_blocks": blocks}
+
+
 def _decode_object(content: bytes) -> dict[str, Any]:
     try:
         body = _decode(content)
@@ -310,13 +391,26 @@ def _usage(usage: object) -> Usage | None:
     )
 
 
-def _usage_json(usage: Usage | None) -> dict[str, Any]:
+def _thinking_tokens(usage: object) -> int | None:
+    """Anthropic's count of thinking tokens (``output_tokens_details``), when reported."""
+    details = usage.get("output_tokens_details") if isinstance(usage, dict) else None
+    if isinstance(details, dict) and "thinking_tokens" in details:
+        return _int(details["thinking_tokens"])
+    return None
+
+
+def _usage_json(usage: Usage | None, reasoning_tokens: int | None = None) -> dict[str, Any]:
     usage = usage or Usage()
     return {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total_tokens,
         "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+        **(
+            {"completion_tokens_details": {"reasoning_tokens": reasoning_tokens}}
+            if reasoning_tokens is not None
+            else {}
+        ),
     }
 
 

@@ -10,11 +10,18 @@ import json
 from typing import Any
 
 from gateway.errors import InvalidRequestError
+from gateway.providers.capabilities import Capabilities
 
 _Json = dict[str, Any]
 
 
-def to_messages(body: _Json, model: str, default_max_tokens: int) -> _Json:
+def to_messages(
+    body: _Json, model: str, default_max_tokens: int | None, caps: Capabilities | None = None
+) -> _Json:
+    """The Messages body for ``body``; ``caps`` (default: accept everything) says what
+    ``model`` accepts (``policies/capabilities.yaml``). ``max_tokens`` is required
+    upstream: the client's, else ``default_max_tokens``, else the model's ceiling."""
+    caps = caps or Capabilities()
     _refuse_unsupported(body)
     system: list[_Json] = []
     turns: list[_Json] = []
@@ -35,21 +42,22 @@ def to_messages(body: _Json, model: str, default_max_tokens: int) -> _Json:
                 f"Role {role!r} is not supported by this model.",
                 param=f"messages[{position}].role",
             )
-    instruction = _format_instruction(body.get("response_format"))
-    if instruction:
-        system.append({"type": "text", "text": instruction})
     limit = body.get("max_completion_tokens")
     limit = body.get("max_tokens") if limit is None else limit
     result: _Json = {
         "model": model,
-        "max_tokens": limit if isinstance(limit, int) and limit > 0 else default_max_tokens,
+        "max_tokens": limit
+        if isinstance(limit, int) and limit > 0
+        else (default_max_tokens or caps.max_output_tokens),
         "messages": turns,
     }
     if system:
         plain = all(set(b) == {"type", "text"} for b in system)
         result["system"] = "\n\n".join(b["text"] for b in system) if plain else system
-    _sampling(body, result)
+    thinking = _reasoning(body, result, caps, limit_given=result["max_tokens"] == limit)
+    _sampling(body, result, caps, thinking)
     _tools(body, result)
+    _structured_output(body, result, caps, thinking)
     return result
 
 
@@ -132,7 +140,10 @@ def _image(image_url: object, where: str) -> _Json:
 
 
 def _assistant_blocks(message: _Json, position: int) -> list[_Json]:
-    blocks = _text_blocks(message.get("content"), f"messages[{position}].content")
+    """Thinking blocks first (``thinking_blocks``, as the gateway returned them: the
+    signature must come back for tool use with thinking), then text and tool calls."""
+    blocks = _thinking_blocks(message.get("thinking_blocks"))
+    blocks += _text_blocks(message.get("content"), f"messages[{position}].content")
     for index, call in enumerate(message.get("tool_calls") or ()):
         function = call.get("function") or {}
         arguments = function.get("arguments") or "{}"
@@ -154,6 +165,20 @@ def _assistant_blocks(message: _Json, position: int) -> list[_Json]:
     return blocks
 
 
+def _thinking_blocks(given: object) -> list[_Json]:
+    blocks: list[_Json] = []
+    for block in given if isinstance(given, list) else ():
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "thinking" and isinstance(block.get("signature"), str):
+            blocks.append(
+                {"type": "thinking", "thinking": block.get("thinking") or "",
+                 "signature": block["signature"]}
+            )  # fmt: skip
+        elif kind == "redacted_thinking" and isinstance(block.get("data"), str):
+            blocks.append({"type": "redacted_thinking", "data": block["data"]})
+    return blocks
+
+
 def _tool_result(message: _Json, position: int) -> _Json:
     content = message.get("content")
     block: _Json = {"type": "tool_result", "tool_use_id": message.get("tool_call_id")}
@@ -171,6 +196,45 @@ def _with_cache_control(block: _Json, part: _Json) -> _Json:
     return block
 
 
+# The forced tool whose input is a structured answer (``structured_outputs: tool``).
+STRUCTURED_TOOL = "json_response"
+
+
+def _structured_output(body: _Json, result: _Json, caps: Capabilities, thinking: bool) -> None:
+    """``response_format: json_schema`` natively (``output_config.format``) where the
+    model has structured outputs, else as a forced tool call whose input is the answer
+    (the translator turns it back into content); a system instruction where neither
+    fits: ``json_object`` (no schema), models marked ``prompt``, and requests that
+    bring their own tools or think (a forced tool would exclude both).
+    https://docs.claude.com/en/docs/build-with-claude/structured-outputs"""
+    response_format = body.get("response_format")
+    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    spec = response_format.get("json_schema") if isinstance(response_format, dict) else None
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    if isinstance(schema, dict) and kind == "json_schema":
+        if caps.structured_outputs == "native":
+            config = result.setdefault("output_config", {})
+            config["format"] = {"type": "json_schema", "schema": schema}
+            return
+        if caps.structured_outputs == "tool" and "tools" not in result and not thinking:
+            result["tools"] = [
+                {
+                    "name": STRUCTURED_TOOL,
+                    "description": "Give the answer as this tool's input.",
+                    "input_schema": schema,
+                }
+            ]
+            result["tool_choice"] = {"type": "tool", "name": STRUCTURED_TOOL}
+            return
+    instruction = _format_instruction(response_format)
+    if instruction:
+        system = result.get("system")
+        if isinstance(system, list):
+            system.append({"type": "text", "text": instruction})
+        else:
+            result["system"] = f"{system}\n\n{instruction}" if system else instruction
+
+
 def _format_instruction(response_format: object) -> str | None:
     if not isinstance(response_format, dict):
         return None
@@ -186,13 +250,68 @@ def _format_instruction(response_format: object) -> str | None:
     return None
 
 
-def _sampling(body: _Json, result: _Json) -> None:
+# reasoning_effort → thinking budget (models with budgets) or output_config.effort
+# (adaptive models). 1024 is the API's minimum budget.
+_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384, "xhigh": 32768}
+_EFFORTS = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "max"}
+
+
+def _reasoning(body: _Json, result: _Json, caps: Capabilities, *, limit_given: bool) -> bool:
+    """Extended thinking from ``thinking`` / ``output_config`` (Anthropic's own, via
+    ``extra_body``: sent as given) or OpenAI's ``reasoning_effort`` (mapped per the
+    model's ``reasoning`` capability). Models without thinking get neither (dropped,
+    like ``reasoning_effort`` on OpenAI's non-reasoning models). Whether thinking is on.
+    https://docs.claude.com/en/docs/build-with-claude/extended-thinking"""
+    config = body.get("output_config")
+    output_config: _Json = dict(config) if isinstance(config, dict) else {}
+    thinking = body.get("thinking")
+    effort = body.get("reasoning_effort")
+    if caps.reasoning == "none":
+        output_config.pop("effort", None)
+    elif isinstance(thinking, dict):
+        result["thinking"] = thinking
+    elif isinstance(effort, str) and effort in _BUDGETS:
+        if caps.reasoning == "adaptive":
+            result["thinking"] = {"type": "adaptive"}
+            output_config.setdefault("effort", _EFFORTS[effort])
+        else:
+            budget = _BUDGETS[effort]
+            if not limit_given:  # the default is for the answer: make room for thinking
+                ceiling = max(caps.max_output_tokens, result["max_tokens"])
+                result["max_tokens"] = min(result["max_tokens"] + budget, ceiling)
+            budget = min(budget, result["max_tokens"] - 1)
+            if budget < 1024:
+                raise InvalidRequestError(
+                    "Reasoning on this model needs max_completion_tokens above 1024 "
+                    "(its minimum thinking budget).",
+                    param="max_completion_tokens",
+                )
+            result["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    if output_config:
+        result["output_config"] = output_config
+    kind = (result.get("thinking") or {}).get("type")
+    return kind in ("enabled", "adaptive")
+
+
+def _sampling(body: _Json, result: _Json, caps: Capabilities, thinking: bool = False) -> None:
+    """Sampling knobs the model accepts: recent models reject ``temperature`` and
+    (from Claude 4.5) ``temperature`` together with ``top_p``; both are dropped, not
+    refused, as the model then samples with its own fixed settings. Thinking allows no
+    ``temperature`` but 1, no ``top_k`` and ``top_p`` only from 0.95: others dropped."""
+    sampling: _Json = {}
     temperature = body.get("temperature")
     if isinstance(temperature, int | float):
-        result["temperature"] = min(float(temperature), 1.0)
-    top_p = body.get("top_p")
-    if isinstance(top_p, int | float):
-        result["top_p"] = top_p
+        sampling["temperature"] = min(float(temperature), 1.0)
+    for name in ("top_p", "top_k"):  # top_k: Anthropic's own, via extra_body
+        value = body.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            sampling[name] = value
+    if thinking:
+        sampling.pop("temperature", None)
+        sampling.pop("top_k", None)
+        if sampling.get("top_p", 1) < 0.95:
+            del sampling["top_p"]
+    result.update(caps.sendable(sampling))
     stop = body.get("stop")
     if isinstance(stop, str):
         result["stop_sequences"] = [stop]

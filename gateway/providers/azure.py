@@ -9,8 +9,16 @@ Only the request differs (https://learn.microsoft.com/azure/ai-services/openai/r
   ``headers`` works instead, for Entra ID tokens);
 - ``api-version`` is required; without it Azure answers a bare 404.
 
+What the api-version's spec declares comes from ``policies/capabilities.yaml`` (keyed by
+api-version): versions without the ``developer`` role get it as ``system``; versions
+without ``stream_options`` are not asked for the usage chunk (older ones answer
+"Unrecognized request argument supplied: stream_options"; the gateway then counts the
+tokens itself); undeclared fields (``reasoning_effort``, ``service_tier``) are dropped.
+
 Responses are OpenAI's, plus ``prompt_filter_results`` / ``content_filter_results``
-annotations that OpenAI clients ignore. Azure's content-filter refusal is a 400 with
+annotations that OpenAI clients ignore. Content-filter annotation chunks (asynchronous
+filtering) come with ``id: ""``, ``created: 0`` and ``model: ""``: they get the
+stream's own. Azure's content-filter refusal is a 400 with
 ``code: "content_filter"`` in OpenAI's own error shape, so the base class's error
 mapping already passes it through as OpenAI would (message, param and code, without
 Azure's ``innererror`` detail); its leading stream chunk with empty ``choices`` is
@@ -19,12 +27,14 @@ dropped by the base class too.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import msgspec
 
 from gateway.config.schema import Provider
-from gateway.providers.base import ProviderKind, UpstreamRequest
+from gateway.providers.base import ProviderKind, StreamStep, TranslatorInput, UpstreamRequest
+from gateway.providers.capabilities import capabilities_for
 from gateway.providers.openai import OpenAITranslator, join_url
 
 DEFAULT_API_VERSION = "2024-10-21"  # the current GA data-plane version
@@ -32,6 +42,37 @@ _encode = msgspec.json.Encoder().encode
 
 
 class AzureTranslator(OpenAITranslator):
+    def __init__(self, provider: Provider, request: TranslatorInput) -> None:
+        super().__init__(provider, request)
+        version = provider.api_version or DEFAULT_API_VERSION
+        self.capabilities = capabilities_for("azure", version, provider.capabilities)
+        # The stream's id, created and model, for annotation chunks that carry none.
+        self._head: dict[str, Any] = {}
+
+    def prepare_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        caps = self.capabilities
+        body = super().prepare_body(body)
+        if not caps.stream_options:
+            body.pop("stream_options", None)
+        body = caps.sendable(body)
+        messages = body.get("messages")
+        if "developer" not in caps.roles and isinstance(messages, list):
+            body["messages"] = [
+                {**m, "role": "system"}
+                if isinstance(m, dict) and m.get("role") == "developer"
+                else m
+                for m in messages
+            ]
+        return body
+
+    def parse_chunk(self, chunk: dict[str, Any]) -> StreamStep:
+        for key in ("id", "created", "model"):
+            if chunk.get(key):
+                self._head.setdefault(key, chunk[key])
+            elif key in self._head and chunk.get("choices"):
+                chunk[key] = self._head[key]
+        return super().parse_chunk(chunk)
+
     def build_request(self) -> UpstreamRequest:
         request = self.request
         body = self.prepare_body(dict(request.body))

@@ -4,10 +4,13 @@ Written against ``docs/reference/trtllm-serve.md`` (``openai_protocol.py`` and
 ``openai_server.py`` of NVIDIA/TensorRT-LLM). Each quirk and what is done about it:
 
 - Request models forbid unknown fields (any one is a 400), so the body is cut down to
-  an allow-list per endpoint (``CHAT_FIELDS`` ...). OpenAI fields the engine does not
-  declare (``store``, ``metadata``, ``service_tier``, ``modalities``, ``audio``,
-  ``prediction``, ``web_search_options``, ``verbosity``, ``prompt_cache_key``,
-  ``safety_identifier``, ``functions``, ``function_call``, ...) are dropped.
+  exactly what each endpoint's request model declares (``CHAT_FIELDS`` ...), engine
+  extras included (``early_stopping``, ``thinking_token_budget``, ``cache_salt`` on
+  chat only, ...). OpenAI fields the engine does not declare are dropped when they
+  only tune delivery (``store``, ``metadata``, ``service_tier``, ``prediction``,
+  ``verbosity``, ``prompt_cache_key``, ``safety_identifier``) and refused with 400
+  when dropping would change the answer (a completions ``suffix``, ``functions`` /
+  ``function_call``, audio output, ``web_search_options``).
 - ``max_tokens``/``max_completion_tokens`` are one field: sent once, as ``max_tokens``.
   ``developer`` messages become ``system`` (chat templates rarely know the role).
 - ``stream_options`` is refused without ``stream``: dropped then. Inside it
@@ -34,7 +37,7 @@ from typing import Any
 import msgspec
 
 from gateway.config.schema import Provider
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, InvalidRequestError
 from gateway.providers.base import (
     Parsed,
     ProviderKind,
@@ -52,26 +55,40 @@ _OPENAI_SAMPLING = (
     "presence_penalty", "response_format", "seed", "stop", "stream", "stream_options",
     "temperature", "top_p", "user",
 )  # fmt: skip
+# Declared by both request models (``CompletionRequest``, ``ChatCompletionRequest``).
 _ENGINE_SAMPLING = (
-    "top_k", "min_p", "repetition_penalty", "length_penalty", "stop_token_ids",
-    "ignore_eos", "min_tokens", "skip_special_tokens", "lora_request", "cache_salt",
-    "priority", "conversation_params", "best_of", "use_beam_search", "top_p_min",
-    "include_stop_str_in_output", "spaces_between_special_tokens", "truncate_prompt_tokens",
+    "lora_request", "prompt_ignore_length", "use_beam_search", "top_k", "top_p_min",
+    "min_p", "repetition_penalty", "length_penalty", "early_stopping", "stop_token_ids",
+    "include_stop_str_in_output", "ignore_eos", "min_tokens", "skip_special_tokens",
+    "spaces_between_special_tokens", "truncate_prompt_tokens", "add_special_tokens",
+    "disaggregated_params", "priority", "conversation_params", "best_of",
+    "thinking_token_budget", "echo",
 )  # fmt: skip
-# What the pinned openai_protocol.py declares; keep in step with the deployed version.
+# What the pinned openai_protocol.py declares per request model; keep in step with the
+# deployed version (https://github.com/NVIDIA/TensorRT-LLM, tensorrt_llm/serve/
+# openai_protocol.py: ChatCompletionRequest, CompletionRequest, EmbeddingRequest).
 CHAT_FIELDS = frozenset(
     (
         *_OPENAI_SAMPLING,
         *_ENGINE_SAMPLING,
         "messages", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls",
-        "reasoning_effort", "chat_template_kwargs", "add_generation_prompt", "documents",
-        "echo", "add_special_tokens",
+        "reasoning_effort", "thinking", "chat_template_kwargs", "add_generation_prompt",
+        "documents", "chat_template", "injected_chat_template_kwargs", "media_io_kwargs",
+        "mm_processor_kwargs", "cache_salt", "agent_hierarchy", "prompt_token_ids",
+        "prompt_token_ids_b64",
     )
 )  # fmt: skip
+# No cache_salt here: CompletionRequest does not declare it (a 400 if sent).
 COMPLETION_FIELDS = frozenset(
-    (*_OPENAI_SAMPLING, *_ENGINE_SAMPLING, "prompt", "echo", "add_special_tokens")
+    (
+        *_OPENAI_SAMPLING,
+        *_ENGINE_SAMPLING,
+        "prompt", "suffix", "return_context_logits", "detokenize",
+    )
+)  # fmt: skip
+EMBEDDING_FIELDS = frozenset(
+    ("model", "input", "encoding_format", "dimensions", "user", "add_special_tokens")
 )
-EMBEDDING_FIELDS = frozenset(("model", "input", "encoding_format", "dimensions", "user"))
 _FIELDS = {
     Endpoint.CHAT: CHAT_FIELDS,
     Endpoint.COMPLETIONS: COMPLETION_FIELDS,
@@ -110,6 +127,7 @@ class TrtllmTranslator(OpenAITranslator):
 
     def prepare_body(self, body: dict[str, Any]) -> dict[str, Any]:
         request = self.request
+        _refuse_meaningful(body)
         if "max_completion_tokens" in body:
             limit = body.pop("max_completion_tokens")
             if body.get("max_tokens") is None:
@@ -180,6 +198,21 @@ class TrtllmTranslator(OpenAITranslator):
             }
             body = {"error": detail}
         return super()._error_from_body(status, body)
+
+
+def _refuse_meaningful(body: dict[str, Any]) -> None:
+    """OpenAI fields the engine lacks whose loss would change the answer: 400, not a
+    silent drop (a completion without its ``suffix``, legacy ``functions`` never
+    called, audio or web search never done)."""
+    modalities = body.get("modalities")
+    wants_audio = isinstance(modalities, list) and "audio" in modalities
+    for name in ("suffix", "functions", "function_call", "audio", "web_search_options"):
+        if body.get(name) or (name == "audio" and wants_audio):
+            raise InvalidRequestError(
+                f"{name!r} is not supported by this model.",
+                param="modalities" if name == "audio" and wants_audio else name,
+                code="unsupported_parameter",
+            )
 
 
 def _role_only(choice: dict[str, Any]) -> bool:

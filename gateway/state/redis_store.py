@@ -19,10 +19,8 @@ connection instead of failing). ``state.url`` may tune it with Redis URL paramet
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Sequence
-from typing import TypeVar
+from collections.abc import AsyncIterator, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 import redis.asyncio as aioredis
@@ -48,7 +46,6 @@ from gateway.state.records import (
 from gateway.state.write_behind import WriteBehind
 
 log = logging.getLogger("gateway.state")
-T = TypeVar("T")
 
 PREFIX = "gw:"
 _POOL_DEFAULTS = {
@@ -105,7 +102,7 @@ class RedisState:
 
     async def auth_version(self) -> int:
         async with self._errors():
-            value = await _wait(self.redis.get(PREFIX + "auth:version"))
+            value = await self.redis.get(PREFIX + "auth:version")
         return int(value or 0)
 
     async def load_auth(self) -> AuthSnapshot:
@@ -122,19 +119,19 @@ class RedisState:
 
     async def find_key(self, digest: str) -> KeyRecord | None:
         async with self._errors():
-            key_id = await _wait(self.redis.hget(PREFIX + "keys:digest", digest))
+            key_id = await self.redis.hget(PREFIX + "keys:digest", digest)
         if key_id is None:
             return None
         return await self.get_key(key_id.decode() if isinstance(key_id, bytes) else key_id)
 
     async def get_key(self, key_id: str) -> KeyRecord | None:
         async with self._errors():
-            doc = await _wait(self.redis.hget(PREFIX + "keys", key_id))
+            doc = await self.redis.hget(PREFIX + "keys", key_id)
         return None if doc is None else key_decoder.decode(doc)
 
     async def list_keys(self, team: str | None = None) -> list[KeyRecord]:
         async with self._errors():
-            docs = await _wait(self.redis.hvals(PREFIX + "keys"))
+            docs = await self.redis.hvals(PREFIX + "keys")
         keys = [key_decoder.decode(doc) for doc in docs]
         keys.sort(key=lambda k: (k.created_at, k.id))
         return [k for k in keys if team is None or k.team == team]
@@ -148,12 +145,12 @@ class RedisState:
 
     async def get_team(self, name: str) -> TeamRecord | None:
         async with self._errors():
-            doc = await _wait(self.redis.hget(PREFIX + "teams", name))
+            doc = await self.redis.hget(PREFIX + "teams", name)
         return None if doc is None else team_decoder.decode(doc)
 
     async def list_teams(self) -> list[TeamRecord]:
         async with self._errors():
-            docs = await _wait(self.redis.hvals(PREFIX + "teams"))
+            docs = await self.redis.hvals(PREFIX + "teams")
         return sorted((team_decoder.decode(doc) for doc in docs), key=lambda t: t.name)
 
     async def put_team(self, team: TeamRecord, *, create: bool) -> bool:
@@ -189,7 +186,7 @@ class RedisState:
     async def spend(self, scope: str, periods: Sequence[str]) -> tuple[dict[str, int], int]:
         await self.flush()
         async with self._errors():
-            values = await _wait(self.redis.hmget(PREFIX + "spend:" + scope, [*periods, "held"]))
+            values = await self.redis.hmget(PREFIX + "spend:" + scope, [*periods, "held"])
         spent = {p: int(v or 0) for p, v in zip(periods, values, strict=False)}
         return spent, int(values[-1] or 0)
 
@@ -232,14 +229,15 @@ class RedisState:
         end = "+" if query.end is None else str(int(query.end * 1000) + _LATE_WRITE_SLACK_MS)
         while True:
             async with self._errors():
-                entries = await self.redis.xrange(PREFIX + "ledger", start, end, count=_PAGE)
+                entries = await self.redis.xrange(PREFIX + "ledger", start, end, count=_PAGE) or []
             for _entry_id, fields in entries:
-                record = usage_decoder.decode(fields[b"r"])
-                if query.matches(record):
+                record = usage_decoder.decode(fields[b"r"]) if fields else None
+                if record is not None and query.matches(record):
                     yield record
             if len(entries) < _PAGE:
                 return
-            start = "(" + entries[-1][0].decode()
+            last = entries[-1][0]
+            start = "(" + (last.decode() if isinstance(last, bytes) else str(last))
 
     @contextlib.asynccontextmanager
     async def _errors(self) -> AsyncIterator[None]:
@@ -247,13 +245,6 @@ class RedisState:
             yield
         except (RedisError, OSError) as exc:
             raise StateError(f"the state store {self._url} failed: {exc}") from exc
-
-
-def _wait(result: Awaitable[T] | T) -> Awaitable[T]:
-    """redis-py types its commands as sync-or-async; on the asyncio client they await."""
-    if not inspect.isawaitable(result):
-        raise TypeError("expected an awaitable from the asyncio Redis client")
-    return result
 
 
 def _member(hold: Hold) -> str:

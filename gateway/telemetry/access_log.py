@@ -65,7 +65,8 @@ def _write(
         "team": principal.team if principal else None,
         "key_id": principal.key_id if principal else None,
         "endpoint": ctx.endpoint.value,
-        "model": route.name if route else None,
+        # The requested name when no route was resolved (a 404 or a 400 before it).
+        "model": route.name if route else (ctx.model or None),
         "target": target.label if target else None,
         "attempts": ctx.attempts,
         "stream": ctx.stream,

@@ -20,6 +20,17 @@ Streams are the real event sequence: ``message_start``, ``content_block_start``,
 starting with an empty ``partial_json``), ``content_block_stop``, ``message_delta``
 (stop reason and output tokens), ``message_stop``; each ``event: <type>`` + ``data:``.
 
+Extended thinking (``thinking`` enabled or adaptive): a signed ``thinking`` block
+before the answer (streamed as ``thinking_delta`` + ``signature_delta``), its tokens in
+``usage.output_tokens_details.thinking_tokens``; the API's thinking rules are checked
+(see ``_thinking_problem``), signatures sent back included. ``output_config.format``
+(native structured output) answers a JSON object with the schema's properties.
+``claude-refuses`` stops with ``refusal`` and ``stop_details``.
+
+Per model: ``claude-opus-4-7*`` and ``claude-sonnet-5*`` refuse ``temperature``;
+those and the 4.5+ models refuse ``temperature`` with ``top_p``; the models in
+``MAX_OUTPUT`` refuse a larger ``max_tokens`` (400).
+
 Models: ``claude-overloaded`` (529), ``claude-rate-limited`` (429, ``retry-after: 1``),
 ``claude-error-500``, ``claude-stream-overloaded`` (an ``error`` event after
 ``message_start``, before any content), ``claude-stream-cut`` (connection dropped after
@@ -65,6 +76,7 @@ FIELDS = frozenset(
         "tool_choice",
         "metadata",
         "thinking",
+        "output_config",
         "service_tier",
         "container",
         "mcp_servers",
@@ -91,6 +103,115 @@ def _text(content: object) -> str:
         elif block.get("type") == "tool_result":
             parts.append(_text(block.get("content")))
     return " ".join(parts)
+
+
+# Output ceilings (Anthropic's models overview): a larger max_tokens is a 400.
+MAX_OUTPUT = {
+    "claude-sonnet-4-20250514": 64000,
+    "claude-3-5-haiku-20241022": 8192,
+    "claude-opus-4-7": 128000,
+    "claude-sonnet-4-5-20250929": 64000,
+}
+
+
+def _model_quirks(model: str, body: Json) -> str | None:
+    """Per-model refusals reported against the real API: ``temperature`` deprecated on
+    Opus 4.7+ / Sonnet 5; ``temperature`` with ``top_p`` refused from Claude 4.5;
+    ``max_tokens`` above the model's output ceiling."""
+    ceiling = MAX_OUTPUT.get(model)
+    if ceiling is not None and body["max_tokens"] > ceiling:
+        return (
+            f"max_tokens: {body['max_tokens']} > {ceiling}, which is the maximum allowed "
+            f"number of output tokens for {model}"
+        )
+    fixed = model.startswith(("claude-opus-4-7", "claude-sonnet-5"))
+    if fixed and "temperature" in body:
+        return "`temperature` is deprecated for this model."
+    one_of = fixed or any(f"-4-{minor}" in model for minor in range(5, 10))
+    if one_of and "temperature" in body and "top_p" in body:
+        return "`temperature` and `top_p` cannot both be specified for this model."
+    return None
+
+
+def sign(thinking: str) -> str:
+    """The emulator's thinking signature: opaque to clients, checked on the way back."""
+    return "sig_" + hashlib.sha256(thinking.encode()).hexdigest()[:32]
+
+
+def _thinking_on(body: Json) -> bool:
+    thinking = body.get("thinking")
+    return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+
+
+def _thinking_problem(body: Json) -> str | None:
+    """Extended thinking as the API checks it: budget ≥ 1024 and < ``max_tokens``;
+    ``adaptive`` only from the 4.6 models, budgets refused from Opus 4.7 / Sonnet 5; no
+    thinking on Claude 3.5; ``temperature`` ≠ 1, ``top_k`` and forced tool use refused
+    while thinking; ``output_config`` is ``effort`` and ``format`` only; every thinking
+    block sent back must carry its signature, and with thinking on the assistant turn
+    answered by tool results must start with its thinking block."""
+    model = str(body.get("model"))
+    thinking = body.get("thinking")
+    adaptive_models = ("claude-opus-4-6", "claude-sonnet-4-6", "claude-opus-4-7", "claude-sonnet-5")
+    config = body.get("output_config")
+    if config is not None:
+        if not isinstance(config, dict) or set(config) - {"effort", "format"}:
+            return "output_config: Extra inputs are not permitted"
+        if config.get("effort") not in (None, "low", "medium", "high", "max"):
+            return "output_config.effort: Input should be 'low', 'medium', 'high' or 'max'"
+        fmt = config.get("format")
+        if fmt is not None and (fmt.get("type") != "json_schema" or "schema" not in fmt):
+            return "output_config.format: a json_schema format with a schema is required"
+    if thinking is not None:
+        kind = thinking.get("type") if isinstance(thinking, dict) else None
+        if model.startswith("claude-3-5"):
+            return "thinking: extended thinking is not supported by this model"
+        if kind == "enabled":
+            if model.startswith(adaptive_models[2:]):
+                return "thinking.type: 'enabled' is not supported for this model; use 'adaptive'"
+            budget = thinking.get("budget_tokens")
+            if not isinstance(budget, int) or budget < 1024:
+                return (
+                    "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+                )
+            if budget >= body["max_tokens"]:
+                return "`max_tokens` must be greater than `thinking.budget_tokens`"
+        elif kind == "adaptive":
+            if not model.startswith(adaptive_models):
+                return "thinking.type: 'adaptive' is not supported for this model"
+        elif kind != "disabled":
+            return "thinking.type: Input should be 'enabled', 'adaptive' or 'disabled'"
+    on = _thinking_on(body)
+    if on and body.get("temperature", 1) != 1:
+        return "`temperature` may only be set to 1 when thinking is enabled."
+    if on and "top_k" in body:
+        return "`top_k` is not supported when thinking is enabled."
+    if on and (body.get("tool_choice") or {}).get("type") in ("any", "tool"):
+        return "Thinking may not be enabled when tool_choice forces tool use."
+    messages = body.get("messages") or []
+    for i, message in enumerate(messages):
+        for j, block in enumerate(
+            message.get("content") if isinstance(message.get("content"), list) else ()
+        ):
+            if block.get("type") == "thinking" and block.get("signature") != sign(
+                block.get("thinking", "")
+            ):
+                return f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block"
+    last = messages[-1] if messages else {}
+    answering = isinstance(last.get("content"), list) and any(
+        b.get("type") == "tool_result" for b in last["content"]
+    )
+    if on and answering and len(messages) >= 2:
+        first = (messages[-2].get("content") or [{}])[0]
+        if first.get("type") not in ("thinking", "redacted_thinking"):
+            return (
+                f"messages.{len(messages) - 2}.content.0.type: Expected `thinking` or "
+                "`redacted_thinking`, but found `" + str(first.get("type")) + "`. When "
+                "`thinking` is enabled, a final `assistant` message must start with a "
+                "thinking block (preceeding the lastmost set of `tool_use` and "
+                "`tool_result` blocks)."
+            )
+    return None
 
 
 class AnthropicEmulator:
@@ -152,6 +273,9 @@ class AnthropicEmulator:
         temperature = body.get("temperature")
         if isinstance(temperature, int | float) and temperature > 1:
             return "temperature: Input should be less than or equal to 1"
+        problem = _model_quirks(str(body.get("model")), body) or _thinking_problem(body)
+        if problem is not None:
+            return problem
         if "tool_choice" in body and not body.get("tools"):
             return "tool_choice: tool_choice may only be specified while providing tools"
         messages = body["messages"]
@@ -280,7 +404,37 @@ class AnthropicEmulator:
             return
         blocks, reason, matched = self._plan(body)
         usage = self._usage(body)
-        output = sum(len(tokenize(b.get("text") or json.dumps(b.get("input")))) for b in blocks)
+        fmt = (body.get("output_config") or {}).get("format")
+        if fmt is not None and reason != "tool_use":
+            # Native structured output: a JSON value of the schema's shape.
+            properties = fmt["schema"].get("properties") or {}
+            value = {k: blocks[0]["text"] for k in properties} or {"answer": blocks[0]["text"]}
+            blocks = [{"type": "text", "text": json.dumps(value)}]
+        stop_details = None
+        if model == "claude-refuses":
+            blocks, reason = [{"type": "text", "text": ""}], "refusal"
+            stop_details = {
+                "type": "refusal",
+                "category": "cyber",
+                "explanation": "This request asks for help with malware.",
+            }
+        thinking_tokens = 0
+        if _thinking_on(body):
+            thought = "The user wrote: " + _text(body["messages"][-1]["content"])
+            thinking_tokens = len(tokenize(thought))
+            blocks = [
+                {"type": "thinking", "thinking": thought, "signature": sign(thought)},
+                *blocks,
+            ]
+        output = (
+            sum(
+                len(tokenize(b.get("text") or json.dumps(b.get("input"))))
+                for b in blocks
+                if b["type"] != "thinking"
+            )
+            + thinking_tokens
+        )
+        usage["output_tokens_details"] = {"thinking_tokens": thinking_tokens}
         message = {
             "id": "msg_" + secrets.token_hex(12),
             "type": "message",
@@ -289,6 +443,7 @@ class AnthropicEmulator:
             "content": blocks,
             "stop_reason": reason,
             "stop_sequence": matched,
+            "stop_details": stop_details,
             "usage": {**usage, "output_tokens": output, "service_tier": "standard"},
         }
         if body.get("stream"):
@@ -318,11 +473,24 @@ class AnthropicEmulator:
             return
         deltas = 0
         for index, block in enumerate(message["content"]):
-            opening = {**block, "text": ""} if block["type"] == "text" else {**block, "input": {}}
+            if block["type"] == "thinking":
+                opening = {"type": "thinking", "thinking": "", "signature": ""}
+            elif block["type"] == "text":
+                opening = {**block, "text": ""}
+            else:
+                opening = {**block, "input": {}}
             await event("content_block_start", {"index": index, "content_block": opening})
             if index == 0:
                 await event("ping", {})
-            if block["type"] == "text":
+            if block["type"] == "thinking":
+                pieces = [
+                    *(
+                        {"type": "thinking_delta", "thinking": t}
+                        for t in tokenize(block["thinking"])
+                    ),
+                    {"type": "signature_delta", "signature": block["signature"]},
+                ]
+            elif block["type"] == "text":
                 pieces = [{"type": "text_delta", "text": t} for t in tokenize(block["text"])]
             else:
                 arguments = json.dumps(block["input"])
@@ -343,8 +511,12 @@ class AnthropicEmulator:
                 "delta": {
                     "stop_reason": message["stop_reason"],
                     "stop_sequence": message["stop_sequence"],
+                    "stop_details": message["stop_details"],
                 },
-                "usage": {"output_tokens": usage["output_tokens"]},
+                "usage": {
+                    "output_tokens": usage["output_tokens"],
+                    "output_tokens_details": usage["output_tokens_details"],
+                },
             },
         )
         await event("message_stop", {})

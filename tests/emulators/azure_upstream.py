@@ -12,7 +12,12 @@ What differs from ``openai_upstream`` (and what it checks):
   ``code: "content_filter"`` and Azure's ``innererror`` details; every answer carries
   ``prompt_filter_results`` and per-choice ``content_filter_results``; a stream opens
   with a chunk whose ``choices`` is empty (``id``, ``model`` and ``object`` empty,
-  ``created`` 0) carrying only the prompt filter results.
+  ``created`` 0) carrying only the prompt filter results, and has a content-filter
+  annotation chunk (``content_filter_offsets``, the same empty ``id``) before the
+  finishing chunk.
+- Each api-version's spec: before 2024-09 no ``stream_options``, before 2024-12 no
+  ``developer`` role and no ``reasoning_effort``, never ``service_tier`` (400s with
+  Azure's messages).
 - JSON keys are sorted alphabetically, as Azure's serializer does.
 - Deployment scenarios: ``rate-limited`` (429 with ``retry-after`` and
   ``retry-after-ms``), ``broken`` (500).
@@ -50,7 +55,16 @@ from tests.emulators.openai_bodies import (
 )
 
 Json = dict[str, Any]
-API_VERSIONS = frozenset({"2024-02-01", "2024-06-01", "2024-10-21", "2025-01-01-preview"})
+API_VERSIONS = frozenset(
+    {
+        "2024-02-01",
+        "2024-06-01",
+        "2024-09-01-preview",
+        "2024-10-21",
+        "2024-12-01-preview",
+        "2025-01-01-preview",
+    }
+)
 BLOCKED_TERM = "forbidden-topic"
 DEFAULT_DEPLOYMENTS = {
     "chat": "gpt-4o-mini-2024-07-18",
@@ -84,6 +98,39 @@ _FILTERED_ERROR = {
 
 def _error(code: str, message: str) -> Json:
     return {"error": {"code": code, "message": message}}
+
+
+def _spec_problem(version: str, body: Json) -> Json | None:
+    """What the api-version's spec does not declare, refused as Azure does: before
+    2024-09 no ``stream_options``, before 2024-12 no ``developer`` role and no
+    ``reasoning_effort``; no dated version has ``service_tier``."""
+    undeclared = ["service_tier"]
+    if version < "2024-09":
+        undeclared.append("stream_options")
+    if version < "2024-12":
+        undeclared.append("reasoning_effort")
+    for name in undeclared:
+        if name in body:
+            return {
+                "error": {
+                    "message": f"Unrecognized request argument supplied: {name}",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": None,
+                }
+            }
+    for i, message in enumerate(body.get("messages") or ()):
+        if version < "2024-12" and message.get("role") == "developer":
+            return {
+                "error": {
+                    "message": "Invalid value: 'developer'. Supported values are: 'system', "
+                    "'assistant', 'user', 'function', and 'tool'.",
+                    "type": "invalid_request_error",
+                    "param": f"messages[{i}].role",
+                    "code": "invalid_value",
+                }
+            }
+    return None
 
 
 class AzureEmulator:
@@ -181,6 +228,10 @@ class AzureEmulator:
                 ),
             )
             return
+        problem = _spec_problem(version, body)
+        if problem is not None:
+            await send_json(send, 400, problem)
+            return
         if BLOCKED_TERM in json.dumps(body.get("messages") or body.get("prompt") or ""):
             await send_json(send, 400, _FILTERED_ERROR)
             return
@@ -215,10 +266,35 @@ class AzureEmulator:
             "object": "",
             "prompt_filter_results": _PROMPT_FILTERS,
         }
+        # Asynchronous filtering: an annotation chunk after the content, without id,
+        # created or model, as the real service sends it.
+        annotation = {
+            "choices": [
+                {
+                    "content_filter_offsets": {
+                        "check_offset": 0,
+                        "start_offset": 0,
+                        "end_offset": 10,
+                    },
+                    "content_filter_results": _FILTERS,
+                    "finish_reason": None,
+                    "index": 0,
+                }
+            ],
+            "created": 0,
+            "id": "",
+            "model": "",
+            "object": "",
+        }
+        finish = next(
+            (i for i, c in enumerate(chunks) if any(x.get("finish_reason") for x in c["choices"])),
+            len(chunks) - 1,
+        )
+        chunks = [*chunks[:finish], annotation, *chunks[finish:]]
         for chunk in [opening, *chunks]:
             chunk.pop("service_tier", None)
             chunk.pop("obfuscation", None)
-            for choice in chunk["choices"]:
+            for choice in chunk["choices"] if chunk is not annotation else ():
                 has_text = bool((choice.get("delta") or {}).get("content"))
                 choice["content_filter_results"] = _FILTERS if has_text else {}
             data = json.dumps(chunk, separators=(",", ":"), sort_keys=True)

@@ -154,11 +154,12 @@ def cjk_overlap(a: Features, b: Features) -> float:
     return 2 * len(a.cjk & b.cjk) / (len(a.cjk) + len(b.cjk))
 
 
-def similarity(cosine: float, a: Features, b: Features) -> float:
+def similarity(cosine: float, a: Features, b: Features, lexical_cjk: bool = True) -> float:
     """The embedding cosine, with the CJK share of the text scored by character overlap
-    instead (the embedder cannot see most CJK characters)."""
+    instead (MiniLM cannot see most CJK characters). A multilingual embedder's cosine is
+    used as it is (``lexical_cjk`` False)."""
     share = max(a.cjk_share, b.cjk_share)
-    if share <= 0.0:
+    if share <= 0.0 or not lexical_cjk:
         return cosine
     return (1.0 - share) * cosine + share * min(cosine, cjk_overlap(a, b))
 
@@ -299,13 +300,18 @@ def _roles(lower: list[str], text: str) -> tuple[frozenset[str], frozenset[str]]
         if tok in lx.DIRECTION_FROM_EN:
             sources.update(_span(lower, i + 1))
         elif tok in lx.DIRECTION_TO_EN:
+            if tok == "to" and i and lower[i - 1] in lx.INFINITIVE_BEFORE_EN:
+                continue  # "how to", "way to", "used to": an infinitive
             destinations.update(_span(lower, i + 1))
             if "from" not in lower[max(0, i - 6) : i]:
                 span = _DIRECTION_SPAN if tok in lx.COMPARISONS_EN else 1
                 sources.update(_previous_content(lower, i, span))
     _cjk_roles(text, sources, destinations)
     both = sources & destinations
-    return frozenset(sources - both), frozenset(destinations - both)
+    sources -= both
+    destinations -= both
+    order_sources, order_destinations = conversion_roles(text)
+    return frozenset(sources | order_sources), frozenset(destinations | order_destinations)
 
 
 def _span(lower: list[str], start: int) -> list[str]:
@@ -364,6 +370,124 @@ def _find_to_marker(run: str) -> tuple[int, str] | None:
 def _bigrams(run: str) -> set[str]:
     chars = [ch for ch in run if ch not in lx.STOP_CHARS_ZH]
     return {chars[i] + chars[i + 1] for i in range(len(chars) - 1)} or set(chars)
+
+
+# --- order-aware roles of conversion and movement ------------------------------------
+#
+# "Convert a JSON file to YAML" / "... a YAML file to JSON", "把Word转换为PDF" / "把PDF转换为
+# Word", "redirect www.example.org to example.org" / the reverse: the same words in the
+# opposite order. The span-limited roles above miss them (the word before "to" is "file"
+# in both; the ASCII arguments of a Chinese sentence sit outside its CJK runs). Here a
+# clause that has a conversion or movement marker is split at its last forward marker:
+# every subject unit (stemmed English word, CJK bigram) before it is a source, after it a
+# destination, except the span after "from"/从/由, which is a source wherever it stands.
+# A unit that is a source in one text and a destination in the other is a direction
+# disagreement. Only clauses with a conversion/movement verb, a "from", an arrow or
+# "into" take part, so "learn to code" / "best way to learn coding" are not compared.
+
+_CLAUSE_END = re.compile(r"[.!?;:,]+(?:\s|$)|[\n\u3002\uff01\uff1f\uff1b\uff1a\uff0c]")
+_COMPOUND_TO = re.compile(r"(?<=[A-Za-z0-9])(?:-(?:to|into)-|2(?=[A-Za-z]{2}))", re.IGNORECASE)
+_ORDER_TOKEN = re.compile(rf"→|->|=>|[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*|[{_CJK}]+")
+
+
+def conversion_roles(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(sources, destinations) of the conversions and movements in ``text``."""
+    text = _COMPOUND_TO.sub(" → ", normalize(text))
+    sources: set[str] = set()
+    destinations: set[str] = set()
+    for clause in _CLAUSE_END.split(text):
+        _clause_roles(clause, sources, destinations)
+    both = sources & destinations
+    return frozenset(sources - both), frozenset(destinations - both)
+
+
+def _clause_roles(clause: str, sources: set[str], destinations: set[str]) -> None:
+    # Items in order: ("to" | "from", "") for a marker, ("", text) for a piece of text.
+    items: list[tuple[str, str]] = []
+    moving = False
+    previous = ""
+    for tok in _ORDER_TOKEN.findall(clause):
+        if _CJK_RUN.fullmatch(tok):
+            rest = tok
+            while rest:
+                at, marker, kind = _first_zh_marker(rest)
+                if marker is None:
+                    items.append(("", rest))
+                    break
+                if at:
+                    items.append(("", rest[:at]))
+                items.append((kind, ""))
+                moving = moving or (kind == "to" and marker != "到") or kind == "from"
+                rest = rest[at + len(marker) :]
+            previous = ""
+            continue
+        lower = tok.lower()
+        if lower in lx.ORDER_TO_EN and previous not in lx.INFINITIVE_BEFORE_EN:
+            items.append(("to", ""))
+            moving = moving or lower != "to"
+        elif lower in lx.DIRECTION_FROM_EN:
+            items.append(("from", ""))
+            moving = True
+        elif lower not in lx.ORDER_TO_EN:
+            items.append(("", lower))
+            moving = moving or lower.startswith(lx.MOVEMENT_PREFIXES_EN)
+        previous = lower
+    if not moving:
+        return
+    for i, (kind, _) in enumerate(items):
+        if kind == "to":
+            sources.update(_window(items, i, -1))
+            destinations.update(_window(items, i, 1))
+        elif kind == "from":
+            sources.update(_window(items, i, 1))
+
+
+def _window(items: list[tuple[str, str]], at: int, step: int) -> set[str]:
+    """The subject units of the nearest ``_ORDER_SPAN`` pieces of text on one side of a
+    marker, up to the next marker."""
+    out: set[str] = set()
+    taken = 0
+    i = at + step
+    while 0 <= i < len(items) and taken < _ORDER_SPAN:
+        kind, unit = items[i]
+        if kind:
+            break
+        units = _order_units(unit)
+        if units:
+            out |= units
+            taken += 1
+        i += step
+    return out
+
+
+_ORDER_SPAN = 3
+
+
+def _first_zh_marker(run: str) -> tuple[int, str | None, str]:
+    best: tuple[int, str | None, str] = (len(run), None, "")
+    for marker in lx.ORDER_TO_ZH:
+        at = run.find(marker)
+        if marker == "到":
+            while at > 0 and run[at - 1] in lx.NOT_DIRECTION_BEFORE_TO_ZH:
+                at = run.find(marker, at + 1)
+        longer = best[1] is not None and len(marker) > len(best[1])
+        if 0 <= at < best[0] or (at == best[0] and longer):
+            best = (at, marker, "to")
+    for marker in lx.ORDER_FROM_ZH:
+        at = run.find(marker)
+        if 0 <= at < best[0]:
+            best = (at, marker, "from")
+    return best
+
+
+def _order_units(unit: str) -> set[str]:
+    if not unit:
+        return set()
+    if _CJK_RUN.fullmatch(unit):
+        return _bigrams(unit)
+    if unit in lx.STOPWORDS or unit.isdigit() or unit.startswith(lx.MOVEMENT_PREFIXES_EN):
+        return set()
+    return {_stem(unit)}
 
 
 def _names(tokens: list[str]) -> frozenset[str]:
