@@ -125,3 +125,27 @@ def test_output_reservation_takes_the_largest_cap(
     endpoint: Endpoint, body: dict[str, object], expected: int
 ) -> None:
     assert output_tokens(endpoint, body, 4096) == expected
+
+
+def _table(providers: str, models: str) -> object:
+    from gateway.config import parse_config
+    from gateway.routing.models import ModelTable
+
+    return ModelTable(parse_config(f"providers:\n{providers}\nmodels:\n{models}\n"))
+
+
+def test_uncapped_requests_reserve_the_models_ceiling() -> None:
+    """Anthropic needs max_tokens: without a client cap the translator sends the model's
+    ceiling (128k on Opus 4.7), so that is what admission must reserve, not 4096."""
+    table = _table(
+        '  claude: {kind: anthropic, base_url: "http://127.0.0.1:9", api_key: k}\n'
+        '  small: {kind: anthropic, base_url: "http://127.0.0.1:9", api_key: k, max_tokens: 300000}\n'
+        '  oa: {kind: openai, base_url: "http://127.0.0.1:9/v1", api_key: k}',
+        "  opus: {targets: [{provider: claude, model: claude-opus-4-7}]}\n"
+        "  unknown-claude: {targets: [{provider: claude, model: claude-next}]}\n"
+        "  configured: {targets: [{provider: small, model: claude-next}]}\n"
+        "  gpt: {targets: [{provider: oa, model: gpt-4o-mini}]}",
+    )
+    ceiling = {name: table.resolve(name).targets[0].max_output for name in  # type: ignore[attr-defined]
+               ("opus", "unknown-claude", "configured", "gpt")}  # fmt: skip
+    assert ceiling == {"opus": 128000, "unknown-claude": 4096, "configured": 300000, "gpt": 4096}

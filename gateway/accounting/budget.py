@@ -2,8 +2,10 @@
 
 Worst case = counted prompt tokens x the highest input price among the targets that
 may answer (fallbacks included) + the most output it may produce (``wire.caps``: the
-largest cap field per choice, else ``accounting.default_max_output_tokens``; OpenAI's
-16 for legacy completions) x the highest output price. The reservation is held
+largest cap field per choice; without one, the most any target may generate uncapped,
+its model's ceiling from the capability table, and at least
+``accounting.default_max_output_tokens``; OpenAI's 16 for legacy completions) x the
+highest output price. The reservation is held
 on the team's and the key's budget at once, atomically, and settled with the real cost
 when the request finishes (``settle``). Concurrent requests therefore overshoot a budget
 by at most what their real costs exceed their reservations, never by what is in flight.
@@ -101,7 +103,8 @@ class BudgetAdmission(Stage):
                 code="model_not_priced",
             )
         rate = self._accounting.worst_rate(route)
-        amount = await self._worst_case(ctx, rate)
+        uncapped = max(self._default_max_output, self._accounting.max_output(route))
+        amount = await self._worst_case(ctx, rate, uncapped)
         hold = Hold(
             id=state.usage_id,
             scopes=tuple(c.scope for c in checks),
@@ -140,9 +143,9 @@ class BudgetAdmission(Stage):
             checks.append(BudgetCheck(principal.key_scope, _nano(budget.usd), periods.id(period)))
         return checks
 
-    async def _worst_case(self, ctx: RequestContext, rate: Rate) -> int:
+    async def _worst_case(self, ctx: RequestContext, rate: Rate, uncapped: int) -> int:
         prompt = await prompt_tokens(ctx)
-        output = output_tokens(ctx.endpoint, ctx.body, self._default_max_output)
+        output = output_tokens(ctx.endpoint, ctx.body, uncapped)
         return math.ceil(prompt * rate.input + output * rate.output)
 
     def _refused(

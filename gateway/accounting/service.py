@@ -35,6 +35,7 @@ class Accounting:
     models: ModelTable
     clock: Clock = field(default_factory=Clock)
     _unpriced: dict[str, list[str]] = field(default_factory=dict)
+    _max_output: dict[str, int] = field(default_factory=dict)
     _preload: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -53,6 +54,16 @@ class Accounting:
     def worst_rate(self, route: ModelRoute) -> Rate:
         """The highest rates among the targets that may answer ``route`` (cached)."""
         return self.prices.worst_case(route, lambda: self.candidates(route))
+
+    def max_output(self, route: ModelRoute) -> int:
+        """The most a request without an output cap may make any target of ``route``
+        (fallbacks included) generate, per choice (cached)."""
+        found = self._max_output.get(route.name)
+        if found is None:
+            found = max((t.max_output for t in self.candidates(route)), default=0)
+            if len(self._max_output) < 8192:
+                self._max_output[route.name] = found
+        return found
 
     def unpriced(self, route: ModelRoute) -> list[str]:
         """Targets that may answer ``route`` with no known price (cached per route)."""

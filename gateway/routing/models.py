@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from gateway.config.schema import Config, Model, Price, Target
 from gateway.pipeline.context import Slot
+from gateway.providers.capabilities import capabilities_for
 from gateway.providers.registry import engine_load
 from gateway.routing.breaker import BreakerListener
 from gateway.routing.config import Breaker, RoutingPolicy
@@ -48,6 +49,10 @@ class RouteTarget:
     # The config's model entry this target belongs to (``models.<owner>``; a prefix
     # route's is its pattern, ``openai/*``): its price applies to the calls it makes.
     owner: str = ""
+    # The most it may generate for a request that sets no output cap: the model's
+    # ceiling (policies/capabilities.yaml), or the provider's ``max_tokens`` if larger.
+    # Admission reserves it: that is what a translator lets the upstream produce.
+    max_output: int = 0
     # "provider/model": names the target in headers, logs and metrics.
     label: str = field(init=False, compare=False)
 
@@ -149,6 +154,12 @@ class ModelTable:
                     engine_load(provider.kind),
                     TargetState(f"{name}->{label}", spec.routing.breaker),
                     owner=f"{name[: len(name) - len(rest)]}*" if rest else name,
+                    max_output=max(
+                        provider.max_tokens or 0,
+                        capabilities_for(
+                            provider.kind, model, provider.capabilities
+                        ).max_output_tokens,
+                    ),
                 )
             )
         if self._breaker_listener is not None:
