@@ -34,6 +34,7 @@ def config(upstream: str, state: str, *, budget: float, extra: str = "") -> str:
     return f"""
 admin: {{master_key: "{MASTER_KEY}"}}
 state: {state}
+cache: {{enabled: true}}
 accounting:
   flush_interval_s: 0.02
 {extra}
@@ -177,3 +178,69 @@ def test_configured_unpriced_rate_is_charged(upstream: EmulatorServer, tmp_path:
         assert float(reply.headers["x-gateway-cost-usd"]) == pytest.approx(expected)
     finally:
         gateway.stop()
+
+
+def test_a_reused_team_name_starts_empty(replicas: list[GatewayProcess]) -> None:
+    """Delete a team, create another with its name: none of the old team's ledger,
+    spend, cached answers or feedback are the new team's (stored data is keyed by an
+    immutable team id, not by the name)."""
+    one, two = replicas
+    body = {"model": "cheap", "messages": [{"role": "user", "content": "reuse me"}]}
+
+    def new_team() -> str:
+        with admin(one) as master:
+            made = master.post("/admin/teams", json={"name": "reused", "budget_usd": 5})
+            assert made.status_code == 201, made.text
+            key = master.post("/admin/keys", json={"team": "reused"})
+            assert key.status_code == 201, key.text
+            return str(key.json()["key"])
+
+    def ask(gateway: GatewayProcess, key: str) -> httpx.Response:
+        def answered() -> httpx.Response | None:  # the other replica learns keys in ~1 s
+            reply = httpx.post(
+                gateway.url + "/v1/chat/completions",
+                json=body,
+                headers={"authorization": f"Bearer {key}", "x-request-id": "req-reused-1"},
+                timeout=20,
+            )
+            return reply if reply.status_code != 401 else None
+
+        reply = wait_until(answered, timeout=10)
+        assert reply.status_code == 200, reply.text
+        return reply
+
+    old_key = new_team()
+    first = ask(one, old_key)
+    assert first.headers["x-gateway-cache"] == "miss"
+    assert ask(two, old_key).headers["x-gateway-cache"] == "hit"  # the old team's cache works
+    feedback = httpx.post(
+        one.url + "/v1/feedback",
+        json={"request_id": "req-reused-1", "rating": "good"},
+        headers={"authorization": f"Bearer {old_key}"},
+        timeout=20,
+    )
+    assert feedback.status_code == 200, feedback.text
+    old_spend = wait_until(lambda: _spend(one, "reused"))
+    assert old_spend["spent_usd"] > 0
+
+    with admin(one) as master:
+        assert master.delete("/admin/teams/reused").status_code == 200
+    new_key = new_team()
+    with admin(two) as master:
+        spend = master.get("/admin/teams/reused").json()["spend"]
+        usage = master.get("/admin/usage", params={"team": "reused"}).json()
+    assert spend["spent_usd"] == 0 and spend["held_usd"] == 0, spend
+    assert usage["totals"]["requests"] == 0, usage
+    # The old team's request is not the new team's to rate.
+    stolen = httpx.post(
+        two.url + "/v1/feedback",
+        json={"request_id": "req-reused-1", "rating": "bad"},
+        headers={"authorization": f"Bearer {new_key}"},
+        timeout=20,
+    )
+    assert stolen.status_code == 404, stolen.text
+    again = ask(two, new_key)
+    assert again.headers["x-gateway-cache"] == "miss"  # not the old team's stored answer
+    with admin(one) as master:
+        usage = master.get("/admin/usage", params={"team": "reused"}).json()
+    assert usage["totals"]["requests"] == 1, usage  # only the new team's own request

@@ -135,7 +135,7 @@ class BudgetAdmission(Stage):
         if team is not None and team.budget_usd is not None:
             period = team.budget_period or self._default_period
             checks.append(
-                BudgetCheck("team:" + principal.team, _nano(team.budget_usd), periods.id(period))
+                BudgetCheck("team:" + principal.team_id, _nano(team.budget_usd), periods.id(period))
             )
         budget = principal.budget
         if budget is not None:

@@ -100,6 +100,7 @@ class Settle(Stage):
             time=time.time(),
             request_id=ctx.request_id,
             team=principal.team,
+            team_id=principal.team_id,
             key_id=principal.key_id,
             model=ctx.model,
             target=target.label if target is not None else "",
@@ -118,7 +119,7 @@ class Settle(Stage):
         self._accounting.state.settle(
             Settlement(
                 record=record,
-                scopes=("team:" + principal.team, principal.key_scope),
+                scopes=("team:" + principal.team_id, principal.key_scope),
                 periods=self._accounting.clock.periods().ids,
                 hold=state.hold,
             )

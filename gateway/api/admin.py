@@ -65,7 +65,8 @@ async def get_team(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
         settings = await accounting.admin.team_settings(name)
         usd = settings.budget_usd if settings else None
         period = budget_period(settings.budget_period if settings else None, _default(accounting))
-        view["spend"] = await _spend(accounting, "team:" + name, usd, period)
+        scope = "team:" + await accounting.admin.team_id(name)
+        view["spend"] = await _spend(accounting, scope, usd, period)
         return json_ok(view)
 
     return await answer(request, handle)
@@ -194,7 +195,7 @@ async def rotate_key(request: AnyRequest, key_id: FromPath[str]) -> Response[byt
 # --- usage --------------------------------------------------------------------------
 
 
-async def _usage_query(request: AnyRequest) -> tuple[Accounting, UsageQuery]:
+async def _usage_query(request: AnyRequest) -> tuple[Accounting, UsageQuery, str | None]:
     """Filters from the query string. A team key may read its own team only."""
     principal = await caller(request)
     params = request.query_params
@@ -205,29 +206,31 @@ async def _usage_query(request: AnyRequest) -> tuple[Accounting, UsageQuery]:
                 "A team key can read its own team's usage only.", code="insufficient_permissions"
             )
         team = principal.team
+    accounting = services(request).accounting
     query = UsageQuery(
         start=parse_time(params.get("start"), "start"),
         end=parse_time(params.get("end"), "end"),
-        team=team,
+        # The team now under that name: a deleted team's records stay out of it.
+        team=await accounting.admin.team_id(team) if team is not None else None,
         key_id=params.get("key") or None,
         model=params.get("model") or None,
         request_id=params.get("request_id") or None,
     )
-    return services(request).accounting, query
+    return accounting, query, team
 
 
 @get("/admin/usage")
 async def usage(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
         groups = reports.parse_groups(request.query_params.get("group_by"))
-        accounting, query = await _usage_query(request)
+        accounting, query, team = await _usage_query(request)
         totals, rows = await reports.summarize(accounting.state.records(query), groups)
         return json_ok(
             {
                 "object": "usage.report",
                 "start": query.start,
                 "end": query.end,
-                "filters": {"team": query.team, "key": query.key_id, "model": query.model},
+                "filters": {"team": team, "key": query.key_id, "model": query.model},
                 "group_by": groups,
                 "totals": totals,
                 "groups": rows,
@@ -240,7 +243,7 @@ async def usage(request: AnyRequest) -> Response[bytes]:
 @get("/admin/usage/records")
 async def usage_records(request: AnyRequest) -> Response[bytes]:
     async def handle() -> Response[bytes]:
-        accounting, query = await _usage_query(request)
+        accounting, query, _ = await _usage_query(request)
         limit = _limit(request.query_params.get("limit"))
         data = []
         async for record in accounting.state.records(query):
@@ -255,7 +258,7 @@ async def usage_records(request: AnyRequest) -> Response[bytes]:
 @get("/admin/usage/export")
 async def usage_export(request: AnyRequest) -> Response[bytes] | Stream:
     try:
-        accounting, query = await _usage_query(request)
+        accounting, query, _ = await _usage_query(request)
     except StateError:
         error = GatewayError("The gateway's state store is unavailable.", code="state_unavailable")
         return error_response(error, request_id(request.headers))

@@ -53,7 +53,7 @@ async def purge_cache(request: AnyRequest) -> Response[bytes]:
             NotFoundError("The response cache is not enabled.", code="cache_disabled"), rid
         )
     try:
-        purged = await cache.purge(team)
+        purged = await cache.purge(await gateway.accounting.admin.team_id(team))
     except Exception:
         return error_response(
             GatewayError("The cache store is unavailable.", code="cache_unavailable"), rid
@@ -83,7 +83,7 @@ async def cache_entry(request: AnyRequest, key: str) -> Response[bytes]:
         )
     if len(key) > 128 or not key.isalnum():
         return error_response(InvalidRequestError("Not a cache key.", param="key"), rid)
-    stored, searchable = await cache.status(principal.team, key)
+    stored, searchable = await cache.status(principal.team_id, key)
     return Response(
         msgspec.json.encode({"key": key, "stored": stored, "searchable": searchable}),
         media_type="application/json",

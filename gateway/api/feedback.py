@@ -79,7 +79,7 @@ async def post_feedback(request: AnyRequest) -> Response[bytes]:
                 code="insufficient_permissions",
             )
         body = _decode_feedback(await read_body(request))
-        record = await _record_of(request, principal.team, body.request_id)
+        record = await _record_of(request, principal.team_id, body.request_id)
         if record is None:
             raise NotFoundError(
                 f"No request `{body.request_id}` of your team was found.",
@@ -88,7 +88,7 @@ async def post_feedback(request: AnyRequest) -> Response[bytes]:
             )
         note = record.pipeline
         feedback = FeedbackRecord(
-            team=principal.team,
+            team=principal.team_id,
             request_id=body.request_id,
             key_id=principal.key_id,
             rating=body.rating,
@@ -129,8 +129,9 @@ async def export_feedback(request: AnyRequest) -> Response[bytes]:
         if rating not in ("good", "bad", "all"):
             raise InvalidRequestError("'rating' must be good, bad or all.", param="rating")
         service = _service(request)
-        rated = await service.store.feedback(team, None if rating == "all" else rating)
-        pairs = [(f, await service.store.transcript(team, f.request_id)) for f in rated]
+        stored = await accounting.admin.team_id(team)  # what its feedback is stored under
+        rated = await service.store.feedback(stored, None if rating == "all" else rating)
+        pairs = [(f, await service.store.transcript(stored, f.request_id)) for f in rated]
         result = await anyio.to_thread.run_sync(export.build, pairs, service.redaction(team))
         retained = settings.feedback is not None and settings.feedback.retain_content
         note = (

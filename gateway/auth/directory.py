@@ -51,6 +51,7 @@ class KeyDirectory:
         self._backend = backend
         self._config_teams = dict(config.teams)
         self._stored_teams: dict[str, Team] = {}
+        self._stored_ids: dict[str, str] = {}
         self._version = -1
         self._task: asyncio.Task[None] | None = None
         self._misses: dict[bytes, float] = {}
@@ -73,6 +74,11 @@ class KeyDirectory:
 
     def team(self, name: str) -> Team | None:
         return self._config_teams.get(name) or self._stored_teams.get(name)
+
+    def team_id(self, name: str) -> str:
+        """The id the team's data is stored under: a stored team's immutable id, else the
+        name (config teams, teams stored before ids, names no team has now)."""
+        return self._stored_ids.get(name, name) if name not in self._config_teams else name
 
     async def authenticate(self, headers: Mapping[str, str]) -> Principal:
         """The caller's principal: the in-memory index first (the common case), then the
@@ -99,6 +105,7 @@ class KeyDirectory:
             if team is not None:
                 stored[record.name] = team
         self._stored_teams = stored
+        self._stored_ids = {record.name: record.team_id for record in snapshot.teams}
         now = time.time()
         entries = []
         for key in snapshot.keys:
@@ -113,8 +120,8 @@ class KeyDirectory:
         if key.revoked_at is not None and key.revoked_at <= now:
             return None
         settings = self.team(key.team)
-        if settings is None:
-            return None  # its team was deleted
+        if settings is None or (key.team_id and key.team_id != self.team_id(key.team)):
+            return None  # its team was deleted (or this view is stale: see _fetch)
         limits = None
         if key.limits:
             try:
@@ -131,6 +138,7 @@ class KeyDirectory:
             budget=budget,
             expires_at=key.expires_at,
             spend_scope=key.budget_scope,
+            team_id=key.team_id or self.team_id(key.team),
         )
 
     async def _fetch(self, key_digest: bytes) -> Principal | None:
@@ -143,8 +151,12 @@ class KeyDirectory:
             log.warning("key lookup in the state store failed: %s", exc)
             return None
         principal = None if record is None else self._principal(record, time.time())
-        if principal is None and record is not None and self.team(record.team) is None:
-            # Its team was created since the last reload too: reload now, not at the poll.
+        if principal is None and record is not None and (
+            self.team(record.team) is None
+            or (record.team_id and record.team_id != self.team_id(record.team))
+        ):
+            # Its team was created (or deleted and made again) since the last reload:
+            # reload now, not at the poll.
             try:
                 await self.reload()
             except StateError as exc:

@@ -43,6 +43,9 @@ class Principal:
     team: str
     key_prefix: str
     is_master: bool = False
+    # What the team's stored data is keyed by (``TeamRecord.team_id``; a config team's
+    # name): a team that reuses a deleted team's name gets a new one.
+    team_id: str = ""
     _allowed: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
     # The team's settings (from the config or the admin API), for stages acting per team.
     team_settings: Team | None = field(default=None, repr=False, compare=False)
@@ -90,11 +93,13 @@ def principal_for_team(
     budget: KeyBudget | None = None,
     expires_at: float | None = None,
     spend_scope: str = "",
+    team_id: str = "",
 ) -> Principal:
     return Principal(
         key_id=key_id,
         team=team,
         key_prefix=key_prefix,
+        team_id=team_id or team,
         _allowed=compile_patterns(settings.models if settings is not None else []),
         team_settings=settings,
         limits=limits,
@@ -129,6 +134,7 @@ class KeyStore:
                 Principal(
                     key_id=key_id_for(self._master_digest),
                     team=MASTER_TEAM,
+                    team_id=MASTER_TEAM,
                     key_prefix=display_prefix(master),
                     is_master=True,
                 ),

@@ -63,6 +63,15 @@ class AccountAdmin:
             raise NotFoundError(f"No team named '{name}'.", param="name", code="not_found")
         return _stored_team_view(record)
 
+    async def team_id(self, name: str) -> str:
+        """The id the team now named ``name`` stores its data under, read from the store
+        (not a replica's cached view): a config team's name, else the stored team's id;
+        the name itself when no team has it."""
+        if name in self._config.teams:
+            return name
+        record = await self._backend.get_team(name)
+        return name if record is None else record.team_id
+
     async def team_settings(self, name: str) -> Team | None:
         if name in self._config.teams:
             return self._config.teams[name]
@@ -80,7 +89,13 @@ class AccountAdmin:
             raise ConflictError(f"Team '{name}' is defined in the config file.", param="name")
         team = self._checked(settings)
         now = time.time()
-        record = TeamRecord(name=name, settings=_builtins(team), created_at=now, updated_at=now)
+        record = TeamRecord(
+            name=name,
+            settings=_builtins(team),
+            created_at=now,
+            updated_at=now,
+            id="team_" + secrets.token_hex(8),
+        )
         if not await self._backend.put_team(record, create=True):
             raise ConflictError(f"Team '{name}' already exists.", param="name")
         return _stored_team_view(record)
@@ -97,6 +112,7 @@ class AccountAdmin:
             settings=_builtins(team),
             created_at=record.created_at,
             updated_at=time.time(),
+            id=record.id,
         )
         if not await self._backend.put_team(updated, create=False):
             raise NotFoundError(f"No team named '{name}'.", param="name", code="not_found")
@@ -144,12 +160,14 @@ class AccountAdmin:
     ) -> tuple[KeyRecord, str]:
         if await self.team_settings(team) is None:
             raise NotFoundError(f"No team named '{team}'.", param="team", code="not_found")
+        team_id = await self.team_id(team)
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         key_digest = digest(secret)
         record = KeyRecord(
             id=key_id_for(key_digest),
             digest=key_digest.hex(),
             team=team,
+            team_id=team_id,
             prefix=secret[:_SHOWN_CHARS] + "…",
             name=name,
             created_at=time.time(),

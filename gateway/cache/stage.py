@@ -80,7 +80,7 @@ class CacheStage(Stage):
             return None
         no_cache, no_store = _directives(ctx.client_headers.get("cache-control", ""))
         plan = keys.plan(
-            principal.team, ctx.endpoint, ctx.model, ctx.body, policy, self._cache.embedder_name
+            principal.team_id, ctx.endpoint, ctx.model, ctx.body, policy, self._cache.embedder_name
         )
         if plan is None:
             cache_result(ctx, "bypass")

@@ -66,7 +66,7 @@ class CaptureTranscript(Stage):
             return
         now = time.time()
         transcript = Transcript(
-            team=principal.team,
+            team=principal.team_id,
             request_id=ctx.request_id,
             time=now,
             expires_at=now + days * _DAY_S,

@@ -130,7 +130,7 @@ class RateLimiter:
         team = principal.team_settings
         plan = self._book.for_request(
             principal.key_id,
-            principal.team,
+            principal.team_id,
             ctx.model,
             principal.limits,
             team.limits if team is not None else None,

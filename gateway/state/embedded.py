@@ -70,7 +70,7 @@ CREATE TABLE IF NOT EXISTS ledger (
     endpoint TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
     cached_tokens INTEGER NOT NULL, cost_nano INTEGER NOT NULL, cache TEXT NOT NULL,
     latency_ms REAL NOT NULL, status INTEGER NOT NULL, estimated INTEGER NOT NULL,
-    stream INTEGER NOT NULL, pipeline TEXT
+    stream INTEGER NOT NULL, pipeline TEXT, team_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS ledger_time ON ledger (time);
 """
@@ -396,6 +396,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(ledger)")}
     if "pipeline" not in columns:
         conn.execute("ALTER TABLE ledger ADD COLUMN pipeline TEXT")
+    if "team_id" not in columns:
+        conn.execute("ALTER TABLE ledger ADD COLUMN team_id TEXT NOT NULL DEFAULT ''")
 
 
 def _row(record: UsageRecord) -> tuple[Any, ...]:
@@ -420,7 +422,7 @@ def _where(query: UsageQuery) -> tuple[str, list[Any]]:
     for column, op, value in (
         ("time", ">=", query.start),
         ("time", "<", query.end),
-        ("team", "=", query.team),
+        ("COALESCE(NULLIF(team_id, ''), team)", "=", query.team),
         ("key_id", "=", query.key_id),
         ("model", "=", query.model),
         ("request_id", "=", query.request_id),

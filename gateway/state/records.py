@@ -21,6 +21,14 @@ class TeamRecord(Struct, kw_only=True, forbid_unknown_fields=False):
     settings: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
     updated_at: float = 0.0
+    # Immutable, made at creation: what everything the team stores is keyed by (spend,
+    # ledger, limits, cache, feedback), so a new team that reuses a deleted team's name
+    # starts empty. Teams stored before ids existed (and config teams) use their name.
+    id: str = ""
+
+    @property
+    def team_id(self) -> str:
+        return self.id or self.name
 
 
 class KeyRecord(Struct, kw_only=True, forbid_unknown_fields=False):
@@ -31,6 +39,9 @@ class KeyRecord(Struct, kw_only=True, forbid_unknown_fields=False):
     digest: str
     team: str
     prefix: str
+    # The id of the team it was made for (``TeamRecord.team_id``): a key never serves a
+    # later team that took the same name. Empty in keys made before ids existed.
+    team_id: str = ""
     name: str = ""
     created_at: float = 0.0
     expires_at: float | None = None
@@ -85,6 +96,9 @@ class UsageRecord(Struct, kw_only=True, forbid_unknown_fields=False):
     request_id: str
     team: str
     key_id: str
+    # The team's immutable id (``TeamRecord.team_id``); empty in records written before
+    # ids existed, which belong to the team of that name.
+    team_id: str = ""
     model: str
     target: str = ""
     endpoint: str = ""
@@ -150,6 +164,7 @@ class Settlement:
 class UsageQuery:
     start: float | None = None
     end: float | None = None
+    # A team's id (``TeamRecord.team_id``, a config team's name), not its display name.
     team: str | None = None
     key_id: str | None = None
     model: str | None = None
@@ -159,7 +174,7 @@ class UsageQuery:
         return (
             (self.start is None or record.time >= self.start)
             and (self.end is None or record.time < self.end)
-            and (self.team is None or record.team == self.team)
+            and (self.team is None or (record.team_id or record.team) == self.team)
             and (self.key_id is None or record.key_id == self.key_id)
             and (self.model is None or record.model == self.model)
             and (self.request_id is None or record.request_id == self.request_id)
