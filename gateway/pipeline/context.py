@@ -73,15 +73,12 @@ class RequestContext:
 
     attempts: int = 0
     usage: Usage | None = None
-    finish_reasons: list[str] = field(default_factory=list)
     upstream_seconds: float = 0.0
     first_byte_at: float | None = None
     status: int = 200
     error: GatewayError | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
-    # Accounting: prompt tokens counted by the gateway (once, shared by budgets and rate
-    # limits; see accounting.tokens.prompt_tokens) and the request's cost once settled.
-    counted_prompt_tokens: int | None = None
+    # The request's cost once accounting settled it (USD), for metrics and logs.
     cost_usd: float | None = None
     # Decisions reported to telemetry through gateway.telemetry.events (cache result,
     # "direction:rule:action" guard actions, "reason:scope" of a limit refusal) and the
