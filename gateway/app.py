@@ -191,7 +191,7 @@ def build_gateway(config: Config) -> Gateway:
         else (lambda name: None),
     )
     switches = Switches(config.experiments, feedback.store)
-    gate = build_gate(config, dispatcher, models.resolve)
+    gate = build_gate(config, dispatcher.on_route, models.resolve)
     stages: list[Stage] = [
         # First: sees every request, wraps streams outermost, finishes last with the final
         # word (spans, metrics, log line); pipeline metrics are recorded there too.
