@@ -41,6 +41,7 @@ from gateway.experiments.stage import AssignVariant, Switches
 from gateway.extras import MissingExtraError
 from gateway.feedback.capture import CaptureTranscript
 from gateway.feedback.service import Feedback, build_feedback
+from gateway.feedback.store import open_flywheel_store
 from gateway.guard import build_guard_stage
 from gateway.guard import team_check as guard_team_check
 from gateway.intent import build_intent_routing
@@ -53,7 +54,7 @@ from gateway.routing.dispatch import Dispatcher
 from gateway.routing.health import HealthMonitor
 from gateway.routing.models import ModelTable
 from gateway.routing.router import Router
-from gateway.state import StateBackend, open_state
+from gateway.state import StateBackend, open_state, state_path
 from gateway.telemetry.service import Telemetry, build_telemetry
 
 log = logging.getLogger("gateway")
@@ -156,8 +157,10 @@ def build_gateway(config: Config) -> Gateway:
         config, lambda: {name: health_monitor.is_up(name) for name in clients}
     )
     labels = build_labels(config)
-    # One state backend, opened first (started first, closed last by ``running``).
+    # One state backend, opened first (started first, closed last by ``running``), and
+    # the feedback store beside it (a file next to the state file, or the same Redis).
     state = open_state(config)
+    feedback_store = open_flywheel_store(config.state.url, state_path(config))
     accounting = open_accounting(config, keys, models, state)
     # The "call upstream" handle, built before every stage that goes upstream again
     # (guard's JSON repair, the confidence gate's retry, the cache's embeddings).
@@ -186,13 +189,14 @@ def build_gateway(config: Config) -> Gateway:
     pipeline_metrics = telemetry.pipeline_metrics
     feedback = build_feedback(
         config,
+        feedback_store,
         pipeline_metrics,
         (lambda name: guard.policy_for(name, accounting.directory.team(name)))
         if guard
         else (lambda name: None),
     )
     switches = Switches(config.experiments, feedback.store)
-    gate = build_gate(config, dispatcher, models.resolve)
+    gate = build_gate(config, dispatcher.on_route, models.resolve)
     stages: list[Stage] = [
         # First: sees every request, wraps streams outermost, finishes last with the final
         # word (spans, metrics, log line); pipeline metrics are recorded there too.

@@ -21,6 +21,7 @@ import time
 
 import uvloop
 
+from gateway.accounting.tokens import PROMPT_TOKENS
 from gateway.auth.keys import PRINCIPAL, Principal, principal_for_team
 from gateway.config import parse_config
 from gateway.config.schema import Team
@@ -57,7 +58,7 @@ def request(principal: Principal, i: int) -> RequestContext:
     ctx = RequestContext(Endpoint.CHAT, f"req_{i}")
     ctx.body, ctx.model = BODY, "gpt-4o-mini"
     PRINCIPAL.set(ctx, principal)
-    ctx.counted_prompt_tokens = 12  # counted once per request by accounting (measured apart)
+    PROMPT_TOKENS.set(ctx, 12)  # counted once per request by accounting (measured apart)
     return ctx
 
 

@@ -22,6 +22,7 @@ from gateway.guard.stream import StreamGuard
 from gateway.guard.terms import TermMatcher
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Comment, StreamItem
+from gateway.telemetry.events import decisions
 from gateway.wire.types import Endpoint
 
 ANSWER = "Sure. The plan for Project Kestrel is ready; write to ops@example.com for details."
@@ -96,7 +97,7 @@ async def test_blocked_term_never_leaks_whatever_the_split(size: int) -> None:
     text, finishes = text_and_finish(out)
     assert text == ANSWER[:BLOCKED_AT]
     assert finishes == ["content_filter"]
-    assert ctx.guard_actions == ["output:terms:block"]
+    assert decisions(ctx).guard_actions == ["output:terms:block"]
     # The usage chunk and the trailing comment still arrive, in order.
     assert isinstance(out[-1], Comment)
     assert out[-2]["usage"] == {"total_tokens": 3}
@@ -109,7 +110,7 @@ async def test_redaction_and_flags_on_split_values(size: int) -> None:
     text, finishes = text_and_finish(await run(guard, chunks_of(ANSWER, size)))
     assert text == ANSWER.replace("ops@example.com", "[EMAIL_1]")
     assert finishes == ["stop"]
-    assert sorted(ctx.guard_actions) == ["output:pii:redact", "output:terms:flag"]
+    assert sorted(decisions(ctx).guard_actions) == ["output:pii:redact", "output:terms:flag"]
 
 
 @pytest.mark.parametrize("size", [1, 3, 8])

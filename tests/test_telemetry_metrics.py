@@ -279,7 +279,7 @@ class _Decides(Stage):
     async def enter(self, ctx: RequestContext) -> Reply | None:
         events.cache_result(ctx, "semantic", similarity=0.98)
         events.guard_action(ctx, rule="pii.email", action="redact", direction="input")
-        ctx.cost_usd = 0.25
+        events.charged(ctx, 0.25)
         ctx.usage = Usage(prompt_tokens=10, completion_tokens=5, cached_tokens=4)
         return Completion({"choices": []})
 

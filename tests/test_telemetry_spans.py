@@ -303,7 +303,8 @@ def test_decision_events_on_server_span(traced: InProcessGateway) -> None:
             {"gateway.limit.reason": "rate_limit", "gateway.limit.scope": "team"},
         ),
     ]
-    assert (ctx.cache, ctx.guard_actions, ctx.refusal) == (
+    decided = events.decisions(ctx)
+    assert (decided.cache, decided.guard_actions, decided.refusal) == (
         "semantic",
         ["input:pii.email:redact"],
         "rate_limit:team",

@@ -39,7 +39,7 @@ from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
 from gateway.routing.models import CALLS, TARGET, RouteTarget
 from gateway.state.records import PipelineNote, Settlement, UsageRecord
-from gateway.telemetry.events import NOTE
+from gateway.telemetry.events import NOTE, charged, decisions
 from gateway.wire.types import Usage
 
 COST_HEADER = "x-gateway-cost-usd"
@@ -93,7 +93,7 @@ class Settle(Stage):
         target = TARGET.get(ctx)
         if target is not None and cache not in _CACHE_HITS:
             cost = self._cost(ctx, target, usage)
-        ctx.cost_usd = cost / 1e9
+        charged(ctx, cost / 1e9)
         ctx.response_headers[COST_HEADER] = format_usd(cost)
         record = UsageRecord(
             usage_id=state.usage_id,
@@ -168,7 +168,7 @@ def _pipeline_note(ctx: RequestContext) -> PipelineNote | None:
     note = NOTE.get(ctx)
     if note is None:
         return None
-    note.guard_actions = len(ctx.guard_actions)
+    note.guard_actions = len(decisions(ctx).guard_actions)
     return note
 
 

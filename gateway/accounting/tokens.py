@@ -33,7 +33,7 @@ import tiktoken
 
 from gateway.accounting import encodings
 from gateway.accounting.images import image_tokens
-from gateway.pipeline.context import RequestContext
+from gateway.pipeline.context import RequestContext, Slot
 from gateway.routing.models import ROUTE, TARGET
 from gateway.wire.types import Endpoint
 
@@ -95,20 +95,25 @@ def count_request_tokens(endpoint: Endpoint, body: dict[str, Any], model: str) -
     return _input_tokens(body.get("input"), encoding)
 
 
+# The request's prompt tokens as the gateway counted them (once; see ``prompt_tokens``).
+PROMPT_TOKENS: Slot[int] = Slot("prompt_tokens")
+
+
 async def prompt_tokens(ctx: RequestContext, model: str | None = None) -> int:
-    """``count_request_tokens`` for this request, computed once and kept on the context
-    (admission, rate limits and settlement all need it). Large bodies are counted in a
-    worker thread so a 100k-token prompt does not stall every other request."""
-    if ctx.counted_prompt_tokens is not None:
-        return ctx.counted_prompt_tokens
+    """``count_request_tokens`` for this request, computed once and kept in its
+    ``PROMPT_TOKENS`` slot (admission, rate limits and settlement all need it). Large
+    bodies are counted in a worker thread so a 100k-token prompt does not stall every
+    other request."""
+    counted = PROMPT_TOKENS.get(ctx)
+    if counted is not None:
+        return counted
     name = model or encoding_model(ctx)
     await encodings.ensure(name)
     if _large(ctx.body):
         count = await anyio.to_thread.run_sync(count_request_tokens, ctx.endpoint, ctx.body, name)
     else:
         count = count_request_tokens(ctx.endpoint, ctx.body, name)
-    ctx.counted_prompt_tokens = count
-    return count
+    return PROMPT_TOKENS.set(ctx, count)
 
 
 def encoding_model(ctx: RequestContext) -> str:

@@ -11,8 +11,8 @@ it. Stores run in the background; nothing here ever fails a request.
 
 Per request (for other stages and the ledger):
 
-- ``ctx.cache``: ``"hit"`` | ``"semantic"`` | ``"miss"`` | ``"bypass"`` (through
-  ``telemetry.events.cache_result``), None when the cache is off for the team;
+- the cache result, ``"hit"`` | ``"semantic"`` | ``"miss"`` | ``"bypass"`` (reported
+  through ``telemetry.events.cache_result``), None when the cache is off for the team;
 - response headers ``x-gateway-cache`` (same values but bypass) and, for semantic hits,
   ``x-gateway-cache-similarity``; ``x-gateway-cache-threshold`` (the team's effective
   threshold) whenever a semantic lookup applies; ``x-gateway-cache-refused`` on a miss
@@ -39,7 +39,7 @@ from gateway.cache.service import Lookup, Miss, ResponseCache
 from gateway.pipeline.context import RequestContext, Slot
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
-from gateway.telemetry.events import cache_result
+from gateway.telemetry.events import cache_result, decisions
 from gateway.wire.types import Endpoint
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class CacheStage(Stage):
 
     async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:
         state = CACHE.get(ctx)
-        if state is None or ctx.cache != "miss" or state.no_store:
+        if state is None or decisions(ctx).cache != "miss" or state.no_store:
             return reply
         if isinstance(reply, Completion):
             state.body = reply.body
@@ -122,11 +122,11 @@ class CacheStage(Stage):
 
     async def finish(self, ctx: RequestContext) -> None:
         state = CACHE.get(ctx)
-        if state is None or ctx.cache != "miss" or state.no_store:
+        if state is None or decisions(ctx).cache != "miss" or state.no_store:
             return
         if ctx.status != 200 or ctx.error is not None:
             return
-        if any(action.startswith("output:") for action in ctx.guard_actions):
+        if any(action.startswith("output:") for action in decisions(ctx).guard_actions):
             return  # an output guard changed or judged it: never replay it blind
         body = state.body
         if state.assembler is not None:

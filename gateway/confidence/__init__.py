@@ -7,18 +7,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gateway.confidence.stage import ConfidenceGate
+    from gateway.confidence.stage import ConfidenceGate, Retry
     from gateway.config.schema import Config
-    from gateway.pipeline.stages import Call
     from gateway.routing.models import ModelRoute
 
 
 def build_gate(
-    config: Config, call: Call, resolve: Callable[[str], ModelRoute | None]
+    config: Config, retry: Retry, resolve: Callable[[str], ModelRoute | None]
 ) -> ConfidenceGate | None:
     """The stage, or None when no policy is defined."""
     if not config.confidence.policies:
         return None
     from gateway.confidence.stage import ConfidenceGate
 
-    return ConfidenceGate(config.confidence, call, resolve)
+    return ConfidenceGate(config.confidence, retry, resolve)

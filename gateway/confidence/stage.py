@@ -20,7 +20,7 @@ verdict ``unknown``, and nothing is done.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from gateway.confidence.scoring import Confidence, choice_logprobs, judge
 from gateway.errors import GatewayError
 from gateway.pipeline.context import RequestContext, Slot
 from gateway.pipeline.reply import ChunkStream, Comment, Completion, Reply, StreamItem
-from gateway.pipeline.stages import Call, Stage
+from gateway.pipeline.stages import Stage
 from gateway.routing.models import ROUTE, TARGET, ModelRoute
 from gateway.telemetry import events
 from gateway.telemetry.events import decision
@@ -48,18 +48,20 @@ class GateState:
 
 
 GATE: Slot[GateState] = Slot("gate")
+# The dispatcher's "go upstream again, on this model" handle (``Dispatcher.on_route``).
+Retry = Callable[[RequestContext, ModelRoute], Awaitable[Reply]]
 
 
 class ConfidenceGate(Stage):
     def __init__(
         self,
         config: ConfidenceConfig,
-        call: Call,
+        retry: Retry,
         resolve: Callable[[str], ModelRoute | None],
     ) -> None:
         self._policies = dict(config.policies)
         self._default = config.default_policy
-        self._call = call
+        self._retry_on = retry
         self._resolve = resolve
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
@@ -104,17 +106,17 @@ class ConfidenceGate(Stage):
         route = self._resolve(state.policy.retry_model)
         if route is None:
             return reply, verdict, "retry_failed"
-        first_model, first_target, first_usage = ctx.model, TARGET.get(ctx), ctx.usage
-        first_route = ROUTE.get(ctx)
+        first_target, first_usage = TARGET.get(ctx), ctx.usage
+        try:
+            retried = await self._retry_on(ctx, route)
+        except GatewayError:
+            # The attempts named their targets; the answer kept is the first one's.
+            TARGET.restore(ctx, first_target)
+            ctx.usage = first_usage
+            return reply, verdict, "retry_failed"
+        # The answer is now the stronger model's: the ledger, metrics and headers say so.
         ctx.model = route.name
         ROUTE.set(ctx, route)
-        try:
-            retried = await self._call(ctx)
-        except GatewayError:
-            ctx.model, ctx.usage = first_model, first_usage
-            ROUTE.restore(ctx, first_route)
-            TARGET.restore(ctx, first_target)
-            return reply, verdict, "retry_failed"
         ctx.usage = add_usage(first_usage, ctx.usage)
         if not isinstance(retried, Completion):  # ctx.stream is False here
             return reply, verdict, "retry_failed"

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.config.schema import Config
 from gateway.feedback.redact import Redact, redaction_for
-from gateway.feedback.store import FlywheelStore, open_flywheel_store
-from gateway.state.embedded import default_path
+from gateway.feedback.store import FlywheelStore
 from gateway.telemetry.pipeline_metrics import PipelineMetrics
 
 if TYPE_CHECKING:  # a policy exists only where the guard extra is installed
@@ -43,9 +41,9 @@ class Feedback:
 
 def build_feedback(
     config: Config,
+    store: FlywheelStore,
     metrics: PipelineMetrics | None,
     policy_for: Callable[[str], CompiledPolicy | None],
 ) -> Feedback:
-    state_path = Path(config.state.path) if config.state.path else default_path()
-    store = open_flywheel_store(config.state.url, state_path)
+    """``store`` is opened by the app, beside the state backend (same place, same URL)."""
     return Feedback(config, store, metrics, policy_for)

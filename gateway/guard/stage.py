@@ -5,7 +5,7 @@ The first rule that blocks ends the request with 400 ``content_filter`` naming t
 rule and the kind of finding, never the matched text, before anything reaches a
 provider. Redactions are applied to the forwarded body (placeholders; restorable).
 Flags and redactions are reported through ``telemetry.events.guard_action`` (metrics,
-span events, access log, ledger via ``ctx.guard_actions``) and in the
+span events, access log, ledger via ``telemetry.events.decisions``) and in the
 ``x-gateway-guard`` response header.
 
 Out: JSON-schema check (with one repair call) for ``response_format: json_schema``,
@@ -39,7 +39,7 @@ from gateway.guard.stream import CONTENT_FILTER, StreamGuard
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Call, Stage
-from gateway.telemetry.events import guard_action
+from gateway.telemetry.events import decisions, guard_action
 from gateway.wire.texts import answer_slots, param_name, request_slots
 from gateway.wire.types import Endpoint, add_usage
 
@@ -294,8 +294,9 @@ def _describe(findings: list[Finding]) -> str:
 
 
 def _set_header(ctx: RequestContext) -> None:
-    if ctx.guard_actions:
-        ctx.response_headers[GUARD_HEADER] = ",".join(ctx.guard_actions)
+    actions = decisions(ctx).guard_actions
+    if actions:
+        ctx.response_headers[GUARD_HEADER] = ",".join(actions)
 
 
 def _blocked_headers(ctx: RequestContext) -> dict[str, str]:

@@ -25,6 +25,7 @@ from gateway.labeling.visible import StreamDecorator, VisibleNotice, prompt_text
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Comment, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
+from gateway.telemetry.events import labeled
 from gateway.wire.types import Endpoint
 
 _JSON_FORMATS = ("json_object", "json_schema")
@@ -51,7 +52,7 @@ class LabelAnswers(Stage):
             return reply
         labeler = self._labeler
         produce_id = labeler.new_id()
-        ctx.label_id = produce_id
+        labeled(ctx, produce_id)
         notice = self._notice_for(ctx)
         if isinstance(reply, Completion):
             body = reply.body if notice is None else notice.apply_to_body(reply.body)

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gateway.accounting.tokens import PROMPT_TOKENS
 from gateway.auth.keys import PRINCIPAL
 from gateway.config.schema import Config
 from gateway.errors import ServiceUnavailableError
@@ -247,4 +248,4 @@ def _spent(ctx: RequestContext, admission: Admission, reserved: int) -> int:
     # reservation would keep max_tokens out of the window for a minute per broken stream.
     if not admission.replied:
         return 0
-    return min(reserved, ctx.counted_prompt_tokens or 0)
+    return min(reserved, PROMPT_TOKENS.get(ctx) or 0)

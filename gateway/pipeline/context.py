@@ -1,10 +1,10 @@
 """The one object every pipeline stage reads and fills in for a single request.
 
-It holds only what every layer understands: the request as parsed, neutral outcomes
-(status, error, usage, cost, headers) and the decisions reported to telemetry as plain
-strings. A feature's own per-request state (who the caller is, the chosen route, a
-reservation, a cache plan) lives in a ``Slot`` the feature declares next to its type,
-so this module names no feature and a new stage needs no field here.
+It holds only what every layer understands: the request as parsed and neutral outcomes
+(status, error, usage, attempts, timings, headers). A feature's own per-request state
+(who the caller is, the chosen route, a reservation, a cache plan, the decisions it
+reports) lives in a ``Slot`` the feature declares next to its type, so this module
+names no feature and a new stage needs no field here.
 """
 
 from __future__ import annotations
@@ -73,23 +73,11 @@ class RequestContext:
 
     attempts: int = 0
     usage: Usage | None = None
-    finish_reasons: list[str] = field(default_factory=list)
     upstream_seconds: float = 0.0
     first_byte_at: float | None = None
     status: int = 200
     error: GatewayError | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
-    # Accounting: prompt tokens counted by the gateway (once, shared by budgets and rate
-    # limits; see accounting.tokens.prompt_tokens) and the request's cost once settled.
-    counted_prompt_tokens: int | None = None
-    cost_usd: float | None = None
-    # Decisions reported to telemetry through gateway.telemetry.events (cache result,
-    # "direction:rule:action" guard actions, "reason:scope" of a limit refusal) and the
-    # answer's AI-content label id (GB 45438 ProduceID), for metrics, spans and logs.
-    cache: str | None = None
-    guard_actions: list[str] = field(default_factory=list)
-    refusal: str | None = None
-    label_id: str | None = None
     # The W3C trace headers each upstream attempt carries (traceparent/tracestate).
     trace_headers: dict[str, str] = field(default_factory=dict)
     # Each feature's own state, keyed by the ``Slot`` it declared.

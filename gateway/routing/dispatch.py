@@ -72,10 +72,19 @@ class Dispatcher:
         route = ROUTE.get(ctx)
         if route is None:
             raise NotFoundError(f"The model `{ctx.model}` does not exist.", param="model")
+        return await self._dispatch(ctx, route, ctx.model)
+
+    async def on_route(self, ctx: RequestContext, route: ModelRoute) -> Reply:
+        """Go upstream again for ``ctx``, on another model (the confidence gate's retry):
+        the answer reports ``route``'s name; the request's own model and route stay as
+        they are, for the caller to change if it keeps this answer."""
+        return await self._dispatch(ctx, route, route.name)
+
+    async def _dispatch(self, ctx: RequestContext, route: ModelRoute, reported: str) -> Reply:
         failures = _Failures()
         try:
             for level in self.levels(route):
-                reply = await self._serve(ctx, level, failures)
+                reply = await self._serve(ctx, level, failures, reported)
                 if reply is not None:
                     return reply
         except GatewayError as exc:
@@ -104,7 +113,7 @@ class Dispatcher:
             depth += 1
 
     async def _serve(
-        self, ctx: RequestContext, route: ModelRoute, failures: _Failures
+        self, ctx: RequestContext, route: ModelRoute, failures: _Failures, reported: str
     ) -> Reply | None:
         plan = self.router.plan(route, ctx)
         if plan.refusal is not None:
@@ -138,7 +147,7 @@ class Dispatcher:
                 observer = observer_of(ctx)  # telemetry's per-attempt spans and metrics
                 try:
                     observer.started(ctx, target)
-                    reply = await self._attempt(ctx, target, plan)
+                    reply = await self._attempt(ctx, target, plan, reported)
                 except GatewayError as exc:
                     observer.failed(ctx, exc)
                     verdict = classify(exc)
@@ -157,15 +166,17 @@ class Dispatcher:
                 return reply
         return None
 
-    async def _attempt(self, ctx: RequestContext, target: RouteTarget, plan: Plan) -> Reply:
+    async def _attempt(
+        self, ctx: RequestContext, target: RouteTarget, plan: Plan, reported: str
+    ) -> Reply:
         client = self._clients[target.provider]
         translator = client.translator(
             TranslatorInput(
                 endpoint=ctx.endpoint,
                 body=ctx.body,
                 upstream_model=target.model,
-                reported_model=ctx.model,
-                keep_model=target.model == ctx.model,
+                reported_model=reported,
+                keep_model=target.model == reported,
                 stream=ctx.stream,
                 include_usage=ctx.include_usage,
                 request_id=ctx.request_id,

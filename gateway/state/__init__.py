@@ -14,7 +14,7 @@ from gateway.state.base import StateBackend, StateError
 if TYPE_CHECKING:
     from gateway.config.schema import Config
 
-__all__ = ["StateBackend", "StateError", "open_state"]
+__all__ = ["StateBackend", "StateError", "open_state", "state_path"]
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -29,7 +29,14 @@ def open_state(config: Config) -> StateBackend:
         from gateway.state.redis_store import RedisState
 
         return RedisState(url, flush_interval_s=interval)
-    from gateway.state.embedded import EmbeddedState, default_path
+    from gateway.state.embedded import EmbeddedState
 
-    path = Path(config.state.path) if config.state.path else default_path()
-    return EmbeddedState(path, flush_interval_s=interval)
+    return EmbeddedState(state_path(config), flush_interval_s=interval)
+
+
+def state_path(config: Config) -> Path:
+    """The embedded state file (``state.path``, else the default data folder's); stores
+    of other features that keep files (feedback) put them beside it."""
+    from gateway.state.embedded import default_path
+
+    return Path(config.state.path) if config.state.path else default_path()

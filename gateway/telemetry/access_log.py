@@ -16,6 +16,7 @@ import msgspec
 from gateway.auth.keys import PRINCIPAL
 from gateway.pipeline.context import RequestContext
 from gateway.routing.models import ROUTE, TARGET
+from gateway.telemetry.events import decisions
 
 log = logging.getLogger("gateway.access")
 _encode = msgspec.json.Encoder().encode
@@ -58,6 +59,7 @@ def _write(
     usage = ctx.usage
     principal = PRINCIPAL.get(ctx)
     route, target = ROUTE.get(ctx), TARGET.get(ctx)
+    decided = decisions(ctx)
     record = {
         "time": now,
         "request_id": ctx.request_id,
@@ -79,11 +81,11 @@ def _write(
         "completion_tokens": usage.completion_tokens if usage else None,
         "cached_tokens": usage.cached_tokens if usage else None,
         "usage_estimated": usage.estimated if usage else None,
-        "cost_usd": ctx.cost_usd,
-        "cache": ctx.cache,
-        "guard_actions": ctx.guard_actions or None,
-        "refusal": ctx.refusal,
-        "label_id": ctx.label_id,
+        "cost_usd": decided.cost_usd,
+        "cache": decided.cache,
+        "guard_actions": decided.guard_actions or None,
+        "refusal": decided.refusal,
+        "label_id": decided.label_id,
     }
     # makeRecord + handle: what log.info does, minus the stack walk for the caller's
     # file and line, which an access line never shows.

@@ -39,6 +39,7 @@ from gateway.telemetry.attributes import (
     request_attributes,
     response_attributes,
 )
+from gateway.telemetry.events import decisions
 from gateway.telemetry.metrics import GatewayMetrics
 from gateway.telemetry.pipeline_metrics import PipelineMetrics
 from gateway.telemetry.recording import record_request
@@ -338,10 +339,11 @@ class Observe(Stage):
             target = TARGET.get(ctx)
             if target is not None:
                 attributes["gateway.target"] = target.label
-            if ctx.cache is not None:
-                attributes["gateway.cache.result"] = ctx.cache
-            if ctx.label_id is not None:
-                attributes["gateway.label.produce_id"] = ctx.label_id
+            decided = decisions(ctx)
+            if decided.cache is not None:
+                attributes["gateway.cache.result"] = decided.cache
+            if decided.label_id is not None:
+                attributes["gateway.label.produce_id"] = decided.label_id
             if error_type:
                 attributes[sc.ERROR_TYPE] = error_type
             span.set_attributes(attributes)

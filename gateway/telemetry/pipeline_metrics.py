@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from gateway.auth.keys import PRINCIPAL
 from gateway.pipeline.context import RequestContext
 from gateway.telemetry import semconv as sc
-from gateway.telemetry.events import NOTE
+from gateway.telemetry.events import NOTE, decisions
 
 _EXP = ["experiment", "variant"]
 
@@ -93,7 +93,8 @@ class PipelineMetrics:
         if note.experiment:
             key = (note.experiment, note.variant)
             outcome = "ok" if ctx.status < 400 else "error"
-            cache = ctx.cache or "none"
+            decided = decisions(ctx)
+            cache = decided.cache or "none"
             assignment = note.assignment or "user"
             self.variant_requests.labels(*key, outcome, cache, assignment).inc()
             self.variant_latency.labels(*key).observe(seconds)
@@ -101,10 +102,10 @@ class PipelineMetrics:
             if usage is not None:
                 self.variant_tokens.labels(*key, "input").inc(usage.prompt_tokens)
                 self.variant_tokens.labels(*key, "output").inc(usage.completion_tokens)
-            if ctx.cost_usd:
-                self.variant_cost.labels(*key).inc(ctx.cost_usd)
-            if ctx.guard_actions:
-                self.variant_guard.labels(*key).inc(len(ctx.guard_actions))
+            if decided.cost_usd:
+                self.variant_cost.labels(*key).inc(decided.cost_usd)
+            if decided.guard_actions:
+                self.variant_guard.labels(*key).inc(len(decided.guard_actions))
 
     def feedback(self, experiment: str, variant: str, rating: str) -> None:
         self.variant_feedback.labels(experiment, variant, rating).inc()

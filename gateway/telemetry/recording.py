@@ -10,6 +10,7 @@ from gateway.auth.keys import PRINCIPAL
 from gateway.pipeline.context import RequestContext
 from gateway.routing.models import ROUTE, TARGET
 from gateway.telemetry.attributes import OPERATIONS
+from gateway.telemetry.events import Decisions, decisions
 from gateway.telemetry.metrics import GatewayMetrics
 
 
@@ -39,23 +40,24 @@ def record_request(
         metrics.c_tokens(team, model, "output").inc(usage.completion_tokens)
         if usage.cached_tokens:
             metrics.c_tokens(team, model, "cached_input").inc(usage.cached_tokens)
-    if ctx.cost_usd:
-        metrics.c_cost(team, model).inc(ctx.cost_usd)
-    if ctx.cache is not None:
-        metrics.c_cache(team, model, ctx.cache).inc()
-    refusal = _refusal(ctx)
+    decided = decisions(ctx)
+    if decided.cost_usd:
+        metrics.c_cost(team, model).inc(decided.cost_usd)
+    if decided.cache is not None:
+        metrics.c_cache(team, model, decided.cache).inc()
+    refusal = _refusal(ctx, decided)
     if refusal is not None:
         metrics.c_refusals(team, *refusal).inc()
-    for action in ctx.guard_actions:
+    for action in decided.guard_actions:
         direction, rule, verb = action.split(":", 2)
         metrics.c_guard_actions(team, direction, rule, verb).inc()
 
 
-def _refusal(ctx: RequestContext) -> tuple[str, str] | None:
+def _refusal(ctx: RequestContext, decided: Decisions) -> tuple[str, str] | None:
     """(reason, scope) when the gateway itself refused: what the limit/budget stage said,
     else a 429 that no upstream attempt produced."""
-    if ctx.refusal is not None:
-        reason, _, scope = ctx.refusal.partition(":")
+    if decided.refusal is not None:
+        reason, _, scope = decided.refusal.partition(":")
         return reason, scope
     if ctx.status == 429 and ctx.attempts == 0 and ctx.error is not None:
         return (ctx.error.code or "rate_limit"), ""
