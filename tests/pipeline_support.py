@@ -49,8 +49,15 @@ def pipeline_config(upstream: str, *, model_dir: Path | None, state_url: str = "
         for name in sorted(intent_targets() | {"gpt-4o-mini", "gpt-4.1"})
     }
     models |= {
-        "low": {"targets": [{"provider": "emu", "model": "emu-logprobs-low"}]},
-        "high": {"targets": [{"provider": "emu", "model": "emu-logprobs-high"}]},
+        # Priced apart: a gate retry from low to high charges each call at its own price.
+        "low": {
+            "targets": [{"provider": "emu", "model": "emu-logprobs-low"}],
+            "price": {"input": 1.0, "output": 2.0},
+        },
+        "high": {
+            "targets": [{"provider": "emu", "model": "emu-logprobs-high"}],
+            "price": {"input": 10.0, "output": 20.0},
+        },
         "sparse": {"targets": [{"provider": "compat", "model": "emu-sparse"}]},
         "broken": {"targets": [{"provider": "emu", "model": "emu-error-400"}]},
     }

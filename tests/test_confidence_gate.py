@@ -129,6 +129,12 @@ def test_retry_charges_both_calls(pipeline_gateway: GatewayProcess) -> None:  # 
         headers={"authorization": "Bearer sk-master-key-0123456789"},
     ).json()["data"]
     assert records[0]["completion_tokens"] == 2 * once["usage"]["completion_tokens"]
+    # Each call at its own model's price: the first on low (1/2 USD per million), the
+    # retry on high (10/20), not both at one rate.
+    usage = once["usage"]
+    low = usage["prompt_tokens"] * 1.0 + usage["completion_tokens"] * 2.0
+    high = usage["prompt_tokens"] * 10.0 + usage["completion_tokens"] * 20.0
+    assert records[0]["cost_usd"] == pytest.approx((low + high) / 1e6), records[0]
 
 
 def test_client_that_asked_for_logprobs_keeps_them(pipeline_gateway: GatewayProcess) -> None:  # noqa: F811
