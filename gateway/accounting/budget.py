@@ -39,9 +39,9 @@ from gateway.errors import PermissionDeniedError, QuotaExceededError
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
-from gateway.routing.models import ROUTE
+from gateway.routing.models import ROUTE, ModelRoute
 from gateway.state.base import StateError
-from gateway.state.records import BudgetCheck, Hold, Refusal
+from gateway.state.records import BudgetCheck, Hold, Refusal, Settlement, UsageRecord
 from gateway.wire.caps import output_tokens
 
 log = logging.getLogger("gateway.accounting")
@@ -79,6 +79,7 @@ class BudgetAdmission(Stage):
         self._default_max_output = settings.default_max_output_tokens
         self._hold_ttl = settings.hold_ttl_s
         self._store_timeout = settings.store_timeout_s
+        self._open_records = settings.open_records
         self._skip_until = 0.0
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
@@ -91,8 +92,21 @@ class BudgetAdmission(Stage):
             return None
         periods = self._accounting.clock.periods()
         checks = self._checks(principal, periods)
-        if not checks:
-            return None
+        if checks:
+            await self._reserve(ctx, state, principal, route, checks, periods)
+        if self._open_records:
+            await self._open(ctx, state, principal, route, periods)
+        return None
+
+    async def _reserve(
+        self,
+        ctx: RequestContext,
+        state: AccountingState,
+        principal: Principal,
+        route: ModelRoute,
+        checks: list[BudgetCheck],
+        periods: Periods,
+    ) -> None:
         unpriced = self._accounting.unpriced(route)
         if unpriced:
             raise PermissionDeniedError(
@@ -111,23 +125,66 @@ class BudgetAdmission(Stage):
             amount_nano=amount,
             ttl_s=self._hold_ttl,
         )
+        # Kept whatever the store says: settling releases a hold that exists and
+        # ignores one that does not (a timed-out call may still land on a slow store).
+        state.hold = hold
         if time.monotonic() < self._skip_until:
-            state.hold = hold  # settled like any other; releases nothing if never held
-            return None
+            return
         try:
             async with asyncio.timeout(self._store_timeout):
                 refusal = await self._accounting.state.reserve(checks, hold)
         except (StateError, TimeoutError) as exc:
-            self._skip_until = time.monotonic() + self._store_timeout
-            log.error("budget not checked (state store unreachable), admitted: %r", exc)
-            # A timed-out call may still run on a slow store: settling releases a hold
-            # that exists and ignores one that does not, so keep it to be settled.
-            state.hold = hold
-            return None
+            self._store_failed(exc)
+            return
         if refusal is not None:
+            state.hold = None
             raise self._refused(refusal, principal, periods, amount)
-        state.hold = hold
-        return None
+
+    async def _open(
+        self,
+        ctx: RequestContext,
+        state: AccountingState,
+        principal: Principal,
+        route: ModelRoute,
+        periods: Periods,
+    ) -> None:
+        """The record this request gets if its replica dies before settling it: its
+        reservation as an estimated cost, status 0, due once its targets' total timeout
+        (and a grace) has passed, when any live replica writes it and frees its hold."""
+        if time.monotonic() < self._skip_until:
+            return
+        hold = state.hold
+        record = UsageRecord(
+            usage_id=state.usage_id,
+            time=time.time(),
+            request_id=ctx.request_id,
+            team=principal.team,
+            team_id=principal.team_id,
+            key_id=principal.key_id,
+            model=ctx.model,
+            endpoint=ctx.endpoint.value,
+            cost_nano=hold.amount_nano if hold is not None else 0,
+            status=0,
+            estimated=True,
+            stream=ctx.stream,
+        )
+        settlement = Settlement(
+            record=record,
+            scopes=("team:" + principal.team_id, principal.key_scope),
+            periods=periods.ids,
+            hold=hold,
+        )
+        try:
+            async with asyncio.timeout(self._store_timeout):
+                await self._accounting.state.open(
+                    settlement, record.time + self._accounting.deadline_s(route)
+                )
+        except (StateError, TimeoutError) as exc:
+            self._store_failed(exc)
+
+    def _store_failed(self, exc: BaseException) -> None:
+        self._skip_until = time.monotonic() + self._store_timeout
+        log.error("budget not checked (state store unreachable), admitted: %r", exc)
 
     def _checks(self, principal: Principal, periods: Periods) -> list[BudgetCheck]:
         checks = []

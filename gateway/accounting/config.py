@@ -52,6 +52,13 @@ class Accounting(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # check (fail open, logged); after a failure the store is skipped this long again,
     # so a frozen Redis costs a burst one wait, not one per request.
     store_timeout_s: Annotated[float, Meta(gt=0)] = 1.0
+    # Each admitted request leaves an open record in the state store, settled by any
+    # live replica (at its reservation, estimated) if the replica serving it dies: once
+    # its targets' total timeout plus ``reap_grace_s`` has passed, checked every
+    # ``reap_interval_s``. Off saves one state-store write per request.
+    open_records: bool = True
+    reap_interval_s: Annotated[float, Meta(gt=0)] = 5.0
+    reap_grace_s: Annotated[float, Meta(ge=0)] = 30.0
     # A reservation left by a crashed replica is released after this many seconds.
     hold_ttl_s: Annotated[float, Meta(gt=0)] = 900.0
     # tiktoken encoding for models it does not know (local engines, other vendors).

@@ -8,7 +8,9 @@ them before it, so every queued usage record is written before the store closes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 
 from gateway.accounting import encodings
@@ -20,6 +22,7 @@ from gateway.auth.manage import AccountAdmin
 from gateway.config.schema import Config
 from gateway.routing.models import ModelRoute, ModelTable, RouteTarget
 from gateway.state import StateBackend
+from gateway.state.base import StateError
 
 log = logging.getLogger("gateway.accounting")
 _MAX_FALLBACK_DEPTH = 3
@@ -36,6 +39,8 @@ class Accounting:
     clock: Clock = field(default_factory=Clock)
     _unpriced: dict[str, list[str]] = field(default_factory=dict)
     _max_output: dict[str, int] = field(default_factory=dict)
+    _deadline: dict[str, float] = field(default_factory=dict)
+    _reaper: asyncio.Task[None] | None = None
     _preload: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -45,15 +50,53 @@ class Accounting:
             self._preload = asyncio.create_task(
                 asyncio.to_thread(encodings.preload, self._upstream_models())
             )
+        if self.config.accounting.open_records:
+            self._reaper = asyncio.create_task(self._reap(), name="gateway-reaper")
 
     async def aclose(self) -> None:
         await self.directory.stop()
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
         if self._preload is not None:
             await asyncio.gather(self._preload, return_exceptions=True)
+
+    async def _reap(self) -> None:
+        """Settle the open records of replicas that died mid-request (any replica may;
+        each record is written once)."""
+        interval = self.config.accounting.reap_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                reaped = await self.state.reap(time.time())
+            except StateError as exc:
+                log.warning("open records not reaped (state store unreachable): %s", exc)
+                continue
+            if reaped:
+                log.warning("settled %d request(s) left open by a replica that stopped", reaped)
 
     def worst_rate(self, route: ModelRoute) -> Rate:
         """The highest rates among the targets that may answer ``route`` (cached)."""
         return self.prices.worst_case(route, lambda: self.candidates(route))
+
+    def deadline_s(self, route: ModelRoute) -> float:
+        """How long after admission a request of ``route`` may still be running: the
+        longest total timeout of its targets (fallbacks included) plus the reap grace.
+        An open record past it belongs to a replica that died."""
+        found = self._deadline.get(route.name)
+        if found is None:
+            providers = self.config.providers
+            found = (
+                max(
+                    (providers[t.provider].timeouts.total for t in self.candidates(route)),
+                    default=0.0,
+                )
+                + self.config.accounting.reap_grace_s
+            )
+            if len(self._deadline) < 8192:
+                self._deadline[route.name] = found
+        return found
 
     def max_output(self, route: ModelRoute) -> int:
         """The most a request without an output cap may make any target of ``route``

@@ -81,6 +81,18 @@ class StateBackend(Protocol):
         hold ``amount`` on every scope; else hold nothing and say which check failed."""
         ...
 
+    async def open(self, settlement: Settlement, due: float) -> None:
+        """Durably note an admitted request's provisional settlement (its reservation as
+        an estimated cost), to be written by ``reap`` if nobody settles it by ``due``
+        (epoch seconds): a replica killed mid-request still leaves one ledger record, and
+        its hold is released. Settling the request removes it."""
+        ...
+
+    async def reap(self, now: float, limit: int = 100) -> int:
+        """Settle up to ``limit`` open records whose ``due`` has passed (their replica
+        died); returns how many. Any replica may reap: a record is written once."""
+        ...
+
     def settle(self, settlement: Settlement) -> None:
         """Queue a finished request: its record, its cost added to every scope and
         period, its hold released. Never blocks."""

@@ -44,6 +44,7 @@ from gateway.state.records import (
     encode,
     key_decoder,
     note_decoder,
+    settlement_decoder,
     team_decoder,
 )
 from gateway.state.write_behind import WriteBehind
@@ -73,6 +74,10 @@ CREATE TABLE IF NOT EXISTS ledger (
     stream INTEGER NOT NULL, pipeline TEXT, team_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS ledger_time ON ledger (time);
+CREATE TABLE IF NOT EXISTS open_requests (
+    usage_id TEXT PRIMARY KEY, due REAL NOT NULL, doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS open_requests_due ON open_requests (due);
 """
 # Column names are the record's own field names (constants); values are parameters.
 _INSERT_USAGE = (
@@ -332,6 +337,35 @@ class EmbeddedState:
             self._release(settlement.hold)
         self._writes.put(settlement)
 
+    async def open(self, settlement: Settlement, due: float) -> None:
+        doc = encode(settlement).decode()
+        await self._run(self._insert_open, settlement.record.usage_id, due, doc)
+
+    def _insert_open(self, usage_id: str, due: float, doc: str) -> None:
+        self._db().execute(
+            "INSERT OR REPLACE INTO open_requests (usage_id, due, doc) VALUES (?, ?, ?)",
+            (usage_id, due, doc),
+        )
+
+    async def reap(self, now: float, limit: int = 100) -> int:
+        """Open records of a worker that died (or of this one, before a restart); the
+        ledger's unique usage id keeps one that two workers reap at once to one row."""
+        rows = await self._run(self._due, now, limit)
+        for (doc,) in rows:
+            self.settle(settlement_decoder.decode(doc))
+        if rows:
+            await self.flush()
+        return len(rows)
+
+    def _due(self, now: float, limit: int) -> list[tuple[str]]:
+        return (
+            self._db()
+            .execute(
+                "SELECT doc FROM open_requests WHERE due <= ? ORDER BY due LIMIT ?", (now, limit)
+            )
+            .fetchall()
+        )
+
     async def flush(self, within_s: float = 10.0) -> None:
         """Return once everything queued before the call is written."""
         await self._writes.flush(within_s)
@@ -356,6 +390,10 @@ class EmbeddedState:
         their spend); return the new totals of ``scopes``."""
         with self._transaction() as db:
             deltas: dict[tuple[str, str], int] = defaultdict(int)
+            db.executemany(
+                "DELETE FROM open_requests WHERE usage_id = ?",
+                [(s.record.usage_id,) for s in batch],
+            )
             for settlement in batch:
                 record = settlement.record
                 cursor = db.execute(_INSERT_USAGE, _row(record))

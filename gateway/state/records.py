@@ -193,3 +193,6 @@ team_decoder = msgspec.json.Decoder(TeamRecord)
 key_decoder = msgspec.json.Decoder(KeyRecord)
 usage_decoder = msgspec.json.Decoder(UsageRecord)
 note_decoder = msgspec.json.Decoder(PipelineNote)
+# An open record (``StateBackend.open``): the settlement a request gets if its replica
+# dies before settling it.
+settlement_decoder = msgspec.json.Decoder(Settlement)

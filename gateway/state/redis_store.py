@@ -40,6 +40,7 @@ from gateway.state.records import (
     UsageRecord,
     encode,
     key_decoder,
+    settlement_decoder,
     team_decoder,
     usage_decoder,
 )
@@ -221,7 +222,33 @@ class RedisState:
                     ],
                     client=pipe,
                 )
+                pipe.hdel(PREFIX + "open", record.usage_id)
+                pipe.zrem(PREFIX + "open:due", record.usage_id)
             await pipe.execute()
+
+    async def open(self, settlement: Settlement, due: float) -> None:
+        usage_id = settlement.record.usage_id
+        async with self._errors(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(PREFIX + "open", usage_id, encode(settlement))
+            pipe.zadd(PREFIX + "open:due", {usage_id: due})
+            await pipe.execute()
+
+    async def reap(self, now: float, limit: int = 100) -> int:
+        """Writes through the ledger script, whose seen marker keeps a record that two
+        replicas reap at once (or its own replica settles late) to one."""
+        async with self._errors():
+            due = [
+                bytes(m) if isinstance(m, bytes) else str(m).encode()
+                for m in await self.redis.zrangebyscore(PREFIX + "open:due", "-inf", now, 0, limit)
+            ]
+            if not due:
+                return 0
+            docs = await self.redis.hmget(PREFIX + "open", due)
+            found = [settlement_decoder.decode(doc) for doc in docs if doc]
+            await self._write(found)
+            # Entries whose document is gone (settled meanwhile): drop their due marks.
+            await self.redis.zrem(PREFIX + "open:due", *due)
+        return len(found)
 
     async def records(self, query: UsageQuery) -> AsyncIterator[UsageRecord]:
         await self.flush()
