@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from gateway.wire.types import Endpoint, Usage
 
@@ -36,7 +36,8 @@ class Slot(Generic[T]):
         self.name = name
 
     def get(self, ctx: RequestContext) -> T | None:
-        return cast("T | None", ctx.slots.get(self))
+        value: T | None = ctx.slots.get(self)  # typed by the slot; no cast call per read
+        return value
 
     def set(self, ctx: RequestContext, value: T) -> T:
         ctx.slots[self] = value

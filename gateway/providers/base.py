@@ -47,7 +47,7 @@ class TranslatorInput:
     trace_headers: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Parsed:
     """A whole response: the OpenAI-shaped body and the usage the upstream reported."""
 
@@ -55,7 +55,9 @@ class Parsed:
     usage: Usage | None = None
 
 
-@dataclass(slots=True, frozen=True)
+# Not frozen: one is made per stream event, and a frozen dataclass costs three times as
+# much to build. Read-only by convention (``NOTHING`` is shared).
+@dataclass(slots=True)
 class StreamStep:
     """One upstream stream event: the OpenAI chunks for the client (often none) and the
     usage it reported, if any (the latest report is the stream's usage)."""
