@@ -136,6 +136,7 @@ FEATURES = {
     "experiments",
     "feedback",
     "confidence",
+    "conversations",
     "guard",
     "intent",
     "labeling",

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.api import admin, cache, feedback, health, labels, metrics, openai
+from gateway.api import (
+    admin,
+    cache,
+    feedback,
+    health,
+    labels,
+    metrics,
+    openai,
+    openai_responses,
+)
 
 ROUTES: list[Any] = [
     *openai.ROUTES,
+    *openai_responses.ROUTES,
     *health.ROUTES,
     *admin.ROUTES,
     *labels.ROUTES,
