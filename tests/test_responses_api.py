@@ -263,3 +263,16 @@ def test_bad_key_is_401(gateway: GatewayProcess) -> None:
         ).status_code
         == 401
     )
+
+
+def test_input_tokens(http: httpx.Client) -> None:
+    small = http.post("/v1/responses/input_tokens", json={"model": "gpt-4o-mini", "input": "hi"})
+    assert small.status_code == 200, small.text
+    assert small.json()["object"] == "response.input_tokens"
+    big = http.post(
+        "/v1/responses/input_tokens",
+        json={"model": "gpt-4o-mini", "input": "hi", "instructions": "be brief " * 30},
+    )
+    assert 0 < small.json()["input_tokens"] < big.json()["input_tokens"]
+    bad = http.post("/v1/responses/input_tokens", json={"model": "nope", "input": "hi"})
+    assert bad.status_code == 404

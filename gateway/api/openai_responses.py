@@ -20,6 +20,8 @@ from typing import Any
 from litestar import Request, Response, asgi, delete, get, post
 from litestar.params import FromPath
 
+from gateway.accounting import encodings
+from gateway.accounting.tokens import count_request_tokens
 from gateway.api.asgi import (
     Receive,
     Scope,
@@ -324,4 +326,44 @@ async def cancel_response(request: AnyRequest, response_id: FromPath[str]) -> Re
         return error_response(exc, rid)
 
 
-ROUTES = [create_response, retrieve_response, delete_response, list_input_items, cancel_response]
+@post("/v1/responses/input_tokens", status_code=200)
+async def count_input_tokens(request: AnyRequest) -> Response[bytes]:
+    """Input tokens of a Responses body, counted by the gateway (as for budgets) after
+    the same translation a create would do; nothing goes upstream."""
+    gateway: GatewayServices = request.app.state.gateway
+    rid = request_id(request.headers)
+    try:
+        principal = await _principal(gateway, request.headers)
+        server = gateway.config.server
+        body = decode_body(await request.body(), server.max_json_depth)
+        history: list[dict[str, Any]] = []
+        previous = body.get("previous_response_id")
+        if previous is not None:
+            store = gateway.responses_store
+            record = await store.get(principal.team, str(previous)) if store else None
+            if record is None:
+                raise _not_found(str(previous))
+            history = list(record.get("context") or ())
+        chat = rc.request_to_chat(body, history)
+        model = chat["model"]
+        if not principal.may_use(model) or gateway.models.resolve(model) is None:
+            raise NotFoundError(
+                f"The model '{model}' does not exist or you do not have access to it.",
+                param="model",
+            )
+        await encodings.ensure(model)
+        tokens = count_request_tokens(Endpoint.CHAT, chat, model)
+    except GatewayError as exc:
+        return error_response(exc, rid)
+    body = {"object": "response.input_tokens", "input_tokens": tokens}
+    return json_response(body, RequestContext(Endpoint.CHAT, rid))
+
+
+ROUTES = [
+    create_response,
+    count_input_tokens,
+    retrieve_response,
+    delete_response,
+    list_input_items,
+    cancel_response,
+]

@@ -6,6 +6,7 @@ from typing import Any
 
 from gateway.api import (
     admin,
+    anthropic_surface,
     cache,
     feedback,
     health,
@@ -18,6 +19,7 @@ from gateway.api import (
 ROUTES: list[Any] = [
     *openai.ROUTES,
     *openai_responses.ROUTES,
+    *anthropic_surface.ROUTES,
     *health.ROUTES,
     *admin.ROUTES,
     *labels.ROUTES,
