@@ -218,7 +218,7 @@ BAD: list[tuple[dict[str, Any], int, str | None]] = [
     ({"model": "gpt-4o-mini", "input": ["not an item"]}, 400, "input[0]"),
     ({"model": "gpt-4o-mini", "input": [{"role": "user"}]}, 400, "input[0].content"),
     (
-        {"model": "gpt-4o-mini", "input": "x", "tools": [{"type": "web_search"}]},
+        {"model": "gpt-4o-mini", "input": "x", "tools": [{"type": "hologram"}]},
         400,
         "tools[0].type",
     ),

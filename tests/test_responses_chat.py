@@ -49,7 +49,6 @@ REQUESTS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
             "messages": [{"role": "user", "content": "hi"}],
             "temperature": 0.2,
             "top_p": 0.9,
-            "parallel_tool_calls": False,
             "max_completion_tokens": 50,
             "stream": True,
             "stream_options": {"include_usage": True},
@@ -196,7 +195,6 @@ REQUESTS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
             "model": "m",
             "messages": [{"role": "user", "content": "x"}],
             "reasoning_effort": "low",
-            "tool_choice": "required",
         },
     ),
 ]
@@ -246,7 +244,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
         "input[0].call_id",
     ),
     ({"model": "m", "input": [{"type": "item_reference", "id": "x"}]}, "input[0].type"),
-    ({"model": "m", "input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type"),
+    ({"model": "m", "input": "x", "tools": [{"type": "hologram"}]}, "tools[0].type"),
     ({"model": "m", "input": "x", "tool_choice": {"type": "mcp"}}, "tool_choice"),
     ({"model": "m", "input": "x", "text": {"format": {"type": "yaml"}}}, "text.format.type"),
     ({"model": "m", "input": "x", "background": True}, "background"),
@@ -481,3 +479,24 @@ def test_error_event_validates() -> None:
     )
     validate("ResponseStreamEvent", event)
     assert event["sequence_number"] == 2
+
+
+def test_namespaces_flattened_built_in_tools_not_offered() -> None:
+    body = {
+        "model": "m",
+        "input": "x",
+        "include": ["reasoning.encrypted_content"],
+        "client_metadata": {"session_id": "s"},
+        "tools": [
+            {"type": "web_search", "external_web_access": False},
+            {"type": "namespace", "name": "ns", "description": "d", "tools": [WEATHER_TOOL]},
+        ],
+    }
+    chat = rc.request_to_chat(body)
+    assert [t["function"]["name"] for t in chat["tools"]] == ["get_weather"]
+    assert "include" not in chat and "client_metadata" not in chat
+    only_built_in = rc.request_to_chat(
+        {**body, "tools": [{"type": "web_search"}], "tool_choice": "auto",
+         "parallel_tool_calls": True}
+    )  # fmt: skip
+    assert not {"tools", "tool_choice", "parallel_tool_calls"} & set(only_built_in)

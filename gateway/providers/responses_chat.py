@@ -51,6 +51,7 @@ _KNOWN = frozenset(
         "prompt_cache_retention",
         "conversation",
         "prompt",
+        "client_metadata",
     }
 )
 _ROLES = frozenset({"user", "assistant", "system", "developer"})
@@ -116,11 +117,19 @@ def request_to_chat(
     if tools is not None:
         if not isinstance(tools, list):
             raise _bad("'tools' must be an array.", "tools")
-        if tools:
-            chat["tools"] = [_tool(tool, f"tools[{i}]") for i, tool in enumerate(tools)]
+        functions = [
+            function for i, tool in enumerate(tools) for function in _tools(tool, f"tools[{i}]")
+        ]
+        if functions:
+            chat["tools"] = functions
     choice = body.get("tool_choice")
     if choice is not None:
         chat["tool_choice"] = _tool_choice(choice)
+    if "tools" not in chat:
+        # Nothing left to call (none offered, or only built-ins): chat refuses these.
+        chat.pop("parallel_tool_calls", None)
+        if chat.get("tool_choice") != "none":
+            chat.pop("tool_choice", None)
     text = body.get("text")
     if isinstance(text, dict):
         fmt = text.get("format")
@@ -292,6 +301,46 @@ def _function_call(item: dict[str, Any], where: str) -> dict[str, Any]:
         "type": "function",
         "function": {"name": item["name"], "arguments": item["arguments"]},
     }
+
+
+def _tools(tool: Any, where: str) -> list[dict[str, Any]]:
+    """A Responses tool as chat function tools: a ``namespace`` is flattened; the
+    provider's built-in tools (which only OpenAI can run) are not offered to a chat
+    upstream, so the model answers without them, as it would had the client not
+    offered them (Codex CLI offers ``web_search`` to every model)."""
+    kind = tool.get("type") if isinstance(tool, dict) else None
+    if kind in BUILT_IN_TOOLS:
+        return []
+    if kind == "namespace":
+        inner = tool.get("tools")
+        if not isinstance(inner, list):
+            raise _bad(
+                f"Missing required parameter: '{where}.tools'.",
+                f"{where}.tools",
+                "missing_required_parameter",
+            )
+        return [f for j, t in enumerate(inner) for f in _tools(t, f"{where}.tools[{j}]")]
+    return [_tool(tool, where)]
+
+
+# Tools the provider runs itself (OpenAI's built-ins): nothing a chat upstream can run.
+BUILT_IN_TOOLS = frozenset(
+    {
+        "web_search",
+        "web_search_preview",
+        "web_search_preview_2025_03_11",
+        "web_search_2025_08_26",
+        "file_search",
+        "code_interpreter",
+        "image_generation",
+        "computer_use_preview",
+        "computer_use",
+        "mcp",
+        "local_shell",
+        "shell",
+        "apply_patch",
+    }
+)
 
 
 def _tool(tool: Any, where: str) -> dict[str, Any]:
