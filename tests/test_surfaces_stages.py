@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MASTER_KEY, UPSTREAM_KEY, GatewayProcess, wait_until
+from tests.conftest import MASTER_KEY, ROOT, UPSTREAM_KEY, GatewayProcess, wait_until
 from tests.emulators.openai_upstream import EmulatorServer
 
-KEYS = {team: f"sk-surface-{team}-0123456789" for team in ("pii", "lim", "cached", "plain")}
+KEYS = {team: f"sk-surface-{team}-0123456789" for team in ("pii", "lim", "cached", "plain", "out")}
+WORDS = ROOT / "tests" / "data" / "dev-hard" / "sensitive-dev-words.txt"
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,10 @@ guardrails:
     pii:
       input:
         - {{name: pii-in, validator: gateway/pii, action: redact, options: {{entities: [EMAIL]}}}}
+    outbound:
+      output:
+        - {{name: confidential-out, validator: gateway/sensitive_terms, action: block,
+            options: {{terms_files: ["{WORDS}"]}}}}
 labeling:
   producer: "Example AI Ltd."
   key_file: "{key_file}"
@@ -44,6 +49,7 @@ teams:
   lim: {{limits: {{rpm: 2}}}}
   cached: {{cache: {{enabled: true}}}}
   plain: {{}}
+  out: {{guardrails: outbound}}
 keys:
 {keys}
 """
@@ -156,3 +162,34 @@ def test_usage_reaches_the_ledger(gw: GatewayProcess) -> None:
         found = wait_until(record, timeout=10)
         assert found["team"] == "plain"
         assert found["prompt_tokens"] > 0 and found["completion_tokens"] > 0
+
+
+def _stream(
+    gw: GatewayProcess, path: str, headers: dict[str, str], body: dict[str, Any]
+) -> list[dict[str, Any]]:
+    with httpx.stream("POST", gw.url + path, json=body, headers=headers, timeout=20) as reply:
+        assert reply.status_code == 200
+        return [json.loads(x[6:]) for x in reply.iter_lines() if x.startswith("data: ")]
+
+
+def test_output_guardrail_on_both_surfaces(gw: GatewayProcess) -> None:
+    """The upstream echoes a confidential term: blocked in the answer and mid-stream,
+    never leaked, reported in each API's own terms."""
+    text = "tell me about Project Kestrel please"
+    blocked = _responses(gw, "out", input=text)
+    assert "Kestrel" not in blocked.text
+    assert blocked.status_code == 200
+    assert blocked.json()["status"] == "incomplete"
+    assert blocked.json()["incomplete_details"] == {"reason": "content_filter"}
+    auth = {"authorization": f"Bearer {KEYS['out']}"}
+    events = _stream(gw, "/v1/responses", auth,
+                     {"model": "gpt-4o-mini", "input": text, "stream": True})  # fmt: skip
+    assert "Kestrel" not in json.dumps(events)
+    assert events[-1]["type"] == "response.incomplete"
+    assert events[-1]["response"]["incomplete_details"] == {"reason": "content_filter"}
+    events = _stream(gw, "/v1/messages", {"x-api-key": KEYS["out"]},
+                     {"model": "gpt-4o-mini", "max_tokens": 50, "stream": True,
+                      "messages": [{"role": "user", "content": text}]})  # fmt: skip
+    assert "Kestrel" not in json.dumps(events)
+    [delta] = [e for e in events if e["type"] == "message_delta"]
+    assert delta["delta"]["stop_reason"] == "refusal"
