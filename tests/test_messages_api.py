@@ -61,6 +61,7 @@ providers:
 models:
   claude: {{targets: [{{provider: anthropic, model: claude-sonnet-4-20250514}}]}}
   gpt-4o-mini: {{targets: [{{provider: emu, model: gpt-4o-mini}}]}}
+  stream-error: {{targets: [{{provider: emu, model: emu-stream-error}}]}}
 teams:
   one: {{models: ["*"]}}
   two: {{models: ["claude"]}}
@@ -271,3 +272,17 @@ def test_oversized_body(gw: GatewayProcess) -> None:
     )
     assert reply.status_code == 413
     assert _error(reply)["type"] == "request_too_large"
+
+
+def test_upstream_error_mid_stream_is_an_error_event(gw: GatewayProcess) -> None:
+    body = {"model": "stream-error", "max_tokens": 50, "stream": True,
+            "messages": [{"role": "user", "content": "x"}]}  # fmt: skip
+    with httpx.stream(
+        "POST", gw.url + "/v1/messages", json=body, headers={"x-api-key": TEAM_KEY}
+    ) as reply:
+        assert reply.status_code == 200
+        lines = list(reply.iter_lines())
+    names = [x[7:] for x in lines if x.startswith("event: ")]
+    events = [json.loads(x[6:]) for x in lines if x.startswith("data: ")]
+    assert names[0] == "message_start" and names[-1] == "error"
+    assert events[-1]["type"] == "error" and events[-1]["error"]["type"]

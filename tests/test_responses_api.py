@@ -276,3 +276,15 @@ def test_input_tokens(http: httpx.Client) -> None:
     assert 0 < small.json()["input_tokens"] < big.json()["input_tokens"]
     bad = http.post("/v1/responses/input_tokens", json={"model": "nope", "input": "hi"})
     assert bad.status_code == 404
+
+
+def test_upstream_error_mid_stream_is_an_error_event(http: httpx.Client) -> None:
+    body = {"model": "stream-error", "input": "x", "stream": True}
+    with http.stream("POST", "/v1/responses", json=body) as reply:
+        assert reply.status_code == 200
+        events = [json.loads(x[6:]) for x in reply.iter_lines() if x.startswith("data: ")]
+    for event in events:
+        validate("ResponseStreamEvent", event)
+    assert events[0]["type"] == "response.created"
+    assert events[-1]["type"] == "error" and events[-1]["message"]
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
