@@ -286,3 +286,29 @@ def test_upstream_error_mid_stream_is_an_error_event(gw: GatewayProcess) -> None
     events = [json.loads(x[6:]) for x in lines if x.startswith("data: ")]
     assert names[0] == "message_start" and names[-1] == "error"
     assert events[-1]["type"] == "error" and events[-1]["error"]["type"]
+
+
+def test_responses_api_on_an_anthropic_target(gw: GatewayProcess) -> None:
+    """The other surface on the same Anthropic upstream: /v1/responses with reasoning
+    gets the model's thinking back as a reasoning item."""
+    import openai
+
+    from tests.openapi_schema import validate
+
+    client = openai.OpenAI(base_url=gw.url + "/v1", api_key=TEAM_KEY, max_retries=0)
+    raw = client.responses.with_raw_response.create(
+        model="claude", input="why?", reasoning={"effort": "low"}, max_output_tokens=4000
+    )
+    validate("Response", raw.http_response.json())
+    response = raw.parse()
+    assert [item.type for item in response.output] == ["reasoning", "message"]
+    assert response.output_text == "echo: why?"
+    events = list(
+        client.responses.create(
+            model="claude", input="why?", reasoning={"effort": "low"}, max_output_tokens=4000,
+            stream=True,
+        )
+    )  # fmt: skip
+    kinds = [e.type for e in events]
+    assert "response.reasoning_text.delta" in kinds
+    assert kinds[-1] == "response.completed"

@@ -500,3 +500,28 @@ def test_namespaces_flattened_built_in_tools_not_offered() -> None:
          "parallel_tool_calls": True}
     )  # fmt: skip
     assert not {"tools", "tool_choice", "parallel_tool_calls"} & set(only_built_in)
+
+
+def test_reasoning_content_becomes_a_reasoning_item() -> None:
+    chat = _chat({"content": "42", "reasoning_content": "think hard"})
+    response = rc.chat_to_response(chat, REQUEST, "resp_1", 5)
+    validate("Response", response)
+    assert [i["type"] for i in response["output"]] == ["reasoning", "message"]
+    assert response["output"][0]["content"][0]["text"] == "think hard"
+    events = _run([
+        _chunk({"reasoning_content": "think "}),
+        _chunk({"reasoning_content": "hard"}),
+        _chunk({"content": "42"}),
+        _chunk({}, "stop"),
+    ])  # fmt: skip
+    kinds = [e["type"] for e in events]
+    assert kinds[2:7] == [
+        "response.output_item.added",
+        "response.reasoning_text.delta",
+        "response.reasoning_text.delta",
+        "response.reasoning_text.done",
+        "response.output_item.done",
+    ]
+    final = events[-1]["response"]
+    assert [i["type"] for i in final["output"]] == ["reasoning", "message"]
+    assert final["output"][0]["content"][0]["text"] == "think hard"

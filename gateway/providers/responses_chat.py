@@ -485,6 +485,9 @@ def chat_to_response(
     content = message.get("content")
     refusal = message.get("refusal")
     output: list[dict[str, Any]] = []
+    reasoning = message.get("reasoning_content")
+    if isinstance(reasoning, str) and reasoning:
+        output.append(_reasoning_item(new_id("rs"), reasoning, "completed"))
     if (isinstance(content, str) and content) or refusal:
         parts: list[dict[str, Any]] = []
         if isinstance(content, str) and content:
@@ -544,6 +547,17 @@ def output_to_input(output: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return items
 
 
+def _reasoning_item(item_id: str, text: str, status: str) -> dict[str, Any]:
+    """A chat upstream's ``reasoning_content`` (Anthropic thinking, reasoning engines)."""
+    return {
+        "id": item_id,
+        "type": "reasoning",
+        "status": status,
+        "summary": [],
+        "content": [{"type": "reasoning_text", "text": text}],
+    }
+
+
 def _text_part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
@@ -580,6 +594,8 @@ class ResponseStreamTranslator:
         self._sequence = 0
         self._output: list[dict[str, Any]] = []
         self._text: dict[str, Any] | None = None  # the open message item
+        self._reasoning: dict[str, Any] | None = None  # the open reasoning item
+        self._reasoning_index = 0
         self._text_index = 0
         self._calls: dict[int, tuple[int, dict[str, Any]]] = {}  # chat index → (output index, item)
         self._open_calls: list[int] = []
@@ -610,6 +626,9 @@ class ResponseStreamTranslator:
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
+            thought = delta.get("reasoning_content")
+            if isinstance(thought, str) and thought:
+                events.extend(self._reasoning_delta(thought))
             text = delta.get("content")
             if isinstance(text, str) and text:
                 events.extend(self._text_delta(text))
@@ -619,10 +638,56 @@ class ResponseStreamTranslator:
                 self._finish_reason = choice["finish_reason"]
         return events
 
+    def _reasoning_delta(self, text: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        if self._reasoning is None:
+            events.extend([*self._close_text(), *self._close_calls()])
+            self._reasoning_index = len(self._output)
+            item = _reasoning_item(new_id("rs"), "", "in_progress")
+            self._reasoning = item
+            self._output.append(item)
+            added = {**item, "content": []}
+            events.append(
+                self._event(
+                    "response.output_item.added", output_index=self._reasoning_index, item=added
+                )
+            )
+        item = self._reasoning
+        item["content"][0]["text"] += text
+        events.append(
+            self._event(
+                "response.reasoning_text.delta",
+                item_id=item["id"],
+                output_index=self._reasoning_index,
+                content_index=0,
+                delta=text,
+            )
+        )
+        return events
+
+    def _close_reasoning(self) -> list[dict[str, Any]]:
+        item = self._reasoning
+        if item is None:
+            return []
+        self._reasoning = None
+        item["status"] = "completed"
+        return [
+            self._event(
+                "response.reasoning_text.done",
+                item_id=item["id"],
+                output_index=self._reasoning_index,
+                content_index=0,
+                text=item["content"][0]["text"],
+            ),
+            self._event(
+                "response.output_item.done", output_index=self._reasoning_index, item=dict(item)
+            ),
+        ]
+
     def _text_delta(self, text: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
         if self._text is None:
-            events.extend(self._close_calls())
+            events.extend([*self._close_reasoning(), *self._close_calls()])
             self._text_index = len(self._output)
             item: dict[str, Any] = {
                 "id": new_id("msg"),
@@ -690,7 +755,7 @@ class ResponseStreamTranslator:
         function = call.get("function") or {}
         found = self._calls.get(index)
         if found is None:
-            events.extend(self._close_text())
+            events.extend([*self._close_reasoning(), *self._close_text()])
             output_index = len(self._output)
             item = _function_item(
                 new_id("fc"),
@@ -743,7 +808,7 @@ class ResponseStreamTranslator:
 
     def finish(self, fallback_usage: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Close what is open and end with ``response.completed`` / ``.incomplete``."""
-        events = [*self._close_text(), *self._close_calls()]
+        events = [*self._close_reasoning(), *self._close_text(), *self._close_calls()]
         self.response["output"] = self._output
         self.response["usage"] = usage_from_chat(self.usage or fallback_usage)
         _finish(self.response, self._finish_reason)
