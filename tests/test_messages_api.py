@@ -312,3 +312,43 @@ def test_responses_api_on_an_anthropic_target(gw: GatewayProcess) -> None:
     kinds = [e.type for e in events]
     assert "response.reasoning_text.delta" in kinds
     assert kinds[-1] == "response.completed"
+
+
+def test_extended_thinking_round_trip(client: anthropic.Anthropic) -> None:
+    """Thinking on an Anthropic target: signed thinking blocks come back (also streamed,
+    with their signature) and go back upstream in the tool loop."""
+    thinking = {"type": "enabled", "budget_tokens": 2000}
+    first = client.messages.create(
+        model="claude",
+        max_tokens=4000,
+        thinking=thinking,  # type: ignore[arg-type]
+        tools=[TOOL],  # type: ignore[list-item]
+        messages=[{"role": "user", "content": "weather in Paris"}],
+    )
+    assert [b.type for b in first.content] == ["thinking", "tool_use"]
+    assert first.content[0].signature  # type: ignore[union-attr]
+    [call] = [b for b in first.content if b.type == "tool_use"]
+    second = client.messages.create(
+        model="claude",
+        max_tokens=4000,
+        thinking=thinking,  # type: ignore[arg-type]
+        tools=[TOOL],  # type: ignore[list-item]
+        messages=[
+            {"role": "user", "content": "weather in Paris"},
+            {"role": "assistant", "content": [c.model_dump() for c in first.content]},  # type: ignore[misc]
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny"}],
+            },
+        ],
+    )
+    assert second.content[-1].type == "text"
+    with client.messages.stream(
+        model="claude",
+        max_tokens=4000,
+        thinking=thinking,  # type: ignore[arg-type]
+        messages=[{"role": "user", "content": "think"}],
+    ) as stream:
+        final = stream.get_final_message()
+    assert [b.type for b in final.content] == ["thinking", "text"]
+    assert final.content[0].signature and final.content[0].thinking  # type: ignore[union-attr]

@@ -105,6 +105,12 @@ def request_to_chat(body: dict[str, Any]) -> dict[str, Any]:
             chat["parallel_tool_calls"] = False
     elif choice is not None:
         raise _bad("tool_choice: Input should be an object", "tool_choice")
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"):
+        budget = thinking.get("budget_tokens")
+        budget = budget if isinstance(budget, int) else 4096
+        chat["reasoning_effort"] = "low" if budget <= 2048 else (
+            "medium" if budget <= 8192 else "high")  # fmt: skip
     metadata = body.get("metadata")
     if isinstance(metadata, dict) and isinstance(metadata.get("user_id"), str):
         chat["user"] = metadata["user_id"]
@@ -140,6 +146,7 @@ def _message(message: Any, where: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     parts: list[dict[str, Any]] = []
     calls: list[dict[str, Any]] = []
+    thinking: list[dict[str, Any]] = []
     for j, block in enumerate(content):
         at = f"{where}.content.{j}"
         kind = block.get("type") if isinstance(block, dict) else None
@@ -172,7 +179,11 @@ def _message(message: Any, where: str) -> list[dict[str, Any]]:
                 result = f"Error: {result}"
             out.append({"role": "tool", "tool_call_id": block["tool_use_id"], "content": result})
         elif kind in ("thinking", "redacted_thinking"):
-            continue  # a chat upstream cannot take thinking back
+            assert isinstance(block, dict)
+            # Signed blocks go back (Anthropic checks them in tool use with thinking);
+            # unsigned ones came from another upstream's reasoning and are dropped.
+            if role == "assistant" and (block.get("signature") or block.get("data")):
+                thinking.append(block)
         elif isinstance(kind, str):
             raise _bad(f"{at}.type: '{kind}' is not supported here", f"{at}.type")
         else:
@@ -182,6 +193,8 @@ def _message(message: Any, where: str) -> list[dict[str, Any]]:
         assistant: dict[str, Any] = {"role": "assistant", "content": text or None}
         if calls:
             assistant["tool_calls"] = calls
+        if thinking:
+            assistant["thinking_blocks"] = thinking
         return [assistant]
     if parts:
         if all(p["type"] == "text" for p in parts):
@@ -236,7 +249,7 @@ def chat_to_message(chat: dict[str, Any], model: str) -> dict[str, Any]:
     choices = chat.get("choices") or [{}]
     choice = choices[0] if isinstance(choices[0], dict) else {}
     message = choice.get("message") or {}
-    content: list[dict[str, Any]] = []
+    content: list[dict[str, Any]] = _thinking(message)
     text = message.get("content")
     if isinstance(text, str) and text:
         content.append({"type": "text", "text": text})
@@ -262,6 +275,21 @@ def chat_to_message(chat: dict[str, Any], model: str) -> dict[str, Any]:
     }
 
 
+def _thinking(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Thinking blocks: Anthropic's own (signed) when the upstream was Anthropic, else
+    the upstream's ``reasoning_content`` as one unsigned block."""
+    blocks = [
+        b for b in message.get("thinking_blocks") or ()
+        if isinstance(b, dict) and b.get("type") in ("thinking", "redacted_thinking")
+    ]  # fmt: skip
+    if blocks:
+        return [dict(b) for b in blocks]
+    reasoning = message.get("reasoning_content")
+    if isinstance(reasoning, str) and reasoning:
+        return [{"type": "thinking", "thinking": reasoning, "signature": ""}]
+    return []
+
+
 def _arguments(raw: Any) -> Any:
     try:
         value = json.loads(raw) if isinstance(raw, str) and raw else {}
@@ -283,7 +311,7 @@ class MessageStreamTranslator:
     def __init__(self, model: str) -> None:
         self.model = model
         self._index = -1
-        self._open: str | None = None  # "text" or "tool:<chat index>"
+        self._open: str | None = None  # "thinking", "text" or "tool:<chat index>"
         self._stop: str | None = None
         self.usage: dict[str, Any] | None = None
 
@@ -314,6 +342,52 @@ class MessageStreamTranslator:
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
+            thought = delta.get("reasoning_content")
+            if isinstance(thought, str) and thought:
+                if self._open != "thinking":
+                    events.extend(self._close())
+                    self._index += 1
+                    self._open = "thinking"
+                    events.append(
+                        {
+                            "type": "content_block_start",
+                            "index": self._index,
+                            "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+                        }
+                    )
+                events.append(
+                    {
+                        "type": "content_block_delta",
+                        "index": self._index,
+                        "delta": {"type": "thinking_delta", "thinking": thought},
+                    }
+                )
+            for block in delta.get("thinking_blocks") or ():
+                if not isinstance(block, dict):
+                    continue
+                if block.get("type") == "thinking" and self._open == "thinking":
+                    events.append(
+                        {
+                            "type": "content_block_delta",
+                            "index": self._index,
+                            "delta": {
+                                "type": "signature_delta",
+                                "signature": str(block.get("signature", "")),
+                            },
+                        }
+                    )
+                    events.extend(self._close())
+                elif block.get("type") == "redacted_thinking":
+                    events.extend(self._close())
+                    self._index += 1
+                    events.append(
+                        {
+                            "type": "content_block_start",
+                            "index": self._index,
+                            "content_block": dict(block),
+                        }
+                    )
+                    events.append({"type": "content_block_stop", "index": self._index})
             text = delta.get("content")
             if isinstance(text, str) and text:
                 if self._open != "text":
