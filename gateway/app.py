@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -35,6 +36,7 @@ from gateway.cache.service import team_check as cache_team_check
 from gateway.cache.stage import CacheStage
 from gateway.confidence import build_gate
 from gateway.config import Config, load_config
+from gateway.conversations.store import ResponseStore, open_response_store
 from gateway.embedding.service import Embedders
 from gateway.engines.load import LoadMonitor
 from gateway.experiments.stage import AssignVariant, Switches
@@ -92,6 +94,8 @@ class Gateway:
     cache: ResponseCache | None = None
     # Text embedders shared by the semantic cache and the intent routers.
     embedders: Embedders = field(default_factory=Embedders)
+    # Stored Responses API responses, per team (``previous_response_id``, GET/DELETE).
+    responses_store: ResponseStore | None = None
 
     def model_card(self, name: str) -> dict[str, Any]:
         route = self.models.resolve(name)
@@ -130,6 +134,9 @@ class Gateway:
             stack.push_async_callback(self.feedback.aclose)
             await self.switches.start()
             stack.push_async_callback(self.switches.stop)
+            if self.responses_store is not None:
+                await self.responses_store.start()
+                stack.push_async_callback(self.responses_store.aclose)
             # Closed after the cache and the intent routers that embed with it.
             stack.push_async_callback(self.embedders.aclose)
             if self.cache is not None:
@@ -253,6 +260,7 @@ def build_gateway(config: Config) -> Gateway:
         switches=switches,
         cache=cache,
         embedders=embedders,
+        responses_store=open_response_store(config.state.url, state_path(config)),
     )
 
 

@@ -116,3 +116,60 @@ def test_engine_stops_with_gateway(tmp_path: Path) -> None:
     assert process.stop() == 0
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", engine_port)) != 0, "engine outlived the gateway"
+
+
+# ---------------------------------------------------------------- other client surfaces
+
+
+def test_responses_api_on_the_local_engine(default_gateway: GatewayProcess) -> None:
+    """/v1/responses translated onto the real engine: create, stream, chaining,
+    retrieve and delete, structured output."""
+    client = openai.OpenAI(base_url=default_gateway.url + "/v1", api_key=DEV_KEY, max_retries=0)
+    first = client.responses.with_raw_response.create(
+        model="local", input="Say hello.", max_output_tokens=12, temperature=0
+    )
+    openapi_schema.validate("Response", first.http_response.json())
+    response = first.parse()
+    assert response.output_text.strip()
+    assert response.usage is not None and response.usage.output_tokens > 0
+    events = list(
+        client.responses.create(
+            model="local", input="Count to three.", max_output_tokens=12, stream=True
+        )
+    )
+    deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
+    # Cut by max_output_tokens, OpenAI ends with response.incomplete (the SDK's
+    # ``stream`` helper then finds no response.completed, as it would with OpenAI).
+    last = events[-1]
+    assert last.type in ("response.completed", "response.incomplete")
+    assert "".join(deltas) == last.response.output_text and deltas
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    chained = client.responses.create(
+        model="local",
+        input="And again.",
+        previous_response_id=response.id,
+        max_output_tokens=8,
+    )
+    assert chained.previous_response_id == response.id
+    assert client.responses.retrieve(chained.id).output_text == chained.output_text
+    client.responses.delete(chained.id)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(chained.id)
+
+
+def test_messages_api_on_the_local_engine(default_gateway: GatewayProcess) -> None:
+    anthropic = pytest.importorskip("anthropic")
+    client = anthropic.Anthropic(base_url=default_gateway.url, api_key=DEV_KEY, max_retries=0)
+    message = client.messages.create(
+        model="local",
+        max_tokens=12,
+        system="You are terse.",
+        messages=[{"role": "user", "content": "Say hello."}],
+    )
+    assert message.content[0].type == "text" and message.content[0].text.strip()
+    assert message.stop_reason in ("end_turn", "max_tokens")
+    with client.messages.stream(
+        model="local", max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
+    ) as stream:
+        text = "".join(stream.text_stream)
+    assert text.strip()

@@ -421,3 +421,31 @@ providers: {{p: {{kind: trtllm, base_url: "http://127.0.0.1:1"}}}}
 models: {{m: {{targets: [{{provider: p, model: x}}], {snippet}}}}}
 """)
     assert caught.value.path == path
+
+
+# ---------------------------------------------------------------- other client surfaces
+
+
+@pytest.mark.parametrize("model", ["az-chat", "claude", "llama"])
+def test_responses_and_messages_on_every_provider(sdk: openai.OpenAI, model: str) -> None:
+    """/v1/responses and /v1/messages translated onto Azure, Anthropic and trtllm-serve."""
+    from tests.openapi_schema import validate
+
+    raw = sdk.responses.with_raw_response.create(model=model, input="hello", instructions="s")
+    validate("Response", raw.http_response.json())
+    assert raw.parse().output_text
+    events = list(sdk.responses.create(model=model, input="hello", stream=True))
+    assert events[-1].type in ("response.completed", "response.incomplete")
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    anthropic = pytest.importorskip("anthropic")
+    client = anthropic.Anthropic(
+        base_url=str(sdk.base_url).removesuffix("/v1/"), api_key=TEAM_KEY, max_retries=0
+    )
+    message = client.messages.create(
+        model=model, max_tokens=64, messages=[{"role": "user", "content": "hello"}]
+    )
+    assert message.content and message.content[0].type == "text"
+    with client.messages.stream(
+        model=model, max_tokens=64, messages=[{"role": "user", "content": "hello"}]
+    ) as stream:
+        assert "".join(stream.text_stream)

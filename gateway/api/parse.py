@@ -28,7 +28,10 @@ class ParseRequest(Stage):
         self._max_messages = server.max_messages
 
     async def enter(self, ctx: RequestContext) -> Reply | None:
-        data = decode_body(ctx.raw_body, self._max_depth)
+        # Another client surface (Responses, Messages) hands over the chat body it
+        # translated to; it is validated here exactly like a client's own.
+        translated = not ctx.raw_body and bool(ctx.body)
+        data = ctx.body if translated else decode_body(ctx.raw_body, self._max_depth)
         messages = data.get("messages")
         if isinstance(messages, list) and len(messages) > self._max_messages:
             raise InvalidRequestError(

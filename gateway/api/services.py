@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from gateway.auth.keys import KeyStore
     from gateway.cache.service import ResponseCache
     from gateway.config.schema import Config
+    from gateway.conversations.store import ResponseStore
     from gateway.experiments.stage import Switches
     from gateway.feedback.service import Feedback
     from gateway.labeling.service import Labels
@@ -54,6 +55,9 @@ class GatewayServices(Protocol):
 
     @property
     def cache(self) -> ResponseCache | None: ...
+
+    @property
+    def responses_store(self) -> ResponseStore | None: ...
 
     def model_card(self, name: str) -> dict[str, Any]: ...
 

@@ -1,0 +1,177 @@
+"""Anthropic's Messages API at /v1/messages (+ /count_tokens), on every provider.
+
+Clients send Anthropic's wire format with Anthropic's auth (``x-api-key``, or a Bearer
+token as Claude Code's gateway mode does; ``anthropic-version`` accepted). The body is
+translated into the neutral chat request (``providers.messages_chat``) and run through
+the one pipeline, so every stage applies; the answer is rendered in Anthropic's format
+and every error in Anthropic's shape ``{"type": "error", "error": {"type", "message"}}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import asgi
+
+from gateway.accounting import encodings
+from gateway.accounting.tokens import count_request_tokens
+from gateway.api.asgi import (
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    request_headers,
+    send_json,
+    send_stream,
+)
+from gateway.api.errors import error_headers
+from gateway.api.responses import encode, reply_headers, request_id, stream_headers
+from gateway.api.services import GatewayServices
+from gateway.auth.directory import KeyDirectory
+from gateway.auth.keys import Principal
+from gateway.errors import AuthenticationError, GatewayError, InvalidRequestError, NotFoundError
+from gateway.pipeline.context import RequestContext
+from gateway.pipeline.reply import Completion, StreamItem
+from gateway.providers import messages_chat as mc
+from gateway.wire.requests import decode_body
+from gateway.wire.sse import encode_comment, encode_data
+from gateway.wire.types import Endpoint
+
+_ALLOW = [(b"allow", b"OPTIONS, POST")]
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """Anthropic's ``x-api-key`` is the gateway key, as a Bearer token would be."""
+    headers = request_headers(scope)
+    key = headers.get("x-api-key")
+    if key and "authorization" not in headers:
+        headers["authorization"] = f"Bearer {key}"
+    return headers
+
+
+async def _send_error(send: Send, error: GatewayError, rid: str, status: int = 0) -> None:
+    status = status or error.status_code
+    body = encode(mc.error_body(status, error.message))
+    await send_json(send, status, body, error_headers(error, rid))
+
+
+async def _method(scope: Scope, send: Send, rid: str) -> bool:
+    """Answer OPTIONS and wrong methods; True when the request is a POST."""
+    if scope["method"] == "OPTIONS":
+        await send({"type": "http.response.start", "status": 204, "headers": _ALLOW})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return False
+    if scope["method"] != "POST":
+        error = InvalidRequestError(f"Method {scope['method']} is not allowed.")
+        await _send_error(send, error, rid, status=405)
+        return False
+    return True
+
+
+async def _body(
+    gateway: GatewayServices, receive: Receive, headers: dict[str, str]
+) -> dict[str, Any]:
+    server = gateway.config.server
+    raw = await read_body(receive, headers, server.max_body_bytes, server.body_timeout_s)
+    body = decode_body(raw, server.max_json_depth)
+    messages = body.get("messages")
+    if isinstance(messages, list) and len(messages) > server.max_messages:
+        raise InvalidRequestError(
+            f"messages: at most {server.max_messages} messages are accepted, got {len(messages)}.",
+            param="messages",
+        )
+    return body
+
+
+@asgi("/v1/messages", copy_scope=False)
+async def create_message(scope: Scope, receive: Receive, send: Send) -> None:
+    gateway: GatewayServices = scope["app"].state.gateway
+    headers = _headers(scope)
+    ctx = RequestContext(Endpoint.CHAT, request_id(headers), client_headers=headers)
+    if not await _method(scope, send, ctx.request_id):
+        return
+    try:
+        body = await _body(gateway, receive, headers)
+        if isinstance(body.get("model"), str):
+            ctx.model = body["model"]
+        ctx.body = mc.request_to_chat(body)
+        reply = await gateway.pipeline.run(ctx)
+    except GatewayError as exc:
+        await _send_error(send, exc, ctx.request_id)
+        return
+    model = str(body["model"])
+    if isinstance(reply, Completion):
+        message = mc.chat_to_message(reply.body, model)
+        await send_json(send, 200, encode(message), reply_headers(ctx))
+    else:
+        events = _events(reply.chunks, mc.MessageStreamTranslator(model), ctx)
+        await send_stream(send, receive, stream_headers(ctx), events)
+
+
+def _sse(event: dict[str, Any]) -> bytes:
+    kind: str = event["type"]
+    return b"event: " + kind.encode() + b"\n" + encode_data(event)
+
+
+async def _events(
+    chunks: AsyncIterator[StreamItem], stream: mc.MessageStreamTranslator, ctx: RequestContext
+) -> AsyncIterator[bytes]:
+    for event in stream.start():
+        yield _sse(event)
+    try:
+        async for item in chunks:
+            if isinstance(item, dict):
+                for event in stream.feed(item):
+                    yield _sse(event)
+            else:
+                yield encode_comment(item.text)
+    except GatewayError as exc:
+        yield _sse(mc.error_body(exc.status_code, exc.message))
+        return
+    usage = ctx.usage
+    fallback = (
+        {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+        if usage is not None
+        else None
+    )
+    for event in stream.finish(fallback):
+        yield _sse(event)
+
+
+@asgi("/v1/messages/count_tokens", copy_scope=False)
+async def count_tokens(scope: Scope, receive: Receive, send: Send) -> None:
+    """Prompt tokens of a Messages body, counted by the gateway (as for budgets): the
+    caller's key and its access to the model are checked, nothing goes upstream."""
+    gateway: GatewayServices = scope["app"].state.gateway
+    headers = _headers(scope)
+    rid = request_id(headers)
+    if not await _method(scope, send, rid):
+        return
+    try:
+        principal = await authenticate(gateway, headers)
+        body = await _body(gateway, receive, headers)
+        body.setdefault("max_tokens", 1)
+        chat = mc.request_to_chat(body)
+        model = chat["model"]
+        if not principal.may_use(model) or gateway.models.resolve(model) is None:
+            raise NotFoundError(f"model: {model}", param="model")
+        await encodings.ensure(model)
+        tokens = count_request_tokens(Endpoint.CHAT, chat, model)
+    except GatewayError as exc:
+        await _send_error(send, exc, rid)
+        return
+    await send_json(send, 200, encode({"input_tokens": tokens}), {"x-request-id": rid})
+
+
+async def authenticate(gateway: GatewayServices, headers: dict[str, str]) -> Principal:
+    try:
+        return gateway.keys.authenticate(headers)
+    except AuthenticationError as exc:
+        directory: KeyDirectory = gateway.accounting.directory
+        if exc.code != "invalid_api_key":
+            raise
+        return await directory.authenticate(headers)
+
+
+ROUTES = [create_message, count_tokens]

@@ -1,0 +1,170 @@
+"""Where stored responses live, per team, with an expiry.
+
+Same split as the other stored content (``gateway.feedback.store``): a SQLite file
+beside the state file (``responses.db``) for one process, Redis when the state is
+shared. Every read and delete is keyed by (team, response id), so another team's id
+is indistinguishable from an unknown one. Records expire after the team's retention
+(``feedback.retention_days``, 30 days by default), like retained transcripts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from gateway.state.base import StateError
+
+T = TypeVar("T")
+PREFIX = "gw:resp:"
+DEFAULT_RETENTION_DAYS = 30
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(dict[str, Any]).decode
+
+
+class ResponseStore(Protocol):
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    async def put(self, team: str, response_id: str, record: dict[str, Any], ttl_s: float) -> None:
+        """Keep ``record`` (the response, its input items, the conversation so far)."""
+        ...
+
+    async def get(self, team: str, response_id: str) -> dict[str, Any] | None:
+        """The team's unexpired record, or None (unknown, expired or another team's)."""
+        ...
+
+    async def delete(self, team: str, response_id: str) -> bool: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    team TEXT NOT NULL, id TEXT NOT NULL, expires_at REAL NOT NULL, doc BLOB NOT NULL,
+    PRIMARY KEY (team, id)
+);
+"""
+
+
+class EmbeddedResponseStore:
+    kind = "embedded"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="gateway-responses")
+        self._conn: sqlite3.Connection | None = None
+
+    async def start(self) -> None:
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"cannot open the response store {self.path}: {exc}") from exc
+        self._conn = conn
+
+    async def aclose(self) -> None:
+        if self._conn is not None:
+            await self._run(self._conn.close)
+            self._conn = None
+        self._executor.shutdown(wait=True)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, fn, *args)
+        except sqlite3.Error as exc:
+            raise StateError(f"the response store {self.path} failed: {exc}") from exc
+
+    def _execute(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        if self._conn is None:
+            raise StateError("the response store is not open")
+        cursor = self._conn.execute(sql, args)
+        rows = cursor.fetchall()
+        if not rows and cursor.rowcount > 0:
+            return [cursor.rowcount]
+        return rows
+
+    async def put(self, team: str, response_id: str, record: dict[str, Any], ttl_s: float) -> None:
+        now = time.time()
+
+        def write() -> None:
+            self._execute(
+                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
+                (team, response_id, now + ttl_s, _encode(record)),
+            )
+            self._execute("DELETE FROM responses WHERE expires_at < ?", (now,))
+
+        await self._run(write)
+
+    async def get(self, team: str, response_id: str) -> dict[str, Any] | None:
+        rows = await self._run(
+            self._execute,
+            "SELECT doc FROM responses WHERE team = ? AND id = ? AND expires_at >= ?",
+            (team, response_id, time.time()),
+        )
+        return _decode(rows[0][0]) if rows else None
+
+    async def delete(self, team: str, response_id: str) -> bool:
+        rows = await self._run(
+            self._execute,
+            "DELETE FROM responses WHERE team = ? AND id = ? AND expires_at >= ?",
+            (team, response_id, time.time()),
+        )
+        return bool(rows)
+
+
+class RedisResponseStore:
+    """One key per (team, response id) with the retention as its TTL."""
+
+    kind = "redis"
+
+    def __init__(self, url: str) -> None:
+        self.redis = aioredis.Redis.from_url(url)
+
+    async def start(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+
+    async def put(self, team: str, response_id: str, record: dict[str, Any], ttl_s: float) -> None:
+        try:
+            await self.redis.set(
+                f"{PREFIX}{team}:{response_id}", _encode(record), px=max(1, int(ttl_s * 1000))
+            )
+        except (RedisError, OSError) as exc:
+            raise StateError(f"the response store (redis) failed: {exc}") from exc
+
+    async def get(self, team: str, response_id: str) -> dict[str, Any] | None:
+        try:
+            raw = await self.redis.get(f"{PREFIX}{team}:{response_id}")
+        except (RedisError, OSError) as exc:
+            raise StateError(f"the response store (redis) failed: {exc}") from exc
+        return _decode(raw) if raw else None
+
+    async def delete(self, team: str, response_id: str) -> bool:
+        try:
+            return bool(await self.redis.delete(f"{PREFIX}{team}:{response_id}"))
+        except (RedisError, OSError) as exc:
+            raise StateError(f"the response store (redis) failed: {exc}") from exc
+
+
+def open_response_store(state_url: str, state_path: Path) -> ResponseStore:
+    """Redis when the state is, else ``responses.db`` beside the state file."""
+    if state_url:
+        return RedisResponseStore(state_url)
+    return EmbeddedResponseStore(state_path.parent / "responses.db")
