@@ -24,11 +24,17 @@ OPENAI_KEY = "sk-cli-upstream-key-0123456789"
 CLAUDE = "claude-sonnet-4-20250514"
 
 
-def _binary(name: str) -> str | None:
+def _binary(name: str, package: str) -> str:
+    """The client's executable; skipped when absent, except where the test command
+    installed the clients (``GATEWAY_CLI_CLIENTS``): a missing one then fails."""
     folder = os.environ.get("GATEWAY_CLI_CLIENTS")
-    if folder and (Path(folder) / name).exists():
-        return str(Path(folder) / name)
-    return shutil.which(name)
+    found = str(Path(folder) / name) if folder and (Path(folder) / name).exists() else None
+    found = found or shutil.which(name)
+    if found is None:
+        if folder:
+            pytest.fail(f"{package} is not in {folder} (tests/run.sh installs it)")
+        pytest.skip(f"{package} (npm) is not installed")
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +67,7 @@ def _requests(gw: GatewayProcess, endpoint_model: str) -> int:
 
 
 def test_codex_cli_exec(gw: GatewayProcess, tmp_path: Path) -> None:
-    codex = _binary("codex")
-    if codex is None:
-        pytest.skip("Codex CLI (npm @openai/codex) is not installed")
+    codex = _binary("codex", "@openai/codex")
     provider = f'{{name="gw",base_url="{gw.url}/v1",env_key="GW_KEY",wire_api="responses"}}'
     done = subprocess.run(
         [codex, "exec", "--skip-git-repo-check", "-m", "gpt-4o-mini",
@@ -77,9 +81,7 @@ def test_codex_cli_exec(gw: GatewayProcess, tmp_path: Path) -> None:
 
 
 def test_claude_code_print(gw: GatewayProcess, tmp_path: Path) -> None:
-    claude = _binary("claude")
-    if claude is None:
-        pytest.skip("Claude Code (npm @anthropic-ai/claude-code) is not installed")
+    claude = _binary("claude", "@anthropic-ai/claude-code")
     env = {
         **os.environ,
         "HOME": str(tmp_path),
