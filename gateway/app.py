@@ -42,9 +42,10 @@ from gateway.experiments.stage import AssignVariant, Switches
 from gateway.extras import MissingExtraError
 from gateway.feedback.capture import CaptureTranscript
 from gateway.feedback.service import Feedback, build_feedback
-from gateway.feedback.store import open_flywheel_store
+from gateway.feedback.store import open_feedback_store
 from gateway.guard import build_guard_stage
 from gateway.guard import team_check as guard_team_check
+from gateway.guard.export_redaction import redaction_for as export_redaction
 from gateway.intent import build_intent_routing
 from gateway.labeling.service import Labels, build_labels
 from gateway.limits.limiter import RateLimiter
@@ -166,7 +167,7 @@ def build_gateway(config: Config) -> Gateway:
     # One state backend, opened first (started first, closed last by ``running``), and
     # the feedback store beside it (a file next to the state file, or the same Redis).
     state = open_state(config)
-    feedback_store = open_flywheel_store(config.state.url, state_path(config))
+    feedback_store = open_feedback_store(config.state.url, state_path(config))
     accounting = open_accounting(config, keys, models, state)
     # The "call upstream" handle, built before every stage that goes upstream again
     # (guard's JSON repair, the confidence gate's retry, the cache's embeddings).
@@ -197,9 +198,9 @@ def build_gateway(config: Config) -> Gateway:
         config,
         feedback_store,
         pipeline_metrics,
-        (lambda name: guard.policy_for(name, accounting.directory.team(name)))
-        if guard
-        else (lambda name: None),
+        lambda name: export_redaction(
+            guard.policy_for(name, accounting.directory.team(name)) if guard else None
+        ),
     )
     switches = Switches(config.experiments, feedback.store)
     gate = build_gate(config, dispatcher.on_route, models.resolve)

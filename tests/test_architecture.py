@@ -197,8 +197,7 @@ def _kind_comparisons(module: str, kinds: set[str]) -> list[str]:
     return found
 
 
-# gateway/engines/ still picks trtllm providers by name; it is owned by another change.
-KIND_PENDING = {"engines"}
+KIND_PENDING: set[str] = set()
 
 
 @pytest.mark.parametrize(

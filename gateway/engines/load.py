@@ -1,7 +1,8 @@
 """Poll each local engine's load, for engine-aware routing.
 
-One task per polled ``trtllm`` provider scrapes its metrics every ``interval_s`` (0.1 s)
-through the provider's own connection pool. A sample carries the time it was taken;
+One task per polled engine provider (a kind that declares ``engine_load``: trtllm)
+scrapes its metrics every ``interval_s`` (0.1 s) through the provider's own connection
+pool. A sample carries the time it was taken;
 ``fresh()`` hands out only samples younger than ``stale_s`` (1 s), so an engine whose
 metrics stopped arriving (wedged poller, engine gone, network trouble) stops steering
 traffic instead of being judged on old numbers. Pair with the health probe: a wedged
@@ -25,8 +26,8 @@ import msgspec
 
 from gateway.config.schema import Config
 from gateway.engines.metrics import LoadSample, parse_iteration_stats, parse_prometheus
+from gateway.providers.registry import engine_load, engine_root
 from gateway.providers.transport import ProviderClient
-from gateway.providers.trtllm import engine_root
 from gateway.transport import TransportError
 from gateway.transport.pool import split_url
 
@@ -44,7 +45,7 @@ class EngineLoad:
 
 class LoadMonitor:
     def __init__(self, clients: Mapping[str, ProviderClient]) -> None:
-        """``clients``: the providers to poll (trtllm engines serving engine-aware models)."""
+        """``clients``: the providers to poll (engines serving engine-aware models)."""
         self._clients = dict(clients)
         self._loads: dict[str, EngineLoad] = {}
         self._stale_s = {name: c.config.metrics.stale_s for name, c in self._clients.items()}
@@ -66,7 +67,7 @@ class LoadMonitor:
             {
                 name: clients[name]
                 for name in sorted(polled)
-                if clients[name].config.kind == "trtllm"
+                if engine_load(clients[name].config.kind)
                 and clients[name].config.metrics.source != "off"
             }
         )
@@ -92,7 +93,7 @@ class LoadMonitor:
     async def _poll(self, name: str, client: ProviderClient) -> None:
         settings = client.config.metrics
         source = "prometheus" if settings.source == "auto" else settings.source
-        root = engine_root(client.config.base_url)
+        root = engine_root(client.config.kind, client.config.base_url)
         while True:
             try:
                 path = "/prometheus/metrics" if source == "prometheus" else "/metrics"

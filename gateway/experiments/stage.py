@@ -19,7 +19,7 @@ from gateway.auth.keys import PRINCIPAL
 from gateway.errors import PermissionDeniedError
 from gateway.experiments.assign import Splitter
 from gateway.experiments.config import Experiment
-from gateway.feedback.store import FlywheelStore
+from gateway.feedback.store import FeedbackStore
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
@@ -36,7 +36,7 @@ class Switches:
     """Which experiments run: the config's ``active``, overridden by start/stop calls
     (kept in the feedback store; each replica re-reads them every couple of seconds)."""
 
-    def __init__(self, experiments: Mapping[str, Experiment], store: FlywheelStore) -> None:
+    def __init__(self, experiments: Mapping[str, Experiment], store: FeedbackStore) -> None:
         self._configured = {name: e.active for name, e in experiments.items()}
         self._active = dict(self._configured)
         self._store = store

@@ -16,7 +16,7 @@ from typing import Any
 
 from gateway.auth.keys import PRINCIPAL
 from gateway.feedback.records import Transcript
-from gateway.feedback.store import FlywheelStore
+from gateway.feedback.store import FeedbackStore
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import ChunkStream, Completion, Reply, StreamItem
 from gateway.pipeline.stages import Stage
@@ -28,7 +28,7 @@ _DAY_S = 86_400.0
 
 
 class CaptureTranscript(Stage):
-    def __init__(self, store: FlywheelStore) -> None:
+    def __init__(self, store: FeedbackStore) -> None:
         self._store = store
 
     async def leave(self, ctx: RequestContext, reply: Reply) -> Reply:

@@ -3,9 +3,9 @@
 Each example is the request's prompt messages followed by one assistant message: the
 rater's correction when given (trained on), else the original answer with
 ``weight: 0`` (kept for a reviewer to correct; fine-tuning learns nothing from it).
-Text is redacted by the team's policy (``feedback.redact``). Requests whose prompt and
-answer were not retained (the team did not opt in, or the transcript expired) cannot
-become examples; the export counts them and says why.
+Text is redacted by the team's policy (``guard.export_redaction``, handed over by the
+app). Requests whose prompt and answer were not retained (the team did not opt in, or
+the transcript expired) cannot become examples; the export counts them and says why.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from gateway.feedback.records import FeedbackRecord, Transcript
-from gateway.feedback.redact import Redact
+from gateway.feedback.service import Redact
 
 _ROLES = ("system", "developer", "user", "assistant", "tool")
 _encode = msgspec.json.Encoder().encode

@@ -6,30 +6,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from gateway.config.schema import Config
-from gateway.feedback.redact import Redact, redaction_for
-from gateway.feedback.store import FlywheelStore
+from gateway.feedback.store import FeedbackStore
 from gateway.telemetry.pipeline_metrics import PipelineMetrics
 
-if TYPE_CHECKING:  # a policy exists only where the guard extra is installed
-    from gateway.guard.compiled import CompiledPolicy
+# Replaces personal data in one exported text (the guard's redaction, given by the app).
+Redact = Callable[[str], str]
 
 
 @dataclass(slots=True)
 class Feedback:
     config: Config
-    store: FlywheelStore
+    store: FeedbackStore
     metrics: PipelineMetrics | None
-    # team → its compiled guardrail policy (None: none), for export redaction.
-    policy_for: Callable[[str], CompiledPolicy | None]
+    # team → how its exported texts are redacted (its guardrail policy's detectors and
+    # always the PII floor), built by the guard.
+    redaction_for: Callable[[str], Redact]
     _redactions: dict[str, Redact] = field(default_factory=dict)
 
     def redaction(self, team: str) -> Redact:
         redact = self._redactions.get(team)
         if redact is None:
-            redact = self._redactions[team] = redaction_for(self.policy_for(team))
+            redact = self._redactions[team] = self.redaction_for(team)
         return redact
 
     async def start(self) -> None:
@@ -41,9 +40,9 @@ class Feedback:
 
 def build_feedback(
     config: Config,
-    store: FlywheelStore,
+    store: FeedbackStore,
     metrics: PipelineMetrics | None,
-    policy_for: Callable[[str], CompiledPolicy | None],
+    redaction_for: Callable[[str], Redact],
 ) -> Feedback:
     """``store`` is opened by the app, beside the state backend (same place, same URL)."""
-    return Feedback(config, store, metrics, policy_for)
+    return Feedback(config, store, metrics, redaction_for)

@@ -1,8 +1,10 @@
 """Where feedback, retained transcripts and experiment switches live.
 
-Same split as the main state (``gateway.state``): ``EmbeddedFlywheelStore`` is a SQLite
-file beside the state file (``flywheel.db``) for one process; ``RedisFlywheelStore``
-shares everything between replicas. Both pass ``tests/test_flywheel_store.py``. The
+Same split as the main state (``gateway.state``): ``EmbeddedFeedbackStore`` is a SQLite
+file beside the state file (``flywheel.db``, its name since before the rename, so
+existing data stays found) for one process; ``RedisFeedbackStore`` shares everything
+between replicas (key prefix ``gw:fw:``, likewise). Both pass
+``tests/test_feedback_store.py``. The
 store is kept apart from the ledger so its tables (free text, opt-in) can be wiped or
 moved without touching the books.
 """
@@ -33,7 +35,7 @@ T = TypeVar("T")
 PREFIX = "gw:fw:"
 
 
-class FlywheelStore(Protocol):
+class FeedbackStore(Protocol):
     async def start(self) -> None: ...
 
     async def aclose(self) -> None: ...
@@ -73,12 +75,12 @@ CREATE TABLE IF NOT EXISTS switches (experiment TEXT PRIMARY KEY, active INTEGER
 """
 
 
-class EmbeddedFlywheelStore:
+class EmbeddedFeedbackStore:
     kind = "embedded"
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="gateway-flywheel")
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="gateway-feedback")
         self._conn: sqlite3.Connection | None = None
 
     async def start(self) -> None:
@@ -92,7 +94,7 @@ class EmbeddedFlywheelStore:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
-            raise StateError(f"cannot open the flywheel store {self.path}: {exc}") from exc
+            raise StateError(f"cannot open the feedback store {self.path}: {exc}") from exc
         self._conn = conn
 
     async def aclose(self) -> None:
@@ -106,11 +108,11 @@ class EmbeddedFlywheelStore:
         try:
             return await loop.run_in_executor(self._executor, fn, *args)
         except sqlite3.Error as exc:
-            raise StateError(f"the flywheel store {self.path} failed: {exc}") from exc
+            raise StateError(f"the feedback store {self.path} failed: {exc}") from exc
 
     def _execute(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
         if self._conn is None:
-            raise StateError("the flywheel store is not open")
+            raise StateError("the feedback store is not open")
         return self._conn.execute(sql, args).fetchall()
 
     async def put_feedback(self, record: FeedbackRecord) -> None:
@@ -176,7 +178,7 @@ class EmbeddedFlywheelStore:
         return {name: bool(active) for name, active in rows}
 
 
-class RedisFlywheelStore:
+class RedisFeedbackStore:
     """Feedback: one hash per team (request id → record) and one per experiment;
     transcripts: one string per request with a TTL; switches: one hash."""
 
@@ -201,7 +203,7 @@ class RedisFlywheelStore:
                     pipe.hset(f"{PREFIX}fbx:{record.experiment}", member, doc)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
-            raise StateError(f"the flywheel store (redis) failed: {exc}") from exc
+            raise StateError(f"the feedback store (redis) failed: {exc}") from exc
 
     async def feedback(self, team: str, rating: str | None = None) -> list[FeedbackRecord]:
         records = await self._values(f"{PREFIX}fb:{team}")
@@ -215,7 +217,7 @@ class RedisFlywheelStore:
         try:
             values = await self.redis.hvals(key)
         except (RedisError, OSError) as exc:
-            raise StateError(f"the flywheel store (redis) failed: {exc}") from exc
+            raise StateError(f"the feedback store (redis) failed: {exc}") from exc
         return [feedback_decoder.decode(v) for v in values]
 
     async def put_transcript(self, transcript: Transcript) -> None:
@@ -227,33 +229,33 @@ class RedisFlywheelStore:
             else:
                 await self.redis.set(key, encode(transcript), px=ttl_ms)
         except (RedisError, OSError) as exc:
-            raise StateError(f"the flywheel store (redis) failed: {exc}") from exc
+            raise StateError(f"the feedback store (redis) failed: {exc}") from exc
 
     async def transcript(self, team: str, request_id: str) -> Transcript | None:
         try:
             raw = await self.redis.get(f"{PREFIX}tx:{team}:{request_id}")
         except (RedisError, OSError) as exc:
-            raise StateError(f"the flywheel store (redis) failed: {exc}") from exc
+            raise StateError(f"the feedback store (redis) failed: {exc}") from exc
         return transcript_decoder.decode(raw) if raw else None
 
     async def set_switch(self, experiment: str, active: bool) -> None:
         try:
             await self.redis.hset(PREFIX + "switches", experiment, "1" if active else "0")
         except (RedisError, OSError) as exc:
-            raise StateError(f"the flywheel store (redis) failed: {exc}") from exc
+            raise StateError(f"the feedback store (redis) failed: {exc}") from exc
 
     async def switches(self) -> dict[str, bool]:
         try:
             raw = await self.redis.hgetall(PREFIX + "switches")
         except (RedisError, OSError) as exc:
-            raise StateError(f"the flywheel store (redis) failed: {exc}") from exc
+            raise StateError(f"the feedback store (redis) failed: {exc}") from exc
         return {
             (k.decode() if isinstance(k, bytes) else k): v in (b"1", "1") for k, v in raw.items()
         }
 
 
-def open_flywheel_store(state_url: str, state_path: Path) -> FlywheelStore:
+def open_feedback_store(state_url: str, state_path: Path) -> FeedbackStore:
     """Redis when the state is, else ``flywheel.db`` beside the state file."""
     if state_url:
-        return RedisFlywheelStore(state_url)
-    return EmbeddedFlywheelStore(state_path.parent / "flywheel.db")
+        return RedisFeedbackStore(state_url)
+    return EmbeddedFeedbackStore(state_path.parent / "flywheel.db")

@@ -98,8 +98,10 @@ class ProviderKind:
     health_request: Callable[[Provider], UpstreamRequest]
     # gen_ai.provider.name in spans and metrics (OpenTelemetry GenAI conventions).
     telemetry_name: str
-    # Serves engine load signals (queue, KV cache) that engine-aware routing weighs.
+    # Serves engine load signals (queue, KV cache) that engine-aware routing weighs,
+    # below the server root this maps ``base_url`` to.
     engine_load: bool = False
+    engine_root: Callable[[str], str] | None = None
 
 
 class StreamDone(Exception):

@@ -43,6 +43,14 @@ def engine_load(kind: str) -> bool:
     return found is not None and found.engine_load
 
 
+def engine_root(kind: str, base_url: str) -> str:
+    """The server root whose metrics routes report an engine's load."""
+    found = PROVIDERS.get(kind)
+    if found is None or found.engine_root is None:
+        return base_url.rstrip("/")
+    return found.engine_root(base_url)
+
+
 def telemetry_name(kind: str) -> str:
     """gen_ai.provider.name for this kind (the kind itself when it declares none)."""
     found = PROVIDERS.get(kind)

@@ -259,4 +259,11 @@ def health_request(provider: Provider) -> UpstreamRequest:
     return UpstreamRequest("GET", f"{engine_root(provider.base_url)}/health", headers, b"")
 
 
-KIND = ProviderKind("trtllm", TrtllmTranslator, health_request, "tensorrt_llm", engine_load=True)
+KIND = ProviderKind(
+    "trtllm",
+    TrtllmTranslator,
+    health_request,
+    "tensorrt_llm",
+    engine_load=True,
+    engine_root=engine_root,
+)

@@ -1,4 +1,6 @@
-"""PII redaction for exported feedback, by the team's guardrail policy.
+"""PII redaction of text that leaves the gateway (the feedback export), by a team's
+guardrail policy. The guard owns it; the feedback feature receives it as a function
+from the app and imports nothing of the guard.
 
 The export runs the span detectors of the team's policy (rules that redact or block;
 whole-message judges such as the injection classifier find no spans to cut) over every

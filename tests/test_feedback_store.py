@@ -1,4 +1,4 @@
-"""The flywheel store's behaviour, the same against both backends (SQLite, Redis), and
+"""The feedback store's behaviour, the same against both backends (SQLite, Redis), and
 the ledger's pipeline note surviving a round trip through each state backend."""
 
 from __future__ import annotations
@@ -12,25 +12,25 @@ import pytest
 import redis
 
 from gateway.feedback.records import FeedbackRecord, Transcript
-from gateway.feedback.store import EmbeddedFlywheelStore, FlywheelStore, RedisFlywheelStore
+from gateway.feedback.store import EmbeddedFeedbackStore, FeedbackStore, RedisFeedbackStore
 from gateway.state.embedded import EmbeddedState
 from gateway.state.records import PipelineNote, Settlement, UsageQuery, UsageRecord
 from gateway.state.redis_store import RedisState
 from tests.conftest import RedisServer
 
-Scenario = Callable[[FlywheelStore], Awaitable[None]]
+Scenario = Callable[[FeedbackStore], Awaitable[None]]
 
 
 @pytest.fixture(params=["embedded", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], FlywheelStore]:
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], FeedbackStore]:
     if request.param == "embedded":
-        return lambda: EmbeddedFlywheelStore(tmp_path / "flywheel.db")
+        return lambda: EmbeddedFeedbackStore(tmp_path / "flywheel.db")
     server: RedisServer = request.getfixturevalue("redis_server")
     redis.Redis(port=server.port).flushdb()
-    return lambda: RedisFlywheelStore(server.url)
+    return lambda: RedisFeedbackStore(server.url)
 
 
-def run(factory: Callable[[], FlywheelStore], scenario: Scenario) -> None:
+def run(factory: Callable[[], FeedbackStore], scenario: Scenario) -> None:
     async def main() -> None:
         store = factory()
         await store.start()
@@ -53,8 +53,8 @@ def _feedback(team: str, rid: str, rating: str = "bad", **extra: object) -> Feed
     )
 
 
-def test_feedback_is_kept_per_team_and_replaced(store: Callable[[], FlywheelStore]) -> None:
-    async def scenario(s: FlywheelStore) -> None:
+def test_feedback_is_kept_per_team_and_replaced(store: Callable[[], FeedbackStore]) -> None:
+    async def scenario(s: FeedbackStore) -> None:
         await s.put_feedback(_feedback("a", "r1", "bad", correction="fixed"))
         await s.put_feedback(_feedback("a", "r2", "good", experiment="e", variant="v1"))
         await s.put_feedback(_feedback("b", "r1", "bad"))
@@ -67,8 +67,8 @@ def test_feedback_is_kept_per_team_and_replaced(store: Callable[[], FlywheelStor
     run(store, scenario)
 
 
-def test_transcripts_are_per_team_and_expire(store: Callable[[], FlywheelStore]) -> None:
-    async def scenario(s: FlywheelStore) -> None:
+def test_transcripts_are_per_team_and_expire(store: Callable[[], FeedbackStore]) -> None:
+    async def scenario(s: FeedbackStore) -> None:
         now = time.time()
         kept = Transcript(
             team="a",
@@ -89,8 +89,8 @@ def test_transcripts_are_per_team_and_expire(store: Callable[[], FlywheelStore])
     run(store, scenario)
 
 
-def test_switches_override_and_persist(store: Callable[[], FlywheelStore]) -> None:
-    async def scenario(s: FlywheelStore) -> None:
+def test_switches_override_and_persist(store: Callable[[], FeedbackStore]) -> None:
+    async def scenario(s: FeedbackStore) -> None:
         assert await s.switches() == {}
         await s.set_switch("e1", False)
         await s.set_switch("e2", True)
