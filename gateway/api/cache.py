@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, delete, get
+from litestar.params import FromPath
 
 from gateway.api.errors import error_response
 from gateway.api.master import caller, require_master
@@ -66,7 +67,7 @@ async def purge_cache(request: AnyRequest) -> Response[bytes]:
 
 
 @get("/v1/cache/entries/{key:str}")
-async def cache_entry(request: AnyRequest, key: str) -> Response[bytes]:
+async def cache_entry(request: AnyRequest, key: FromPath[str]) -> Response[bytes]:
     gateway = services(request)
     rid = request_id(request.headers)
     try:
