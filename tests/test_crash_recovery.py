@@ -28,11 +28,12 @@ GRACE_S = 1.0
 STREAMS = 3
 
 
-def config(upstream: str, state: str) -> str:
+def config(upstream: str, state: str, extra: str = "") -> str:
     return f"""
 admin: {{master_key: "{MASTER_KEY}"}}
 state: {state}
 accounting: {{flush_interval_s: 0.02, reap_interval_s: 0.2, reap_grace_s: {GRACE_S}}}
+{extra}
 providers:
   emu:
     kind: openai
@@ -46,7 +47,7 @@ models:
 teams:
   crash: {{models: ["*"], budget_usd: 100}}
 keys:
-  - {{team: crash, key: "{KEY}"}}
+  - {{team: crash, key: "{KEY}", limits: {{concurrency: {STREAMS}}}}}
 """
 
 
@@ -144,3 +145,37 @@ def test_sigkill_mid_stream_embedded_restart(upstream: EmulatorServer, tmp_path:
         _check_recovered(again, ids, killed_at)
     finally:
         again.stop()
+
+
+def test_sigkill_frees_concurrency_slots_within_the_lease(
+    upstream: EmulatorServer, tmp_path: Path
+) -> None:
+    """The dead replica's concurrency slots are leases in Redis that expire after
+    ``limits.lease_s`` (default: the longest provider total timeout plus 60 s): the
+    key can run its streams again on a live replica once they have, not before."""
+    lease_s = TOTAL_S + 1
+    (tmp_path / "redis").mkdir()
+    redis = RedisServer(tmp_path / "redis").start()
+    text = config(upstream.base_url, f'{{url: "{redis.url}"}}', f"limits: {{lease_s: {lease_s}}}")
+    victim = start_gateway(text, tmp_path / "a")
+    survivor = start_gateway(text, tmp_path / "b")
+    body = {"model": "slow", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}
+    headers = {"authorization": f"Bearer {KEY}"}
+    try:
+        admitted_at = time.monotonic()
+        _streams_then_kill(victim)  # holds all STREAMS slots of the key
+        busy = httpx.post(
+            survivor.url + "/v1/chat/completions", json=body, headers=headers, timeout=30
+        )
+        assert busy.status_code == 429, busy.text  # the slots are still leased
+        def admitted() -> bool:  # any answer but the concurrency 429 (the model is slow)
+            reply = httpx.post(
+                survivor.url + "/v1/chat/completions", json=body, headers=headers, timeout=30
+            )
+            return reply.status_code != 429
+
+        freed = wait_until(admitted, timeout=lease_s + 10, interval=0.5)
+        assert freed and time.monotonic() - admitted_at < lease_s + 10
+    finally:
+        survivor.stop()
+        redis.stop()

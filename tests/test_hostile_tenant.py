@@ -25,6 +25,7 @@ from tests.emulators.openai_upstream import EmulatorServer
 
 TEAM_KEY = "sk-hostile-team-key-0123456789"
 FREE_KEY = "sk-hostile-free-key-0123456789"
+HIDDEN_KEY = "sk-hostile-hidden-key-0123456789"
 PRICE = 1000.0  # USD per million tokens: $0.001 a token
 BURST = 40
 LONG_PROMPT = " ".join(f"w{i}" for i in range(150))  # the echo runs to 150 words
@@ -49,9 +50,11 @@ models:
 teams:
   hostile: {{models: ["*"], budget_usd: {budget}}}
   free: {{models: ["*"]}}
+  hidden: {{models: ["*"], budget_usd: 2.5}}
 keys:
   - {{team: hostile, key: "{TEAM_KEY}"}}
   - {{team: free, key: "{FREE_KEY}"}}
+  - {{team: hidden, key: "{HIDDEN_KEY}"}}
 """
 
 
@@ -244,3 +247,50 @@ def test_a_reused_team_name_starts_empty(replicas: list[GatewayProcess]) -> None
     with admin(one) as master:
         usage = master.get("/admin/usage", params={"team": "reused"}).json()
     assert usage["totals"]["requests"] == 1, usage  # only the new team's own request
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["top-level", "nested-properties", "array-items", "defs", "file-part", "audio-part"],
+)
+def test_hidden_prompt_text_is_reserved(replicas: list[GatewayProcess], where: str) -> None:
+    """3,000 words cost more than the whole budget ($2.50 is 2,500 tokens here) wherever
+    the client hides them: refused at admission on either replica, never admitted and
+    charged later; a small request of the same team still fits."""
+    words = " ".join(f"w{i}" for i in range(3000))
+    leaf = {"type": "string", "description": words}
+    schemas = {
+        "top-level": {"type": "object", "properties": {"a": leaf}},
+        "nested-properties": {
+            "type": "object",
+            "properties": {"a": {"type": "object", "properties": {"b": leaf}}},
+        },
+        "array-items": {"type": "object", "properties": {"a": {"type": "array", "items": leaf}}},
+        "defs": {"type": "object", "properties": {"a": {"$ref": "#/$defs/b"}}, "$defs": {"b": leaf}},
+    }
+    content: object = "hi"
+    tools = []
+    if where in schemas:
+        tools = [{"type": "function", "function": {"name": "f", "parameters": schemas[where]}}]
+    elif where == "file-part":
+        content = [{"type": "file", "file": {"filename": "a.txt", "file_data": words}}]
+    else:
+        content = [{"type": "input_audio", "input_audio": {"data": words, "format": "wav"}}]
+    body = {
+        "model": "compat",
+        "messages": [{"role": "user", "content": content}],
+        "max_tokens": 1,
+        **({"tools": tools} if tools else {}),
+    }
+    headers = {"authorization": f"Bearer {HIDDEN_KEY}"}
+    small = {"model": "compat", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}
+    for gateway in replicas:
+        reply = httpx.post(
+            gateway.url + "/v1/chat/completions", json=body, headers=headers, timeout=20
+        )
+        assert reply.status_code == 429, reply.text
+        assert reply.json()["error"]["code"] == "insufficient_quota"
+        fits = httpx.post(
+            gateway.url + "/v1/chat/completions", json=small, headers=headers, timeout=20
+        )
+        assert fits.status_code == 200, fits.text
