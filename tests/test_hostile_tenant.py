@@ -26,6 +26,8 @@ from tests.emulators.openai_upstream import EmulatorServer
 TEAM_KEY = "sk-hostile-team-key-0123456789"
 FREE_KEY = "sk-hostile-free-key-0123456789"
 HIDDEN_KEY = "sk-hostile-hidden-key-0123456789"
+TPM_KEY = "sk-hostile-tpm-key-0123456789"
+TPM = 2000
 PRICE = 1000.0  # USD per million tokens: $0.001 a token
 BURST = 40
 LONG_PROMPT = " ".join(f"w{i}" for i in range(150))  # the echo runs to 150 words
@@ -55,6 +57,7 @@ keys:
   - {{team: hostile, key: "{TEAM_KEY}"}}
   - {{team: free, key: "{FREE_KEY}"}}
   - {{team: hidden, key: "{HIDDEN_KEY}"}}
+  - {{team: free, key: "{TPM_KEY}", limits: {{tpm: {TPM}}}}}
 """
 
 
@@ -294,3 +297,21 @@ def test_hidden_prompt_text_is_reserved(replicas: list[GatewayProcess], where: s
             gateway.url + "/v1/chat/completions", json=small, headers=headers, timeout=20
         )
         assert fits.status_code == 200, fits.text
+
+
+def test_shrunk_cap_stays_within_one_reservation_of_tpm(replicas: list[GatewayProcess]) -> None:
+    """The issue's TPM case: 2,000 tokens a minute let 6,360 through when the reservation
+    read the small cap. Now what the burst used stays within one reservation of it."""
+    body = {
+        "model": "compat",
+        "messages": [{"role": "user", "content": LONG_PROMPT}],
+        "max_completion_tokens": 1,
+        "max_tokens": 150,
+        "n": 4,
+    }
+    responses = asyncio.run(_burst([g.url for g in replicas], body, TPM_KEY))
+    ok = [r for r in responses if r.status_code == 200]
+    assert ok and all(r.status_code in (200, 429) for r in responses)
+    used = sum(r.json()["usage"]["total_tokens"] for r in ok)
+    largest = max(r.json()["usage"]["total_tokens"] for r in ok)  # 153 + 4 x 150
+    assert used <= TPM + largest, (used, len(ok))
