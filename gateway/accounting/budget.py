@@ -5,10 +5,14 @@ may answer (fallbacks included) + the most output it may produce (``wire.caps``:
 largest cap field per choice; without one, the most any target may generate uncapped,
 its model's ceiling from the capability table, and at least
 ``accounting.default_max_output_tokens``; OpenAI's 16 for legacy completions) x the
-highest output price. The reservation is held
-on the team's and the key's budget at once, atomically, and settled with the real cost
-when the request finishes (``settle``). Concurrent requests therefore overshoot a budget
-by at most what their real costs exceed their reservations, never by what is in flight.
+highest output price. The reservation is held on the team's and the key's budget at
+once, atomically, and settled with the real cost when the request finishes
+(``settle``). Concurrent requests therefore overshoot a budget by at most what their
+real costs exceed their reservations, never by what is in flight.
+
+Every admitted request (budget or not) also leaves an open record in the state store:
+the ledger record it gets, at its reservation, if its replica dies before ``settle``
+runs; any live replica writes it once its deadline has passed (``Accounting._reap``).
 
 Over budget: 429 ``insufficient_quota``, with ``retry-after`` set to the end of the
 budget period and ``x-should-retry: false`` (OpenAI's SDKs then do not retry).
