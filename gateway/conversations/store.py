@@ -9,21 +9,17 @@ is indistinguishable from an unknown one. Records expire after the team's retent
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from gateway.state.base import StateError
+from gateway.state.sqlite_file import SqliteFile
 
-T = TypeVar("T")
 PREFIX = "gw:resp:"
 DEFAULT_RETENTION_DAYS = 30
 _encode = msgspec.json.Encoder().encode
@@ -59,40 +55,17 @@ class EmbeddedResponseStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="gateway-responses")
-        self._conn: sqlite3.Connection | None = None
+        self._file = SqliteFile(path, _SCHEMA, "the response store")
+        self._run = self._file.run
 
     async def start(self) -> None:
-        await self._run(self._open)
-
-    def _open(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 5000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise StateError(f"cannot open the response store {self.path}: {exc}") from exc
-        self._conn = conn
+        await self._file.open()
 
     async def aclose(self) -> None:
-        if self._conn is not None:
-            await self._run(self._conn.close)
-            self._conn = None
-        self._executor.shutdown(wait=True)
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, fn, *args)
-        except sqlite3.Error as exc:
-            raise StateError(f"the response store {self.path} failed: {exc}") from exc
+        await self._file.aclose()
 
     def _execute(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
-        if self._conn is None:
-            raise StateError("the response store is not open")
-        cursor = self._conn.execute(sql, args)
+        cursor = self._file.connection.execute(sql, args)
         rows = cursor.fetchall()
         if not rows and cursor.rowcount > 0:
             return [cursor.rowcount]

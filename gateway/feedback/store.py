@@ -11,13 +11,9 @@ moved without touching the books.
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -30,8 +26,8 @@ from gateway.feedback.records import (
     transcript_decoder,
 )
 from gateway.state.base import StateError
+from gateway.state.sqlite_file import SqliteFile
 
-T = TypeVar("T")
 PREFIX = "gw:fw:"
 
 
@@ -80,40 +76,17 @@ class EmbeddedFeedbackStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="gateway-feedback")
-        self._conn: sqlite3.Connection | None = None
+        self._file = SqliteFile(path, _SCHEMA, "the feedback store")
+        self._run = self._file.run
 
     async def start(self) -> None:
-        await self._run(self._open)
-
-    def _open(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 5000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise StateError(f"cannot open the feedback store {self.path}: {exc}") from exc
-        self._conn = conn
+        await self._file.open()
 
     async def aclose(self) -> None:
-        if self._conn is not None:
-            await self._run(self._conn.close)
-            self._conn = None
-        self._executor.shutdown(wait=True)
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, fn, *args)
-        except sqlite3.Error as exc:
-            raise StateError(f"the feedback store {self.path} failed: {exc}") from exc
+        await self._file.aclose()
 
     def _execute(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
-        if self._conn is None:
-            raise StateError("the feedback store is not open")
-        return self._conn.execute(sql, args).fetchall()
+        return self._file.connection.execute(sql, args).fetchall()
 
     async def put_feedback(self, record: FeedbackRecord) -> None:
         await self._run(
