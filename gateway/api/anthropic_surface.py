@@ -20,6 +20,7 @@ from gateway.api.asgi import (
     Receive,
     Scope,
     Send,
+    post_only,
     read_body,
     request_headers,
     send_json,
@@ -38,8 +39,6 @@ from gateway.wire.requests import decode_body
 from gateway.wire.sse import encode_comment, encode_data
 from gateway.wire.types import Endpoint
 
-_ALLOW = [(b"allow", b"OPTIONS, POST")]
-
 
 def _headers(scope: Scope) -> dict[str, str]:
     """Anthropic's ``x-api-key`` is the gateway key, as a Bearer token would be."""
@@ -57,16 +56,10 @@ async def _send_error(send: Send, error: GatewayError, rid: str, status: int = 0
 
 
 async def _method(scope: Scope, send: Send, rid: str) -> bool:
-    """Answer OPTIONS and wrong methods; True when the request is a POST."""
-    if scope["method"] == "OPTIONS":
-        await send({"type": "http.response.start", "status": 204, "headers": _ALLOW})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-        return False
-    if scope["method"] != "POST":
-        error = InvalidRequestError(f"Method {scope['method']} is not allowed.")
-        await _send_error(send, error, rid, status=405)
-        return False
-    return True
+    """Answer OPTIONS and wrong methods (in Anthropic's shape); True for a POST."""
+    return await post_only(
+        scope, send, lambda error, status: _send_error(send, error, rid, status=status)
+    )
 
 
 async def _body(

@@ -17,7 +17,7 @@ finishing shielded, as always) as soon as the client disconnects.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -37,6 +37,28 @@ RawHeaders = list[tuple[bytes, bytes]]
 
 _JSON = (b"content-type", b"application/json")
 _SSE = (b"content-type", b"text/event-stream; charset=utf-8")
+
+
+_ALLOW = [(b"allow", b"OPTIONS, POST")]
+# Sends an error in the route's own shape (OpenAI's, Anthropic's) with a status.
+ErrorSender = Callable[[GatewayError, int], Awaitable[None]]
+
+
+async def post_only(scope: Scope, send: Send, send_error: ErrorSender) -> bool:
+    """Answer OPTIONS (204, as Litestar answers it for a POST route) and any other
+    method (405, in the route's error shape); True when it is a POST still to answer."""
+    method = scope["method"]
+    if method == "POST":
+        return True
+    if method == "OPTIONS":
+        await send({"type": "http.response.start", "status": 204, "headers": _ALLOW})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return False
+    error = InvalidRequestError(
+        f"Method {method} is not allowed on {scope['path']}.", code="method_not_allowed"
+    )
+    await send_error(error, 405)
+    return False
 
 
 def request_headers(scope: Scope) -> dict[str, str]:

@@ -12,6 +12,7 @@ from gateway.api.asgi import (
     Receive,
     Scope,
     Send,
+    post_only,
     read_body,
     request_headers,
     send_error,
@@ -28,30 +29,21 @@ from gateway.api.responses import (
     stream_headers,
 )
 from gateway.api.services import GatewayServices, services
-from gateway.errors import GatewayError, InvalidRequestError, NotFoundError
+from gateway.errors import GatewayError, NotFoundError
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion
 from gateway.wire.types import Endpoint
 
 AnyRequest = Request[Any, Any, Any]
 
-_ALLOW = [(b"allow", b"OPTIONS, POST")]
-
 
 async def _serve(scope: Scope, receive: Receive, send: Send, endpoint: Endpoint) -> None:
     gateway: GatewayServices = scope["app"].state.gateway
     headers = request_headers(scope)
     ctx = RequestContext(endpoint, request_id(headers), client_headers=headers)
-    if scope["method"] == "OPTIONS":  # as Litestar answers it for a POST route
-        await send({"type": "http.response.start", "status": 204, "headers": _ALLOW})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-        return
-    if scope["method"] != "POST":
-        error = InvalidRequestError(
-            f"Method {scope['method']} is not allowed on {scope['path']}.",
-            code="method_not_allowed",
-        )
-        await send_error(send, error, ctx.request_id, status=405)
+    if not await post_only(
+        scope, send, lambda error, status: send_error(send, error, ctx.request_id, status=status)
+    ):
         return
     try:
         server = gateway.config.server

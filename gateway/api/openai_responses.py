@@ -26,6 +26,7 @@ from gateway.api.asgi import (
     Receive,
     Scope,
     Send,
+    post_only,
     read_body,
     request_headers,
     send_error,
@@ -48,7 +49,6 @@ from gateway.wire.types import Endpoint
 
 AnyRequest = Request[Any, Any, Any]
 log = logging.getLogger("gateway")
-_ALLOW = [(b"allow", b"OPTIONS, POST")]
 
 
 async def _principal(gateway: GatewayServices, headers: Mapping[str, str]) -> Principal:
@@ -178,16 +178,9 @@ async def create_response(scope: Scope, receive: Receive, send: Send) -> None:
     gateway: GatewayServices = scope["app"].state.gateway
     headers = request_headers(scope)
     ctx = RequestContext(Endpoint.CHAT, request_id(headers), client_headers=headers)
-    if scope["method"] == "OPTIONS":
-        await send({"type": "http.response.start", "status": 204, "headers": _ALLOW})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-        return
-    if scope["method"] != "POST":
-        error = InvalidRequestError(
-            f"Method {scope['method']} is not allowed on {scope['path']}.",
-            code="method_not_allowed",
-        )
-        await send_error(send, error, ctx.request_id, status=405)
+    if not await post_only(
+        scope, send, lambda error, status: send_error(send, error, ctx.request_id, status=status)
+    ):
         return
     try:
         server = gateway.config.server
