@@ -29,6 +29,7 @@ from gateway.api.asgi import (
 from gateway.api.errors import error_headers
 from gateway.api.responses import encode, reply_headers, request_id, stream_headers
 from gateway.api.services import GatewayServices
+from gateway.api.surface_stream import surface_events
 from gateway.auth.directory import KeyDirectory
 from gateway.auth.keys import Principal
 from gateway.errors import AuthenticationError, GatewayError, InvalidRequestError, NotFoundError
@@ -36,7 +37,6 @@ from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion, StreamItem
 from gateway.providers import messages_chat as mc
 from gateway.wire.requests import decode_body
-from gateway.wire.sse import encode_comment, encode_data
 from gateway.wire.types import Endpoint
 
 
@@ -102,34 +102,13 @@ async def create_message(scope: Scope, receive: Receive, send: Send) -> None:
         await send_stream(send, receive, stream_headers(ctx), events)
 
 
-def _sse(event: dict[str, Any]) -> bytes:
-    kind: str = event["type"]
-    return b"event: " + kind.encode() + b"\n" + encode_data(event)
-
-
-async def _events(
+def _events(
     chunks: AsyncIterator[StreamItem], stream: mc.MessageStreamTranslator, ctx: RequestContext
 ) -> AsyncIterator[bytes]:
-    for event in stream.start():
-        yield _sse(event)
-    try:
-        async for item in chunks:
-            if isinstance(item, dict):
-                for event in stream.feed(item):
-                    yield _sse(event)
-            else:
-                yield encode_comment(item.text)
-    except GatewayError as exc:
-        yield _sse(mc.error_body(exc.status_code, exc.message))
-        return
-    usage = ctx.usage
-    fallback = (
-        {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
-        if usage is not None
-        else None
+    """The chat stream as Messages events; an error is Anthropic's ``error`` event."""
+    return surface_events(
+        chunks, stream, ctx, lambda exc: [mc.error_body(exc.status_code, exc.message)]
     )
-    for event in stream.finish(fallback):
-        yield _sse(event)
 
 
 @asgi("/v1/messages/count_tokens", copy_scope=False)

@@ -36,6 +36,7 @@ from gateway.api.asgi import (
 from gateway.api.errors import error_response
 from gateway.api.responses import encode, json_response, reply_headers, request_id, stream_headers
 from gateway.api.services import GatewayServices
+from gateway.api.surface_stream import surface_events
 from gateway.auth.keys import PRINCIPAL, Principal
 from gateway.conversations.store import DEFAULT_RETENTION_DAYS, ResponseStore
 from gateway.errors import AuthenticationError, GatewayError, InvalidRequestError, NotFoundError
@@ -44,7 +45,6 @@ from gateway.pipeline.reply import Completion, StreamItem
 from gateway.providers import responses_chat as rc
 from gateway.state.base import StateError
 from gateway.wire.requests import decode_body
-from gateway.wire.sse import encode_comment, encode_data
 from gateway.wire.types import Endpoint
 
 AnyRequest = Request[Any, Any, Any]
@@ -200,39 +200,22 @@ async def create_response(scope: Scope, receive: Receive, send: Send) -> None:
         await send_stream(send, receive, stream_headers(ctx), events)
 
 
-def _sse(event: dict[str, Any]) -> bytes:
-    kind: str = event["type"]
-    return b"event: " + kind.encode() + b"\n" + encode_data(event)
-
-
-def _counted_usage(ctx: RequestContext) -> dict[str, Any] | None:
-    usage = ctx.usage
-    if usage is None:
-        return None
-    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
-
-
 async def _events(
     chunks: AsyncIterator[StreamItem], turn: _Turn, ctx: RequestContext
 ) -> AsyncIterator[bytes]:
-    """The chat stream as Response events; comments (label bindings) pass through."""
+    """The chat stream as Response events; stored once it completed (not after an
+    error)."""
     stream = rc.ResponseStreamTranslator(turn.body, turn.response_id, turn.created_at)
-    for event in stream.start():
-        yield _sse(event)
-    try:
-        async for item in chunks:
-            if isinstance(item, dict):
-                for event in stream.feed(item):
-                    yield _sse(event)
-            else:
-                yield encode_comment(item.text)
-    except GatewayError as exc:
-        for event in stream.error(exc.body()):
-            yield _sse(event)
-        return
-    for event in stream.finish(_counted_usage(ctx)):
-        yield _sse(event)
-    await turn.save(ctx, stream.response)
+    failed: list[GatewayError] = []
+
+    def on_error(exc: GatewayError) -> list[dict[str, Any]]:
+        failed.append(exc)
+        return stream.error(exc.body())
+
+    async for data in surface_events(chunks, stream, ctx, on_error):
+        yield data
+    if not failed:
+        await turn.save(ctx, stream.response)
 
 
 # --- stored responses ------------------------------------------------------------------------
