@@ -175,8 +175,10 @@ def test_messages_api_on_the_local_engine(default_gateway: GatewayProcess) -> No
     with client.messages.stream(
         model="local",
         max_tokens=8,
-        temperature=0,  # sampled, the tiny model may end at once with no text
         messages=[{"role": "user", "content": "Hi"}],
+        # Sampled, the tiny model may end at once with no text. (This SDK's stream()
+        # takes no temperature argument; the Messages API does.)
+        extra_body={"temperature": 0},
     ) as stream:
         text = "".join(stream.text_stream)
     assert text.strip()
