@@ -58,7 +58,8 @@ def upstream() -> Iterator[EmulatorServer]:
 
 
 def _streams_then_kill(victim: GatewayProcess) -> list[str]:
-    """Open streams on ``victim``, wait for each one's first chunk, SIGKILL it."""
+    """Open streams on ``victim``, wait for each one's first chunk (and the open-record
+    delay), SIGKILL it."""
     started = threading.Barrier(STREAMS + 1, timeout=30)
     ids = [f"req-crash-{i}-{time.monotonic_ns()}" for i in range(STREAMS)]
 
@@ -82,6 +83,9 @@ def _streams_then_kill(victim: GatewayProcess) -> list[str]:
     for thread in threads:
         thread.start()
     started.wait()
+    # Older than accounting.open_record_delay_s (10 ms): a request killed younger than
+    # that may leave no record, like the settlements of the last flush interval.
+    time.sleep(0.1)
     victim.process.kill()
     victim.process.wait(10)
     for thread in threads:
@@ -168,6 +172,7 @@ def test_sigkill_frees_concurrency_slots_within_the_lease(
             survivor.url + "/v1/chat/completions", json=body, headers=headers, timeout=30
         )
         assert busy.status_code == 429, busy.text  # the slots are still leased
+
         def admitted() -> bool:  # any answer but the concurrency 429 (the model is slow)
             reply = httpx.post(
                 survivor.url + "/v1/chat/completions", json=body, headers=headers, timeout=30

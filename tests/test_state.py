@@ -21,6 +21,7 @@ from gateway.state.records import (
     BudgetCheck,
     Hold,
     KeyRecord,
+    OpenRecord,
     Settlement,
     TeamRecord,
     UsageQuery,
@@ -164,6 +165,42 @@ def test_expired_holds_are_released(backend: tuple[str, Factory, object]) -> Non
         assert (await state.spend("team:t1", ["m1"]))[1] == 50
 
     run(factory, scenario)
+
+
+def test_open_records_are_written_only_for_requests_that_outlive_the_delay(
+    backend: tuple[str, Factory, object],
+) -> None:
+    """An open record settled within ``open_delay_s`` is never written; one that runs
+    longer is, and a reaper (here: a second instance, as after a restart) writes it to
+    the ledger once; one still young at a clean shutdown is written then."""
+    name, _, where = backend
+
+    def make() -> StateBackend:
+        if name == "embedded":
+            assert isinstance(where, Path)
+            return EmbeddedState(where, flush_interval_s=0.01, open_delay_s=0.05)
+        assert isinstance(where, RedisServer)
+        return RedisState(where.url, flush_interval_s=0.01, open_delay_s=0.05)
+
+    async def first(state: StateBackend) -> None:
+        quick, slow = usage("quick", cost=7), usage("slow", cost=9)
+        state.open(OpenRecord(settlement(quick), due=0.0))
+        state.open(OpenRecord(settlement(slow), due=0.0))
+        state.settle(settlement(quick))  # answered within the delay
+        await asyncio.sleep(0.3)
+        young = usage("young", cost=5)
+        state.open(OpenRecord(settlement(young), due=0.0))  # written by aclose
+
+    async def second(state: StateBackend) -> None:
+        assert await state.reap(time.time()) == 2  # "slow" and "young", not "quick"
+        assert await state.reap(time.time()) == 0
+        found = sorted(
+            (r.usage_id, r.cost_nano) for r in [r async for r in state.records(UsageQuery())]
+        )
+        assert found == [("quick", 7), ("slow", 9), ("young", 5)]
+
+    run(make, first)
+    run(make, second)
 
 
 def test_teams_and_keys(backend: tuple[str, Factory, object]) -> None:

@@ -13,6 +13,8 @@ real costs exceed their reservations, never by what is in flight.
 Every admitted request (budget or not) also leaves an open record in the state store:
 the ledger record it gets, at its reservation, if its replica dies before ``settle``
 runs; any live replica writes it once its deadline has passed (``Accounting._reap``).
+It is queued with the ledger's batched writes, so a request that settles within one
+flush interval (most) never writes it.
 
 Over budget: 429 ``insufficient_quota``, with ``retry-after`` set to the end of the
 budget period and ``x-should-retry: false`` (OpenAI's SDKs then do not retry).
@@ -45,7 +47,14 @@ from gateway.pipeline.reply import Reply
 from gateway.pipeline.stages import Stage
 from gateway.routing.models import ROUTE, ModelRoute
 from gateway.state.base import StateError
-from gateway.state.records import BudgetCheck, Hold, Refusal, Settlement, UsageRecord
+from gateway.state.records import (
+    BudgetCheck,
+    Hold,
+    OpenRecord,
+    Refusal,
+    Settlement,
+    UsageRecord,
+)
 from gateway.wire.caps import output_tokens
 
 log = logging.getLogger("gateway.accounting")
@@ -99,7 +108,7 @@ class BudgetAdmission(Stage):
         if checks:
             await self._reserve(ctx, state, principal, route, checks, periods)
         if self._open_records:
-            await self._open(ctx, state, principal, route, periods)
+            self._open(ctx, state, principal, route, periods)
         return None
 
     async def _reserve(
@@ -144,7 +153,7 @@ class BudgetAdmission(Stage):
             state.hold = None
             raise self._refused(refusal, principal, periods, amount)
 
-    async def _open(
+    def _open(
         self,
         ctx: RequestContext,
         state: AccountingState,
@@ -154,9 +163,8 @@ class BudgetAdmission(Stage):
     ) -> None:
         """The record this request gets if its replica dies before settling it: its
         reservation as an estimated cost, status 0, due once its targets' total timeout
-        (and a grace) has passed, when any live replica writes it and frees its hold."""
-        if time.monotonic() < self._skip_until:
-            return
+        (and a grace) has passed, when any live replica writes it and frees its hold.
+        Queued with the ledger's writes, never awaited."""
         hold = state.hold
         record = UsageRecord(
             usage_id=state.usage_id,
@@ -178,13 +186,8 @@ class BudgetAdmission(Stage):
             periods=periods.ids,
             hold=hold,
         )
-        try:
-            async with asyncio.timeout(self._store_timeout):
-                await self._accounting.state.open(
-                    settlement, record.time + self._accounting.deadline_s(route)
-                )
-        except (StateError, TimeoutError) as exc:
-            self._store_failed(exc)
+        due = record.time + self._accounting.deadline_s(route)
+        self._accounting.state.open(OpenRecord(settlement, due))
 
     def _store_failed(self, exc: BaseException) -> None:
         self._skip_until = time.monotonic() + self._store_timeout

@@ -55,8 +55,11 @@ class Accounting(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # Each admitted request leaves an open record in the state store, settled by any
     # live replica (at its reservation, estimated) if the replica serving it dies: once
     # its targets' total timeout plus ``reap_grace_s`` has passed, checked every
-    # ``reap_interval_s``. Off saves one state-store write per request.
+    # ``reap_interval_s``. Written with the ledger's batches once a request has run
+    # ``open_record_delay_s`` (never for one that answers sooner); a replica killed
+    # within that delay of admitting a request may leave no record of it.
     open_records: bool = True
+    open_record_delay_s: Annotated[float, Meta(ge=0, le=5)] = 0.01
     reap_interval_s: Annotated[float, Meta(gt=0)] = 5.0
     reap_grace_s: Annotated[float, Meta(ge=0)] = 30.0
     # A reservation left by a crashed replica is released after this many seconds.

@@ -23,15 +23,16 @@ def open_state(config: Config) -> StateBackend:
     """The configured backend, not yet started (``await backend.start()``)."""
     url = config.state.url
     interval = config.accounting.flush_interval_s
+    delay = config.accounting.open_record_delay_s
     if url:
         if not url.startswith(_REDIS_SCHEMES):
             raise StateError(f"state.url must be a redis:// URL, not {url.split(':', 1)[0]}")
         from gateway.state.redis_store import RedisState
 
-        return RedisState(url, flush_interval_s=interval)
+        return RedisState(url, flush_interval_s=interval, open_delay_s=delay)
     from gateway.state.embedded import EmbeddedState
 
-    return EmbeddedState(state_path(config), flush_interval_s=interval)
+    return EmbeddedState(state_path(config), flush_interval_s=interval, open_delay_s=delay)
 
 
 def state_path(config: Config) -> Path:

@@ -27,6 +27,7 @@ from gateway.state.records import (
     BudgetCheck,
     Hold,
     KeyRecord,
+    OpenRecord,
     Refusal,
     Settlement,
     TeamRecord,
@@ -81,11 +82,12 @@ class StateBackend(Protocol):
         hold ``amount`` on every scope; else hold nothing and say which check failed."""
         ...
 
-    async def open(self, settlement: Settlement, due: float) -> None:
-        """Durably note an admitted request's provisional settlement (its reservation as
-        an estimated cost), to be written by ``reap`` if nobody settles it by ``due``
-        (epoch seconds): a replica killed mid-request still leaves one ledger record, and
-        its hold is released. Settling the request removes it."""
+    def open(self, record: OpenRecord) -> None:
+        """Queue an admitted request's open record, to be written by ``reap`` if nobody
+        settles it by its ``due``: a replica killed mid-request still leaves one ledger
+        record, and its hold is released. Never blocks: it is written with the next
+        batch of settlements, and not at all if the request settles first (most do),
+        so it costs a write only for requests that outlive a flush interval."""
         ...
 
     async def reap(self, now: float, limit: int = 100) -> int:

@@ -36,6 +36,7 @@ from gateway.state.records import (
     BudgetCheck,
     Hold,
     KeyRecord,
+    OpenRecord,
     Refusal,
     Settlement,
     TeamRecord,
@@ -107,7 +108,9 @@ def default_path() -> Path:
 class EmbeddedState:
     kind = "embedded"
 
-    def __init__(self, path: Path, *, flush_interval_s: float = 0.05) -> None:
+    def __init__(
+        self, path: Path, *, flush_interval_s: float = 0.05, open_delay_s: float = 0.01
+    ) -> None:
         self.path = path
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="gateway-state")
         self._conn: sqlite3.Connection | None = None
@@ -116,6 +119,7 @@ class EmbeddedState:
             where=str(path),
             errors=(sqlite3.Error, StateError),
             interval=flush_interval_s,
+            open_delay=open_delay_s,
             batch=_BATCH,
             max_queue=_MAX_QUEUE,
         )
@@ -337,15 +341,8 @@ class EmbeddedState:
             self._release(settlement.hold)
         self._writes.put(settlement)
 
-    async def open(self, settlement: Settlement, due: float) -> None:
-        doc = encode(settlement).decode()
-        await self._run(self._insert_open, settlement.record.usage_id, due, doc)
-
-    def _insert_open(self, usage_id: str, due: float, doc: str) -> None:
-        self._db().execute(
-            "INSERT OR REPLACE INTO open_requests (usage_id, due, doc) VALUES (?, ?, ?)",
-            (usage_id, due, doc),
-        )
+    def open(self, record: OpenRecord) -> None:
+        self._writes.open(record)
 
     async def reap(self, now: float, limit: int = 100) -> int:
         """Open records of a worker that died (or of this one, before a restart); the
@@ -370,26 +367,32 @@ class EmbeddedState:
         """Return once everything queued before the call is written."""
         await self._writes.flush(within_s)
 
-    async def _write_batch(self, batch: list[Settlement]) -> None:
-        """Write a batch (also, every ``_REFRESH_S``, an empty one: budget totals are
-        re-read then, to see other processes' spend) and move its spend from pending
-        to the snapshot."""
+    async def _write_batch(self, opens: list[OpenRecord], batch: list[Settlement]) -> None:
+        """Write open records and a batch (also, every ``_REFRESH_S``, an empty one:
+        budget totals are re-read then, to see other processes' spend) and move its
+        spend from pending to the snapshot."""
         refresh = time.monotonic() - self._refreshed >= _REFRESH_S
-        if not (batch or refresh):
+        if not (opens or batch or refresh):
             return
         scopes = list(self._snapshot) if refresh else _scopes(batch, self._snapshot)
-        totals = await self._run(self._write, batch, scopes)
+        rows = [(o.usage_id, o.due, encode(o.settlement).decode()) for o in opens]
+        totals = await self._run(self._write, rows, batch, scopes)
         for settlement in batch:
             _subtract(self._pending, settlement)
         self._snapshot.update(totals)
         if refresh:
             self._refreshed = time.monotonic()
 
-    def _write(self, batch: list[Settlement], scopes: list[str]) -> Totals:
-        """Write the batch in one transaction (rows already present are skipped, with
-        their spend); return the new totals of ``scopes``."""
+    def _write(
+        self, opens: list[tuple[str, float, str]], batch: list[Settlement], scopes: list[str]
+    ) -> Totals:
+        """Write open records and the batch in one transaction (rows already present
+        are skipped, with their spend); return the new totals of ``scopes``."""
         with self._transaction() as db:
             deltas: dict[tuple[str, str], int] = defaultdict(int)
+            db.executemany(
+                "INSERT OR REPLACE INTO open_requests (usage_id, due, doc) VALUES (?, ?, ?)", opens
+            )
             db.executemany(
                 "DELETE FROM open_requests WHERE usage_id = ?",
                 [(s.record.usage_id,) for s in batch],

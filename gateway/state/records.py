@@ -161,6 +161,19 @@ class Settlement:
 
 
 @dataclass(slots=True)
+class OpenRecord:
+    """An admitted request's provisional settlement (its reservation as an estimated
+    cost), written by a reaper if nobody settles it by ``due`` (epoch seconds)."""
+
+    settlement: Settlement
+    due: float
+
+    @property
+    def usage_id(self) -> str:
+        return self.settlement.record.usage_id
+
+
+@dataclass(slots=True)
 class UsageQuery:
     start: float | None = None
     end: float | None = None

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 
 from gateway.state import lua
 from gateway.state.base import StateError
@@ -33,6 +34,7 @@ from gateway.state.records import (
     BudgetCheck,
     Hold,
     KeyRecord,
+    OpenRecord,
     Refusal,
     Settlement,
     TeamRecord,
@@ -66,7 +68,9 @@ _PAGE = 1_000
 class RedisState:
     kind = "redis"
 
-    def __init__(self, url: str, *, flush_interval_s: float = 0.05) -> None:
+    def __init__(
+        self, url: str, *, flush_interval_s: float = 0.05, open_delay_s: float = 0.01
+    ) -> None:
         given = parse_qs(urlsplit(url).query)
         options = {k: v for k, v in _POOL_DEFAULTS.items() if k not in given}
         self._pool = aioredis.BlockingConnectionPool.from_url(url, **options)
@@ -84,6 +88,7 @@ class RedisState:
             where=self._url,
             errors=(RedisError, OSError),
             interval=flush_interval_s,
+            open_delay=open_delay_s,
             batch=_BATCH,
             max_queue=_MAX_QUEUE,
             retry_on_close_s=1.0,
@@ -199,10 +204,14 @@ class RedisState:
     async def flush(self, within_s: float = 10.0) -> None:
         await self._writes.flush(within_s)
 
-    async def _write(self, batch: list[Settlement]) -> None:
-        if not batch:
+    async def _write(self, opens: list[OpenRecord], batch: list[Settlement]) -> None:
+        if not (opens or batch):
             return
         async with self.redis.pipeline(transaction=False) as pipe:
+            if opens:
+                docs: dict[FieldT, EncodableT] = {o.usage_id: encode(o.settlement) for o in opens}
+                pipe.hset(PREFIX + "open", mapping=docs)
+                pipe.zadd(PREFIX + "open:due", {o.usage_id: o.due for o in opens})
             for settlement in batch:
                 record = settlement.record
                 hold = settlement.hold
@@ -226,12 +235,8 @@ class RedisState:
                 pipe.zrem(PREFIX + "open:due", record.usage_id)
             await pipe.execute()
 
-    async def open(self, settlement: Settlement, due: float) -> None:
-        usage_id = settlement.record.usage_id
-        async with self._errors(), self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(PREFIX + "open", usage_id, encode(settlement))
-            pipe.zadd(PREFIX + "open:due", {usage_id: due})
-            await pipe.execute()
+    def open(self, record: OpenRecord) -> None:
+        self._writes.open(record)
 
     async def reap(self, now: float, limit: int = 100) -> int:
         """Writes through the ledger script, whose seen marker keeps a record that two
@@ -245,7 +250,7 @@ class RedisState:
                 return 0
             docs = await self.redis.hmget(PREFIX + "open", due)
             found = [settlement_decoder.decode(doc) for doc in docs if doc]
-            await self._write(found)
+            await self._write([], found)
             # Entries whose document is gone (settled meanwhile): drop their due marks.
             await self.redis.zrem(PREFIX + "open:due", *due)
         return len(found)

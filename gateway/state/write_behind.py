@@ -4,6 +4,13 @@ A request settles by appending to an in-memory queue and never waits for the sto
 task writes the queue in batches every ``interval`` (or at once when a batch fills). A
 failing store is retried with backoff and the batch kept at the head of the queue, so
 records are written in order and none is lost short of ``max_queue`` (or a crash).
+
+Open records (an admitted request's provisional settlement, for crash recovery) ride
+the same batches: kept by usage id, written once they are ``open_delay`` old, and
+dropped unwritten when their request settles first. Requests that answer within the
+delay therefore never write one, and those that run longer share one write per batch.
+A replica killed less than ``open_delay`` after admitting a request may leave no record
+of it, as a crash may lose the settlements of the last interval.
 """
 
 from __future__ import annotations
@@ -11,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from gateway.state.base import StateError
-from gateway.state.records import Settlement
+from gateway.state.records import OpenRecord, Settlement
 
 log = logging.getLogger("gateway.state")
 
@@ -24,7 +32,7 @@ _MAX_BACKOFF_S = 5.0
 class WriteBehind:
     def __init__(
         self,
-        write: Callable[[list[Settlement]], Awaitable[None]],
+        write: Callable[[list[OpenRecord], list[Settlement]], Awaitable[None]],
         *,
         where: str,
         errors: tuple[type[BaseException], ...],
@@ -32,10 +40,12 @@ class WriteBehind:
         batch: int,
         max_queue: int = 200_000,
         retry_on_close_s: float = 0.0,
+        open_delay: float = 0.01,
     ) -> None:
-        """``write`` gets every batch, empty ones too (a backend may refresh then);
-        ``errors`` are the store's failures worth a retry. On close, a failing store is
-        retried until the backoff reaches ``retry_on_close_s``."""
+        """``write`` gets the open records due for writing and every batch, empty ones
+        too (a backend may refresh then); ``errors`` are the store's failures worth a
+        retry. On close, a failing store is retried until the backoff reaches
+        ``retry_on_close_s``."""
         self._write = write
         self._where = where
         self._errors = errors
@@ -43,7 +53,11 @@ class WriteBehind:
         self._batch = batch
         self._max_queue = max_queue
         self._retry_on_close_s = retry_on_close_s
+        self._open_delay = open_delay
         self._queue: list[Settlement] = []
+        # Insertion order is admission order: the first is the oldest.
+        self._opens: dict[str, OpenRecord] = {}
+        self._open_timer: asyncio.TimerHandle | None = None
         self._wake: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -67,7 +81,30 @@ class WriteBehind:
         if self._queue:
             log.error("%d usage records could not be written to %s", len(self._queue), self._where)
 
+    def open(self, record: OpenRecord) -> None:
+        self._opens[record.usage_id] = record
+        if self._open_timer is None:
+            self._arm(self._open_delay)
+
+    def _arm(self, delay: float) -> None:
+        if self._wake is not None:
+            wake = self._wake.set
+            self._open_timer = asyncio.get_running_loop().call_later(max(0.0, delay), wake)
+
+    def _due_opens(self) -> list[OpenRecord]:
+        """The open records old enough to write (all of them on close)."""
+        if self._closing:
+            return list(self._opens.values())
+        cutoff = time.time() - self._open_delay
+        due = []
+        for record in self._opens.values():
+            if record.settlement.record.time > cutoff:
+                break
+            due.append(record)
+        return due
+
     def put(self, settlement: Settlement) -> None:
+        self._opens.pop(settlement.record.usage_id, None)
         if len(self._queue) >= self._max_queue:
             dropped = self._queue.pop(0)
             log.error("usage queue full: dropped the record of %s", dropped.record.request_id)
@@ -99,8 +136,14 @@ class WriteBehind:
                 await asyncio.wait_for(self._wake.wait(), self._interval)
             self._wake.clear()
             batch, self._queue = self._queue[: self._batch], self._queue[self._batch :]
+            # Opens stay listed until written: one settled meanwhile is dropped by
+            # ``put``, or (if already being written) deleted by its settlement's batch.
+            if self._open_timer is not None:
+                self._open_timer.cancel()
+                self._open_timer = None
+            opens = self._due_opens()
             try:
-                await self._write(batch)
+                await self._write(opens, batch)
             except self._errors as exc:
                 if not failing:
                     log.error("cannot write usage to %s (will retry): %s", self._where, exc)
@@ -111,13 +154,19 @@ class WriteBehind:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
                 continue
+            for record in opens:
+                if self._opens.get(record.usage_id) is record:
+                    del self._opens[record.usage_id]
+            if self._opens and self._open_timer is None:
+                oldest = next(iter(self._opens.values())).settlement.record.time
+                self._arm(oldest + self._open_delay - time.time())
             if failing:
                 log.warning("usage writes to %s resumed", self._where)
             failing = False
             backoff = self._interval
             if not self._queue:
                 self._idle.set()
-                if self._closing:
+                if self._closing and not self._opens:
                     return
-            else:
+            if self._queue or (self._closing and self._opens):
                 self._wake.set()
