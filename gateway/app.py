@@ -22,6 +22,7 @@ from litestar import Litestar
 from gateway.accounting.budget import BudgetAdmission
 from gateway.accounting.service import Accounting, open_accounting
 from gateway.accounting.settle import Settle
+from gateway.api.direct_routes import GatewayApp
 from gateway.api.errors import EXCEPTION_HANDLERS
 from gateway.api.openapi import openapi_config
 from gateway.api.parse import ParseRequest
@@ -272,7 +273,7 @@ def create_app(config: Config) -> Litestar:
         async with gateway.running():
             yield
 
-    return Litestar(
+    return GatewayApp(
         route_handlers=ROUTES,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -5,8 +5,8 @@ development machine, a Litestar ``@post`` handler that reads the body and return
 bytes ``Response`` costs 0.29-0.33 CPU-ms per request before doing any work, and an
 ``@asgi`` handler doing the same by hand 0.16 (raw uvicorn: 0.08-0.13). The gateway's
 whole budget is 0.25 CPU-ms, so the three OpenAI POST routes are ``@asgi`` handlers
-built on these few functions. Routing, the exception handlers and every other route
-stay Litestar's.
+built on these few functions, and called ahead of Litestar's router
+(``api.direct_routes``). Every other route stays Litestar's.
 
 The behaviour is the one the Litestar path had: the body limit is enforced on the
 announced length and on the bytes received (413), a client that goes away while the
