@@ -269,7 +269,11 @@ def test_hidden_prompt_text_is_reserved(replicas: list[GatewayProcess], where: s
             "properties": {"a": {"type": "object", "properties": {"b": leaf}}},
         },
         "array-items": {"type": "object", "properties": {"a": {"type": "array", "items": leaf}}},
-        "defs": {"type": "object", "properties": {"a": {"$ref": "#/$defs/b"}}, "$defs": {"b": leaf}},
+        "defs": {
+            "type": "object",
+            "properties": {"a": {"$ref": "#/$defs/b"}},
+            "$defs": {"b": leaf},
+        },
     }
     content: object = "hi"
     tools = []

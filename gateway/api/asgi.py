@@ -17,10 +17,9 @@ finishing shielded, as always) as soon as the client disconnects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-
-import anyio
 
 from gateway.api.errors import error_headers
 from gateway.errors import (
@@ -35,6 +34,8 @@ Receive = Any  # litestar.types.Receive / Send, kept loose: called, never intros
 Send = Any
 RawHeaders = list[tuple[bytes, bytes]]
 
+# Stream bytes waiting for the client before the pipeline stops reading upstream.
+_HIGH_WATER = 64 * 1024
 _JSON = (b"content-type", b"application/json")
 _SSE = (b"content-type", b"text/event-stream; charset=utf-8")
 
@@ -123,26 +124,89 @@ async def send_error(send: Send, error: GatewayError, request_id: str, status: i
 async def send_stream(
     send: Send, receive: Receive, headers: dict[str, str], body: AsyncIterator[bytes]
 ) -> None:
-    """Headers, then each part as it comes; cancelled when the client disconnects."""
+    """Headers, then the parts as they come, those ready together in one write;
+    the body is cancelled when the client disconnects."""
     raw = encode_headers(headers)
     raw.append(_SSE)
     await send({"type": "http.response.start", "status": 200, "headers": raw})
-    async with anyio.create_task_group() as group:
-        group.start_soon(_pump, send, body)
-        await _cancel_on_disconnect(group.cancel_scope, receive)
+    writer = _Writer(send)
+    fill = asyncio.create_task(writer.fill(body))
+    fill.add_done_callback(writer.filled)
+    listen = asyncio.create_task(_cancel_on_disconnect(fill, receive))
+    try:
+        await writer.drain()
+    finally:
+        listen.cancel()
+        # Cancelled once at most: a second cancel would cut the pipeline's shielded
+        # finishing (the ledger record of a stream the client left).
+        if not (fill.done() or fill.cancelling()):
+            fill.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await fill  # its own error, if it failed, is the stream's
 
 
-async def _pump(send: Send, body: AsyncIterator[bytes]) -> None:
-    async for part in body:
-        await send({"type": "http.response.body", "body": part, "more_body": True})
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+class _Writer:
+    """Parts queued by ``fill`` (a task) as the pipeline yields them, sent by ``drain``.
+
+    Why apart: a burst of upstream events read at once (a fast engine, or a busy
+    gateway reading several per socket read) runs through the pipeline without a pause,
+    and ``drain`` wakes only when ``fill`` waits for more, so the burst leaves in one
+    socket write instead of one per event (the write was most of a chunk's CPU). A
+    client that reads slowly holds ``fill`` back once ``_HIGH_WATER`` bytes wait, so
+    the upstream is read no faster than the client takes the answer (at most one batch
+    in the socket and ``_HIGH_WATER`` more wait). Plain asyncio
+    tasks and events: an anyio task group per stream cost more than the writes saved."""
+
+    __slots__ = ("_ended", "_over", "_parts", "_ready", "_room", "_send", "_size")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._ended = False  # the body ended (cleanly)
+        self._over = False  # ``fill`` is over: ended, failed or cancelled
+        self._ready = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+
+    async def fill(self, body: AsyncIterator[bytes]) -> None:
+        async for part in body:
+            self._parts.append(part)
+            self._size += len(part)
+            self._ready.set()
+            if self._size > _HIGH_WATER:
+                self._room.clear()
+                await self._room.wait()
+        self._ended = True
+
+    def filled(self, _task: asyncio.Task[None]) -> None:
+        self._over = True
+        self._ready.set()
+
+    async def drain(self) -> None:
+        send = self._send
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            if self._parts:
+                parts, self._parts, self._size = self._parts, [], 0
+                self._room.set()
+                chunk = parts[0] if len(parts) == 1 else b"".join(parts)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if self._over and not self._parts:
+                # Only a body that ended is closed cleanly: after an error or a
+                # disconnect the server cuts the response, so it never looks whole.
+                if self._ended:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
 
 
-async def _cancel_on_disconnect(scope: anyio.CancelScope, receive: Receive) -> None:
-    # After the last part the server answers ``receive`` with a disconnect too, which
-    # ends this listener (cancelling a finished pump is a no-op).
+async def _cancel_on_disconnect(fill: asyncio.Task[None], receive: Receive) -> None:
+    # After the last part the server answers ``receive`` with a disconnect too (then
+    # ``fill`` is done and cancelling it is a no-op).
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            scope.cancel()
+            if not fill.cancelling():
+                fill.cancel()
             return
