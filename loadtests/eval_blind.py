@@ -342,6 +342,7 @@ def eval_pii() -> Report:
     for name, path in (
         ("dev pii-dev-extra", DATA / "dev-hard/pii-dev-extra.jsonl"),
         ("blind", DATA / "blind/pii-blind.jsonl"),
+        ("blind2 ip", DATA / "blind2/ip-blind2.jsonl"),
     ):
         gold: dict[str, int] = defaultdict(int)
         found: dict[str, int] = defaultdict(int)

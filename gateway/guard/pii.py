@@ -80,6 +80,16 @@ _IPV4 = re.compile(
     r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
     r"(?!\d|\.\d)"
 )
+_VERSION_BEFORE = re.compile(
+    r"(?i)(?:\b(?:version|ver|vers|firmware|fw|build|release|rel|bios|uefi|driver|kernel|"
+    r"patch|hotfix|update|updated|updating|upgrade|upgraded|upgrading|downgrade|"
+    r"clause|section|sec|chapter|article|art|paragraph|para|rule|oid|snmp|package|pkg)\b"
+    r"\.?|§|版本号?|固件|内核|驱动|补丁|升级到?|升到|降级到?|第)"
+    r"(?:\s+(?:is|was|at|from|to|of|now|on)\b|从|在|为|是)?[^\w\n]{0,4}$"
+)
+_GLUED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-")
+_SECTION_AFTER = re.compile(r"[条节章款項项]")
+_VERSION_JOIN = re.compile(r"(?i)\s*(?:to|and|or|-|\u2013|~|/|,|到|至|或|和|、)\s*")
 _IPV6 = re.compile(r"(?<![0-9A-Za-z:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![0-9A-Za-z:])")
 _SSN = re.compile(rf"(?<![{_A}\-])(\d{{3}})([\- ])(\d{{2}})\2(\d{{4}})(?![{_A}]|-\d)")
 _SSN_COMPACT = re.compile(
@@ -368,8 +378,31 @@ def _scan_ibans(text: str, start: int, end: int, found: list[Finding]) -> None:
 
 
 def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
+    """Dotted quads, less those that are not host addresses: a netmask, or a version,
+    build or section number (glued to a word, a version word just before it, a section
+    word just after, or a version joined to it as in ``from 1.0.4.2 to 1.0.5.0``)."""
+    previous_end = -1
+    previous_version = False
     for match in _IPV4.finditer(text, start, end):
-        found.append(Finding(match.start(), match.end(), "IP_ADDRESS"))
+        begin = match.start()
+        before = text[max(0, begin - 24, previous_end) : begin]
+        version = (
+            (begin > 0 and text[begin - 1] in _GLUED)  # v2.4.1.3, libfoo-5.2.0.1
+            or _netmask(match.group())
+            or _VERSION_BEFORE.search(before) is not None
+            or _SECTION_AFTER.match(text, match.end()) is not None
+            or (previous_version and _VERSION_JOIN.fullmatch(before) is not None)
+        )
+        if not version:
+            found.append(Finding(begin, match.end(), "IP_ADDRESS"))
+        previous_end, previous_version = match.end(), version
+
+
+def _netmask(quad: str) -> bool:
+    """255.x.x.x with contiguous leading ones (255.255.255.0): a mask, not a host."""
+    value = int.from_bytes(bytes(int(part) for part in quad.split(".")), "big")
+    hosts = ~value & 0xFFFFFFFF
+    return value >> 24 == 255 and hosts & (hosts + 1) == 0
 
 
 def _scan_ipv6(text: str, found: list[Finding]) -> None:
