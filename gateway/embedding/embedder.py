@@ -55,6 +55,20 @@ class Embedder(Protocol):
     async def aclose(self) -> None: ...
 
 
+class Model(Protocol):
+    """What the model host serves: a named embedder that can embed on the calling
+    thread."""
+
+    name: str
+
+    def embed_sync(self, text: str) -> Vector: ...
+
+
+class SyncEmbedder(Embedder, Model, Protocol):
+    """An embedder that can also embed on the calling thread (start-up work such as an
+    intent router embedding its examples)."""
+
+
 def default_model_dir() -> Path:
     base = os.environ.get("GATEWAY_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "llm-gateway"

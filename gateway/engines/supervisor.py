@@ -71,6 +71,16 @@ class ManagedProcess:
             self.restarts += 1
             self._spawn()
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def kill(self) -> None:
+        """Kill the running process (a hung one): the watcher restarts it."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()
+
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
         process = self._process

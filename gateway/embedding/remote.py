@@ -1,0 +1,191 @@
+"""The model host's wire protocol and its client, ``RemoteEmbedder``.
+
+Under ``gateway serve`` with several workers, one model host process per host loads each
+embedder once (``gateway.embedding.host``) and the workers embed through it over a Unix
+domain socket, instead of each worker paying ONNX Runtime and the weights (about 60 MB
+for MiniLM int8, 66 MB more for WordLlama) again.
+
+Frames, both ways: a 4-byte big-endian length, then that many bytes: one opcode byte and
+its payload. A connection opens with ``O`` + the embedder's spec (JSON); the host loads
+that embedder if it has not yet and answers ``K`` + ``{"name", "dim", "multilingual"}``.
+Then ``E`` + UTF-8 text is answered ``K`` + the vector (native float32, the host is this
+machine), and ``P`` (a health probe) ``K``. Any failure is ``X`` + a message.
+
+Failure semantics: a host that is gone, restarting or slower than ``timeout_s`` raises
+``EmbedderError`` at once; the semantic cache treats that as a miss and intent routing
+falls back to its default intent, as they do for an in-process embedder's failure. The
+next call reconnects (and repeats the ``O`` handshake: a restarted host reloads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import struct
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from gateway.embedding.embedder import EmbedderError, Vector
+
+MODEL_HOST_ENV = "GATEWAY_MODEL_HOST"
+OPEN, EMBED, PING, OK, FAIL = b"O", b"E", b"P", b"K", b"X"
+_HEADER = struct.Struct(">I")
+MAX_FRAME = 1 << 20  # a query is capped well below this by the cache and the routers
+# A hung host costs each request this much at most before it counts as a miss.
+TIMEOUT_S = 1.0
+# Workers start while the host loads its models: how long a worker waits for it.
+CONNECT_WAIT_S = 120.0
+_IDLE_CONNECTIONS = 8
+
+
+def frame(op: bytes, payload: bytes = b"") -> bytes:
+    return _HEADER.pack(len(payload) + 1) + op + payload
+
+
+async def read_frame(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    (size,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
+    if not 0 < size <= MAX_FRAME:
+        raise ConnectionError(f"bad frame length {size}")
+    body = await reader.readexactly(size)
+    return body[:1], body[1:]
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = sock.recv(size - len(chunks))
+        if not chunk:
+            raise ConnectionError("model host closed the connection")
+        chunks += chunk
+    return bytes(chunks)
+
+
+def call_sync(sock: socket.socket, op: bytes, payload: bytes = b"") -> bytes:
+    """One request on a blocking socket: the reply's payload, or ``EmbedderError``."""
+    sock.sendall(frame(op, payload))
+    (size,) = _HEADER.unpack(_recv_exactly(sock, _HEADER.size))
+    if not 0 < size <= MAX_FRAME:
+        raise ConnectionError(f"bad frame length {size}")
+    body = _recv_exactly(sock, size)
+    if body[:1] != OK:
+        raise EmbedderError(f"model host: {body[1:].decode(errors='replace')}")
+    return body[1:]
+
+
+def _vector(payload: bytes) -> Vector:
+    # A copy: the in-process embedders hand out writable arrays too.
+    vector: Vector = np.frombuffer(payload, dtype=np.float32).copy()
+    return vector
+
+
+class RemoteEmbedder:
+    """An embedder that lives in the model host: the same ``name``, vectors and
+    ``multilingual`` flag as the in-process one its ``spec`` describes.
+
+    ``embed`` (requests) uses a small pool of asyncio connections, one per call in
+    flight; ``embed_sync`` (start-up work such as an intent router embedding its
+    examples) one blocking connection behind a lock.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        spec: dict[str, Any],
+        *,
+        timeout_s: float = TIMEOUT_S,
+        connect_wait_s: float = CONNECT_WAIT_S,
+    ) -> None:
+        self._path = path
+        self._spec = json.dumps(spec, sort_keys=True).encode()
+        self._timeout_s = timeout_s
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        info = self._handshake_sync(connect_wait_s)
+        self.name: str = info["name"]
+        self.dim: int = info["dim"]
+        self.multilingual: bool = info["multilingual"]
+
+    def _handshake_sync(self, wait_s: float) -> dict[str, Any]:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                with self._lock:
+                    sock = self._connect_sync()
+                    # Loading a model on first use takes seconds: no per-call timeout here.
+                    sock.settimeout(max(1.0, deadline - time.monotonic()))
+                    info: dict[str, Any] = json.loads(call_sync(sock, OPEN, self._spec))
+                    sock.settimeout(self._timeout_s * 10)
+                    return info
+            except (OSError, ConnectionError) as exc:
+                self._drop_sync()
+                if time.monotonic() >= deadline:
+                    raise EmbedderError(f"model host at {self._path} unreachable: {exc}") from exc
+                time.sleep(0.05)
+
+    def _connect_sync(self) -> socket.socket:
+        if self._sock is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(self._path)
+            except OSError:
+                sock.close()
+                raise
+            self._sock = sock
+        return self._sock
+
+    def _drop_sync(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def embed_sync(self, text: str) -> Vector:
+        with self._lock:
+            try:
+                fresh = self._sock is None
+                sock = self._connect_sync()
+                if fresh:
+                    call_sync(sock, OPEN, self._spec)
+                return _vector(call_sync(sock, EMBED, text.encode()))
+            except (OSError, ConnectionError) as exc:
+                self._drop_sync()
+                raise EmbedderError(f"model host unavailable: {exc}") from exc
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_unix_connection(self._path)
+        writer.write(frame(OPEN, self._spec))
+        op, payload = await read_frame(reader)
+        if op != OK or json.loads(payload)["name"] != self.name:
+            writer.close()
+            raise EmbedderError(f"model host refused {self.name}: {payload[:200]!r}")
+        return reader, writer
+
+    async def embed(self, text: str) -> Vector:
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                reader, writer = self._idle.pop() if self._idle else await self._connect()
+                try:
+                    writer.write(frame(EMBED, text.encode()))
+                    op, payload = await read_frame(reader)
+                except BaseException:
+                    writer.close()  # a half-read reply must not reach the next caller
+                    raise
+        except (OSError, ConnectionError, asyncio.IncompleteReadError, TimeoutError) as exc:
+            raise EmbedderError(f"model host unavailable: {exc!r}") from exc
+        if len(self._idle) < _IDLE_CONNECTIONS:
+            self._idle.append((reader, writer))
+        else:
+            writer.close()
+        if op != OK:
+            raise EmbedderError(f"model host: {payload.decode(errors='replace')}")
+        return _vector(payload)
+
+    async def aclose(self) -> None:
+        while self._idle:
+            self._idle.pop()[1].close()
+        with self._lock:
+            self._drop_sync()
