@@ -51,9 +51,9 @@ def uses_local_models(config: Config) -> bool:
 
 def wanted(config: Config, workers: int) -> bool:
     mode = config.server.model_host
-    if mode == "off" or not uses_local_models(config):
+    if mode is False or not uses_local_models(config):
         return False
-    return mode == "on" or workers > 1
+    return mode is True or workers > 1
 
 
 def ping(path: str, timeout: float = PROBE_TIMEOUT_S) -> bool:

@@ -103,6 +103,7 @@ class RemoteEmbedder:
         self._spec = json.dumps(spec, sort_keys=True).encode()
         self._timeout_s = timeout_s
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None  # the one the idle ones are on
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
         info = self._handshake_sync(connect_wait_s)
@@ -165,6 +166,9 @@ class RemoteEmbedder:
         return reader, writer
 
     async def embed(self, text: str) -> Vector:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # connections belong to the loop that opened them
+            self._idle, self._loop = [], loop
         try:
             async with asyncio.timeout(self._timeout_s):
                 reader, writer = self._idle.pop() if self._idle else await self._connect()
@@ -185,6 +189,8 @@ class RemoteEmbedder:
         return _vector(payload)
 
     async def aclose(self) -> None:
+        if asyncio.get_running_loop() is not self._loop:
+            self._idle = []
         while self._idle:
             self._idle.pop()[1].close()
         with self._lock:
