@@ -79,7 +79,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.embedding.hosting import run_model_host
-    from gateway.embedding.remote import MODEL_HOST_ENV
+    from gateway.embedding.service import MODEL_HOST_ENV
     from gateway.engines.supervisor import run_engines
     from gateway.protocol import HeadTimeoutProtocol
 

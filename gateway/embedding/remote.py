@@ -31,7 +31,6 @@ import numpy as np
 
 from gateway.embedding.embedder import EmbedderError, Vector
 
-MODEL_HOST_ENV = "GATEWAY_MODEL_HOST"
 OPEN, EMBED, PING, OK, FAIL = b"O", b"E", b"P", b"K", b"X"
 _HEADER = struct.Struct(">I")
 MAX_FRAME = 1 << 20  # a query is capped well below this by the cache and the routers

@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # numpy and onnxruntime load only when some feature embeds
     )
     from gateway.embedding.remote import RemoteEmbedder
 
+# The model host's socket, set by ``gateway serve`` for its workers.
+MODEL_HOST_ENV = "GATEWAY_MODEL_HOST"
+
 
 class Embedders:
     """``model_host``: the socket of the host's model host; None loads in process."""
@@ -39,8 +42,6 @@ class Embedders:
     def for_process(cls) -> Embedders:
         """The models in the model host ``gateway serve`` started for its workers, if
         it did; else in this process."""
-        from gateway.embedding.remote import MODEL_HOST_ENV
-
         return cls(os.environ.get(MODEL_HOST_ENV) or None)
 
     @property
