@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.embedding.embedder import EmbedderError, Model
-from gateway.embedding.remote import EMBED, FAIL, OK, OPEN, PING, frame, read_frame
 from gateway.embedding.service import Embedders
+from gateway.embedding.wire import EMBED, FAIL, OK, OPEN, PING, frame, read_frame
 
 log = logging.getLogger("gateway.embedding.host")
 

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterator
 
 from gateway.config.schema import Config
-from gateway.embedding.remote import PING, call_sync
+from gateway.embedding.wire import PING, call_sync
 from gateway.engines.supervisor import ManagedProcess
 
 log = logging.getLogger("gateway.embedding.host")

@@ -5,11 +5,7 @@ embedder once (``gateway.embedding.host``) and the workers embed through it over
 domain socket, instead of each worker paying ONNX Runtime and the weights (about 60 MB
 for MiniLM int8, 66 MB more for WordLlama) again.
 
-Frames, both ways: a 4-byte big-endian length, then that many bytes: one opcode byte and
-its payload. A connection opens with ``O`` + the embedder's spec (JSON); the host loads
-that embedder if it has not yet and answers ``K`` + ``{"name", "dim", "multilingual"}``.
-Then ``E`` + UTF-8 text is answered ``K`` + the vector (native float32, the host is this
-machine), and ``P`` (a health probe) ``K``. Any failure is ``X`` + a message.
+The frames are in ``gateway.embedding.wire``.
 
 Failure semantics: a host that is gone, restarting or slower than ``timeout_s`` raises
 ``EmbedderError`` at once; the semantic cache treats that as a miss and intent routing
@@ -22,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import struct
 import threading
 import time
 from typing import Any
@@ -30,49 +25,13 @@ from typing import Any
 import numpy as np
 
 from gateway.embedding.embedder import EmbedderError, Vector
+from gateway.embedding.wire import EMBED, OK, OPEN, RefusedError, call_sync, frame, read_frame
 
-OPEN, EMBED, PING, OK, FAIL = b"O", b"E", b"P", b"K", b"X"
-_HEADER = struct.Struct(">I")
-MAX_FRAME = 1 << 20  # a query is capped well below this by the cache and the routers
 # A hung host costs each request this much at most before it counts as a miss.
 TIMEOUT_S = 1.0
 # Workers start while the host loads its models: how long a worker waits for it.
 CONNECT_WAIT_S = 120.0
 _IDLE_CONNECTIONS = 8
-
-
-def frame(op: bytes, payload: bytes = b"") -> bytes:
-    return _HEADER.pack(len(payload) + 1) + op + payload
-
-
-async def read_frame(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
-    (size,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
-    if not 0 < size <= MAX_FRAME:
-        raise ConnectionError(f"bad frame length {size}")
-    body = await reader.readexactly(size)
-    return body[:1], body[1:]
-
-
-def _recv_exactly(sock: socket.socket, size: int) -> bytes:
-    chunks = bytearray()
-    while len(chunks) < size:
-        chunk = sock.recv(size - len(chunks))
-        if not chunk:
-            raise ConnectionError("model host closed the connection")
-        chunks += chunk
-    return bytes(chunks)
-
-
-def call_sync(sock: socket.socket, op: bytes, payload: bytes = b"") -> bytes:
-    """One request on a blocking socket: the reply's payload, or ``EmbedderError``."""
-    sock.sendall(frame(op, payload))
-    (size,) = _HEADER.unpack(_recv_exactly(sock, _HEADER.size))
-    if not 0 < size <= MAX_FRAME:
-        raise ConnectionError(f"bad frame length {size}")
-    body = _recv_exactly(sock, size)
-    if body[:1] != OK:
-        raise EmbedderError(f"model host: {body[1:].decode(errors='replace')}")
-    return body[1:]
 
 
 def _vector(payload: bytes) -> Vector:
@@ -121,6 +80,9 @@ class RemoteEmbedder:
                     info: dict[str, Any] = json.loads(call_sync(sock, OPEN, self._spec))
                     sock.settimeout(self._timeout_s * 10)
                     return info
+            except RefusedError as exc:  # e.g. no such export: waiting will not help
+                self._drop_sync()
+                raise EmbedderError(f"model host: {exc}") from exc
             except (OSError, ConnectionError) as exc:
                 self._drop_sync()
                 if time.monotonic() >= deadline:
@@ -151,6 +113,8 @@ class RemoteEmbedder:
                 if fresh:
                     call_sync(sock, OPEN, self._spec)
                 return _vector(call_sync(sock, EMBED, text.encode()))
+            except RefusedError as exc:
+                raise EmbedderError(f"model host: {exc}") from exc
             except (OSError, ConnectionError) as exc:
                 self._drop_sync()
                 raise EmbedderError(f"model host unavailable: {exc}") from exc
