@@ -29,19 +29,18 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+from bench_overhead import free_port, started
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,12 +59,6 @@ ROUTER = {
         },
     },
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss_mb(pid: int) -> float:
@@ -103,32 +96,6 @@ def config(upstream: str, variant: str) -> dict[str, Any]:
         document["intents"] = {"auto": ROUTER}
         document["server"] = {"model_host": variant == "models-host"}
     return document
-
-
-@contextlib.contextmanager
-def process(argv: list[str], log: Path, ready: str | None) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 180
-        while ready is not None:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{argv} exited:\n{log.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(ready, timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{ready} not ready:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def snapshot(serve: int) -> dict[str, Any]:
@@ -171,15 +138,15 @@ def measure(upstream: str, variant: str, workers: int, requests: int, tmp: Path)
     url = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "gateway", "serve", "--config", str(path)]
     argv += ["--port", str(port), "--workers", str(workers)]
-    with process(argv, tmp / f"{variant}.log", url + "/health/ready") as serve:
+    with started(argv, tmp / f"{variant}.log", url + "/health/ready", 180) as serve:
         traffic(url, 4 * workers, variant)  # every worker has answered once
         time.sleep(1.0)
-        idle = snapshot(serve.pid)
-        started = time.monotonic()
+        idle = snapshot(serve)
+        begun = time.monotonic()
         traffic(url, requests, variant)
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - begun
         time.sleep(1.0)
-        loaded = snapshot(serve.pid)
+        loaded = snapshot(serve)
     return {"variant": variant, "idle": idle, "loaded": loaded, "traffic_s": round(elapsed, 1)}
 
 
@@ -195,7 +162,8 @@ def embed_latency(embeds: int, tmp: Path) -> dict[str, Any]:
 
     path = tmp / "models.sock"
     argv = [sys.executable, "-m", "gateway.embedding.host", str(path), "--threads", "1"]
-    with process(argv, tmp / "host.log", None):
+    host = subprocess.Popen(argv, cwd=ROOT, stderr=subprocess.DEVNULL)
+    try:
         deadline = time.monotonic() + 60
         while not ping(str(path), 1.0) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -214,6 +182,9 @@ def embed_latency(embeds: int, tmp: Path) -> dict[str, Any]:
             await remote.aclose()
 
         asyncio.run(run())
+    finally:
+        host.terminate()
+        host.wait(10)
     return {
         name: {
             "p50_ms": round(statistics.median(values), 3),
@@ -235,7 +206,7 @@ def main() -> int:
     port = free_port()
     upstream_argv = [sys.executable, str(ROOT / "loadtests/fast_upstream.py"), "--port", str(port)]
     results: dict[str, Any] = {"load_before": os.getloadavg()}
-    with process(upstream_argv, tmp / "upstream.log", f"http://127.0.0.1:{port}/v1/models"):
+    with started(upstream_argv, tmp / "upstream.log", f"http://127.0.0.1:{port}/v1/models", 30):
         upstream = f"http://127.0.0.1:{port}/v1"
         results["runs"] = [
             measure(upstream, variant, args.workers, args.requests, tmp)

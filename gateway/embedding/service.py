@@ -61,18 +61,18 @@ class Embedders:
         return embedder
 
     def load(self, spec: dict[str, Any]) -> Model:
-        """The in-process embedder a spec (``onnx``'s or ``hybrid``'s through the model
-        host) describes: what the model host loads."""
+        """The embedder a spec (``onnx``'s or ``hybrid``'s through the model host)
+        describes: what the model host (whose own ``Embedders`` load in process) loads."""
         model_dir = Path(spec["model_dir"])
         if spec["kind"] == "minilm+wordllama":
-            return self._local_hybrid(
+            return self.hybrid(
                 model_dir,
                 int8=spec["int8"],
                 cjk_threshold=spec["cjk_threshold"],
                 reference=spec["reference"],
             )
         if spec["kind"] == "minilm":
-            return self._local_onnx(model_dir, int8=spec["int8"])
+            return self.onnx(model_dir, int8=spec["int8"])
         raise ValueError(f"unknown embedder kind {spec['kind']!r}")
 
     def onnx(self, model_dir: Path, *, int8: bool, threads: int = 1) -> SyncEmbedder:
@@ -118,19 +118,6 @@ class Embedders:
                 "reference": reference,
             }
             return self._through_host(spec)
-        return self._local_hybrid(
-            model_dir, int8=int8, cjk_threshold=cjk_threshold, reference=reference, threads=threads
-        )
-
-    def _local_hybrid(
-        self,
-        model_dir: Path,
-        *,
-        int8: bool,
-        cjk_threshold: float,
-        reference: float,
-        threads: int = 1,
-    ) -> HybridEmbedder:
         key = (str(model_dir), int8, cjk_threshold, reference, threads)
         embedder = self._hybrid.get(key)
         if embedder is None:
