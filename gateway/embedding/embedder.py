@@ -16,7 +16,8 @@
 
 ``gateway.embedding.service.Embedders`` keeps one of each per process, shared by the
 cache and the intent routers (MiniLM int8 about 62 MB resident with its tokenizer and
-thread pool; WordLlama adds about 66 MB).
+thread pool; WordLlama adds about 66 MB), or, under ``gateway serve`` with several
+workers, one per host in the model host (``RemoteEmbedder``, ``gateway.embedding.host``).
 
 ``name`` identifies the vector space. It is part of every semantic entry's namespace,
 so vectors from two embedders (or precisions) are never compared.

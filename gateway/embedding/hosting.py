@@ -106,7 +106,7 @@ def run_model_host(config: Config, workers: int) -> Iterator[str | None]:
     path = os.path.join(directory, "models.sock")
     threads = max(1, min(workers, os.cpu_count() or 1))
     argv = [sys.executable, "-m", "gateway.embedding.host", path, "--threads", str(threads)]
-    process = ManagedProcess("model-host", argv, {})
+    process = ManagedProcess("embedders", argv, {}, kind="model host")
     probe = _Probe(process, path)
     try:
         process.start()
