@@ -24,8 +24,9 @@ import pytest
 
 from gateway.config import load_config
 from gateway.embedding.embedder import EmbedderError
-from gateway.embedding.hosting import ping, wanted
+from gateway.embedding.hosting import Probe, ping, wanted
 from gateway.embedding.service import Embedders
+from gateway.engines.supervisor import ManagedProcess
 from tests.cache_support import cache_config, chat, unique
 from tests.cache_support import minilm_dir as minilm_dir  # fixture
 from tests.conftest import TEAM_KEY, UPSTREAM_KEY, GatewayProcess, wait_until
@@ -109,6 +110,26 @@ def test_a_dead_host_is_an_embedder_error_at_once(tmp_path: Path, minilm_dir: Pa
         await embedder.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_hung_host_is_killed_by_its_probe_and_restarted(tmp_path: Path) -> None:
+    path = str(tmp_path / "models.sock")
+    argv = [sys.executable, "-m", "gateway.embedding.host", path]
+    process = ManagedProcess("embedders", argv, {}, kind="model host")
+    probe = Probe(process, path, interval_s=0.2, failures=3)
+    process.start()
+    try:
+        wait_until(lambda: ping(path, 1.0) or None, timeout=30)
+        hung = process.pid
+        assert hung is not None
+        probe.start()
+        os.kill(hung, signal.SIGSTOP)  # alive, but answers nothing
+        wait_until(lambda: process.pid != hung or None, timeout=10)
+        wait_until(lambda: ping(path, 1.0) or None, timeout=30)
+        assert process.restarts == 1
+    finally:
+        probe.stop()
+        process.stop()
 
 
 def test_auto_runs_a_host_for_two_workers_and_models_in_process(

@@ -41,9 +41,15 @@ class ModelHost:
 
     def preload(self) -> None:
         """Reload what the previous host had loaded (a restart after a crash)."""
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            for spec in json.loads(self._specs_file.read_text()):
+        try:
+            specs = json.loads(self._specs_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return
+        for spec in specs:
+            try:
                 self._open(spec.encode())
+            except Exception:  # the worker that asks for it again gets the error
+                log.exception("model host: cannot reload %s", spec)
 
     def _open(self, raw: bytes) -> Model:
         key = json.dumps(json.loads(raw), sort_keys=True).encode()

@@ -67,10 +67,22 @@ def ping(path: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
         return False
 
 
-class _Probe:
-    def __init__(self, process: ManagedProcess, path: str) -> None:
+class Probe:
+    """Pings the host every ``interval_s``; kills it after ``failures`` misses in a row
+    (the supervisor then restarts it). A new process starts with a clean count."""
+
+    def __init__(
+        self,
+        process: ManagedProcess,
+        path: str,
+        *,
+        interval_s: float = PROBE_INTERVAL_S,
+        failures: int = PROBE_FAILURES,
+    ) -> None:
         self._process = process
         self._path = path
+        self._interval_s = interval_s
+        self._failures = failures
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="model-host-probe", daemon=True)
 
@@ -79,14 +91,14 @@ class _Probe:
 
     def _run(self) -> None:
         failures, pid = 0, self._process.pid
-        while not self._stopping.wait(PROBE_INTERVAL_S):
+        while not self._stopping.wait(self._interval_s):
             if self._process.pid != pid:  # restarted: give the new one its load time
                 failures, pid = 0, self._process.pid
-            if ping(self._path):
+            if ping(self._path, min(PROBE_TIMEOUT_S, self._interval_s)):
                 failures = 0
                 continue
             failures += 1
-            if failures >= PROBE_FAILURES:
+            if failures >= self._failures:
                 log.error("model host not answering for %d probes; killing it", failures)
                 self._process.kill()
                 failures = 0
@@ -107,7 +119,7 @@ def run_model_host(config: Config, workers: int) -> Iterator[str | None]:
     threads = max(1, min(workers, os.cpu_count() or 1))
     argv = [sys.executable, "-m", "gateway.embedding.host", path, "--threads", str(threads)]
     process = ManagedProcess("embedders", argv, {}, kind="model host")
-    probe = _Probe(process, path)
+    probe = Probe(process, path)
     try:
         process.start()
         probe.start()

@@ -1,4 +1,4 @@
-"""The model host's wire protocol and its client, ``RemoteEmbedder``.
+"""The model host's client: ``RemoteEmbedder``, an embedder whose model lives in the host.
 
 Under ``gateway serve`` with several workers, one model host process per host loads each
 embedder once (``gateway.embedding.host``) and the workers embed through it over a Unix
