@@ -114,7 +114,12 @@ def run_model_host(config: Config, workers: int) -> Iterator[str | None]:
     if not wanted(config, workers):
         yield None
         return
-    directory = tempfile.mkdtemp(prefix="gateway-models-")
+    try:
+        directory = tempfile.mkdtemp(prefix="gateway-models-")
+    except OSError as exc:  # e.g. a read-only filesystem with no writable $TMPDIR
+        log.warning("no model host (%s): every worker loads its own embedders", exc)
+        yield None
+        return
     path = os.path.join(directory, "models.sock")
     threads = max(1, min(workers, os.cpu_count() or 1))
     argv = [sys.executable, "-m", "gateway.embedding.host", path, "--threads", str(threads)]
