@@ -23,7 +23,7 @@ import psutil
 import pytest
 
 from gateway.config import load_config
-from gateway.embedding.embedder import EmbedderError
+from gateway.embedding.embedder import EmbedderError, SyncEmbedder
 from gateway.embedding.hosting import Probe, ping, wanted
 from gateway.embedding.service import Embedders
 from gateway.engines.supervisor import ManagedProcess
@@ -65,7 +65,7 @@ def test_remote_vectors_equal_local_ones(host_socket: Path, minilm_dir: Path, ki
         pytest.importorskip("wordllama")
     remote, local = Embedders(str(host_socket)), Embedders()
 
-    def build(service: Embedders):  # type: ignore[no-untyped-def]
+    def build(service: Embedders) -> SyncEmbedder:
         if kind == "minilm":
             return service.onnx(minilm_dir, int8=True)
         return service.hybrid(minilm_dir, int8=True, cjk_threshold=0.7, reference=0.86)
