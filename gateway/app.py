@@ -181,8 +181,9 @@ def build_gateway(config: Config) -> Gateway:
     guard = build_guard_stage(config, dispatcher)
     # Response cache (None when off everywhere); a provider embedder embeds through the
     # dispatcher's own embeddings route.
-    # One embedder service: the semantic cache and the intent routers share its models.
-    embedders = Embedders()
+    # One embedder service: the semantic cache and the intent routers share its models
+    # (in this process, or in the model host that ``gateway serve`` runs for its workers).
+    embedders = Embedders.for_process()
     cache = build_cache(
         config.cache,
         config.teams,

@@ -1,7 +1,8 @@
 """``gateway serve | check | keys``: the command line.
 
-``serve`` owns what must exist once per host (local engine processes) and hands the
-HTTP side to uvicorn, whose workers each build the app from ``$GATEWAY_CONFIG``.
+``serve`` owns what must exist once per host (local engine processes, the model host
+that loads the embedders once for every worker) and hands the HTTP side to uvicorn,
+whose workers each build the app from ``$GATEWAY_CONFIG``.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def _check(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from gateway.embedding.hosting import run_model_host
+    from gateway.embedding.service import MODEL_HOST_ENV
     from gateway.engines.supervisor import run_engines
     from gateway.protocol import HeadTimeoutProtocol
 
@@ -117,7 +120,11 @@ def _serve(args: argparse.Namespace) -> int:
         from gateway.telemetry.metrics import multiprocess_dir
 
         multiprocess_dir()
-    with run_engines(config):
+    with run_engines(config), run_model_host(config, workers) as model_host:
+        if model_host is not None:  # workers embed through it (Embedders.for_process)
+            os.environ[MODEL_HOST_ENV] = model_host
+        else:
+            os.environ.pop(MODEL_HOST_ENV, None)
         uvicorn.run(
             "gateway.app:create_app_from_env",
             factory=True,

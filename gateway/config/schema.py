@@ -209,6 +209,10 @@ class Server(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     body_timeout_s: PositiveFloat = 30.0
     # Grace period for in-flight streams on shutdown.
     shutdown_grace_s: PositiveFloat = 30.0
+    # Where ``gateway serve`` loads the embedders (semantic cache, intent routers): ``on``
+    # (YAML's true), once per host in a model host process the workers reach over a Unix
+    # socket; ``off`` (false), in every worker; ``auto``: on with two or more workers.
+    model_host: bool | Literal["auto"] = "auto"
 
 
 class Config(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):

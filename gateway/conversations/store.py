@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from gateway.state.base import StateError
 from gateway.state.sqlite_file import SqliteFile
@@ -106,6 +104,10 @@ class RedisResponseStore:
     kind = "redis"
 
     def __init__(self, url: str) -> None:
+        import redis.asyncio as aioredis  # only with a shared store (about 10 MB)
+        from redis.exceptions import RedisError
+
+        self._errors = (RedisError, OSError)
         self.redis = aioredis.Redis.from_url(url)
 
     async def start(self) -> None:
@@ -119,20 +121,20 @@ class RedisResponseStore:
             await self.redis.set(
                 f"{PREFIX}{team}:{response_id}", _encode(record), px=max(1, int(ttl_s * 1000))
             )
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise StateError(f"the response store (redis) failed: {exc}") from exc
 
     async def get(self, team: str, response_id: str) -> dict[str, Any] | None:
         try:
             raw = await self.redis.get(f"{PREFIX}{team}:{response_id}")
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise StateError(f"the response store (redis) failed: {exc}") from exc
         return _decode(raw) if raw else None
 
     async def delete(self, team: str, response_id: str) -> bool:
         try:
             return bool(await self.redis.delete(f"{PREFIX}{team}:{response_id}"))
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise StateError(f"the response store (redis) failed: {exc}") from exc
 
 

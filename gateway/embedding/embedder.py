@@ -16,7 +16,8 @@
 
 ``gateway.embedding.service.Embedders`` keeps one of each per process, shared by the
 cache and the intent routers (MiniLM int8 about 62 MB resident with its tokenizer and
-thread pool; WordLlama adds about 66 MB).
+thread pool; WordLlama adds about 66 MB), or, under ``gateway serve`` with several
+workers, one per host in the model host (``RemoteEmbedder``, ``gateway.embedding.host``).
 
 ``name`` identifies the vector space. It is part of every semantic entry's namespace,
 so vectors from two embedders (or precisions) are never compared.
@@ -53,6 +54,20 @@ class Embedder(Protocol):
     async def embed(self, text: str) -> Vector: ...
 
     async def aclose(self) -> None: ...
+
+
+class Model(Protocol):
+    """What the model host serves: a named embedder that can embed on the calling
+    thread."""
+
+    name: str
+
+    def embed_sync(self, text: str) -> Vector: ...
+
+
+class SyncEmbedder(Embedder, Model, Protocol):
+    """An embedder that can also embed on the calling thread (start-up work such as an
+    intent router embedding its examples)."""
 
 
 def default_model_dir() -> Path:

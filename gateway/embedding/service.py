@@ -1,24 +1,87 @@
 """One embedder service per process: each ONNX model is loaded once (about 90 MB and a
 second of start-up each) and shared by whoever embeds with it (the semantic cache,
-every intent router), then closed once, by the app's lifespan."""
+every intent router), then closed once, by the app's lifespan.
+
+Where the models live is decided here, once: in this process, or, when ``gateway
+serve`` runs a model host for its workers (``$GATEWAY_MODEL_HOST`` names its socket),
+in that host, reached through ``RemoteEmbedder``s with the same names and vectors.
+Callers see the same interface either way.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # numpy and onnxruntime load only when some feature embeds
-    from gateway.embedding.embedder import HybridEmbedder, OnnxEmbedder, WordLlamaEmbedder
+    from gateway.embedding.embedder import (
+        HybridEmbedder,
+        Model,
+        OnnxEmbedder,
+        SyncEmbedder,
+        WordLlamaEmbedder,
+    )
+    from gateway.embedding.remote import RemoteEmbedder
+
+# The model host's socket, set by ``gateway serve`` for its workers.
+MODEL_HOST_ENV = "GATEWAY_MODEL_HOST"
 
 
 class Embedders:
-    def __init__(self) -> None:
+    """``model_host``: the socket of the host's model host; None loads in process."""
+
+    def __init__(self, model_host: str | None = None) -> None:
+        self._model_host = model_host
+        self._remote: dict[str, RemoteEmbedder] = {}
         self._onnx: dict[tuple[str, bool, int], OnnxEmbedder] = {}
         self._wordllama: WordLlamaEmbedder | None = None
         self._hybrid: dict[tuple[str, bool, float, float, int], HybridEmbedder] = {}
 
-    def onnx(self, model_dir: Path, *, int8: bool, threads: int = 1) -> OnnxEmbedder:
+    @classmethod
+    def for_process(cls) -> Embedders:
+        """The models in the model host ``gateway serve`` started for its workers, if
+        it did; else in this process."""
+        return cls(os.environ.get(MODEL_HOST_ENV) or None)
+
+    @property
+    def remote(self) -> bool:
+        return self._model_host is not None
+
+    def _through_host(self, spec: dict[str, Any]) -> RemoteEmbedder:
+        import json
+
+        from gateway.embedding.remote import RemoteEmbedder
+
+        assert self._model_host is not None
+        key = json.dumps(spec, sort_keys=True)
+        embedder = self._remote.get(key)
+        if embedder is None:
+            embedder = self._remote[key] = RemoteEmbedder(self._model_host, spec)
+        return embedder
+
+    def load(self, spec: dict[str, Any]) -> Model:
+        """The embedder a spec (``onnx``'s or ``hybrid``'s through the model host)
+        describes: what the model host (whose own ``Embedders`` load in process) loads."""
+        model_dir = Path(spec["model_dir"])
+        if spec["kind"] == "minilm+wordllama":
+            return self.hybrid(
+                model_dir,
+                int8=spec["int8"],
+                cjk_threshold=spec["cjk_threshold"],
+                reference=spec["reference"],
+            )
+        if spec["kind"] == "minilm":
+            return self.onnx(model_dir, int8=spec["int8"])
+        raise ValueError(f"unknown embedder kind {spec['kind']!r}")
+
+    def onnx(self, model_dir: Path, *, int8: bool, threads: int = 1) -> SyncEmbedder:
         """The embedder for this export and precision, loaded on first use."""
+        if self._model_host is not None:  # the host sizes its own thread pool
+            return self._through_host({"kind": "minilm", "model_dir": str(model_dir), "int8": int8})
+        return self._local_onnx(model_dir, int8=int8, threads=threads)
+
+    def _local_onnx(self, model_dir: Path, *, int8: bool, threads: int = 1) -> OnnxEmbedder:
         key = (str(model_dir), int8, threads)
         embedder = self._onnx.get(key)
         if embedder is None:
@@ -43,16 +106,25 @@ class Embedders:
         cjk_threshold: float,
         reference: float,
         threads: int = 1,
-    ) -> HybridEmbedder:
+    ) -> SyncEmbedder:
         """MiniLM for Latin script and WordLlama for CJK (``kind: minilm+wordllama``),
         over the shared MiniLM session and WordLlama vectors."""
+        if self._model_host is not None:
+            spec = {
+                "kind": "minilm+wordllama",
+                "model_dir": str(model_dir),
+                "int8": int8,
+                "cjk_threshold": cjk_threshold,
+                "reference": reference,
+            }
+            return self._through_host(spec)
         key = (str(model_dir), int8, cjk_threshold, reference, threads)
         embedder = self._hybrid.get(key)
         if embedder is None:
             from gateway.embedding.embedder import HybridEmbedder
 
             embedder = self._hybrid[key] = HybridEmbedder(
-                self.onnx(model_dir, int8=int8),
+                self._local_onnx(model_dir, int8=int8),
                 self.wordllama(),
                 cjk_threshold=cjk_threshold,
                 reference=reference,
@@ -61,6 +133,9 @@ class Embedders:
         return embedder
 
     async def aclose(self) -> None:
+        for remote in self._remote.values():
+            await remote.aclose()
+        self._remote.clear()
         for hybrid in self._hybrid.values():
             await hybrid.aclose()
         self._hybrid.clear()

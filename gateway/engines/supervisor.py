@@ -32,13 +32,17 @@ def _die_with_parent() -> None:
 
 
 class ManagedProcess:
-    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, argv: list[str], env: dict[str, str], *, kind: str = "engine"
+    ) -> None:
+        """``kind`` names the process in the log: ``engine``, ``model host``."""
         self.name = name
+        self.kind = kind
         self.argv = argv
         self.env = {**os.environ, **env}
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name=f"engine-{name}", daemon=True)
+        self._thread = threading.Thread(target=self._watch, name=f"{kind}-{name}", daemon=True)
         self.restarts = 0
 
     def start(self) -> None:
@@ -46,7 +50,7 @@ class ManagedProcess:
         self._thread.start()
 
     def _spawn(self) -> None:
-        log.info("starting engine %s: %s", self.name, " ".join(self.argv))
+        log.info("starting %s %s: %s", self.kind, self.name, " ".join(self.argv))
         self._process = subprocess.Popen(
             self.argv,
             env=self.env,
@@ -63,13 +67,27 @@ class ManagedProcess:
             if self._stopping.is_set():
                 return
             log.error(
-                "engine %s exited with status %s; restarting in %.0fs", self.name, code, backoff
+                "%s %s exited with status %s; restarting in %.0fs",
+                self.kind,
+                self.name,
+                code,
+                backoff,
             )
             if self._stopping.wait(backoff):
                 return
             backoff = min(backoff * 2, _MAX_BACKOFF_S)
             self.restarts += 1
             self._spawn()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def kill(self) -> None:
+        """Kill the running process (a hung one): the watcher restarts it."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
@@ -80,7 +98,7 @@ class ManagedProcess:
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
-            log.warning("engine %s ignored SIGTERM; killing it", self.name)
+            log.warning("%s %s ignored SIGTERM; killing it", self.kind, self.name)
             process.kill()
             process.wait()
 

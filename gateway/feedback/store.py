@@ -15,9 +15,6 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 from gateway.feedback.records import (
     FeedbackRecord,
     Transcript,
@@ -158,6 +155,10 @@ class RedisFeedbackStore:
     kind = "redis"
 
     def __init__(self, url: str) -> None:
+        import redis.asyncio as aioredis  # only with a shared store (about 10 MB)
+        from redis.exceptions import RedisError
+
+        self._errors = (RedisError, OSError)
         self.redis = aioredis.Redis.from_url(url)
 
     async def start(self) -> None:
@@ -175,7 +176,7 @@ class RedisFeedbackStore:
                     member = f"{record.team}\x00{record.request_id}"
                     pipe.hset(f"{PREFIX}fbx:{record.experiment}", member, doc)
                 await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise StateError(f"the feedback store (redis) failed: {exc}") from exc
 
     async def feedback(self, team: str, rating: str | None = None) -> list[FeedbackRecord]:
@@ -189,7 +190,7 @@ class RedisFeedbackStore:
     async def _values(self, key: str) -> list[FeedbackRecord]:
         try:
             values = await self.redis.hvals(key)
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise StateError(f"the feedback store (redis) failed: {exc}") from exc
         return [feedback_decoder.decode(v) for v in values]
 
@@ -201,26 +202,26 @@ class RedisFeedbackStore:
                 await self.redis.delete(key)
             else:
                 await self.redis.set(key, encode(transcript), px=ttl_ms)
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise StateError(f"the feedback store (redis) failed: {exc}") from exc
 
     async def transcript(self, team: str, request_id: str) -> Transcript | None:
         try:
             raw = await self.redis.get(f"{PREFIX}tx:{team}:{request_id}")
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise StateError(f"the feedback store (redis) failed: {exc}") from exc
         return transcript_decoder.decode(raw) if raw else None
 
     async def set_switch(self, experiment: str, active: bool) -> None:
         try:
             await self.redis.hset(PREFIX + "switches", experiment, "1" if active else "0")
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise StateError(f"the feedback store (redis) failed: {exc}") from exc
 
     async def switches(self) -> dict[str, bool]:
         try:
             raw = await self.redis.hgetall(PREFIX + "switches")
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise StateError(f"the feedback store (redis) failed: {exc}") from exc
         return {
             (k.decode() if isinstance(k, bytes) else k): v in (b"1", "1") for k, v in raw.items()

@@ -17,8 +17,8 @@ The gateway then makes no outbound call but to its configured targets.
 Import cost, measured on a busy 2-core machine: 3.3-3.5 s of CPU (langchain-core
 tracers and guardrails' own modules; litellm is not imported). ``jsonschema`` would
 add another ~2.5 s building the ``rfc3987_syntax`` grammar for its ``iri`` format
-checker at import; the gateway checks no formats, so that optional module is marked
-absent before the import (only if nothing imported jsonschema already).
+checker at import; the gateway checks no formats, so it is imported first without that
+optional module (``schema_check.load_jsonschema``).
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ def load_guardrails() -> ModuleType:
         return _loaded
     started = time.perf_counter()
     os.environ["GUARD_HISTORY_ENABLED"] = "false"
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    from gateway.guard.schema_check import load_jsonschema
+
+    load_jsonschema()
     import guardrails  # type: ignore[import-untyped]  # noqa: F401
 
     _quiet_telemetry()

@@ -185,6 +185,7 @@ class GuardStage(Stage):
         schema = schema_check.requested_schema(ctx.body)
         if schema is None:
             return reply
+        await schema_check.prepare()
         why, answer = _first_problem(ctx, schema, reply)
         if why is None:
             return reply
@@ -333,5 +334,6 @@ async def _flag_stream_json(
                     if isinstance(delta, dict) and isinstance(delta.get("content"), str):
                         parts.append(delta["content"])
         yield item
+    await schema_check.prepare()
     if schema_check.problem(schema, "".join(parts)) is not None:
         guard_action(ctx, rule="json_schema", action="flag", direction="output")

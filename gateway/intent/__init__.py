@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gateway.config.schema import Config
-    from gateway.embedding.embedder import HybridEmbedder, OnnxEmbedder
+    from gateway.embedding.embedder import SyncEmbedder
     from gateway.embedding.service import Embedders
     from gateway.intent.stage import IntentRouting
 
@@ -34,7 +34,7 @@ def build_intent_routing(config: Config, embedders: Embedders) -> IntentRouting 
     routers: dict[str, RouterRuntime] = {}
     for name, router in config.intents.items():
         spec = router.embedder
-        embedder: OnnxEmbedder | HybridEmbedder | None = None
+        embedder: SyncEmbedder | None = None
         if spec.kind != "none":
             directory = (
                 Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()

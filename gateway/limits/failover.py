@@ -18,13 +18,15 @@ import logging
 import time
 from collections import deque
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from gateway.errors import ServiceUnavailableError
 from gateway.limits.engine import Engine, Verdict
 from gateway.limits.memory import MemoryEngine
-from gateway.limits.redis_engine import STORE_ERRORS, RedisEngine
 from gateway.limits.rules import Rule
+
+if TYPE_CHECKING:  # redis (about 10 MB) loads only with a shared store
+    from gateway.limits.redis_engine import RedisEngine
 
 log = logging.getLogger("gateway.limits")
 
@@ -42,7 +44,10 @@ class StoreGuard:
         probe_interval_s: float,
         connections: int,
     ) -> None:
+        from gateway.limits.redis_engine import STORE_ERRORS
+
         self.primary = primary
+        self._errors = STORE_ERRORS
         # At most one store call per pooled connection; the rest queue here.
         self._gate = asyncio.Semaphore(connections)
         self._fallback = MemoryEngine(divisor=replicas) if fail_open else None
@@ -71,7 +76,7 @@ class StoreGuard:
                 if self._down_since is None or probe:
                     try:
                         verdict = await self.primary.admit(rules, tokens, lease)
-                    except STORE_ERRORS as exc:
+                    except self._errors as exc:
                         self._failed(exc)
                     else:
                         if self._down_since is not None:
@@ -97,7 +102,7 @@ class StoreGuard:
         async with self._gate:
             try:
                 await self.primary.settle(rules, bucket, delta, lease)
-            except STORE_ERRORS as exc:
+            except self._errors as exc:
                 self._pending.append((rules, bucket, delta, lease))
                 self._failed(exc)
 
@@ -146,7 +151,7 @@ class StoreGuard:
             try:
                 async with self._gate:
                     await self.primary.settle(rules, bucket, delta, lease)
-            except STORE_ERRORS as exc:
+            except self._errors as exc:
                 self._pending.appendleft((rules, bucket, delta, lease))
                 self._failed(exc)
                 return
