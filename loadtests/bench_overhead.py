@@ -64,8 +64,13 @@ BODIES: dict[str, dict[str, Any]] = {
 }
 
 
-def target(port: int) -> Target:
-    return Target(HOST, port, "/v1/chat/completions", (("Authorization", f"Bearer {KEY}"),))
+Headers = tuple[tuple[str, str], ...]
+
+
+def target(port: int, extra: Headers = ()) -> Target:
+    """The bench's chat request to ``port``: bearer key, then any ``extra`` headers."""
+    auth = (("Authorization", f"Bearer {KEY}"),)
+    return Target(HOST, port, "/v1/chat/completions", auth + extra)
 
 
 # --- /proc: CPU time and RSS of a process tree ---------------------------------------
@@ -195,15 +200,30 @@ def gateway_config(upstream_port: int, extra: Path | None) -> dict[str, Any]:
     return config
 
 
-def preflight(target: Target, bodies: dict[str, Path], label: str) -> None:
-    """Fail fast unless every mode answers 200; show the gateway's own headers."""
+def probe(target: Target, bodies: dict[str, Path], label: str) -> dict[str, str]:
+    """One request per mode; returns the modes that did not answer 200 (a stream: with
+    ``data: [DONE]``), each with what came back. Shows the gateway's own headers."""
+    failed = {}
     for mode, path in bodies.items():
         headers = {"content-type": "application/json", **dict(target.headers)}
-        r = httpx.post(target.url, content=path.read_bytes(), headers=headers, timeout=10)
+        try:
+            r = httpx.post(target.url, content=path.read_bytes(), headers=headers, timeout=10)
+        except httpx.HTTPError as exc:
+            failed[mode] = f"{type(exc).__name__}: {exc}"
+            continue
         if r.status_code != 200 or (mode == "stream" and b"data: [DONE]" not in r.content):
-            raise RuntimeError(f"{label} {mode}: HTTP {r.status_code}: {r.text[:500]}")
+            failed[mode] = f"HTTP {r.status_code}: {r.text[:500]}"
+            continue
         shown = {k: v for k, v in r.headers.items() if k.startswith("x-gateway")}
         log(f"preflight {label} {mode}: 200 {shown or ''}")
+    return failed
+
+
+def preflight(target: Target, bodies: dict[str, Path], label: str) -> None:
+    """Fail fast unless every mode answers 200 (see ``probe``)."""
+    failed = probe(target, bodies, label)
+    if failed:
+        raise RuntimeError("; ".join(f"{label} {mode}: {why}" for mode, why in failed.items()))
 
 
 def log(msg: str) -> None:
@@ -229,18 +249,21 @@ class Plan:
         """Scenario loads: c=N per closed-loop concurrency, then R/s for the paced run."""
         return [f"c={c}" for c in self.concurrency] + ([f"{self.rate:g}/s"] if self.rate else [])
 
-    def run(self, port: int, body_path: Path, load: str, duration_s: float) -> RunResult:
+    def run(
+        self, port: int, body_path: Path, load: str, duration_s: float, headers: Headers = ()
+    ) -> RunResult:
+        to = target(port, headers)
         if load.endswith("/s"):
-            return run_paced(target(port), body_path.read_bytes(), float(load[:-2]), duration_s)
+            return run_paced(to, body_path.read_bytes(), float(load[:-2]), duration_s)
         conc = int(load.removeprefix("c="))
         if self.client == "wrk":
-            return run_wrk(target(port), body_path, conc, duration_s, self.pin_client)
-        return run_closed_python(target(port), body_path.read_bytes(), conc, duration_s)
+            return run_wrk(to, body_path, conc, duration_s, self.pin_client)
+        return run_closed_python(to, body_path.read_bytes(), conc, duration_s)
 
-    def measure(self, port: int, body_path: Path, load: str) -> RunResult:
+    def measure(self, port: int, body_path: Path, load: str, headers: Headers = ()) -> RunResult:
         if self.warmup_s > 0:
-            self.run(port, body_path, load, self.warmup_s)
-        return self.run(port, body_path, load, self.duration_s)
+            self.run(port, body_path, load, self.warmup_s, headers)
+        return self.run(port, body_path, load, self.duration_s, headers)
 
 
 @dataclass
@@ -256,17 +279,25 @@ class Row:
 
 @dataclass(frozen=True)
 class Gateway:
+    """A proxy under test (this gateway or a peer): where it listens, what it costs, and
+    the ``headers`` its requests carry besides the bearer key."""
+
     port: int
     tree: ProcTree
     sampler: RssSampler
+    headers: Headers = ()
+
+    @property
+    def target(self) -> Target:
+        return target(self.port, self.headers)
 
     def measure(self, plan: Plan, body_path: Path, load: str) -> tuple[RunResult, float, float]:
         """One warmed-up run: result, CPU-ms per answered request, peak RSS MB."""
         if plan.warmup_s > 0:
-            plan.run(self.port, body_path, load, plan.warmup_s)
+            plan.run(self.port, body_path, load, plan.warmup_s, self.headers)
         self.sampler.take_peak()
         cpu0 = self.tree.cpu_s()
-        res = plan.run(self.port, body_path, load, plan.duration_s)
+        res = plan.run(self.port, body_path, load, plan.duration_s, self.headers)
         cpu_ms = (self.tree.cpu_s() - cpu0) * 1000 / max(res.requests, 1)
         return res, cpu_ms, self.sampler.take_peak()
 
@@ -356,6 +387,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def start_measured(
+    cmd: list[str],
+    port: int,
+    ready_path: str,
+    log_path: Path,
+    stack: contextlib.ExitStack,
+    timeout_s: float,
+    headers: Headers = (),
+) -> Gateway:
+    """Start a proxy listening on ``port`` (stopped when ``stack`` closes) and sample its
+    process tree's RSS from now on."""
+    ready = f"http://{HOST}:{port}{ready_path}"
+    pid = stack.enter_context(started(cmd, log_path, ready, timeout_s))
+    tree = ProcTree(pid)
+    sampler = RssSampler(tree)
+    sampler.start()
+    stack.callback(sampler.stopped.set)
+    return Gateway(port, tree, sampler, headers)
+
+
 def start_gateway(
     args: argparse.Namespace, stack: contextlib.ExitStack, tmp: Path, up_port: int, pin: list[str]
 ) -> Gateway:
@@ -364,13 +415,8 @@ def start_gateway(
     config.write_text(yaml.safe_dump(gateway_config(up_port, args.extra_config)))
     cmd = [*pin, *gateway_command(args.gateway_cmd), "serve", "--config", str(config)]
     cmd += ["--host", HOST, "--port", str(port), "--workers", str(args.workers)]
-    ready = f"http://{HOST}:{port}/health/ready"
-    pid = stack.enter_context(started(cmd, tmp / "gateway.log", ready, args.startup_timeout))
-    tree = ProcTree(pid)
-    sampler = RssSampler(tree)
-    sampler.start()
-    stack.callback(sampler.stopped.set)
-    return Gateway(port, tree, sampler)
+    log_path = tmp / "gateway.log"
+    return start_measured(cmd, port, "/health/ready", log_path, stack, args.startup_timeout)
 
 
 def main(argv: list[str] | None = None) -> int:
