@@ -151,9 +151,13 @@ class KeyDirectory:
             log.warning("key lookup in the state store failed: %s", exc)
             return None
         principal = None if record is None else self._principal(record, time.time())
-        if principal is None and record is not None and (
-            self.team(record.team) is None
-            or (record.team_id and record.team_id != self.team_id(record.team))
+        if (
+            principal is None
+            and record is not None
+            and (
+                self.team(record.team) is None
+                or (record.team_id and record.team_id != self.team_id(record.team))
+            )
         ):
             # Its team was created (or deleted and made again) since the last reload:
             # reload now, not at the poll.
