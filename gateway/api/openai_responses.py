@@ -127,6 +127,14 @@ class _Turn:
         self.history: list[dict[str, Any]] = []
         self.store = store if body.get("store", True) is not False else None
 
+    @property
+    def own(self) -> dict[str, Any]:
+        """What the gateway, not a native upstream, says of this response."""
+        return {
+            "id": self.response_id,
+            "previous_response_id": self.body.get("previous_response_id"),
+        }
+
     async def save(self, ctx: RequestContext, response: dict[str, Any]) -> None:
         principal = PRINCIPAL.get(ctx)
         if self.store is None or principal is None:
@@ -200,9 +208,7 @@ async def create_response(scope: Scope, receive: Receive, send: Send) -> None:
         native = NATIVE.get(ctx)
         if isinstance(reply, Completion):
             if native is not None and native.response is not None:
-                response = native_answer.response_body(
-                    native.response, reply.body, turn.response_id
-                )
+                response = native_answer.response_body(native.response, reply.body, turn.own)
             else:
                 response = rc.chat_to_response(
                     reply.body, turn.body, turn.response_id, turn.created_at
@@ -216,7 +222,7 @@ async def create_response(scope: Scope, receive: Receive, send: Send) -> None:
     else:
         upstream = native.events if native is not None else None
         stream: rc.ResponseStreamTranslator | native_answer.ResponseEvents = (
-            native_answer.ResponseEvents(upstream, turn.response_id)
+            native_answer.ResponseEvents(upstream, turn.own)
             if upstream is not None
             else rc.ResponseStreamTranslator(turn.body, turn.response_id, turn.created_at)
         )

@@ -38,14 +38,24 @@ def _chat_answer(chat: dict[str, Any]) -> tuple[str, list[str], str | None]:
     return (text if isinstance(text, str) else ""), arguments, choice.get("finish_reason")
 
 
+def _name_model(body: dict[str, Any], chat: dict[str, Any]) -> None:
+    """The model name the chat view reports (the client's, or the upstream's snapshot
+    of it, as on chat completions)."""
+    if isinstance(chat.get("model"), str):
+        body["model"] = chat["model"]
+
+
 # --- Responses -----------------------------------------------------------------------------
 
 
-def response_body(native: dict[str, Any], chat: dict[str, Any], response_id: str) -> dict[str, Any]:
-    """The upstream's ``Response`` with the stages' text and arguments, under the
-    gateway's id (the one ``previous_response_id`` and ``GET`` know)."""
-    response = dict(native)
-    response["id"] = response_id
+def response_body(
+    native: dict[str, Any], chat: dict[str, Any], own: dict[str, Any]
+) -> dict[str, Any]:
+    """The upstream's ``Response`` with the stages' text and arguments, and the fields
+    the gateway owns (``own``: its id, the one ``previous_response_id`` and ``GET``
+    know, and the client's ``previous_response_id``, which the upstream never saw)."""
+    response = {**native, **own}
+    _name_model(response, chat)
     text, arguments, finish = _chat_answer(chat)
     output = [dict(item) for item in response.get("output") or () if isinstance(item, dict)]
     if text != rc.output_text(response):
@@ -77,20 +87,23 @@ class ResponseEvents:
     """A native Responses stream, rendered with the stages' text (``surface_events``'s
     translator: ``start``, ``feed`` per chat chunk, ``finish``)."""
 
-    def __init__(self, upstream: deque[Event], response_id: str) -> None:
+    def __init__(self, upstream: deque[Event], own: dict[str, Any]) -> None:
         self._upstream = upstream
-        self._id = response_id
+        self._own = own
         self._sequence = 0
         self._template: Event | None = None  # a text delta of the open text part
         self._pending = ""  # stages' text before any text part opened
         self._texts: dict[tuple[str, int], str] = {}
         self._held: list[Event] | None = None
+        self._model: str | None = None  # as the chat view reports it
         self.response: dict[str, Any] | None = None  # the final Response, once seen
 
     def start(self) -> list[Event]:
         return []
 
     def feed(self, chunk: dict[str, Any]) -> list[Event]:
+        if isinstance(chunk.get("model"), str):
+            self._model = chunk["model"]
         events = self._drain()
         for choice in chunk.get("choices") or ():
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
@@ -151,7 +164,9 @@ class ResponseEvents:
         elif kind == "response.output_item.done":
             event["item"] = self._item(event.get("item"))
         if isinstance(event.get("response"), dict):
-            response = {**event["response"], "id": self._id}
+            response = {**event["response"], **self._own}
+            if self._model is not None:
+                response["model"] = self._model
             output = response.get("output")
             if isinstance(output, list):
                 response["output"] = [self._item(item) for item in output]
@@ -201,6 +216,7 @@ def _key(event: Event) -> tuple[str, int]:
 def message_body(native: dict[str, Any], chat: dict[str, Any]) -> dict[str, Any]:
     """The upstream's message with the stages' text and tool inputs."""
     message = dict(native)
+    _name_model(message, chat)
     text, arguments, finish = _chat_answer(chat)
     blocks = [dict(b) for b in message.get("content") or () if isinstance(b, dict)]
     texts = [b for b in blocks if b.get("type") == "text"]
@@ -229,11 +245,14 @@ class MessageEvents:
         self._open: int | None = None  # the text block the stages' text goes into
         self._pending = ""
         self._held: list[Event] | None = None
+        self._model: str | None = None
 
     def start(self) -> list[Event]:
         return []
 
     def feed(self, chunk: dict[str, Any]) -> list[Event]:
+        if isinstance(chunk.get("model"), str):
+            self._model = chunk["model"]
         events = self._drain()
         for choice in chunk.get("choices") or ():
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
@@ -268,6 +287,8 @@ class MessageEvents:
 
     def _pass(self, event: Event) -> list[Event]:
         kind = event.get("type")
+        if kind == "message_start" and self._model and isinstance(event.get("message"), dict):
+            return [{**event, "message": {**event["message"], "model": self._model}}]
         if kind == "content_block_start":
             block = event.get("content_block") or {}
             if block.get("type") == "text":
