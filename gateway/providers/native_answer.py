@@ -38,6 +38,16 @@ def _chat_answer(chat: dict[str, Any]) -> tuple[str, list[str], str | None]:
     return (text if isinstance(text, str) else ""), arguments, choice.get("finish_reason")
 
 
+def _first_choice(chunk: dict[str, Any]) -> tuple[str, str | None]:
+    """A chat chunk's text and finish reason (of choice 0, the one native answers have)."""
+    for choice in chunk.get("choices") or ():
+        if isinstance(choice, dict) and choice.get("index", 0) == 0:
+            delta = choice.get("delta") or {}
+            text = delta.get("content")
+            return (text if isinstance(text, str) else ""), choice.get("finish_reason")
+    return "", None
+
+
 def _name_model(body: dict[str, Any], chat: dict[str, Any]) -> None:
     """The model name the chat view reports (the client's, or the upstream's snapshot
     of it, as on chat completions)."""
@@ -96,24 +106,19 @@ class ResponseEvents:
         self._texts: dict[tuple[str, int], str] = {}
         self._held: list[Event] | None = None
         self._model: str | None = None  # as the chat view reports it
+        self._finish: str | None = None  # the stages' finish reason
         self.response: dict[str, Any] | None = None  # the final Response, once seen
 
     def start(self) -> list[Event]:
         return []
 
     def feed(self, chunk: dict[str, Any]) -> list[Event]:
+        text, finish = _first_choice(chunk)
         if isinstance(chunk.get("model"), str):
             self._model = chunk["model"]
-        events = self._drain()
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or {}
-            if isinstance(delta.get("content"), str) and delta["content"]:
-                events.extend(self._text(delta["content"]))
-            if choice.get("finish_reason") is not None:
-                events.extend(self._release())
-        return events
+        self._finish = finish or self._finish
+        events = [*self._drain(), *self._text(text)]
+        return [*events, *self._release()] if finish else events
 
     def finish(self, fallback_usage: dict[str, Any] | None = None) -> list[Event]:
         return [*self._drain(), *self._release()]
@@ -172,6 +177,10 @@ class ResponseEvents:
                 response["output"] = [self._item(item) for item in output]
             event["response"] = response
             if kind in ("response.completed", "response.incomplete"):
+                if self._finish == "content_filter":  # a guard cut the answer short
+                    event["type"] = "response.incomplete"
+                    response.update(status="incomplete", completed_at=None)
+                    response["incomplete_details"] = {"reason": "content_filter"}
                 self.response = response
         return [self._numbered(event)]
 
@@ -246,23 +255,18 @@ class MessageEvents:
         self._pending = ""
         self._held: list[Event] | None = None
         self._model: str | None = None
+        self._finish: str | None = None
 
     def start(self) -> list[Event]:
         return []
 
     def feed(self, chunk: dict[str, Any]) -> list[Event]:
+        text, finish = _first_choice(chunk)
         if isinstance(chunk.get("model"), str):
             self._model = chunk["model"]
-        events = self._drain()
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or {}
-            if isinstance(delta.get("content"), str) and delta["content"]:
-                events.extend(self._text(delta["content"]))
-            if choice.get("finish_reason") is not None:
-                events.extend(self._release())
-        return events
+        self._finish = finish or self._finish
+        events = [*self._drain(), *self._text(text)]
+        return [*events, *self._release()] if finish else events
 
     def finish(self, fallback_usage: dict[str, Any] | None = None) -> list[Event]:
         return [*self._drain(), *self._release()]
@@ -302,6 +306,8 @@ class MessageEvents:
                 return [event, *self._text(pending)]
         if kind == "content_block_delta" and (event.get("delta") or {}).get("type") == "text_delta":
             return []
+        if kind == "message_delta" and self._finish == "content_filter":
+            return [{**event, "delta": {**(event.get("delta") or {}), "stop_reason": "refusal"}}]
         return [event]
 
     def _text(self, text: str) -> list[Event]:
