@@ -103,6 +103,11 @@ def chat_reading(body: Json) -> Json:
     return chat
 
 
+def _tool(tool: Json) -> Json:
+    """A tool as OpenAI echoes it: function tools with ``strict`` filled in."""
+    return {"strict": True, **tool} if tool.get("type") == "function" else tool
+
+
 def response_body(body: Json, model: str) -> Json:
     """The whole ``Response`` for ``body``."""
     chat = chat_reading(body)
@@ -158,7 +163,7 @@ def response_body(body: Json, model: str) -> Json:
         "temperature": body.get("temperature", 1.0),
         "text": body.get("text") or {"format": {"type": "text"}},
         "tool_choice": body.get("tool_choice", "auto"),
-        "tools": body.get("tools") or [],
+        "tools": [_tool(tool) for tool in body.get("tools") or ()],
         "top_p": body.get("top_p", 1.0),
         "truncation": body.get("truncation", "disabled"),
         "metadata": body.get("metadata") or {},
