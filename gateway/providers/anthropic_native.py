@@ -17,14 +17,13 @@ from gateway.config.schema import Provider
 from gateway.providers import messages_chat
 from gateway.providers.anthropic import AnthropicTranslator, _decode_object
 from gateway.providers.base import (
-    Native,
     Parsed,
     StreamDone,
     StreamStep,
     TranslatorInput,
     UpstreamRequest,
 )
-from gateway.providers.native import approved_body
+from gateway.providers.native import native_body
 from gateway.wire.sse import Event
 
 
@@ -34,20 +33,13 @@ class NativeMessagesTranslator(AnthropicTranslator):
         self._native = False
 
     def build_request(self) -> UpstreamRequest:
-        native: Native | None = self.request.native
-        body = None
-        if native is not None and native.surface == "messages":
-            to_chat = messages_chat.request_to_chat
-            body = approved_body(native, self.request.body, to_chat, "max_tokens")
-        if native is None or body is None:
+        to_chat = messages_chat.request_to_chat
+        body = native_body(self.request, "messages", to_chat, "max_tokens")
+        if body is None:
             return super().build_request()
         self._native = True
-        body["model"] = self.request.upstream_model
-        if self.request.stream:
-            body["stream"] = True
-        else:
-            body.pop("stream", None)
-        return self.messages_request(body, native.headers.get("anthropic-beta"))
+        beta = self.request.native.headers.get("anthropic-beta") if self.request.native else None
+        return self.messages_request(body, beta)
 
     def parse_response(self, content: bytes) -> Parsed:
         parsed = super().parse_response(content)

@@ -18,13 +18,33 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.errors import GatewayError
-from gateway.providers.base import Native
+from gateway.providers.base import Native, TranslatorInput
 from gateway.wire.texts import request_slots
 from gateway.wire.types import Endpoint
 
 ToChat = Callable[[dict[str, Any]], dict[str, Any]]
 # The chat view's output caps, in the order a translator reads them.
 _CHAT_CAPS = ("max_completion_tokens", "max_tokens")
+
+
+def native_body(
+    request: TranslatorInput, surface: str, to_chat: ToChat, cap_field: str
+) -> dict[str, Any] | None:
+    """What a provider serving ``surface`` natively sends for ``request``: the
+    approved native body for the upstream model, streaming or not as the request is;
+    None when the request has no such body or it cannot be approved."""
+    native = request.native
+    if native is None or native.surface != surface:
+        return None
+    body = approved_body(native, request.body, to_chat, cap_field)
+    if body is None:
+        return None
+    body["model"] = request.upstream_model
+    if request.stream:
+        body["stream"] = True
+    else:
+        body.pop("stream", None)
+    return body
 
 
 def approved_body(

@@ -93,21 +93,19 @@ def _set_output_text(output: list[dict[str, Any]], text: str) -> None:
         item["content"] = parts
 
 
-class ResponseEvents:
-    """A native Responses stream, rendered with the stages' text (``surface_events``'s
-    translator: ``start``, ``feed`` per chat chunk, ``finish``)."""
+class _NativeEvents:
+    """The upstream's events in order, its text replaced by the stages' (``feed`` per
+    post-stage chat chunk, as ``surface_events`` drives a translator). An event that
+    closes a text part (``_closes_text``) is held, with everything after it, until the
+    stages finish the answer: only then is all of its text known. Subclasses say how
+    one schema's events pass (``_pass``) and carry text (``_text``)."""
 
-    def __init__(self, upstream: deque[Event], own: dict[str, Any]) -> None:
+    def __init__(self, upstream: deque[Event]) -> None:
         self._upstream = upstream
-        self._own = own
-        self._sequence = 0
-        self._template: Event | None = None  # a text delta of the open text part
-        self._pending = ""  # stages' text before any text part opened
-        self._texts: dict[tuple[str, int], str] = {}
         self._held: list[Event] | None = None
+        self._pending = ""  # the stages' text before any text part opened
         self._model: str | None = None  # as the chat view reports it
         self._finish: str | None = None  # the stages' finish reason
-        self.response: dict[str, Any] | None = None  # the final Response, once seen
 
     def start(self) -> list[Event]:
         return []
@@ -123,19 +121,13 @@ class ResponseEvents:
     def finish(self, fallback_usage: dict[str, Any] | None = None) -> list[Event]:
         return [*self._drain(), *self._release()]
 
-    def error(self, body: dict[str, Any]) -> list[Event]:
-        found = body.get("error")
-        error: dict[str, Any] = found if isinstance(found, dict) else body
-        event = {"type": "error", "code": error.get("code"), "message": str(error.get("message"))}
-        return [self._numbered({**event, "param": error.get("param")})]
-
     def _drain(self) -> list[Event]:
         events: list[Event] = []
         while self._upstream:
             event = self._upstream.popleft()
             if self._held is not None:
                 self._held.append(event)
-            elif event.get("type") == "response.output_text.done":
+            elif self._closes_text(event):
                 self._held = [event]
             else:
                 events.extend(self._pass(event))
@@ -144,6 +136,37 @@ class ResponseEvents:
     def _release(self) -> list[Event]:
         held, self._held = self._held or [], None
         return [e for event in held for e in self._pass(event)]
+
+    def _closes_text(self, event: Event) -> bool:
+        raise NotImplementedError
+
+    def _pass(self, event: Event) -> list[Event]:
+        raise NotImplementedError
+
+    def _text(self, text: str) -> list[Event]:
+        raise NotImplementedError
+
+
+class ResponseEvents(_NativeEvents):
+    """A native Responses stream with the stages' text, under the gateway's own fields
+    (``own``), renumbered (``sequence_number``) as text deltas are replaced."""
+
+    def __init__(self, upstream: deque[Event], own: dict[str, Any]) -> None:
+        super().__init__(upstream)
+        self._own = own
+        self._sequence = 0
+        self._template: Event | None = None  # a text delta of the open text part
+        self._texts: dict[tuple[str, int], str] = {}
+        self.response: dict[str, Any] | None = None  # the final Response, once seen
+
+    def error(self, body: dict[str, Any]) -> list[Event]:
+        found = body.get("error")
+        error: dict[str, Any] = found if isinstance(found, dict) else body
+        event = {"type": "error", "code": error.get("code"), "message": str(error.get("message"))}
+        return [self._numbered({**event, "param": error.get("param")})]
+
+    def _closes_text(self, event: Event) -> bool:
+        return event.get("type") == "response.output_text.done"
 
     def _pass(self, event: Event) -> list[Event]:
         kind = event.get("type")
@@ -245,49 +268,18 @@ def message_body(native: dict[str, Any], chat: dict[str, Any]) -> dict[str, Any]
     return message
 
 
-class MessageEvents:
-    """A native Messages stream, rendered with the stages' text."""
+class MessageEvents(_NativeEvents):
+    """A native Messages stream with the stages' text."""
 
     def __init__(self, upstream: deque[Event]) -> None:
-        self._upstream = upstream
+        super().__init__(upstream)
         self._text_blocks: set[int] = set()
         self._open: int | None = None  # the text block the stages' text goes into
-        self._pending = ""
-        self._held: list[Event] | None = None
-        self._model: str | None = None
-        self._finish: str | None = None
 
-    def start(self) -> list[Event]:
-        return []
-
-    def feed(self, chunk: dict[str, Any]) -> list[Event]:
-        text, finish = _first_choice(chunk)
-        if isinstance(chunk.get("model"), str):
-            self._model = chunk["model"]
-        self._finish = finish or self._finish
-        events = [*self._drain(), *self._text(text)]
-        return [*events, *self._release()] if finish else events
-
-    def finish(self, fallback_usage: dict[str, Any] | None = None) -> list[Event]:
-        return [*self._drain(), *self._release()]
-
-    def _drain(self) -> list[Event]:
-        events: list[Event] = []
-        while self._upstream:
-            event = self._upstream.popleft()
-            if self._held is not None:
-                self._held.append(event)
-            elif event.get("type") == "content_block_stop" and event.get("index") in (
-                self._text_blocks
-            ):
-                self._held = [event]
-            else:
-                events.extend(self._pass(event))
-        return events
-
-    def _release(self) -> list[Event]:
-        held, self._held = self._held or [], None
-        return [e for event in held for e in self._pass(event)]
+    def _closes_text(self, event: Event) -> bool:
+        return event.get("type") == "content_block_stop" and event.get("index") in (
+            self._text_blocks
+        )
 
     def _pass(self, event: Event) -> list[Event]:
         kind = event.get("type")

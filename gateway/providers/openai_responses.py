@@ -25,14 +25,13 @@ from gateway.config.schema import Provider
 from gateway.errors import UpstreamError
 from gateway.providers import responses_chat as rc
 from gateway.providers.base import (
-    Native,
     Parsed,
     StreamDone,
     StreamStep,
     TranslatorInput,
     UpstreamRequest,
 )
-from gateway.providers.native import approved_body
+from gateway.providers.native import native_body
 from gateway.providers.openai import OpenAITranslator, join_url
 from gateway.wire import normalize
 from gateway.wire.sse import Event
@@ -58,18 +57,10 @@ class ResponsesTranslator(OpenAITranslator):
         self._calls: dict[str, int] = {}  # function_call item id → tool-call index
 
     def build_request(self) -> UpstreamRequest:
-        native: Native | None = self.request.native
-        body = None
-        if native is not None and native.surface == "responses":
-            body = approved_body(native, self.request.body, _to_chat, "max_output_tokens")
+        body = native_body(self.request, "responses", _to_chat, "max_output_tokens")
         if body is None:
             return super().build_request()
         self._native = True
-        body["model"] = self.request.upstream_model
-        if self.request.stream:
-            body["stream"] = True
-        else:
-            body.pop("stream", None)
         return UpstreamRequest(
             method="POST",
             url=join_url(self.provider.base_url, "responses"),
