@@ -249,6 +249,48 @@ def test_messages_native_thinking(gw: GatewayProcess) -> None:
     assert message.content[0].signature  # type: ignore[union-attr]
 
 
+def test_messages_native_server_tool(
+    gw: GatewayProcess, upstreams: tuple[EmulatorServer, AnthropicServer]
+) -> None:
+    _, ant = upstreams
+    search = {"type": "web_search_20250305", "name": "web_search", "max_uses": 1}
+    ask = {"role": "user", "content": "latest news"}
+    client = _ant(gw)
+    message = client.messages.create(
+        model="claude",
+        max_tokens=100,
+        tools=[search],
+        messages=[ask],  # type: ignore[list-item]
+    )
+    assert _sent(ant, "/v1/messages")[-1]["tools"] == [search]
+    kinds = [block.type for block in message.content]
+    assert kinds == ["server_tool_use", "web_search_tool_result", "text"]
+    assert message.usage.server_tool_use is not None
+    assert message.usage.server_tool_use.web_search_requests == 1
+    # The provider's own blocks go back to it in the next turn.
+    follow = client.messages.create(
+        model="claude",
+        max_tokens=100,
+        tools=[search],  # type: ignore[list-item]
+        messages=[
+            ask,
+            {"role": "assistant", "content": [b.model_dump() for b in message.content]},  # type: ignore[misc]
+            {"role": "user", "content": "thanks"},
+        ],
+    )
+    assert [b["type"] for b in _sent(ant, "/v1/messages")[-1]["messages"][1]["content"]] == kinds
+    assert follow.content[-1].type == "text"
+    with client.messages.stream(
+        model="claude",
+        max_tokens=100,
+        tools=[search],
+        messages=[ask],  # type: ignore[list-item]
+    ) as stream:
+        final = stream.get_final_message()
+    assert [block.type for block in final.content] == kinds
+    assert stream.get_final_text() == "echo: latest news"
+
+
 # --- stages on the native path ------------------------------------------------------------
 
 
