@@ -84,6 +84,7 @@ FIELDS = frozenset(
         "service_tier",
         "container",
         "mcp_servers",
+        "context_management",
     }
 )
 MODELS = ("claude-sonnet-4-20250514", "claude-3-5-haiku-20241022")

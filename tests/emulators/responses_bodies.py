@@ -35,7 +35,8 @@ REASONING_TOKENS = 8
 REASONING_SUMMARY = "thought about it"
 BUILT_IN = frozenset(
     {"web_search", "web_search_preview", "file_search", "code_interpreter", "image_generation",
-     "mcp", "local_shell", "computer_use_preview", "custom", "shell", "apply_patch"}
+     "mcp", "local_shell", "computer_use_preview", "custom", "shell", "apply_patch",
+     "namespace"}
 )  # fmt: skip
 
 
@@ -87,7 +88,11 @@ def chat_reading(body: Json) -> Json:
         elif kind == "function_call_output":
             messages.append({"role": "tool", "content": item.get("output")})
     chat: Json = {"messages": messages}
-    tools = [t for t in body.get("tools") or () if t.get("type") == "function"]
+    offered = list(body.get("tools") or ())
+    for tool in list(offered):  # a namespace's functions are callable like the others
+        if tool.get("type") == "namespace":
+            offered.extend(tool.get("tools") or ())
+    tools = [t for t in offered if t.get("type") == "function"]
     if tools:
         chat["tools"] = tools
     choice = body.get("tool_choice")
