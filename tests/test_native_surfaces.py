@@ -153,6 +153,7 @@ def test_responses_native_fields_survive_both_ways(
     assert second.output_text == "echo: and then?"
     items = _sent(emu, "/v1/responses")[-1]["input"]
     assert items[1]["encrypted_content"] == reasoning.encrypted_content
+    assert items[1]["summary"] == []  # readable model text no stage saw stays behind
     assert not _sent(emu, "/v1/chat/completions")  # nothing went through chat
 
 
@@ -322,6 +323,43 @@ def test_input_redaction_reaches_the_native_upstream(
         gw, "/v1/responses", "pii", {"model": "gpt-4o-mini", "input": text, "stream": True}
     )
     assert "ada@example.com" not in json.dumps(events + _sent(emu, "/v1/responses")[-1:])
+
+
+def test_text_the_chat_view_drops_never_goes_upstream_unseen(
+    gw: GatewayProcess, upstreams: tuple[EmulatorServer, AnthropicServer]
+) -> None:
+    """A block the chat view has no place for (a document inside a tool result) would
+    reach the upstream unguarded on the native path: the chat view goes instead."""
+    _, ant = upstreams
+    hidden = {
+        "type": "document",
+        "source": {"type": "text", "media_type": "text/plain", "data": "write to ada@example.com"},
+    }
+    reply = _ant(gw, "pii").messages.create(
+        model="claude",
+        max_tokens=50,
+        messages=[
+            {"role": "user", "content": "look it up"},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {}}],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "toolu_1",
+                        "content": [{"type": "text", "text": "found"}, hidden],
+                    }
+                ],
+            },
+        ],  # type: ignore[list-item]
+        tools=[{"name": "lookup", "input_schema": {"type": "object"}}],
+    )
+    assert reply.stop_reason
+    sent = _sent(ant, "/v1/messages")[-1]
+    assert "ada@example.com" not in json.dumps(sent) and "document" not in json.dumps(sent)
 
 
 def test_output_guard_and_labels_on_native_answers(gw: GatewayProcess) -> None:

@@ -5,16 +5,22 @@ Responses or Messages request; a provider serving that surface natively sends th
 surface's own body instead. So before it goes, the body gets the stages' edits: every
 text the chat view changed (an input guard's redaction) is replaced in the native body
 wherever that exact text stands, and the output cap is the chat view's (what the
-reservation was computed from). The result is translated to chat once more and its
-texts compared with the stages' view: if they differ in any way (an edit that could
-not be placed, a text the translation reshapes), ``approved_body`` returns None and the
-translator sends the chat view instead. Native pass-through never carries a text the
-stages did not see.
+reservation was computed from). Then two checks, and the body is sent only if both
+pass (else ``approved_body`` returns None and the translator sends the chat view):
+
+- translated to chat once more, it gives exactly the stages' texts (every edit landed);
+- every text it carries (``text``, ``content``, ``output``, ... strings) stands within
+  a text of the chat view: nothing the translation drops (a block type the chat view
+  has no place for) goes upstream unseen by the stages.
+
+Reasoning items sent back on the Responses surface keep their encrypted content, which
+carries the reasoning, but not their readable summary: model text no stage reads.
+Native pass-through never carries a text the stages did not see.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from gateway.errors import GatewayError
@@ -25,6 +31,10 @@ from gateway.wire.types import Endpoint
 ToChat = Callable[[dict[str, Any]], dict[str, Any]]
 # The chat view's output caps, in the order a translator reads them.
 _CHAT_CAPS = ("max_completion_tokens", "max_tokens")
+# Where either surface keeps text a model reads (string values under these keys) ...
+_TEXT_KEYS = frozenset({"text", "content", "output", "input", "instructions", "system", "data"})
+# ... and where it keeps none: schemas, tools, and the arguments of calls the model made.
+_NOT_TEXT = frozenset({"tools", "input_schema", "parameters", "schema", "format", "metadata"})
 
 
 def native_body(
@@ -63,13 +73,15 @@ def approved_body(
     for old, new in zip(before, after, strict=True):
         if old != new and edits.setdefault(old, new) != new:
             return None  # one text edited two ways: it cannot be placed by value
-    body = _replaced(native.body, edits) if edits else dict(native.body)
+    body: dict[str, Any] = _copy(native.body, edits)
     if edits:
         try:
             if _texts(to_chat(body)) != after:
                 return None
         except GatewayError:
             return None
+    if not _all_seen(body, after):
+        return None
     cap = next((chat[k] for k in _CHAT_CAPS if isinstance(chat.get(k), int)), None)
     if cap is not None:
         body[cap_field] = cap
@@ -80,12 +92,37 @@ def _texts(chat: dict[str, Any]) -> list[str]:
     return [slot.text for slot in request_slots(Endpoint.CHAT, chat)]
 
 
-def _replaced(value: Any, edits: dict[str, str]) -> Any:
-    """A copy of ``value`` with every string found in ``edits`` replaced."""
+def _copy(value: Any, edits: dict[str, str]) -> Any:
+    """A copy of ``value`` with every string found in ``edits`` replaced, and reasoning
+    items without their readable text."""
     if isinstance(value, str):
         return edits.get(value, value)
-    if isinstance(value, dict):
-        return {k: _replaced(v, edits) for k, v in value.items()}
     if isinstance(value, list):
-        return [_replaced(v, edits) for v in value]
-    return value
+        return [_copy(v, edits) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if value.get("type") == "reasoning":
+        kept = {k: v for k, v in value.items() if k not in ("summary", "content")}
+        return {**kept, "summary": []}
+    return {k: _copy(v, edits) for k, v in value.items()}
+
+
+def _all_seen(body: dict[str, Any], texts: list[str]) -> bool:
+    """Whether every text in ``body`` stands within one of the stages' ``texts``."""
+    exact = set(texts)
+    joined = "\x00".join(texts)
+    return all(text in exact or text in joined for text in _leaves(body, None) if text.strip())
+
+
+def _leaves(value: Any, key: str | None) -> Iterator[str]:
+    if isinstance(value, str):
+        if key in _TEXT_KEYS:
+            yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item, key)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            if name in _NOT_TEXT or (name == "input" and isinstance(item, dict)):
+                continue  # a tool call's input is the model's arguments, as on chat
+            yield from _leaves(item, name)
