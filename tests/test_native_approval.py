@@ -70,7 +70,7 @@ CASES: list[tuple[str, dict[str, Any], bool, bool]] = [
             ]
         ),
         True,
-        False,
+        True,  # the changed middle (the address) placed within its own block
     ),
     (
         "messages",
@@ -113,8 +113,17 @@ CASES: list[tuple[str, dict[str, Any], bool, bool]] = [
         True,
     ),
 ]
+CASES.append(
+    (
+        "messages",
+        _messages([{"role": "user", "content": [
+            {"type": "text", "text": f"mail {EMAIL}"}, {"type": "text", "text": f"or {EMAIL}"}]}]),
+        True,
+        False,  # the changed middle spans two blocks: the chat view goes instead
+    )
+)  # fmt: skip
 IDS = ["tool-turns", "text-blocks", "redacted", "redacted-in-joined-blocks",
-       "dropped-document", "responses-redacted", "responses-reasoning"]  # fmt: skip
+       "dropped-document", "responses-redacted", "responses-reasoning", "redacted-across-blocks"]  # fmt: skip
 
 
 @pytest.mark.parametrize(("surface", "body", "redacted", "approved"), CASES, ids=IDS)

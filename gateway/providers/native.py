@@ -4,7 +4,8 @@ The stages (guardrails, limits, budgets, cache) read and edit the chat view of a
 Responses or Messages request; a provider serving that surface natively sends the
 surface's own body instead. So before it goes, the body gets the stages' edits: every
 text the chat view changed (an input guard's redaction) is replaced in the native body
-wherever that exact text stands, and the output cap is the chat view's (what the
+wherever that exact text stands (or, for a chat text joined from several native ones,
+its changed middle within them), and the output cap is the chat view's (what the
 reservation was computed from). Then two checks, and the body is sent only if both
 pass (else ``approved_body`` returns None and the translator sends the chat view):
 
@@ -73,14 +74,8 @@ def approved_body(
     for old, new in zip(before, after, strict=True):
         if old != new and edits.setdefault(old, new) != new:
             return None  # one text edited two ways: it cannot be placed by value
-    body: dict[str, Any] = _copy(native.body, edits)
-    if edits:
-        try:
-            if _texts(to_chat(body)) != after:
-                return None
-        except GatewayError:
-            return None
-    if not _all_seen(body, after):
+    body = _placed(native.body, edits, to_chat, after)
+    if body is None or not _all_seen(body, after):
         return None
     cap = next((chat[k] for k in _CHAT_CAPS if isinstance(chat.get(k), int)), None)
     if cap is not None:
@@ -88,23 +83,67 @@ def approved_body(
     return body
 
 
+def _placed(
+    body: dict[str, Any], edits: dict[str, str], to_chat: ToChat, after: list[str]
+) -> dict[str, Any] | None:
+    """``body`` with ``edits`` in place: whole texts replaced by value, else (a chat
+    text joined from several native ones) the changed middle of each text replaced
+    within the native texts; None when neither gives the stages' texts."""
+
+    def whole(text: str, key: str | None) -> str:
+        return edits.get(text, text)
+
+    if not edits:
+        unchanged: dict[str, Any] = _copy(body, whole)
+        return unchanged
+    middles = [_middle(old, new) for old, new in edits.items()]
+
+    def within(text: str, key: str | None) -> str:
+        if key not in _TEXT_KEYS:
+            return text
+        for old, new in middles:
+            text = text.replace(old, new)
+        return text
+
+    for edit in (whole, within):
+        placed: dict[str, Any] = _copy(body, edit)
+        try:
+            if _texts(to_chat(placed)) == after:
+                return placed
+        except GatewayError:
+            return None
+    return None
+
+
+def _middle(old: str, new: str) -> tuple[str, str]:
+    """What changed from ``old`` to ``new``: both without their common ends."""
+    start = 0
+    limit = min(len(old), len(new))
+    while start < limit and old[start] == new[start]:
+        start += 1
+    end = 0
+    while end < limit - start and old[-1 - end] == new[-1 - end]:
+        end += 1
+    return old[start : len(old) - end], new[start : len(new) - end]
+
+
 def _texts(chat: dict[str, Any]) -> list[str]:
     return [slot.text for slot in request_slots(Endpoint.CHAT, chat)]
 
 
-def _copy(value: Any, edits: dict[str, str]) -> Any:
-    """A copy of ``value`` with every string found in ``edits`` replaced, and reasoning
-    items without their readable text."""
+def _copy(value: Any, edit: Callable[[str, str | None], str], key: str | None = None) -> Any:
+    """A copy of ``value`` with ``edit`` applied to every string (with the key it stands
+    under), and reasoning items without their readable text."""
     if isinstance(value, str):
-        return edits.get(value, value)
+        return edit(value, key)
     if isinstance(value, list):
-        return [_copy(v, edits) for v in value]
+        return [_copy(v, edit, key) for v in value]
     if not isinstance(value, dict):
         return value
     if value.get("type") == "reasoning":
         kept = {k: v for k, v in value.items() if k not in ("summary", "content")}
         return {**kept, "summary": []}
-    return {k: _copy(v, edits) for k, v in value.items()}
+    return {k: _copy(v, edit, k) for k, v in value.items()}
 
 
 def _all_seen(body: dict[str, Any], texts: list[str]) -> bool:
