@@ -17,6 +17,7 @@ OpenAI sends no ``[DONE]`` here).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
@@ -30,6 +31,7 @@ from gateway.providers.base import (
     StreamStep,
     TranslatorInput,
     UpstreamRequest,
+    scrub,
 )
 from gateway.providers.native import native_body
 from gateway.providers.openai import OpenAITranslator, join_url
@@ -42,10 +44,6 @@ _ENDS = ("response.completed", "response.incomplete")
 _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
 
-def _to_chat(body: dict[str, Any]) -> dict[str, Any]:
-    return rc.request_to_chat(body)
-
-
 class ResponsesTranslator(OpenAITranslator):
     """Native when ``build_request`` could send the surface's own body; else the chat
     translator it extends, unchanged."""
@@ -54,10 +52,11 @@ class ResponsesTranslator(OpenAITranslator):
         super().__init__(provider, request)
         self._native = False
         self._id = "chatcmpl-" + rc.new_id("resp")[5:]
+        self._created = int(time.time())
         self._calls: dict[str, int] = {}  # function_call item id → tool-call index
 
     def build_request(self) -> UpstreamRequest:
-        body = native_body(self.request, "responses", _to_chat, "max_output_tokens")
+        body = native_body(self.request, "responses", rc.request_to_chat, "max_output_tokens")
         if body is None:
             return super().build_request()
         self._native = True
@@ -160,7 +159,7 @@ class ResponsesTranslator(OpenAITranslator):
         chunk = {
             "id": self._id,
             "object": "chat.completion.chunk",
-            "created": 0,
+            "created": self._created,
             "model": request.reported_model,
             "choices": [
                 {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
@@ -171,7 +170,8 @@ class ResponsesTranslator(OpenAITranslator):
     def _failed(self, response: dict[str, Any]) -> UpstreamError:
         error = response.get("error")
         message = error.get("message") if isinstance(error, dict) else None
-        return UpstreamError(f"The upstream failed: {message or 'response.failed'}")
+        text = scrub(str(message or "response.failed"), self.provider.api_key)
+        return UpstreamError(f"The upstream failed: {text}")
 
 
 def _finish(response: dict[str, Any], calls: bool) -> str:
