@@ -59,8 +59,13 @@ def test_agent_with_one_function_tool(
     final = asyncio.run(run())
     assert calls == ["capital of France"]
     assert final.startswith("echo:")
-    turns = [r["body"] for r in emulator.requests if r["path"].endswith("/chat/completions")]
-    last = turns[-1]["messages"]
-    assert last[0] == {"role": "system", "content": "Use the lookup tool."}
-    assert [m["role"] for m in last[1:]] == ["user", "assistant", "tool"]
-    assert last[-1]["content"] == "found: capital of France"
+    # ``kind: openai`` serves the Responses API natively: the upstream gets the items.
+    turns = [r["body"] for r in emulator.requests if r["path"].endswith("/responses")]
+    assert turns[-1]["instructions"] == "Use the lookup tool."
+    last = turns[-1]["input"]
+    assert [i.get("type", "message") for i in last] == [
+        "message",
+        "function_call",
+        "function_call_output",
+    ]
+    assert last[-1]["output"] == "found: capital of France"

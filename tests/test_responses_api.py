@@ -32,8 +32,9 @@ TOOL = {
 }
 
 
-def _last_upstream_body(emulator: EmulatorServer) -> dict[str, Any]:
-    return [r for r in emulator.requests if r["path"].endswith("/chat/completions")][-1]["body"]
+def _last_upstream_body(emulator: EmulatorServer, path: str = "/responses") -> dict[str, Any]:
+    """What the upstream was last sent: ``kind: openai`` serves Responses natively."""
+    return [r for r in emulator.requests if r["path"].endswith(path)][-1]["body"]
 
 
 @pytest.mark.parametrize("model", ["gpt-4o-mini", "sparse"])
@@ -61,9 +62,9 @@ def test_instructions_and_parameters_reach_the_upstream(
         store=False,
     )
     sent = _last_upstream_body(emulator)
-    assert sent["messages"][0] == {"role": "system", "content": "sys"}
-    assert sent["temperature"] == 0.3 and sent["max_completion_tokens"] == 40
-    assert "store" not in sent and "input" not in sent
+    assert sent["instructions"] == "sys" and sent["input"] == "x"
+    assert sent["temperature"] == 0.3 and sent["max_output_tokens"] == 40
+    assert sent["store"] is False and "messages" not in sent
 
 
 def test_stream_events_validate_in_order(http: httpx.Client) -> None:
@@ -153,8 +154,8 @@ def test_structured_output_parse(client: openai.OpenAI, emulator: EmulatorServer
     parsed = client.responses.parse(model="gpt-4o-mini", input="shape me", text_format=Echo)
     assert parsed.output_parsed == Echo(echo="shape me")
     sent = _last_upstream_body(emulator)
-    assert sent["response_format"]["type"] == "json_schema"
-    assert sent["response_format"]["json_schema"]["name"] == "Echo"
+    assert sent["text"]["format"]["type"] == "json_schema"
+    assert sent["text"]["format"]["name"] == "Echo"
 
 
 def test_previous_response_id_chaining(client: openai.OpenAI, emulator: EmulatorServer) -> None:
@@ -163,15 +164,17 @@ def test_previous_response_id_chaining(client: openai.OpenAI, emulator: Emulator
         model="gpt-4o-mini", input="what is my name?", previous_response_id=first.id
     )
     assert second.previous_response_id == first.id
-    sent = _last_upstream_body(emulator)["messages"]
-    assert [m["role"] for m in sent] == ["user", "assistant", "user"]
-    assert sent[0]["content"] == "my name is Ada"
-    assert sent[1]["content"] == "echo: my name is Ada"
+    # The upstream knows none of the gateway's ids: the conversation goes inline.
+    sent = _last_upstream_body(emulator)
+    assert "previous_response_id" not in sent
+    assert [m["role"] for m in sent["input"]] == ["user", "assistant", "user"]
+    assert sent["input"][0]["content"] == "my name is Ada"
+    assert sent["input"][1]["content"][0]["text"] == "echo: my name is Ada"
     third = client.responses.create(
         model="gpt-4o-mini", input="and again?", previous_response_id=second.id
     )
     assert third.status == "completed"
-    assert len(_last_upstream_body(emulator)["messages"]) == 5
+    assert len(_last_upstream_body(emulator)["input"]) == 5
 
 
 def test_retrieve_delete_and_input_items(client: openai.OpenAI, http: httpx.Client) -> None:

@@ -36,6 +36,9 @@ from gateway.errors import AuthenticationError, GatewayError, InvalidRequestErro
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion, StreamItem
 from gateway.providers import messages_chat as mc
+from gateway.providers import native_answer
+from gateway.providers.base import Native
+from gateway.routing.models import NATIVE
 from gateway.wire.requests import decode_body
 from gateway.wire.types import Endpoint
 
@@ -82,6 +85,7 @@ async def create_message(scope: Scope, receive: Receive, send: Send) -> None:
     gateway: GatewayServices = scope["app"].state.gateway
     headers = _headers(scope)
     ctx = RequestContext(Endpoint.CHAT, request_id(headers), client_headers=headers)
+    ctx.surface = "messages"
     if not await _method(scope, send, ctx.request_id):
         return
     try:
@@ -89,21 +93,33 @@ async def create_message(scope: Scope, receive: Receive, send: Send) -> None:
         if isinstance(body.get("model"), str):
             ctx.model = body["model"]
         ctx.body = mc.request_to_chat(body)
+        beta = {k: v for k, v in headers.items() if k == "anthropic-beta"}
+        native = NATIVE.set(ctx, Native("messages", body, beta))
         reply = await gateway.pipeline.run(ctx)
     except GatewayError as exc:
         await _send_error(send, exc, ctx.request_id)
         return
     model = str(body["model"])
     if isinstance(reply, Completion):
-        message = mc.chat_to_message(reply.body, model)
+        message = (
+            native_answer.message_body(native.response, reply.body)
+            if native.response is not None
+            else mc.chat_to_message(reply.body, model)
+        )
         await send_json(send, 200, encode(message), reply_headers(ctx))
     else:
-        events = _events(reply.chunks, mc.MessageStreamTranslator(model), ctx)
-        await send_stream(send, receive, stream_headers(ctx), events)
+        stream: mc.MessageStreamTranslator | native_answer.MessageEvents = (
+            native_answer.MessageEvents(native.events)
+            if native.events is not None
+            else mc.MessageStreamTranslator(model)
+        )
+        await send_stream(send, receive, stream_headers(ctx), _events(reply.chunks, stream, ctx))
 
 
 def _events(
-    chunks: AsyncIterator[StreamItem], stream: mc.MessageStreamTranslator, ctx: RequestContext
+    chunks: AsyncIterator[StreamItem],
+    stream: mc.MessageStreamTranslator | native_answer.MessageEvents,
+    ctx: RequestContext,
 ) -> AsyncIterator[bytes]:
     """The chat stream as Messages events; an error is Anthropic's ``error`` event."""
     return surface_events(

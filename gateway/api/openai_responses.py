@@ -42,7 +42,10 @@ from gateway.conversations.store import DEFAULT_RETENTION_DAYS, ResponseStore
 from gateway.errors import AuthenticationError, GatewayError, InvalidRequestError, NotFoundError
 from gateway.pipeline.context import RequestContext
 from gateway.pipeline.reply import Completion, StreamItem
+from gateway.providers import native_answer
 from gateway.providers import responses_chat as rc
+from gateway.providers.base import Native
+from gateway.routing.models import NATIVE
 from gateway.state.base import StateError
 from gateway.wire.requests import decode_body
 from gateway.wire.types import Endpoint
@@ -124,6 +127,14 @@ class _Turn:
         self.history: list[dict[str, Any]] = []
         self.store = store if body.get("store", True) is not False else None
 
+    @property
+    def own(self) -> dict[str, Any]:
+        """What the gateway, not a native upstream, says of this response."""
+        return {
+            "id": self.response_id,
+            "previous_response_id": self.body.get("previous_response_id"),
+        }
+
     async def save(self, ctx: RequestContext, response: dict[str, Any]) -> None:
         principal = PRINCIPAL.get(ctx)
         if self.store is None or principal is None:
@@ -170,6 +181,12 @@ async def _prepare(gateway: GatewayServices, ctx: RequestContext, raw: bytes) ->
             raise _not_found(previous)
         turn.history = list(record.get("context") or ())
     ctx.body = rc.request_to_chat(body, turn.history)
+    # For an upstream that serves Responses itself: the same request, the stored
+    # conversation inlined (the upstream knows none of the gateway's response ids).
+    native = {k: v for k, v in body.items() if k != "previous_response_id"}
+    if turn.history:
+        native["input"] = [*turn.history, *_as_items(body)]
+    NATIVE.set(ctx, Native("responses", native))
     return turn
 
 
@@ -178,6 +195,7 @@ async def create_response(scope: Scope, receive: Receive, send: Send) -> None:
     gateway: GatewayServices = scope["app"].state.gateway
     headers = request_headers(scope)
     ctx = RequestContext(Endpoint.CHAT, request_id(headers), client_headers=headers)
+    ctx.surface = "responses"
     if not await post_only(
         scope, send, lambda error, status: send_error(send, error, ctx.request_id, status=status)
     ):
@@ -187,8 +205,14 @@ async def create_response(scope: Scope, receive: Receive, send: Send) -> None:
         raw = await read_body(receive, headers, server.max_body_bytes, server.body_timeout_s)
         turn = await _prepare(gateway, ctx, raw)
         reply = await gateway.pipeline.run(ctx)
+        native = NATIVE.get(ctx)
         if isinstance(reply, Completion):
-            response = rc.chat_to_response(reply.body, turn.body, turn.response_id, turn.created_at)
+            if native is not None and native.response is not None:
+                response = native_answer.response_body(native.response, reply.body, turn.own)
+            else:
+                response = rc.chat_to_response(
+                    reply.body, turn.body, turn.response_id, turn.created_at
+                )
             await turn.save(ctx, response)
     except GatewayError as exc:
         await send_error(send, exc, ctx.request_id)
@@ -196,16 +220,24 @@ async def create_response(scope: Scope, receive: Receive, send: Send) -> None:
     if isinstance(reply, Completion):
         await send_json(send, 200, encode(response), reply_headers(ctx))
     else:
-        events = _events(reply.chunks, turn, ctx)
+        upstream = native.events if native is not None else None
+        stream: rc.ResponseStreamTranslator | native_answer.ResponseEvents = (
+            native_answer.ResponseEvents(upstream, turn.own)
+            if upstream is not None
+            else rc.ResponseStreamTranslator(turn.body, turn.response_id, turn.created_at)
+        )
+        events = _events(reply.chunks, stream, turn, ctx)
         await send_stream(send, receive, stream_headers(ctx), events)
 
 
 async def _events(
-    chunks: AsyncIterator[StreamItem], turn: _Turn, ctx: RequestContext
+    chunks: AsyncIterator[StreamItem],
+    stream: rc.ResponseStreamTranslator | native_answer.ResponseEvents,
+    turn: _Turn,
+    ctx: RequestContext,
 ) -> AsyncIterator[bytes]:
-    """The chat stream as Response events; stored once it completed (not after an
-    error)."""
-    stream = rc.ResponseStreamTranslator(turn.body, turn.response_id, turn.created_at)
+    """The chat stream as Response events (or the upstream's own, passed through);
+    stored once it completed (not after an error)."""
     failed: list[GatewayError] = []
 
     def on_error(exc: GatewayError) -> list[dict[str, Any]]:
@@ -214,7 +246,7 @@ async def _events(
 
     async for data in surface_events(chunks, stream, ctx, on_error):
         yield data
-    if not failed:
+    if not failed and stream.response is not None:
         await turn.save(ctx, stream.response)
 
 

@@ -70,6 +70,9 @@ class RequestContext:
     # The client asked for the stream's usage chunk; the gateway asks upstream regardless.
     include_usage: bool = False
     client_headers: Mapping[str, str] = field(default_factory=dict)
+    # The client API the request came in on when it is not the endpoint's own
+    # (``responses``, ``messages``: both run as chat), for logs and metrics.
+    surface: str = ""
     started: float = field(default_factory=time.perf_counter)
 
     attempts: int = 0

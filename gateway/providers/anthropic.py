@@ -121,14 +121,21 @@ class AnthropicTranslator:
         self._structured = (body.get("tool_choice") or {}).get("name") == STRUCTURED_TOOL
         if request.stream:
             body["stream"] = True
+        return self.messages_request(body)
+
+    def messages_request(self, body: dict[str, Any], beta: str | None = None) -> UpstreamRequest:
+        """``POST /v1/messages`` with this provider's auth and version (``beta``: the
+        client's ``anthropic-beta``, on native pass-through)."""
         headers = {
             "content-type": "application/json",
             "anthropic-version": self.provider.api_version or DEFAULT_VERSION,
         }
+        if beta:
+            headers["anthropic-beta"] = beta
         if self.provider.api_key:
             headers["x-api-key"] = self.provider.api_key
         headers.update(self.provider.headers)
-        headers.update(request.trace_headers)
+        headers.update(self.request.trace_headers)
         return UpstreamRequest("POST", messages_url(self.provider.base_url), headers, _encode(body))
 
     # --- response -----------------------------------------------------------------------

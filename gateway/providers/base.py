@@ -9,6 +9,7 @@ serves one request, so it may keep stream state (tool-call numbering, the messag
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,6 +26,26 @@ class UpstreamRequest:
     url: str
     headers: dict[str, str]
     content: bytes
+
+
+@dataclass(slots=True)
+class Native:
+    """A client surface's own body (``surface``: ``responses`` or ``messages``), sent
+    as it is to a provider that serves that surface natively, and what came back.
+
+    The pipeline's stages read the chat-shaped view of the same request (the route's
+    translation); a native translator sends this body only when it carries exactly the
+    text the stages approved (``providers.native``), else it sends the chat view. What
+    the upstream answered in its own schema is kept here for the route: ``response``
+    (a whole body) or ``events`` (a stream's events, in order, appended as they arrive).
+    """
+
+    surface: str
+    body: dict[str, Any]
+    # Client headers the surface's upstream reads (e.g. ``anthropic-beta``).
+    headers: Mapping[str, str] = field(default_factory=dict)
+    response: dict[str, Any] | None = None
+    events: deque[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -45,14 +66,18 @@ class TranslatorInput:
     session_id: str | None = None
     # W3C trace context for the upstream (traceparent/tracestate), set per attempt.
     trace_headers: Mapping[str, str] = field(default_factory=dict)
+    # The client surface's own body, for providers that serve that surface natively.
+    native: Native | None = None
 
 
 @dataclass(slots=True)
 class Parsed:
-    """A whole response: the OpenAI-shaped body and the usage the upstream reported."""
+    """A whole response: the OpenAI-shaped body and the usage the upstream reported
+    (and, from a native translator, the upstream's own body)."""
 
     body: dict[str, Any]
     usage: Usage | None = None
+    native: dict[str, Any] | None = None
 
 
 # Not frozen: one is made per stream event, and a frozen dataclass costs three times as
@@ -64,6 +89,8 @@ class StreamStep:
 
     chunks: list[dict[str, Any]]
     usage: Usage | None = None
+    # A native translator's upstream events, as the client surface streams them.
+    native: list[dict[str, Any]] | None = None
 
 
 NOTHING = StreamStep([])
@@ -102,10 +129,18 @@ class ProviderKind:
     # below the server root this maps ``base_url`` to.
     engine_load: bool = False
     engine_root: Callable[[str], str] | None = None
+    # The client surfaces (``responses``, ``messages``) this kind serves natively, each
+    # with its translator: the surface's body goes upstream as it is (see ``Native``).
+    native: Mapping[str, TranslatorFactory] = field(default_factory=dict)
 
 
 class StreamDone(Exception):
-    """The upstream said its stream is complete (e.g. ``data: [DONE]``)."""
+    """The upstream said its stream is complete (e.g. ``data: [DONE]``); ``last`` is
+    what the final event itself said, when it said something."""
+
+    def __init__(self, last: StreamStep | None = None) -> None:
+        super().__init__()
+        self.last = last
 
 
 def scrub(message: str, api_key: str) -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator
+from collections import deque
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any, Protocol
 
 import anyio
 
 from gateway.errors import UpstreamError, UpstreamTimeoutError
-from gateway.providers.base import Parsed, StreamDone, Translator
+from gateway.providers.base import NOTHING, Parsed, StreamDone, StreamStep, Translator
 from gateway.providers.transport import ProviderClient, upstream_errors
 from gateway.transport import Response
 from gateway.wire.sse import SSEDecoder
@@ -33,14 +34,26 @@ class UpstreamClock(Protocol):
 
 
 class UpstreamStream:
-    """An open stream: its chunks, and the latest usage the upstream reported in it
-    (kept here, by the exchange, as the translator returns it event by event)."""
+    """An open stream: its chunks, the latest usage the upstream reported in it and,
+    from a native translator, the upstream's own events not yet rendered (kept here, by
+    the exchange, as the translator returns them event by event)."""
 
-    __slots__ = ("chunks", "usage")
+    __slots__ = ("chunks", "native", "usage")
 
     def __init__(self) -> None:
         self.chunks: ChunkIterator
         self.usage: Usage | None = None
+        self.native: deque[dict[str, Any]] | None = None
+
+    def take(self, step: StreamStep) -> Iterator[dict[str, Any]]:
+        """Keep what ``step`` learned; its chunks for the client."""
+        if step.usage is not None:
+            self.usage = step.usage
+        if step.native is not None:
+            if self.native is None:
+                self.native = deque()
+            self.native.extend(step.native)
+        return iter(step.chunks)
 
 
 async def complete(client: ProviderClient, translator: Translator, ctx: UpstreamClock) -> Parsed:
@@ -116,22 +129,22 @@ async def _chunks(
                 for event in decoder.feed(raw):
                     try:
                         step = translator.parse_stream_event(event)
-                    except StreamDone:
+                    except StreamDone as done:
+                        for chunk in stream.take(done.last or NOTHING):
+                            yield chunk
                         return
-                    if step.usage is not None:
-                        stream.usage = step.usage
-                    for chunk in step.chunks:
+                    for chunk in stream.take(step):
                         yield chunk
                 if time.perf_counter() > deadline:
                     raise UpstreamTimeoutError("The upstream stream exceeded its total timeout.")
         for event in decoder.close():
             try:
                 step = translator.parse_stream_event(event)
-            except StreamDone:
+            except StreamDone as done:
+                for chunk in stream.take(done.last or NOTHING):
+                    yield chunk
                 return
-            if step.usage is not None:
-                stream.usage = step.usage
-            for chunk in step.chunks:
+            for chunk in stream.take(step):
                 yield chunk
         raise UpstreamError(
             "The upstream stream ended before it was complete.", code="upstream_truncated"

@@ -87,7 +87,9 @@ def request_to_chat(body: dict[str, Any]) -> dict[str, Any]:
     if tools:
         if not isinstance(tools, list):
             raise _bad("tools: Input should be an array", "tools")
-        chat["tools"] = [_tool(tool, f"tools.{i}") for i, tool in enumerate(tools)]
+        functions = [f for i, t in enumerate(tools) if (f := _tool(t, f"tools.{i}")) is not None]
+        if functions:
+            chat["tools"] = functions
     choice = body.get("tool_choice")
     if isinstance(choice, dict):
         kind = choice.get("type")
@@ -105,6 +107,10 @@ def request_to_chat(body: dict[str, Any]) -> dict[str, Any]:
             chat["parallel_tool_calls"] = False
     elif choice is not None:
         raise _bad("tool_choice: Input should be an object", "tool_choice")
+    if "tools" not in chat and chat.get("tool_choice") != "none":
+        # Only server tools were offered: nothing a chat upstream can call.
+        chat.pop("tool_choice", None)
+        chat.pop("parallel_tool_calls", None)
     thinking = body.get("thinking")
     if isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"):
         budget = thinking.get("budget_tokens")
@@ -178,6 +184,8 @@ def _message(message: Any, where: str) -> list[dict[str, Any]]:
             if block.get("is_error"):
                 result = f"Error: {result}"
             out.append({"role": "tool", "tool_call_id": block["tool_use_id"], "content": result})
+        elif role == "assistant" and isinstance(kind, str) and _server_block(kind):
+            continue  # a server tool's call and result: the provider's, not the client's
         elif kind in ("thinking", "redacted_thinking"):
             assert isinstance(block, dict)
             # Signed blocks go back (Anthropic checks them in tool use with thinking);
@@ -204,6 +212,10 @@ def _message(message: Any, where: str) -> list[dict[str, Any]]:
     return out
 
 
+def _server_block(kind: str) -> bool:
+    return kind == "server_tool_use" or (kind.endswith("_tool_result") and kind != "tool_result")
+
+
 def _image_url(block: dict[str, Any], where: str) -> str:
     source = block.get("source")
     if isinstance(source, dict):
@@ -214,14 +226,14 @@ def _image_url(block: dict[str, Any], where: str) -> str:
     raise _bad(f"{where}.source: expected a base64 or url image source", f"{where}.source")
 
 
-def _tool(tool: Any, where: str) -> dict[str, Any]:
+def _tool(tool: Any, where: str) -> dict[str, Any] | None:
+    """A client tool as a chat function; None for a server tool (``web_search_…``,
+    ``code_execution_…``: Anthropic runs them itself, natively; a chat upstream cannot,
+    so the model answers without them, as on the Responses surface)."""
     if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
         raise _bad(f"{where}.name: Field required", f"{where}.name")
     if tool.get("type") not in (None, "custom"):
-        raise _bad(
-            f"{where}.type: the server tool '{tool.get('type')}' is not supported for this model",
-            f"{where}.type",
-        )
+        return None
     function: dict[str, Any] = {"name": tool["name"]}
     if tool.get("description"):
         function["description"] = tool["description"]

@@ -7,17 +7,29 @@ here; config validation, routing and telemetry read this table, not provider nam
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gateway.config.schema import Provider
-from gateway.providers import anthropic, azure, openai, openai_compatible, trtllm
+from gateway.providers import (
+    anthropic,
+    anthropic_native,
+    azure,
+    openai,
+    openai_compatible,
+    openai_responses,
+    trtllm,
+)
 from gateway.providers.base import ProviderKind, TranslatorFactory, UpstreamRequest
 
 PROVIDERS: dict[str, ProviderKind] = {
     kind.name: kind
     for kind in (
-        openai.KIND,
+        # OpenAI serves the Responses API itself, Anthropic the Messages API: requests on
+        # those surfaces pass through natively; every other kind is reached through chat.
+        replace(openai.KIND, native={"responses": openai_responses.ResponsesTranslator}),
         openai_compatible.KIND,
         azure.KIND,
-        anthropic.KIND,
+        replace(anthropic.KIND, native={"messages": anthropic_native.NativeMessagesTranslator}),
         trtllm.KIND,
     )
 }

@@ -544,6 +544,11 @@ def output_to_input(output: list[dict[str, Any]]) -> list[dict[str, Any]]:
             )
         elif item.get("type") == "function_call":
             items.append({k: item[k] for k in ("type", "call_id", "name", "arguments")})
+        elif item.get("type") == "reasoning" and item.get("encrypted_content"):
+            # A native upstream's encrypted reasoning goes back to it (a chat upstream
+            # never gets reasoning items: ``input_to_messages`` drops them).
+            keep = ("type", "id", "summary", "encrypted_content")
+            items.append({k: item[k] for k in keep if k in item})
     return items
 
 

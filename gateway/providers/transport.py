@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from gateway.config.schema import Provider
 from gateway.errors import ServiceUnavailableError, UpstreamError, UpstreamTimeoutError
 from gateway.providers.base import Translator, TranslatorInput, UpstreamRequest
-from gateway.providers.registry import health_request, translator_for
+from gateway.providers.registry import PROVIDERS, health_request, translator_for
 from gateway.transport import (
     ConnectError,
     ConnectionPool,
@@ -34,6 +34,7 @@ class ProviderClient:
         self.name = name
         self.config = config
         self._factory = translator_for(config.kind)
+        self._native = PROVIDERS[config.kind].native
         self._origin, _ = split_url(config.base_url.rstrip("/"))
         self.pool = ConnectionPool(
             config.base_url,
@@ -48,7 +49,11 @@ class ProviderClient:
         self._read_timeout = config.timeouts.first_byte
 
     def translator(self, request: TranslatorInput) -> Translator:
-        return self._factory(self.config, request)
+        """This kind's own translator for the request's client surface when it serves
+        that surface natively, else its chat translator."""
+        native = request.native
+        factory = self._native.get(native.surface) if native is not None else None
+        return (factory or self._factory)(self.config, request)
 
     async def send(self, request: UpstreamRequest) -> Response:
         """Send and return once the response headers are in; the body is not read yet."""

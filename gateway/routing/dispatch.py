@@ -33,6 +33,7 @@ from gateway.providers.transport import ProviderClient
 from gateway.routing.health import HealthMonitor
 from gateway.routing.models import (
     CALLS,
+    NATIVE,
     ROUTE,
     TARGET,
     ModelRoute,
@@ -170,6 +171,7 @@ class Dispatcher:
         self, ctx: RequestContext, target: RouteTarget, plan: Plan, reported: str
     ) -> Reply:
         client = self._clients[target.provider]
+        native = NATIVE.get(ctx)
         translator = client.translator(
             TranslatorInput(
                 endpoint=ctx.endpoint,
@@ -182,6 +184,7 @@ class Dispatcher:
                 request_id=ctx.request_id,
                 session_id=ctx.client_headers.get("x-session-id"),
                 trace_headers=ctx.trace_headers,
+                native=native,
             )
         )
         state = target.state
@@ -191,11 +194,15 @@ class Dispatcher:
         try:
             if not ctx.stream:
                 parsed = await exchange.complete(client, translator, ctx)
+                if native is not None:
+                    native.response = parsed.native
                 ctx.usage = parsed.usage
                 _called(ctx, target, parsed.usage)
                 self._succeeded(target, plan, time.perf_counter() - started, stream=False)
                 return Completion(parsed.body)
             stream = await exchange.open_stream(client, translator, ctx)
+            if native is not None:
+                native.events = stream.native
             _called(ctx, target, None)
             self._succeeded(target, plan, time.perf_counter() - started, stream=True)
             handed_over = True

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from gateway.config.schema import Config, Model, Price, Target
 from gateway.pipeline.context import Slot
+from gateway.providers.base import Native
 from gateway.providers.capabilities import capabilities_for
 from gateway.providers.registry import engine_load
 from gateway.routing.breaker import BreakerListener
@@ -76,6 +77,9 @@ class ModelRoute:
 # (the dispatcher; None for a cache hit).
 ROUTE: Slot[ModelRoute] = Slot("route")
 TARGET: Slot[RouteTarget] = Slot("target")
+# Set by a client surface's route (Responses, Messages): its own body, which a target
+# serving that surface natively receives instead of the chat view (``providers.base``).
+NATIVE: Slot[Native] = Slot("native")
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,7 +66,7 @@ def _write(
         "trace_id": trace_id,
         "team": principal.team if principal else None,
         "key_id": principal.key_id if principal else None,
-        "endpoint": ctx.endpoint.value,
+        "endpoint": ctx.surface or ctx.endpoint.value,
         # The requested name when no route was resolved (a 404 or a 400 before it).
         "model": route.name if route else (ctx.model or None),
         "target": target.label if target else None,

@@ -112,7 +112,7 @@ class Observe(Stage):
             if "traceparent" in ctx.client_headers:
                 ctx.trace_headers.update(client_trace_headers(ctx.client_headers))
             return None
-        route = "/v1/" + ctx.endpoint.value
+        route = "/v1/" + (ctx.surface or ctx.endpoint.value)
         started_ns = time.time_ns() - int((_perf() - ctx.started) * 1e9)
         state.server = tracing.spans.start(
             "POST " + route,

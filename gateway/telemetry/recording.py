@@ -27,7 +27,8 @@ def record_request(
     model = metrics.model_values(route.name) if route is not None else ""
     target = metrics.target_values(answered.label) if answered is not None else ""
     operation = OPERATIONS[ctx.endpoint]
-    metrics.c_requests(ctx.endpoint.value, team, model, target, str(ctx.status)).inc()
+    endpoint = ctx.surface or ctx.endpoint.value
+    metrics.c_requests(endpoint, team, model, target, str(ctx.status)).inc()
     metrics.c_server_duration(operation, model, team, error_type).observe(latency)
     usage = ctx.usage
     if ttft is not None:

@@ -20,6 +20,10 @@ Streams are the real event sequence: ``message_start``, ``content_block_start``,
 starting with an empty ``partial_json``), ``content_block_stop``, ``message_delta``
 (stop reason and output tokens), ``message_stop``; each ``event: <type>`` + ``data:``.
 
+Server tools: offered a ``web_search_*`` tool (and no client tool), the model "runs" it:
+a ``server_tool_use`` block, its ``web_search_tool_result`` (sent whole in a stream),
+then the text; ``usage.server_tool_use.web_search_requests`` is 1.
+
 Extended thinking (``thinking`` enabled or adaptive): a signed ``thinking`` block
 before the answer (streamed as ``thinking_delta`` + ``signature_delta``), its tokens in
 ``usage.output_tokens_details.thinking_tokens``; the API's thinking rules are checked
@@ -80,6 +84,7 @@ FIELDS = frozenset(
         "service_tier",
         "container",
         "mcp_servers",
+        "context_management",
     }
 )
 MODELS = ("claude-sonnet-4-20250514", "claude-3-5-haiku-20241022")
@@ -359,8 +364,12 @@ class AnthropicEmulator:
             texts = [b for b in content if b.get("type") == "text"]
             content = texts or [b for b in content if b.get("type") == "tool_result"]
         text = _text(content)
-        tools = body.get("tools") or []
+        offered = body.get("tools") or []
+        tools = [t for t in offered if t.get("type") in (None, "custom")]
         choice = body.get("tool_choice") or {"type": "auto"}
+        searches = [t for t in offered if str(t.get("type")).startswith("web_search_")]
+        if searches and not tools and choice.get("type") != "none" and not answering_tool:
+            return _searched(text), "end_turn", None
         if tools and choice.get("type") != "none" and not answering_tool:
             name = choice.get("name") if choice.get("type") == "tool" else tools[0]["name"]
             block = {
@@ -435,6 +444,8 @@ class AnthropicEmulator:
             + thinking_tokens
         )
         usage["output_tokens_details"] = {"thinking_tokens": thinking_tokens}
+        if blocks[0]["type"] == "server_tool_use":
+            usage["server_tool_use"] = {"web_search_requests": 1}
         message = {
             "id": "msg_" + secrets.token_hex(12),
             "type": "message",
@@ -477,6 +488,8 @@ class AnthropicEmulator:
                 opening = {"type": "thinking", "thinking": "", "signature": ""}
             elif block["type"] == "text":
                 opening = {**block, "text": ""}
+            elif block["type"].endswith("_tool_result"):
+                opening = block  # a server tool's result comes whole, with no deltas
             else:
                 opening = {**block, "input": {}}
             await event("content_block_start", {"index": index, "content_block": opening})
@@ -492,6 +505,8 @@ class AnthropicEmulator:
                 ]
             elif block["type"] == "text":
                 pieces = [{"type": "text_delta", "text": t} for t in tokenize(block["text"])]
+            elif block["type"].endswith("_tool_result"):
+                pieces = []
             else:
                 arguments = json.dumps(block["input"])
                 pieces = [
@@ -521,6 +536,18 @@ class AnthropicEmulator:
         )
         await event("message_stop", {})
         await end_stream(send)
+
+
+def _searched(text: str) -> list[Json]:
+    """What the model answers after running the ``web_search`` server tool itself."""
+    call_id = "srvtoolu_" + secrets.token_hex(12)
+    result = {"type": "web_search_result", "url": "https://example.com/", "title": "Example",
+              "encrypted_content": "enc_" + secrets.token_hex(8), "page_age": None}  # fmt: skip
+    return [
+        {"type": "server_tool_use", "id": call_id, "name": "web_search", "input": {"query": text}},
+        {"type": "web_search_tool_result", "tool_use_id": call_id, "content": [result]},
+        {"type": "text", "text": f"echo: {text}"},
+    ]
 
 
 class AnthropicServer(ThreadedServer):

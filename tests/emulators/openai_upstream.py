@@ -6,7 +6,8 @@ would not send: pretty-printed JSON bodies, compact ``data: {...}`` SSE chunks,
 themselves are built without I/O in ``openai_bodies``; this module does the wire.
 
 Routes: ``POST /v1/chat/completions``, ``POST /v1/completions``,
-``POST /v1/embeddings``, ``GET /v1/models``, ``GET /v1/models/{id}``. Anything else
+``POST /v1/embeddings``, ``POST /v1/responses`` (``responses_bodies``), ``GET /v1/models``,
+``GET /v1/models/{id}``. Anything else
 is OpenAI's 404 ``Invalid URL (METHOD /path)``; a body that is not a JSON object is
 OpenAI's 400 "could not parse the JSON body".
 
@@ -87,6 +88,7 @@ from typing import Any, Self
 
 import uvicorn
 
+from . import responses_bodies
 from .openai_bodies import (
     BAD_JSON_ERROR,
     CONFIDENCE_LOGPROBS,
@@ -336,6 +338,7 @@ class OpenAIEmulator:
             "/v1/chat/completions": self._chat,
             "/v1/completions": self._completions,
             "/v1/embeddings": self._embeddings,
+            "/v1/responses": self._responses,
         }
         handler = handlers.get(path)
         if handler is None or method != "POST":
@@ -561,6 +564,26 @@ class OpenAIEmulator:
         if logprob is not None:
             completion = with_confidence(completion, logprob)
         await _send_json(send, 200, completion)
+
+    async def _responses(self, body: Json, model: str, receive: Receive, send: Send) -> None:
+        """The Responses API (``responses_bodies``); ``emu-stream-error`` streams three
+        events, then an ``error`` event."""
+        why = responses_bodies.problem(body)
+        if why is not None:
+            await _send_json(send, 400, error_body(why, "invalid_request_error"))
+            return
+        response = responses_bodies.response_body(body, SNAPSHOTS.get(model, model))
+        if body.get("stream") is not True:
+            await _send_json(send, 200, response)
+            return
+        events = responses_bodies.response_events(response)
+        if model == "emu-stream-error":
+            failure = {"type": "error", "code": "server_error", "param": None,
+                       "message": "The server had an error.", "sequence_number": 3}  # fmt: skip
+            events = [*events[:CUT_AFTER_EVENTS], failure]
+        delay = self.slow_chunk_delay if model == "emu-slow-stream" else 0.0
+        frames = [responses_bodies.named_sse(event) for event in events]
+        await self._stream(receive, send, frames, delay=delay)
 
     async def _completions(self, body: Json, model: str, receive: Receive, send: Send) -> None:
         if not await self._check_stream_options(body, send):
