@@ -1,6 +1,8 @@
 """CPU per request of the client surfaces, side by side in one run: the same upstream
 answer asked for as chat completions, through /v1/responses and through /v1/messages
-(each translated onto the chat pipeline), streamed and not.
+(each translated onto the chat pipeline), streamed and not. The upstream is an
+``openai-compatible`` provider, so both surfaces are translated: ``kind: openai`` would
+send Responses natively to ``/v1/responses``, which ``fast_upstream`` does not serve.
 
 One gateway worker (plain config: one key, one model) in front of ``fast_upstream``;
 each mode gets a closed loop of ``--concurrency`` connections for ``--duration``
@@ -73,7 +75,7 @@ def main() -> int:
     config.write_text(
         f"""
 providers:
-  up: {{kind: openai, base_url: "http://127.0.0.1:{up_port}/v1", api_key: "x", health: null}}
+  up: {{kind: openai-compatible, base_url: "http://127.0.0.1:{up_port}/v1", api_key: "x", health: null}}
 models:
   m: {{targets: [{{provider: up, model: m}}]}}
 teams: {{t: {{}}}}
