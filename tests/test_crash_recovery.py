@@ -83,9 +83,10 @@ def _streams_then_kill(victim: GatewayProcess) -> list[str]:
     for thread in threads:
         thread.start()
     started.wait()
-    # Older than accounting.open_record_delay_s (10 ms): a request killed younger than
-    # that may leave no record, like the settlements of the last flush interval.
-    time.sleep(0.1)
+    # Older than accounting.open_record_delay_s (10 ms) plus one flush interval (50 ms):
+    # a request killed younger than that may leave no record, like the settlements of
+    # the last interval.
+    time.sleep(0.2)
     victim.process.kill()
     victim.process.wait(10)
     for thread in threads:

@@ -13,8 +13,8 @@ real costs exceed their reservations, never by what is in flight.
 Every admitted request (budget or not) also leaves an open record in the state store:
 the ledger record it gets, at its reservation, if its replica dies before ``settle``
 runs; any live replica writes it once its deadline has passed (``Accounting._reap``).
-It is queued with the ledger's batched writes, so a request that settles within one
-flush interval (most) never writes it.
+It is queued with the ledger's batched writes and written only once the request has run
+``accounting.open_record_delay_s``, so one that settles sooner never writes it.
 
 Over budget: 429 ``insufficient_quota``, with ``retry-after`` set to the end of the
 budget period and ``x-should-retry: false`` (OpenAI's SDKs then do not retry).

@@ -55,9 +55,10 @@ class Accounting(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # Each admitted request leaves an open record in the state store, settled by any
     # live replica (at its reservation, estimated) if the replica serving it dies: once
     # its targets' total timeout plus ``reap_grace_s`` has passed, checked every
-    # ``reap_interval_s``. Written with the ledger's batches once a request has run
-    # ``open_record_delay_s`` (never for one that answers sooner); a replica killed
-    # within that delay of admitting a request may leave no record of it.
+    # ``reap_interval_s``. Written with the ledger's first batch after a request has
+    # run ``open_record_delay_s`` (never for one that answers sooner); a replica killed
+    # within that delay plus one ``flush_interval_s`` of admitting a request may leave
+    # no record of it (as a crash may lose the last interval's settlements).
     open_records: bool = True
     open_record_delay_s: Annotated[float, Meta(ge=0, le=5)] = 0.01
     reap_interval_s: Annotated[float, Meta(gt=0)] = 5.0

@@ -6,11 +6,12 @@ failing store is retried with backoff and the batch kept at the head of the queu
 records are written in order and none is lost short of ``max_queue`` (or a crash).
 
 Open records (an admitted request's provisional settlement, for crash recovery) ride
-the same batches: kept by usage id, written once they are ``open_delay`` old, and
-dropped unwritten when their request settles first. Requests that answer within the
-delay therefore never write one, and those that run longer share one write per batch.
-A replica killed less than ``open_delay`` after admitting a request may leave no record
-of it, as a crash may lose the settlements of the last interval.
+the same batches: kept by usage id, written with the first batch after they are
+``open_delay`` old, and dropped unwritten when their request settles first. Requests
+that answer within the delay therefore never write one, and those that run longer share
+one write per batch (no extra wake-ups). A replica killed less than ``open_delay`` plus
+one interval after admitting a request may leave no record of it, as a crash may lose
+the settlements of the last interval.
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ class WriteBehind:
         self._queue: list[Settlement] = []
         # Insertion order is admission order: the first is the oldest.
         self._opens: dict[str, OpenRecord] = {}
-        self._open_timer: asyncio.TimerHandle | None = None
         self._wake: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -83,13 +83,6 @@ class WriteBehind:
 
     def open(self, record: OpenRecord) -> None:
         self._opens[record.usage_id] = record
-        if self._open_timer is None:
-            self._arm(self._open_delay)
-
-    def _arm(self, delay: float) -> None:
-        if self._wake is not None:
-            wake = self._wake.set
-            self._open_timer = asyncio.get_running_loop().call_later(max(0.0, delay), wake)
 
     def _due_opens(self) -> list[OpenRecord]:
         """The open records old enough to write (all of them on close)."""
@@ -138,9 +131,6 @@ class WriteBehind:
             batch, self._queue = self._queue[: self._batch], self._queue[self._batch :]
             # Opens stay listed until written: one settled meanwhile is dropped by
             # ``put``, or (if already being written) deleted by its settlement's batch.
-            if self._open_timer is not None:
-                self._open_timer.cancel()
-                self._open_timer = None
             opens = self._due_opens()
             try:
                 await self._write(opens, batch)
@@ -157,9 +147,6 @@ class WriteBehind:
             for record in opens:
                 if self._opens.get(record.usage_id) is record:
                     del self._opens[record.usage_id]
-            if self._opens and self._open_timer is None:
-                oldest = next(iter(self._opens.values())).settlement.record.time
-                self._arm(oldest + self._open_delay - time.time())
             if failing:
                 log.warning("usage writes to %s resumed", self._where)
             failing = False
