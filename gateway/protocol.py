@@ -9,6 +9,9 @@ thousand exhaust the process. Here a second timer of the same length
 and only a complete request head stops it. Requests whose head is in are not affected:
 a long stream or a slow upstream keeps its connection as long as it needs.
 
+Writes are coalesced: what uvicorn writes in one pass of the event loop (a response's
+head and body are two writes) leaves in one system call (``_CoalescingTransport``).
+
 Request heads are bounded too: more than ``MAX_HEAD_BYTES`` (request line and header
 fields together) or ``MAX_HEADERS`` fields is answered 431 in OpenAI's error shape and
 the connection closed, as soon as the limit is crossed, so a client cannot make a
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -43,6 +47,36 @@ _TOO_LARGE_RESPONSE = (
 )
 
 
+class _CoalescingTransport:
+    """The connection's transport, except that writes made in one pass of the event loop
+    are joined and written once, just after it (a write syscall was ~10 µs of a chat
+    request's CPU). Closing flushes first; everything else is the transport's own."""
+
+    __slots__ = ("_loop", "_pending", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        if self._pending:
+            data, self._pending = self._pending, []
+            self._transport.write(data[0] if len(data) == 1 else b"".join(data))
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class HeadTooLargeError(Exception):
     """Raised inside the parser's callback to stop parsing a rejected head."""
 
@@ -56,6 +90,7 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.transport = _CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
         self._arm_head_timer()
 
     def data_received(self, data: bytes) -> None:

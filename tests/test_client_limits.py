@@ -192,3 +192,41 @@ def test_request_head_over_the_limit_is_431(gw: GatewayProcess, head: bytes) -> 
 def test_many_ordinary_headers_are_served(http: httpx.Client) -> None:
     headers = {f"x-trace-{i}": "v" * 200 for i in range(60)}
     assert http.get("/v1/models", headers=headers).status_code == 200
+
+
+def test_writes_in_one_loop_pass_leave_in_one_call_and_close_flushes() -> None:
+    """The protocol's transport joins what uvicorn writes in one pass (a response's head
+    and body) into one write of the real transport, and a close writes what is pending."""
+    import asyncio
+
+    from gateway.protocol import _CoalescingTransport
+
+    class Recording(asyncio.Transport):
+        def __init__(self) -> None:
+            super().__init__()
+            self.writes: list[bytes] = []
+            self.closed = False
+
+        def write(self, data: bytes | bytearray | memoryview) -> None:  # type: ignore[override]
+            self.writes.append(bytes(data))
+
+        def close(self) -> None:
+            self.closed = True
+
+        def is_closing(self) -> bool:
+            return self.closed
+
+    async def main() -> Recording:
+        real = Recording()
+        joined = _CoalescingTransport(real, asyncio.get_running_loop())
+        joined.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        joined.write(b"body")
+        assert real.writes == []  # not before the pass ends
+        await asyncio.sleep(0)
+        assert real.writes == [b"HTTP/1.1 200 OK\r\n\r\nbody"]
+        joined.write(b"last")
+        joined.close()
+        assert real.writes[-1] == b"last" and real.closed and joined.is_closing()
+        return real
+
+    asyncio.run(main())
