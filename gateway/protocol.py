@@ -67,7 +67,8 @@ class _CoalescingTransport:
     def _flush(self) -> None:
         if self._pending:
             data, self._pending = self._pending, []
-            self._transport.write(data[0] if len(data) == 1 else b"".join(data))
+            if not self._transport.is_closing():  # aborted meanwhile: nowhere to write
+                self._transport.write(data[0] if len(data) == 1 else b"".join(data))
 
     def close(self) -> None:
         self._flush()
