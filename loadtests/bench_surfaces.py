@@ -75,7 +75,11 @@ def main() -> int:
     config.write_text(
         f"""
 providers:
-  up: {{kind: openai-compatible, base_url: "http://127.0.0.1:{up_port}/v1", api_key: "x", health: null}}
+  up:
+    kind: openai-compatible
+    base_url: "http://127.0.0.1:{up_port}/v1"
+    api_key: "x"
+    health: null
 models:
   m: {{targets: [{{provider: up, model: m}}]}}
 teams: {{t: {{}}}}
