@@ -74,42 +74,33 @@ class LabelAnswers(Stage):
         model = model if isinstance(model, str) and model else ctx.model
         ctx.response_headers.update(labeler.headers(produce_id, model, ""))
         decorate = notice.stream_decorator(prompt_text(ctx.body)) if notice else None
-        return ChunkStream(self._bind(ctx, _prepend(first, chunks), produce_id, decorate))
+        return ChunkStream(self._bind(ctx, first, chunks, produce_id, decorate))
 
     async def _bind(
         self,
         ctx: RequestContext,
+        first: StreamItem | None,
         chunks: AsyncIterator[StreamItem],
         produce_id: str,
         decorate: StreamDecorator | None,
     ) -> AsyncIterator[StreamItem]:
+        """The peeked ``first`` item, then the rest, each fed to the label's text (one
+        generator layer per chunk, not two)."""
         text = StreamText()
         try:
-            async for item in chunks:
+            item = first
+            while item is not None:  # None: the upstream's stream was empty
                 if isinstance(item, dict):
                     if decorate is not None:
                         decorate(item, text)
                     text.feed(item)
                 yield item
+                item = await anext(chunks, None)
         finally:
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await _close(chunks)
         labeler = self._labeler
         binding = labeler.sign(produce_id, text.model or ctx.model, text.text())
         yield Comment(labeler.stream_comment(produce_id, binding))
-
-
-async def _prepend(
-    first: StreamItem | None, rest: AsyncIterator[StreamItem]
-) -> AsyncIterator[StreamItem]:
-    try:
-        if first is not None:
-            yield first
-            async for item in rest:
-                yield item
-    finally:
-        await _close(rest)
 
 
 async def _close(chunks: AsyncIterator[StreamItem]) -> None:
