@@ -13,7 +13,6 @@ An unexpected exception answers 500 in OpenAI's error shape, as Litestar's handl
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -21,10 +20,8 @@ from litestar import Litestar
 from litestar.handlers import ASGIRouteHandler
 
 from gateway.api.asgi import Receive, Scope, Send, request_headers, send_error
+from gateway.api.errors import unexpected
 from gateway.api.responses import request_id
-from gateway.errors import GatewayError
-
-log = logging.getLogger("gateway")
 
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -61,8 +58,7 @@ class GatewayApp(Litestar):
 
 
 async def _unexpected(scope: Scope, send: Send, exc: Exception) -> None:
-    log.exception("unhandled error on %s %s", scope["method"], scope["path"], exc_info=exc)
-    error = GatewayError("The server had an error while processing your request.")
+    error = unexpected(scope["method"], scope["path"], exc)
     try:
         await send_error(send, error, request_id(request_headers(scope)))
     except Exception:  # the answer had begun: the server closes the connection

@@ -61,12 +61,16 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return error_response(error, rid)
 
 
+def unexpected(method: str, path: str, exc: Exception) -> GatewayError:
+    """A bug's error for the client (a 500 that says nothing of it), logged with its
+    traceback: one wording for Litestar's routes and the direct ones."""
+    log.exception("unhandled error on %s %s", method, path, exc_info=exc)
+    return GatewayError("The server had an error while processing your request.")
+
+
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(
-        GatewayError("The server had an error while processing your request."),
-        request_id(request.headers),
-    )
+    error = unexpected(request.method, request.url.path, exc)
+    return error_response(error, request_id(request.headers))
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {

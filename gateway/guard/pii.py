@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import string
 from collections.abc import Iterable
 
 from gateway.guard import checksums
@@ -87,7 +88,7 @@ _VERSION_BEFORE = re.compile(
     r"\.?|§|版本号?|固件|内核|驱动|补丁|升级到?|升到|降级到?|第)"
     r"(?:\s+(?:is|was|at|from|to|of|now|on)\b|从|在|为|是)?[^\w\n]{0,4}$"
 )
-_GLUED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-")
+_GLUED = frozenset(string.ascii_letters + "_-")
 _SECTION_AFTER = re.compile(r"[条节章款項项]")
 _VERSION_JOIN = re.compile(r"(?i)\s*(?:to|and|or|-|\u2013|~|/|,|到|至|或|和|、)\s*")
 _IPV6 = re.compile(r"(?<![0-9A-Za-z:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![0-9A-Za-z:])")
