@@ -134,6 +134,7 @@ def _serve(args: argparse.Namespace) -> int:
             loop="uvloop",
             # httptools with a deadline on request heads (idle and slow-loris clients).
             http=HeadTimeoutProtocol,
+            ws="none",  # no WebSocket routes: nor the websockets package in memory
             access_log=False,
             log_config=log_config,
             timeout_graceful_shutdown=int(config.server.shutdown_grace_s),

@@ -44,6 +44,15 @@ class GatewayApp(Litestar):
         super().__init__(route_handlers=route_handlers, **kwargs)
         self._direct = direct_routes(route_handlers)
 
+    @staticmethod
+    def _get_default_plugins(plugins: list[Any]) -> list[Any]:
+        """Only msgspec's plugin: every model here is a msgspec ``Struct``. Litestar would
+        also add its pydantic and attrs plugins whenever those packages are installed
+        (an SDK or an extra brings pydantic along), and pydantic's costs ~9 MB per worker."""
+        from litestar.plugins.core import MsgspecDIPlugin
+
+        return [*plugins, MsgspecDIPlugin()]
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             handler = self._direct.get(scope["path"])

@@ -87,7 +87,9 @@ class Pipeline:
     async def _finish(self, ctx: RequestContext) -> None:
         # Shielded: a client disconnect cancels the request's task, but usage must still
         # be settled and reservations released.
-        with anyio.CancelScope(shield=True), anyio.move_on_after(_FINISH_TIMEOUT_S):
+        # One scope for both (half the cost of a shield plus move_on_after).
+        deadline = anyio.current_time() + _FINISH_TIMEOUT_S
+        with anyio.CancelScope(shield=True, deadline=deadline):
             for stage in self._finishes:
                 try:
                     await stage.finish(ctx)
