@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import msgspec
 
 from gateway.state.base import StateError
-from gateway.state.sqlite_file import SqliteFile
+from gateway.state.sqlite_file import SqliteStore
 
 PREFIX = "gw:resp:"
 DEFAULT_RETENTION_DAYS = 30
@@ -48,19 +48,9 @@ CREATE TABLE IF NOT EXISTS responses (
 """
 
 
-class EmbeddedResponseStore:
-    kind = "embedded"
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file = SqliteFile(path, _SCHEMA, "the response store")
-        self._run = self._file.run
-
-    async def start(self) -> None:
-        await self._file.open()
-
-    async def aclose(self) -> None:
-        await self._file.aclose()
+class EmbeddedResponseStore(SqliteStore):
+    schema = _SCHEMA
+    what = "the response store"
 
     def _execute(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
         cursor = self._file.connection.execute(sql, args)

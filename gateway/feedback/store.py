@@ -23,7 +23,7 @@ from gateway.feedback.records import (
     transcript_decoder,
 )
 from gateway.state.base import StateError
-from gateway.state.sqlite_file import SqliteFile
+from gateway.state.sqlite_file import SqliteStore
 
 PREFIX = "gw:fw:"
 
@@ -68,19 +68,9 @@ CREATE TABLE IF NOT EXISTS switches (experiment TEXT PRIMARY KEY, active INTEGER
 """
 
 
-class EmbeddedFeedbackStore:
-    kind = "embedded"
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file = SqliteFile(path, _SCHEMA, "the feedback store")
-        self._run = self._file.run
-
-    async def start(self) -> None:
-        await self._file.open()
-
-    async def aclose(self) -> None:
-        await self._file.aclose()
+class EmbeddedFeedbackStore(SqliteStore):
+    schema = _SCHEMA
+    what = "the feedback store"
 
     def _execute(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
         return self._file.connection.execute(sql, args).fetchall()

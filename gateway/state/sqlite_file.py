@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from gateway.state.base import StateError
 
@@ -63,3 +63,23 @@ class SqliteFile:
         if self._conn is None:
             raise StateError(f"{self._what} is not open")
         return self._conn
+
+
+class SqliteStore:
+    """An embedded store over one ``SqliteFile``: the life cycle the stores share.
+    Subclasses name their ``schema`` and what they are called in errors."""
+
+    kind = "embedded"
+    schema: ClassVar[str]
+    what: ClassVar[str]
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = SqliteFile(path, self.schema, self.what)
+        self._run = self._file.run
+
+    async def start(self) -> None:
+        await self._file.open()
+
+    async def aclose(self) -> None:
+        await self._file.aclose()
