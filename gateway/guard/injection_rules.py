@@ -100,9 +100,13 @@ RULES: tuple[Rule, ...] = (
     _rule("zh_void", 0.85, "不算|不作数|作废|无效|过期|失效|不再适用",
           r"(?:以上|上面|之前|前面|原来|原有)(?:的)?(?:内容|指令|要求|说的|规则|设定|设置|提示|限制)?"
           r"(?:都|全部|统统|已经|已)?(?:不算数?|不作数|作废|无效|过期|失效|不再适用)"),
+    # "忽略之前的所有邮件" drops the user's own earlier e-mails: "all" (所有, 全部) must be
+    # all instructions, all content, or stand alone; "一切" (everything) always does.
+    # (Separators between CJK characters are gone after ``normalise``.)
     _rule("zh_forget_all", 0.8, "忘|忽略|无视|抛开",
           r"(?:忘掉|忘记|忘了|忽略|无视|抛开)[^。！？\n]{0,10}(?:之前|以前|先前|以上|上面)"
-          r"[^。！？\n]{0,10}(?:一切|所有|全部)"),
+          rf"[^。！？\n]{{0,10}}(?:一切|(?:所有|全部)(?:的)?(?:{_ZH_WHAT}|{_ZH_WHAT_WEAK}|东西|事情?|"
+          r"你|并|然后|再|接着|现在|从现在|(?![\u3400-\u4dbf\u4e00-\u9fff])))"),
     _rule("zh_priority", 0.8, "优先级|只听",
           r"优先级(?:最)?高于(?:系统|之前|所有|你的)|(?:现在|以后)?只(?:听|听从|服从)我的?"),
     _rule("priority", 0.8, "priority|precedence",
