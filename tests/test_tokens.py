@@ -242,3 +242,27 @@ def test_a_corrupt_file_is_refused_before_tiktoken_sees_it(tmp_path: Path) -> No
         encodings.verify("p50k_base", tmp_path)
     with pytest.raises(encodings.EncodingFileError, match="missing"):
         encodings.verify("o200k_base", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("extra", "counts"),
+    [
+        ("", False),
+        ("    limits: {rpm: 10}\n", False),
+        ("    limits: {tpm: 1000}\n", True),
+        ("    budget_usd: 5\n", True),
+        ("    model_limits: {m: {tpm: 50}}\n", True),
+    ],
+)
+def test_tokenizer_loads_at_start_when_every_prompt_is_counted(extra: str, counts: bool) -> None:
+    """Budgets and token limits count every prompt: the encoding is loaded at start-up
+    (in a thread) instead of by the first request; without them it never loads."""
+    from gateway.app import counts_every_prompt
+    from gateway.config import parse_config
+
+    text = (
+        "providers:\n  up: {kind: openai-compatible, base_url: 'http://127.0.0.1:9/v1'}\n"
+        "models:\n  m: {targets: [{provider: up, model: gpt-4o-mini}]}\n"
+        "teams:\n  t:\n    models: ['*']\n" + extra
+    )
+    assert counts_every_prompt(parse_config(text)) is counts
