@@ -15,7 +15,8 @@ as a development number.
   another row's); false hits per kind; refused paraphrases per guard rule.
   ``--embedder minilm+wordllama`` scores with the hybrid embedder; its ``cjk_threshold``
   is cross-validated on the development Chinese pairs (reported), never on the blind set.
-- injection: recall and FPR per language and per kind at the detector's threshold.
+- injection: recall and FPR per language and per kind at the detector's threshold, also
+  on ``blind2/everyday-blind2.jsonl`` (ordinary traffic, injections in new carriers).
 - PII: per type and language, recall (a gold span overlapped by a finding of its type)
   and precision (findings overlapping a gold span of their type); false positives per
   look-alike kind.
@@ -307,6 +308,8 @@ def eval_injection() -> Report:
         ],
         "dev injection-zh": load(DATA / "dev-hard/injection-zh-dev.jsonl"),
         "blind": load(DATA / "blind/injection-blind.jsonl"),
+        # Ordinary traffic and injections in new carriers (blind2/README.md).
+        "blind2 everyday": load(DATA / "blind2/everyday-blind2.jsonl"),
     }
     report: Report = {"threshold": detector.threshold}
     for name, rows in sets.items():
