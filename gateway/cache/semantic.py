@@ -102,17 +102,23 @@ class SemanticIndex:
 def build_embedder(
     config: SemanticConfig, embeddings: EmbeddingsCall, embedders: Embedders
 ) -> Embedder:
-    """A provider embedder of the cache's own, or the shared ONNX one (``embedders``)."""
+    """A provider embedder of the cache's own, or a shared local one (``embedders``)."""
     spec = config.embedder
     if spec.kind == "provider":
         return ProviderEmbedder(spec.model, embeddings)
+    if spec.kind == "use-multilingual":
+        return embedders.use(
+            threads=spec.threads,
+            cjk_threshold=spec.effective_cjk_threshold,
+            reference=spec.reference,
+        )
     model_dir = Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
     int8 = spec.precision == "int8"
     if spec.kind == "minilm+wordllama":
         return embedders.hybrid(
             model_dir,
             int8=int8,
-            cjk_threshold=spec.cjk_threshold,
+            cjk_threshold=spec.effective_cjk_threshold,
             reference=DEFAULT_THRESHOLD,
             threads=spec.threads,
         )

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # numpy and onnxruntime load only when some feature embeds
         Model,
         OnnxEmbedder,
         SyncEmbedder,
+        UseEmbedder,
         WordLlamaEmbedder,
     )
     from gateway.embedding.remote import RemoteEmbedder
@@ -37,6 +38,7 @@ class Embedders:
         self._onnx: dict[tuple[str, bool, int], OnnxEmbedder] = {}
         self._wordllama: WordLlamaEmbedder | None = None
         self._hybrid: dict[tuple[str, bool, float, float, int], HybridEmbedder] = {}
+        self._use: dict[tuple[int, float | None, float | None], UseEmbedder] = {}
 
     @classmethod
     def for_process(cls) -> Embedders:
@@ -61,8 +63,11 @@ class Embedders:
         return embedder
 
     def load(self, spec: dict[str, Any]) -> Model:
-        """The embedder a spec (``onnx``'s or ``hybrid``'s through the model host)
-        describes: what the model host (whose own ``Embedders`` load in process) loads."""
+        """The embedder a spec (``onnx``'s, ``hybrid``'s or ``use``'s through the model
+        host) describes: what the model host (whose own ``Embedders`` load in process)
+        loads."""
+        if spec["kind"] == "use-multilingual":
+            return self.use(cjk_threshold=spec["cjk_threshold"], reference=spec["reference"])
         model_dir = Path(spec["model_dir"])
         if spec["kind"] == "minilm+wordllama":
             return self.hybrid(
@@ -132,6 +137,37 @@ class Embedders:
             )
         return embedder
 
+    def use(
+        self,
+        *,
+        threads: int = 1,
+        cjk_threshold: float | None = None,
+        reference: float | None = None,
+    ) -> SyncEmbedder:
+        """USE multilingual v3 (``kind: use-multilingual``), its weights (about 121 MB
+        resident) loaded once per process, or once per host; split by script for the
+        cache when ``cjk_threshold`` and ``reference`` are given (``UseEmbedder``)."""
+        if self._model_host is not None:
+            spec = {
+                "kind": "use-multilingual",
+                "cjk_threshold": cjk_threshold,
+                "reference": reference,
+            }
+            return self._through_host(spec)
+        key = (threads, cjk_threshold, reference)
+        embedder = self._use.get(key)
+        if embedder is None:
+            from gateway.embedding.embedder import UseEmbedder
+
+            shared = next(iter(self._use.values()), None)
+            embedder = self._use[key] = UseEmbedder(
+                threads=threads,
+                model=shared.model if shared else None,
+                cjk_threshold=cjk_threshold,
+                reference=reference,
+            )
+        return embedder
+
     async def aclose(self) -> None:
         for remote in self._remote.values():
             await remote.aclose()
@@ -139,6 +175,9 @@ class Embedders:
         for hybrid in self._hybrid.values():
             await hybrid.aclose()
         self._hybrid.clear()
+        for use in self._use.values():
+            await use.aclose()
+        self._use.clear()
         for embedder in self._onnx.values():
             await embedder.aclose()
         self._onnx.clear()

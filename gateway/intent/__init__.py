@@ -40,11 +40,13 @@ def build_intent_routing(config: Config, embedders: Embedders) -> IntentRouting 
                 Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
             )
             int8 = spec.precision == "int8"
-            if spec.kind == "minilm+wordllama":
+            if spec.kind == "use-multilingual":  # plain vectors: languages help each other
+                embedder = embedders.use()
+            elif spec.kind == "minilm+wordllama":
                 embedder = embedders.hybrid(
                     directory,
                     int8=int8,
-                    cjk_threshold=EmbedderConfig().cjk_threshold,
+                    cjk_threshold=EmbedderConfig().effective_cjk_threshold,
                     reference=DEFAULT_THRESHOLD,
                 )
             else:  # one MiniLM session per process, shared with the semantic cache

@@ -23,11 +23,13 @@ class IntentEmbedder(_Base, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     """``minilm``: the packaged all-MiniLM-L6-v2 (ONNX, as the semantic cache uses) plus
     character n-grams; ``minilm+wordllama``: the same plus WordLlama's multilingual static
     embeddings for the CJK share of a text (PyPI ``wordllama``, as the cache's hybrid
-    embedder; MiniLM alone cannot read most Chinese characters); ``none``: character
+    embedder; MiniLM alone cannot read most Chinese characters); ``use-multilingual``:
+    Google's USE multilingual v3 (numpy, as the cache's kind of that name; one model for
+    English and Chinese) plus the same n-grams; ``none``: character
     n-grams only (no model, ~0.1 ms, weaker on paraphrases but indifferent to the
     script)."""
 
-    kind: Literal["minilm", "minilm+wordllama", "none"] = "minilm"
+    kind: Literal["minilm", "minilm+wordllama", "use-multilingual", "none"] = "minilm"
     precision: Literal["int8", "fp32"] = "int8"
     model_dir: str = ""
 
