@@ -26,6 +26,7 @@ import json
 import math
 import operator
 import re
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -93,10 +94,16 @@ class InjectionClassifier:
         window: int = 32,
         stride: int = 16,
     ) -> None:
-        self._uni = unigrams
+        # One object per distinct token and weight (interned, deduplicated): the bigrams
+        # repeat the unigrams' tokens and the rounded weights repeat, 1.5 of 7 MB.
+        weights: dict[float, float] = {}
+        self._uni = {sys.intern(t): weights.setdefault(w, w) for t, w in unigrams.items()}
         # Keyed by token pairs: a tuple of two already-hashed strings hashes faster than
         # a freshly joined string.
-        self._bi = {tuple(name.split(" ", 1)): w for name, w in bigram_weights.items()}
+        self._bi: dict[tuple[str, ...], float] = {
+            tuple(map(sys.intern, name.split(" ", 1))): weights.setdefault(w, w)
+            for name, w in bigram_weights.items()
+        }
         self.bias = bias
         self.window = window
         self.stride = stride
