@@ -739,7 +739,8 @@ def eval_pii() -> Report:
 # --- intent ------------------------------------------------------------------------------
 
 
-def eval_intent(int8: bool, kind: str = "minilm", cjk: float = 0.7) -> Report:
+def eval_intent(int8: bool, kind: str | None = None, cjk: float = 0.7) -> Report:
+    """``kind``: the embedder to score with; None: the shipped policy's own."""
 
     from gateway.config.loader import parse_config
     from gateway.embedding.embedder import OnnxEmbedder, default_model_dir
@@ -749,6 +750,7 @@ def eval_intent(int8: bool, kind: str = "minilm", cjk: float = 0.7) -> Report:
     env |= {"SUPPORT_KEY": "sk-eval-support-key", "RESEARCH_KEY": "sk-eval-research-key"}
     policy = (ROOT / "policies/intent-routing.yaml").read_text()
     router = parse_config(policy, env=env).intents["auto"]
+    kind = kind or router.embedder.kind
     embedder: Any = OnnxEmbedder(default_model_dir(), int8=int8)
     if kind == "use-multilingual":
         from gateway.embedding.embedder import UseEmbedder
@@ -832,7 +834,12 @@ def main() -> int:
     )
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--int8", action="store_true", default=True)
-    parser.add_argument("--embedder", choices=list(KINDS), default="minilm")
+    parser.add_argument(
+        "--embedder",
+        choices=list(KINDS),
+        default=None,
+        help="cache: default minilm; intent: default the shipped policy's own kind",
+    )
     parser.add_argument("--cjk-threshold", type=float, default=None)
     parser.add_argument("--cv", action="store_true", help="cross-validate the threshold on dev")
     parser.add_argument(
@@ -844,16 +851,16 @@ def main() -> int:
     report: Report = {}
     from gateway.cache.config import EmbedderConfig
 
+    cache_kind: Any = args.embedder or "minilm"
     if "cache" in wanted:
-        kind: Any = args.embedder
-        cjk = args.cjk_threshold or EmbedderConfig(kind=kind).effective_cjk_threshold
+        cjk = args.cjk_threshold or EmbedderConfig(kind=cache_kind).effective_cjk_threshold
         report["cache"] = eval_cache(
-            args.threshold, args.int8, args.embedder, cjk, args.cv, args.at_cv
+            args.threshold, args.int8, cache_kind, cjk, args.cv, args.at_cv
         )
     if "kinds" in wanted:
         report["kinds"] = eval_kinds(args.int8)
     if "embedcost" in wanted:
-        report["embedcost"] = eval_embed_cost(args.embedder, args.int8)
+        report["embedcost"] = eval_embed_cost(cache_kind, args.int8)
     if "injection" in wanted:
         report["injection"] = eval_injection()
     if "pii" in wanted:
