@@ -60,6 +60,10 @@ MUST_DIFFER = [
     ("项目从Java迁移到Kotlin要注意什么", "项目从Kotlin迁移到Java要注意什么", "direction"),
     ("把视频转码为MP4", "把MP4转码为视频", "direction"),
     ("本学期怎么选课", "下学期怎么选课", "scope"),
+    # The same words reordered around a bare direction word the role rules do not read.
+    ("Sketch转Figma怎么弄", "Figma转Sketch怎么弄", "order"),
+    ("北京飞上海要多久", "上海飞北京要多久", "order"),
+    ("word转pdf", "pdf转word", "order"),
 ]
 
 MAY_MATCH = [

@@ -14,6 +14,8 @@ served, the query and the cached prompt must agree on:
 - direction: no term that is a source in one and a destination in the other
   (from X to Y, X → Y, 从X到Y, 把X改到Y);
 - names: every capitalised word of one appears in the other (Visa / Mastercard);
+- order: not the same subject words merely in another order ("JSON to YAML" / "YAML
+  to JSON" however the direction is worded);
 - subject: the two are not a minimal pair — nearly the same words with one or two
   meaning-bearing words swapped ("annual leave" / "sick leave", 年假 / 病假). A real
   paraphrase rewords more than that; a one-word swap is exactly how near-identical
@@ -144,6 +146,12 @@ def agree(a: Features, b: Features) -> str | None:
         return "name"
     if _minimal_pair(a.units, b.units):
         return "swap"
+    # Where the direction rule read roles in both texts, it has the last word ("from
+    # iCloud to Google Photos" = "to Google Photos from iCloud"); elsewhere a reordering
+    # of the same words around a direction marker is taken as a swap.
+    roles = (a.sources or a.destinations) and (b.sources or b.destinations)
+    if not roles and _reordered(a.units, b.units):
+        return "order"
     return None
 
 
@@ -225,6 +233,38 @@ def _is_content(unit: str) -> bool:
         and not any(c.isdigit() for c in unit)
         and not any(part in lx.NUMBER_WORDS_EN for part in unit.split("-"))
     )
+
+
+def _reordered(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Exactly the same subject words in another order, with a word of direction or
+    comparison about: "JSON to YAML" / "YAML to JSON", "上海到北京" / "北京到上海",
+    however the direction rules' phrases were worded around them. Paraphrases that only
+    move the same words around happen too ("selling on eBay" / "selling work on eBay"),
+    so without such a word a reordering alone is not a disagreement."""
+    content_a = [unit for unit in a if _is_content(unit)]
+    content_b = [unit for unit in b if _is_content(unit)]
+    return (
+        len(set(content_a)) >= 2
+        and content_a != content_b
+        and Counter(content_a) == Counter(content_b)
+        and (_directed(a) or _directed(b))
+    )
+
+
+def _directed(units: tuple[str, ...]) -> bool:
+    for i, unit in enumerate(units):
+        if unit in lx.DIRECTION_TO_EN or unit in lx.DIRECTION_FROM_EN:
+            if unit != "to" or not i or units[i - 1] not in lx.INFINITIVE_BEFORE_EN:
+                return True
+        elif unit in _DIRECTION_CHARS_ZH:
+            return True
+    return False
+
+
+# Single characters of Chinese direction and comparison (units of CJK text are
+# characters). Not 把/将: they front an object ("把灯打开" / "打开灯"), a reordering
+# that keeps the meaning.
+_DIRECTION_CHARS_ZH = frozenset("到至往去比从由换成转飞寄→")
 
 
 def _minimal_pair(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
