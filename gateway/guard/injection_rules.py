@@ -63,7 +63,9 @@ _ZH_WHICH = (
     r"(?:之前|以前|先前|上面|上述|以上|前面|此前|原来|原先|原有|所有|全部|一切|系统|开发者|你的|"
     r"预设|既定)"
 )
-_ZH_WHAT = r"(?:指令|指示|命令|规则|设定|提示|约束|限制|规定|安全策略|政策|准则|人设|配置|说明)"
+_ZH_WHAT = (
+    r"(?:指令|指示|命令|规则|规矩|设定|提示|约束|限制|规定|安全策略|政策|准则|人设|配置|说明)"
+)
 # "忽略上面的内容" is also how people correct themselves: weaker evidence on its own.
 _ZH_WHAT_WEAK = r"(?:内容|对话|要求|任务|话)"
 _ZH_REVEAL = (
@@ -107,6 +109,16 @@ RULES: tuple[Rule, ...] = (
           r"(?:忘掉|忘记|忘了|忽略|无视|抛开)[^。！？\n]{0,10}(?:之前|以前|先前|以上|上面)"
           rf"[^。！？\n]{{0,10}}(?:一切|(?:所有|全部)(?:的)?(?:{_ZH_WHAT}|{_ZH_WHAT_WEAK}|东西|事情?|"
           r"你|并|然后|再|接着|现在|从现在|(?![\u3400-\u4dbf\u4e00-\u9fff])))"),
+    # "Ignore the above and instead say ...": the classic override names no "instructions".
+    _rule("ignore_above_instead", 0.95, "ignore|disregard|forget",
+          r"\b(?:ignore|disregard|forget)\s+(?:all\s+(?:of\s+)?)?(?:the\s+|that\s+|everything\s+)?"
+          r"(?:above|previous|prior|preceding|earlier)(?:\s+(?:text|message|input|content|lines?|"
+          r"part))?\s*(?:,|;|-+|\band\b)?\s*(?:\band\s+)?instead\s+(?:just\s+)?(?:say|print|"
+          r"output|write|respond|reply|answer|return|type|tell|repeat)\b"),
+    # The object first (把-construction): "把上面那些规矩都当作没看见".
+    _rule("zh_set_aside", 0.85, "把|将",
+          rf"(?:把|将)[^。！？!?\n]{{0,6}}?{_ZH_WHICH}[^。！？!?\n]{{0,8}}?{_ZH_WHAT}[^。！？!?\n]{{0,6}}?"
+          r"(?:都|全部|统统|一律)?(?:当作?没看见|当作?不存在|视而不见|忽略掉?|无视|忘掉|忘了|抛开|丢掉|作废)"),
     _rule("zh_priority", 0.8, "优先级|只听",
           r"优先级(?:最)?高于(?:系统|之前|所有|你的)|(?:现在|以后)?只(?:听|听从|服从)我的?"),
     _rule("priority", 0.8, "priority|precedence",
@@ -163,6 +175,13 @@ RULES: tuple[Rule, ...] = (
     _rule("zh_no_limits", 0.75, "限制|约束|规则|道德|审查|政策|规定|底线",
           r"(?:没有|不受|摆脱|无视|不用遵守|不必遵守|无需遵守|不需要遵守|不再需要遵守|不再遵守|突破|解除)(?:任何)?[^。！？\n]{0,6}?"
           r"(?:限制|约束|规则|道德|审查|内容政策|安全政策|保密规定|底线)"),
+    _rule("zh_unbound_ai", 0.8, "不受|摆脱|不用遵守",
+          r"(?:不受|摆脱|不用遵守)[^。！？!?\n]{0,12}(?:约束|限制|管控|规则|政策)的?"
+          r"(?:ai|模型|助手|机器人|人工智能)"),
+    # Weak alone ("评论过滤关掉了吗" is a product question): needs other evidence.
+    _rule("zh_filters_off", 0.6, "过滤|审查|安全限制|内容限制|安全检查|内容政策",
+          r"(?:过滤|审查|安全限制|内容限制|安全检查|内容政策)(?:器|功能|机制)?[^。！？!?\n]{0,4}?"
+          r"(?:都|已|已经|全部|统统)?(?:被)?(?:关掉|关闭|取消|解除|停用|禁用|失效)了?"),
     _rule("zh_grandma", 0.8, "奶奶|外婆",
           r"(?:扮演|假装|当作|当成|假设你是|你现在是|你就是)[^。！？\n]{0,8}(?:已故|去世|过世|死去)?的?"
           r"(?:奶奶|外婆)"),
@@ -183,6 +202,10 @@ RULES: tuple[Rule, ...] = (
     _rule("end_of_input", 0.8, "--|==|##|**",
           r"[=#*\-]{2,}\s*(?:用户输入|user input|input|对话|conversation|context)\s*(?:已)?"
           r"(?:结束|ends?|ended)\s*[=#*\-]{2,}"),
+    _rule("bracket_system_note", 0.9, "[system|[admin|[developer|[note",
+          r"\[\s*(?:system|admin|developer|note to (?:the\s+)?(?:ai|assistant))\s*[:：]"
+          r"[^\]\n]{0,120}?\b(?:assistant|ai|model|you)\b[^\]\n]{0,80}?"
+          r"\b(?:must|should|shall|will|has to|have to|needs? to)\b"),
     _rule("code_fence_role", 0.8, "```", r"```\s*(?:system|系统|admin|管理员)\b"),
     # --- instructions aimed at the model inside content ----------------------------------
     _rule("note_to_ai", 0.75, " ai|_ai|ai:|ai,|assistant|model|llm|chatbot|bot|gpt",
