@@ -159,6 +159,7 @@ class Gateway:
                 # Loaded now, in a thread, rather than by the first request (~0.3 s).
                 models = [t.model for m in self.config.models.values() for t in m.targets]
                 preload = asyncio.create_task(asyncio.to_thread(encodings.preload, models))
+                preload.add_done_callback(_log_preload_failure)
                 stack.push_async_callback(asyncio.wait, [preload])
             # What start-up built lives as long as the worker: move it out of the
             # collector's reach, or every full collection walks it again (a pause of
@@ -166,6 +167,13 @@ class Gateway:
             gc.collect()
             gc.freeze()
             yield
+
+
+def _log_preload_failure(task: asyncio.Task[None]) -> None:
+    """A tokenizer that cannot load is said at start-up; requests that need it fail
+    with the same error (``encodings.get``)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("cannot load the tokenizer: %s", task.exception())
 
 
 def counts_every_prompt(config: Config) -> bool:

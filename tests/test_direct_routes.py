@@ -76,3 +76,16 @@ def test_other_routes_stay_litestars() -> None:
         assert client.post("/v1/echo/").status_code == 200  # through Litestar's router
         assert client.get("/v1/plain").json() == {"via": "litestar"}
         assert client.get("/v1/nowhere").status_code == 404
+
+
+def test_only_msgspec_plugin_even_with_pydantic_installed() -> None:
+    """Litestar would add its pydantic and attrs plugins whenever those packages are
+    installed (the SDKs bring pydantic), ~9 MB per worker for models the gateway never
+    uses; GatewayApp keeps msgspec's alone, and its routes still work."""
+    import pydantic  # noqa: F401  (installed here, as in any venv with an SDK)
+
+    app = GatewayApp(route_handlers=[plain], exception_handlers=EXCEPTION_HANDLERS)
+    names = [type(plugin).__name__ for plugin in app.plugins]
+    assert not [n for n in names if "Pydantic" in n or "Attrs" in n], names
+    with TestClient(app) as client:
+        assert client.get("/v1/plain").json() == {"via": "litestar"}
