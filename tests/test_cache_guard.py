@@ -64,6 +64,23 @@ MUST_DIFFER = [
     ("Sketch转Figma怎么弄", "Figma转Sketch怎么弄", "order"),
     ("北京飞上海要多久", "上海飞北京要多久", "order"),
     ("word转pdf", "pdf转word", "order"),
+    (
+        "Redirect all traffic on port 80 towards 443",
+        "Redirect all traffic on port 443 towards 80",
+        "order",
+    ),
+    ("Does my cat outrank my dog?", "Does my dog outrank my cat?", "order"),
+    (
+        "Should I refinance my car loan before my mortgage?",
+        "Should I refinance my mortgage before my car loan?",
+        "order",
+    ),
+    # "cheaper to fly" is an infinitive: the direction is Boston -> Denver
+    (
+        "Is it cheaper to fly Boston to Denver or drive?",
+        "Is it cheaper to fly Denver to Boston or drive?",
+        "direction",
+    ),
 ]
 
 MAY_MATCH = [

@@ -48,6 +48,7 @@ _TOKEN = re.compile(rf"→|->|[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*|[{_CJK}]+|[.!?;
 _SENTENCE_END = frozenset(".!?;:。")
 _PUNCT = frozenset(".!?;:,。、()")
 _DIRECTION_SPAN = 3
+_CLAUSE_JOINS = frozenset({"and", "or", "but", "then"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +147,7 @@ def agree(a: Features, b: Features) -> str | None:
         return "name"
     if _minimal_pair(a.units, b.units):
         return "swap"
-    # Where the direction rule read roles in both texts, it has the last word ("from
-    # iCloud to Google Photos" = "to Google Photos from iCloud"); elsewhere a reordering
-    # of the same words around a direction marker is taken as a swap.
-    roles = (a.sources or a.destinations) and (b.sources or b.destinations)
-    if not roles and _reordered(a.units, b.units):
+    if _reordered(a, b):
         return "order"
     return None
 
@@ -235,24 +232,41 @@ def _is_content(unit: str) -> bool:
     )
 
 
-def _reordered(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    """Exactly the same subject words in another order, with a word of direction or
-    comparison about: "JSON to YAML" / "YAML to JSON", "上海到北京" / "北京到上海",
-    however the direction rules' phrases were worded around them. Paraphrases that only
-    move the same words around happen too ("selling on eBay" / "selling work on eBay"),
-    so without such a word a reordering alone is not a disagreement."""
-    content_a = [unit for unit in a if _is_content(unit)]
-    content_b = [unit for unit in b if _is_content(unit)]
-    return (
-        len(set(content_a)) >= 2
-        and content_a != content_b
-        and Counter(content_a) == Counter(content_b)
-        and (_directed(a) or _directed(b))
-    )
+def _reordered(a: Features, b: Features) -> bool:
+    """Exactly the same subject words (and numbers) in another order, where the order
+    carries meaning that the direction rule did not read: "Sketch转Figma" / "Figma转Sketch",
+    "port 80 towards 443" / "port 443 towards 80", "my cat outranks my dog" / the
+    reverse. Paraphrases that only move the same words around happen too ("selling on
+    eBay" / "selling work on eBay"), so without a word of direction, comparison or
+    precedence a reordering is not a disagreement, and words the direction rule placed
+    in roles ("from iCloud to Google Photos" / "to Google Photos from iCloud") may move."""
+    content_a = [unit for unit in a.units if _is_subject(unit)]
+    content_b = [unit for unit in b.units if _is_subject(unit)]
+    if (
+        len(set(content_a)) < 2
+        or content_a == content_b
+        or Counter(content_a) != Counter(content_b)
+    ):
+        return False
+    if not (_directed(a.units) or _directed(b.units)):
+        return False
+    placed = a.sources | a.destinations | b.sources | b.destinations
+    placed |= {ch for role in placed if not role.isascii() for ch in role}
+    return [u for u in content_a if u not in placed] != [u for u in content_b if u not in placed]
+
+
+def _is_subject(unit: str) -> bool:
+    """A unit whose place counts: content words and numbers ("port 80 towards 443"), not
+    the direction words themselves, which move with the phrase they start."""
+    if unit in lx.DIRECTION_TO_EN or unit in lx.DIRECTION_FROM_EN or unit in _ORDER_WORDS_EN:
+        return False
+    return _is_content(unit) or (unit.isascii() and any(c.isdigit() for c in unit))
 
 
 def _directed(units: tuple[str, ...]) -> bool:
     for i, unit in enumerate(units):
+        if unit in _ORDER_WORDS_EN:
+            return True
         if unit in lx.DIRECTION_TO_EN or unit in lx.DIRECTION_FROM_EN:
             if unit != "to" or not i or units[i - 1] not in lx.INFINITIVE_BEFORE_EN:
                 return True
@@ -261,6 +275,23 @@ def _directed(units: tuple[str, ...]) -> bool:
     return False
 
 
+# Words that make the order of the things around them matter, besides the direction
+# words: who beat or outranks whom, what comes before or after, what is chosen over what
+# (units are lower-cased and lightly stemmed).
+_ORDER_WORDS_EN = frozenset(
+    [
+        "beat",
+        "defeat",
+        "outrank",
+        "outperform",
+        "outsell",
+        "outnumber",
+        "overtake",
+        "before",
+        "after",
+        "over",
+    ]
+)
 # Single characters of Chinese direction and comparison (units of CJK text are
 # characters). Not 把/将: they front an object ("把灯打开" / "打开灯"), a reordering
 # that keeps the meaning.
@@ -358,6 +389,8 @@ def _span(lower: list[str], start: int) -> list[str]:
     out: list[str] = []
     for tok in lower[start:]:
         if tok in _PUNCT or tok in lx.DIRECTION_TO_EN or tok in lx.DIRECTION_FROM_EN:
+            break
+        if tok in _CLAUSE_JOINS:  # "leave from Rome and land in Madrid": Rome alone
             break
         if tok not in lx.STOPWORDS and not tok.isdigit():
             out.append(_stem(tok))

@@ -534,7 +534,9 @@ _INFINITIVE_BEFORE = (
     "tries trying tend allowed possible easy easier easiest hard order like wish plan start "
     "begin continue decide learn help intended designed meant supposed enough time best "
     "where what when whether ready eager likely expected required necessary important "
-    "is are was were be been tool script command option setting here"
+    "is are was were be been tool script command option setting here "
+    "cheap cheaper cheapest fast faster quick quicker safe safer simple simpler good "
+    "better worse difficult harder expensive worth"
 )
 INFINITIVE_BEFORE_EN = frozenset(_INFINITIVE_BEFORE.split())
 ORDER_TO_ZH = (
