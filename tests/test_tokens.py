@@ -12,6 +12,7 @@ Known counts, with sources:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import subprocess
@@ -266,3 +267,30 @@ def test_tokenizer_loads_at_start_when_every_prompt_is_counted(extra: str, count
         "teams:\n  t:\n    models: ['*']\n" + extra
     )
     assert counts_every_prompt(parse_config(text)) is counts
+
+
+async def test_start_up_loads_the_tokenizer_of_every_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a budget, the worker's start-up (``Gateway.running``) loads the encoding of
+    each target model in a thread: no request waits ~0.3 s for it."""
+    from gateway.app import build_gateway
+    from gateway.config import parse_config
+
+    monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
+    model = "gpt-4o-preload-probe"  # a name nothing else in the suite counts with
+    text = (
+        "providers:\n  up: {kind: openai-compatible, base_url: 'http://127.0.0.1:9/v1'}\n"
+        f"models:\n  m: {{targets: [{{provider: up, model: {model}}}], "
+        "price: {input: 1, output: 1}}\n"
+        "teams:\n  t: {models: ['*'], budget_usd: 5}\n"
+        "keys:\n  - {team: t, key: sk-preload-test}\n"
+    )
+    gateway = build_gateway(parse_config(text, tmp_path / "gateway.yaml"))
+    assert not encodings.ready(model)
+    async with gateway.running():
+        for _ in range(200):
+            if encodings.ready(model):
+                break
+            await asyncio.sleep(0.01)
+        assert encodings.ready(model)
