@@ -9,7 +9,6 @@ then the stages in pipeline order. ``Gateway.running`` pairs every start with it
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import logging
@@ -21,7 +20,6 @@ from typing import Any
 import anyio
 from litestar import Litestar
 
-from gateway.accounting import encodings
 from gateway.accounting.budget import BudgetAdmission
 from gateway.accounting.service import Accounting, open_accounting
 from gateway.accounting.settle import Settle
@@ -155,37 +153,12 @@ class Gateway:
             stack.push_async_callback(self.loads.stop)
             self.health.start()
             stack.push_async_callback(self.health.stop)
-            if counts_every_prompt(self.config):
-                # Loaded now, in a thread, rather than by the first request (~0.3 s).
-                models = [t.model for m in self.config.models.values() for t in m.targets]
-                preload = asyncio.create_task(asyncio.to_thread(encodings.preload, models))
-                preload.add_done_callback(_log_preload_failure)
-                stack.push_async_callback(asyncio.wait, [preload])
             # What start-up built lives as long as the worker: move it out of the
             # collector's reach, or every full collection walks it again (a pause of
             # 10 ms and more, which was the paced p99).
             gc.collect()
             gc.freeze()
             yield
-
-
-def _log_preload_failure(task: asyncio.Task[None]) -> None:
-    """A tokenizer that cannot load is said at start-up; requests that need it fail
-    with the same error (``encodings.get``)."""
-    if not task.cancelled() and task.exception() is not None:
-        log.error("cannot load the tokenizer: %s", task.exception())
-
-
-def counts_every_prompt(config: Config) -> bool:
-    """Budgets or token limits in the config: every request's prompt will be counted."""
-    limits = [k.limits for k in config.keys]
-    for team in config.teams.values():
-        if team.budget_usd is not None:
-            return True
-        limits += [team.limits, *team.model_limits.values()]
-    for model in config.models.values():
-        limits += [model.limits, *(t.limits for t in model.targets)]
-    return any(found is not None and found.tpm is not None for found in limits)
 
 
 def build_gateway(config: Config) -> Gateway:

@@ -258,7 +258,7 @@ def test_a_corrupt_file_is_refused_before_tiktoken_sees_it(tmp_path: Path) -> No
 def test_tokenizer_loads_at_start_when_every_prompt_is_counted(extra: str, counts: bool) -> None:
     """Budgets and token limits count every prompt: the encoding is loaded at start-up
     (in a thread) instead of by the first request; without them it never loads."""
-    from gateway.app import counts_every_prompt
+    from gateway.accounting.service import counts_every_prompt
     from gateway.config import parse_config
 
     text = (
@@ -269,21 +269,23 @@ def test_tokenizer_loads_at_start_when_every_prompt_is_counted(extra: str, count
     assert counts_every_prompt(parse_config(text)) is counts
 
 
+@pytest.mark.parametrize("limit", ["budget_usd: 5", "limits: {tpm: 1000}"])
 async def test_start_up_loads_the_tokenizer_of_every_target(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: str
 ) -> None:
-    """With a budget, the worker's start-up (``Gateway.running``) loads the encoding of
-    each target model in a thread: no request waits ~0.3 s for it."""
+    """With a budget or a token limit, the worker's start-up (``Gateway.running``) loads
+    the encoding of each target model in a thread: no request waits ~0.3 s for it."""
     from gateway.app import build_gateway
     from gateway.config import parse_config
 
     monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
-    model = "gpt-4o-preload-probe"  # a name nothing else in the suite counts with
+    # A name nothing else in the suite counts with (one per case).
+    model = f"gpt-4o-preload-probe-{limit.split(':')[0]}"
     text = (
         "providers:\n  up: {kind: openai-compatible, base_url: 'http://127.0.0.1:9/v1'}\n"
         f"models:\n  m: {{targets: [{{provider: up, model: {model}}}], "
         "price: {input: 1, output: 1}}\n"
-        "teams:\n  t: {models: ['*'], budget_usd: 5}\n"
+        f"teams:\n  t: {{models: ['*'], {limit}}}\n"
         "keys:\n  - {team: t, key: sk-preload-test}\n"
     )
     gateway = build_gateway(parse_config(text, tmp_path / "gateway.yaml"))

@@ -46,7 +46,7 @@ class Accounting:
     async def start(self) -> None:
         await self.directory.start()
         if self._needs_counts():
-            # Budgets reserve counted prompts: load tiktoken now, off the event loop.
+            # Budgets and token limits count every prompt: load tiktoken now, off the loop.
             self._preload = asyncio.create_task(
                 asyncio.to_thread(encodings.preload, self._upstream_models())
             )
@@ -137,10 +137,30 @@ class Accounting:
         return found
 
     def _needs_counts(self) -> bool:
-        return any(team.budget_usd is not None for team in self.config.teams.values())
+        return counts_every_prompt(self.config)
 
     def _upstream_models(self) -> list[str]:
         return sorted({t.model for m in self.config.models.values() for t in m.targets})
+
+
+def counts_every_prompt(config: Config) -> bool:
+    """Budgets or token limits in the config: every request's prompt will be counted
+    (budgets reserve its cost, token limits its tokens)."""
+    limits = [k.limits for k in config.keys]
+    for team in config.teams.values():
+        if team.budget_usd is not None:
+            return True
+        limits += [team.limits, *team.model_limits.values()]
+    for model in config.models.values():
+        limits += [model.limits, *(t.limits for t in model.targets)]
+    return any(found is not None and found.tpm is not None for found in limits)
+
+
+def _log_preload_failure(task: asyncio.Task[None]) -> None:
+    """A tokenizer that cannot load is said at start-up; requests that need it fail
+    with the same error (``encodings.get``)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("cannot load the tokenizer: %s", task.exception())
 
 
 def open_accounting(
