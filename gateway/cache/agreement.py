@@ -37,6 +37,7 @@ import difflib
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.cache import lexicon as lx
@@ -263,12 +264,17 @@ def _is_subject(unit: str) -> bool:
     return _is_content(unit) or (unit.isascii() and any(c.isdigit() for c in unit))
 
 
+def _infinitive_to(tokens: Sequence[str], i: int) -> bool:
+    """"how to", "way to", "used to": a "to" that starts an infinitive, not a direction."""
+    return tokens[i] == "to" and i > 0 and tokens[i - 1] in lx.INFINITIVE_BEFORE_EN
+
+
 def _directed(units: tuple[str, ...]) -> bool:
     for i, unit in enumerate(units):
         if unit in _ORDER_WORDS_EN:
             return True
         if unit in lx.DIRECTION_TO_EN or unit in lx.DIRECTION_FROM_EN:
-            if unit != "to" or not i or units[i - 1] not in lx.INFINITIVE_BEFORE_EN:
+            if not _infinitive_to(units, i):
                 return True
         elif unit in _DIRECTION_CHARS_ZH:
             return True
@@ -371,8 +377,8 @@ def _roles(lower: list[str], text: str) -> tuple[frozenset[str], frozenset[str]]
         if tok in lx.DIRECTION_FROM_EN:
             sources.update(_span(lower, i + 1))
         elif tok in lx.DIRECTION_TO_EN:
-            if tok == "to" and i and lower[i - 1] in lx.INFINITIVE_BEFORE_EN:
-                continue  # "how to", "way to", "used to": an infinitive
+            if _infinitive_to(lower, i):
+                continue
             destinations.update(_span(lower, i + 1))
             if "from" not in lower[max(0, i - 6) : i]:
                 span = _DIRECTION_SPAN if tok in lx.COMPARISONS_EN else 1

@@ -136,6 +136,27 @@ def cjk_share(text: str) -> float:
     return len(_CJK.findall(text)) / max(1, len(_SPACE.sub("", text)))
 
 
+def split_scale(cjk_threshold: float, reference: float) -> float:
+    """``k`` of the script split (``HybridEmbedder``): the CJK cosine ``cjk_threshold``
+    lands on ``reference``, so one threshold serves both scripts."""
+    if not 0.0 < cjk_threshold < reference < 1.0:
+        raise ValueError("cjk_threshold must lie between 0 and the reference threshold")
+    return (1.0 - reference) / (1.0 - cjk_threshold)
+
+
+def split_vector(
+    latin: Vector, cjk: Callable[[], Vector], cjk_size: int, share: float, k: float
+) -> Vector:
+    """``[sqrt(1-s)·latin, sqrt(s·(1-k)), sqrt(s·k)·cjk]`` for CJK share ``s``; ``cjk``
+    is only called when the text has CJK characters."""
+    out = np.zeros(len(latin) + 1 + cjk_size, dtype=np.float32)
+    out[: len(latin)] = np.sqrt(1.0 - share) * latin
+    if share > 0.0:
+        out[len(latin)] = np.sqrt(share * (1.0 - k))
+        out[len(latin) + 1 :] = np.sqrt(share * k) * cjk()
+    return out
+
+
 class WordLlamaEmbedder:
     """WordLlama's packaged static embeddings (PyPI ``wordllama``), offline: the
     weights ship in the package; ``disable_download`` makes a missing file an error
@@ -184,25 +205,21 @@ class HybridEmbedder:
         reference: float,
         threads: int = 1,
     ) -> None:
-        if not 0.0 < cjk_threshold < reference:
-            raise ValueError("cjk_threshold must lie between 0 and the reference threshold")
         self._primary = primary
         self._secondary = secondary
-        self._k = (1.0 - reference) / (1.0 - cjk_threshold)
-        self._tail = np.zeros(1 + len(secondary.embed_sync("warm up")), dtype=np.float32)
+        self._k = split_scale(cjk_threshold, reference)
+        self._cjk_size = len(secondary.embed_sync("warm up"))
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="embed-hybrid")
         self.name = f"{primary.name}+{secondary.name}@{cjk_threshold:g}"
 
     def embed_sync(self, text: str) -> Vector:
-        share = cjk_share(text)
-        minilm = self._primary.embed_sync(text)
-        if share <= 0.0:
-            return np.concatenate([minilm, self._tail])
-        words = self._secondary.embed_sync(text)
-        head = np.sqrt(1.0 - share) * minilm
-        constant = np.asarray([np.sqrt(share * (1.0 - self._k))], dtype=np.float32)
-        tail_words = np.sqrt(share * self._k) * words
-        return np.concatenate([head, constant, tail_words]).astype(np.float32)
+        return split_vector(
+            self._primary.embed_sync(text),
+            lambda: self._secondary.embed_sync(text),
+            self._cjk_size,
+            cjk_share(text),
+            self._k,
+        )
 
     async def embed(self, text: str) -> Vector:
         loop = asyncio.get_running_loop()
@@ -256,9 +273,7 @@ class UseEmbedder:
         self.name = "use-multilingual-v3"
         self._k: float | None = None
         if cjk_threshold is not None and reference is not None:
-            if not 0.0 < cjk_threshold < reference < 1.0:
-                raise ValueError("cjk_threshold must lie between 0 and the reference threshold")
-            self._k = (1.0 - reference) / (1.0 - cjk_threshold)
+            self._k = split_scale(cjk_threshold, reference)
             self.name += f"-split@{cjk_threshold:g}/{reference:g}"
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="embed-use")
         self.embed_sync("warm up")  # the weights load on first use: not on a request
@@ -267,13 +282,7 @@ class UseEmbedder:
         u = np.asarray(self.model.encode(text), dtype=np.float32)
         if self._k is None:
             return np.ascontiguousarray(u)
-        share = cjk_share(text)
-        out = np.zeros(2 * len(u) + 1, dtype=np.float32)
-        out[: len(u)] = np.sqrt(1.0 - share) * u
-        if share > 0.0:
-            out[len(u)] = np.sqrt(share * (1.0 - self._k))
-            out[len(u) + 1 :] = np.sqrt(share * self._k) * u
-        return out
+        return split_vector(u, lambda: u, len(u), cjk_share(text), self._k)
 
     async def embed(self, text: str) -> Vector:
         loop = asyncio.get_running_loop()
