@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 from gateway.embedding import export_onnx
 from gateway.embedding.embedder import default_model_dir
-from tests.conftest import MASTER_KEY, RESTRICTED_KEY, TEAM_KEY
+from tests.conftest import MASTER_KEY, RESTRICTED_KEY, TEAM_KEY, GatewayProcess
 from tests.emulators.openai_upstream import EmulatorServer
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -110,3 +111,16 @@ def upstream_calls(emulator: EmulatorServer, text: str) -> int:
 def unique(text: str) -> str:
     """A sentence nobody else in the session asked (a code keeps the guard agreeing)."""
     return f"{text} (ref {uuid.uuid4().hex[:8]})"
+
+
+def wait_searchable(gateway: GatewayProcess, key: str, token: str = TEAM_KEY) -> dict[str, object]:
+    """The entry's status once the semantic index can find it (or after 5 s)."""
+    deadline = time.monotonic() + 5
+    while True:
+        status = httpx.get(
+            f"{gateway.url}/v1/cache/entries/{key}", headers={"authorization": f"Bearer {token}"}
+        )
+        assert status.status_code == 200, status.text
+        body: dict[str, object] = status.json()
+        if body["searchable"] or time.monotonic() > deadline:
+            return body

