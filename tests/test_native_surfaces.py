@@ -16,16 +16,16 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import MASTER_KEY, ROOT, UPSTREAM_KEY, GatewayProcess, scrape, wait_until
+from tests.conftest import MASTER_KEY, UPSTREAM_KEY, GatewayProcess, scrape, wait_until
 from tests.emulators.anthropic_upstream import AnthropicServer
 from tests.emulators.openai_upstream import EmulatorServer
 from tests.emulators.responses_bodies import REASONING_TOKENS
 from tests.openapi_schema import validate
+from tests.surface_support import stages_yaml
 
 ANTHROPIC_KEY = "sk-ant-native-0123456789"
 CLAUDE = "claude-sonnet-4-20250514"
 KEYS = {team: f"sk-native-{team}-0123456789" for team in ("plain", "pii", "out", "tight")}
-WORDS = ROOT / "tests" / "data" / "dev-hard" / "sensitive-dev-words.txt"
 SECRET_TERM = "Project Kestrel"
 LONG_SYSTEM = " ".join(f"rule{i}" for i in range(60))
 
@@ -59,18 +59,7 @@ models:
   gpt-4o-mini: {{targets: [{{provider: emu, model: gpt-4o-mini}}], price: {{input: 1, output: 2}}}}
   compat: {{targets: [{{provider: compat, model: gpt-4o-mini}}]}}
   claude: {{targets: [{{provider: ant, model: {CLAUDE}}}], price: {{input: 3, output: 15}}}}
-guardrails:
-  policies:
-    pii:
-      input:
-        - {{name: pii-in, validator: gateway/pii, action: redact, options: {{entities: [EMAIL]}}}}
-    outbound:
-      output:
-        - {{name: confidential-out, validator: gateway/sensitive_terms, action: block,
-            options: {{terms_files: ["{WORDS}"]}}}}
-labeling:
-  producer: "Example AI Ltd."
-  key_file: "{tmp / "keys" / "aigc.pem"}"
+{stages_yaml(tmp / "keys" / "aigc.pem")}
 teams:
   plain: {{}}
   pii: {{guardrails: pii}}

@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MASTER_KEY, ROOT, UPSTREAM_KEY, GatewayProcess, wait_until
+from tests.conftest import MASTER_KEY, UPSTREAM_KEY, GatewayProcess, wait_until
 from tests.emulators.openai_upstream import EmulatorServer
+from tests.surface_support import stages_yaml
 
 KEYS = {team: f"sk-surface-{team}-0123456789" for team in ("pii", "lim", "cached", "plain", "out")}
-WORDS = ROOT / "tests" / "data" / "dev-hard" / "sensitive-dev-words.txt"
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +32,7 @@ providers:
   emu: {{kind: openai, base_url: "{emulator.base_url}", api_key: "{UPSTREAM_KEY}"}}
 models:
   gpt-4o-mini: {{targets: [{{provider: emu, model: gpt-4o-mini}}]}}
-guardrails:
-  policies:
-    pii:
-      input:
-        - {{name: pii-in, validator: gateway/pii, action: redact, options: {{entities: [EMAIL]}}}}
-    outbound:
-      output:
-        - {{name: confidential-out, validator: gateway/sensitive_terms, action: block,
-            options: {{terms_files: ["{WORDS}"]}}}}
-labeling:
-  producer: "Example AI Ltd."
-  key_file: "{key_file}"
+{stages_yaml(key_file)}
 teams:
   pii: {{guardrails: pii}}
   lim: {{limits: {{rpm: 2}}}}
