@@ -6,9 +6,11 @@ import json
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.labeling.content import StreamText, body_text
-from gateway.labeling.label import sf_string
+from gateway.labeling.keys import b64url_decode
+from gateway.labeling.label import Labeler, sf_string
 from gateway.labeling.saved import parse_saved
 from gateway.labeling.visible import looks_cjk
 
@@ -171,3 +173,16 @@ def test_parse_saved(saved: bytes, headers: dict[str, str], body: bytes) -> None
 )
 def test_language_guess(text: str, cjk: bool) -> None:
     assert looks_cjk(text) is cjk
+
+
+def test_signature_is_the_keys_own_ed25519_signature() -> None:
+    """libsodium signs; the JWS signature is exactly what cryptography's key.sign gives
+    (Ed25519 is deterministic) and verifies with the published public key."""
+    key = Ed25519PrivateKey.generate()
+    labeler = Labeler("gateway-test", key, clock=lambda: 1_796_000_000.0)
+    for text in ("", "hello", "你好世界" * 200):
+        jws = labeler.sign("0123456789abcdef0123456789abcdef", "m", text)
+        head, claims, signature = jws.split(".")
+        signing_input = f"{head}.{claims}".encode("ascii")
+        assert b64url_decode(signature) == key.sign(signing_input)
+        key.public_key().verify(b64url_decode(signature), signing_input)
