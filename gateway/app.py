@@ -149,6 +149,10 @@ class Gateway:
             stack.push_async_callback(self.limiter.aclose)
             for client in self.clients.values():
                 stack.push_async_callback(client.aclose)
+            metrics = self.telemetry.metrics
+            if metrics is not None:
+                metrics.start()
+                stack.push_async_callback(metrics.stop)
             self.loads.start()
             stack.push_async_callback(self.loads.stop)
             self.health.start()

@@ -369,3 +369,49 @@ def test_metrics_are_not_readable_by_a_team_or_anonymously(
 
 def test_scrape_token_reads_metrics(served: GatewayProcess) -> None:
     assert "gateway_requests" in scrape(served.url, SCRAPE)
+
+
+def test_recorded_series_expose_what_prometheus_client_would() -> None:
+    """The hot path's own sums, flushed, give the exposition prometheus_client's
+    ``inc``/``observe`` would: bucket edges (a value on a bound counts in that bucket),
+    sums, counts, and an in-flight gauge that follows the requests being served."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+
+    ours = GatewayMetrics(Metrics())
+    registry = CollectorRegistry()
+    labels = ["gen_ai_operation_name", "gen_ai_request_model", "team", "error_type"]
+    reference = Histogram(
+        "gen_ai_server_request_duration_seconds",
+        "x",
+        labels,
+        buckets=semconv.DURATION_BUCKETS,
+        registry=registry,
+    )
+    counter = Counter("gateway_cost_usd", "x", ["team", "model"], registry=registry)
+    values = [0.0, *semconv.DURATION_BUCKETS, 0.0004, 0.33, 7.5, 1e9, -1.0]
+    for value in values:
+        ours.c_server_duration("chat", "m", "t", "").observe(value)
+        reference.labels("chat", "m", "t", "").observe(value)
+    for amount in (0.25, 0.0, 1e-7):
+        ours.c_cost("t", "m").inc(amount)
+        counter.labels("t", "m").inc(amount)
+    with pytest.raises(ValueError):
+        ours.c_cost("t", "m").inc(-1)
+    ours.serving = 3
+
+    def samples(text: bytes, name: str) -> list[tuple[str, dict[str, str], float]]:
+        families = {f.name: f for f in text_string_to_metric_families(text.decode())}
+        return [(s.name, s.labels, s.value) for s in families[name].samples]
+
+    from prometheus_client import generate_latest
+
+    theirs = generate_latest(registry)
+    for name in ("gen_ai_server_request_duration_seconds", "gateway_cost_usd"):
+        mine = [s for s in samples(ours.exposition(), name) if not s[0].endswith("_created")]
+        expected = [s for s in samples(theirs, name) if not s[0].endswith("_created")]
+        assert mine == expected
+    assert samples(ours.exposition(), "gateway_requests_in_flight")[0][2] == 3.0
+    # A second flush adds nothing twice.
+    ours.flush()
+    again = samples(ours.exposition(), "gateway_cost_usd")
+    assert [s[2] for s in again if s[0].endswith("_total")] == [0.2500001]

@@ -6,6 +6,13 @@ value comes from config (teams, model routes, targets) or a small fixed set (sta
 error code, cache result). Names a client controls (models under a prefix route) pass
 through ``BoundedValues`` so the series count stays bounded.
 
+A request adds to plain Python numbers (``CounterSeries``, ``HistogramSeries``: an
+addition, or a C bisect and two additions), and ``flush`` hands the sums to
+prometheus_client's children: before every exposition, and once a second from a task
+(``run``). prometheus_client's own ``inc``/``observe`` take a lock and validate on every
+call and walk the buckets in Python: ~8 % of a plain request's CPU. Recording happens
+on the event loop's thread only, as does the flush.
+
 Per-request series are recorded once, when the request finishes, from what the request
 context says. State that is not per request is read when scraped (target health) or
 set by its owner when it changes (circuit state, engine load).
@@ -17,10 +24,13 @@ worker write its values to shared files and ``/metrics`` sum them.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -59,20 +69,82 @@ class BoundedValues:
         return OTHER
 
 
+FLUSH_INTERVAL_S = 1.0
+
+
+class CounterSeries:
+    """One counter series' increments since the last flush."""
+
+    __slots__ = ("_child", "_pending")
+
+    def __init__(self, child: Any) -> None:
+        self._child = child
+        self._pending = 0.0
+
+    def inc(self, amount: float = 1.0) -> None:
+        if amount < 0:
+            raise ValueError("counters can only be incremented by non-negative amounts")
+        self._pending += amount
+
+    def flush(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, 0.0
+            self._child.inc(pending)
+
+
+class HistogramSeries:
+    """One histogram series' bucket counts and sum since the last flush.
+
+    The flush adds them to the child's bucket and sum values (``_buckets``, ``_sum``:
+    what ``Histogram.observe`` itself increments, in-process or multiprocess alike),
+    looked up once here so that a prometheus_client without them fails at start-up.
+    """
+
+    __slots__ = ("_bounds", "_buckets", "_counts", "_pending", "_sum")
+
+    def __init__(self, child: Any) -> None:
+        self._bounds: list[float] = list(child._upper_bounds)
+        self._buckets: list[Any] = list(child._buckets)
+        self._sum: Any = child._sum
+        self._counts = [0] * len(self._bounds)
+        self._pending = 0.0
+
+    def observe(self, amount: float) -> None:
+        # The first bucket whose upper bound is >= amount, as Histogram.observe picks it.
+        self._counts[bisect_left(self._bounds, amount)] += 1
+        self._pending += amount
+
+    def flush(self) -> None:
+        counts = self._counts
+        if not any(counts):
+            return
+        for i, count in enumerate(counts):
+            if count:
+                counts[i] = 0
+                self._buckets[i].inc(count)
+        pending, self._pending = self._pending, 0.0
+        self._sum.inc(pending)
+
+
 class _Children:
-    """label tuple -> child, so the hot path skips ``labels()``'s validation and lock."""
+    """label tuple -> series, so the hot path skips ``labels()``'s validation and lock."""
 
-    __slots__ = ("_cache", "_metric")
+    __slots__ = ("_cache", "_metric", "_series")
 
-    def __init__(self, metric: Any) -> None:
+    def __init__(self, metric: Any, series: type[CounterSeries] | type[HistogramSeries]) -> None:
         self._metric = metric
+        self._series = series
         self._cache: dict[tuple[str, ...], Any] = {}
 
     def __call__(self, *key: str) -> Any:
-        child = self._cache.get(key)
-        if child is None:
-            child = self._cache[key] = self._metric.labels(*key)
-        return child
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._series(self._metric.labels(*key))
+        return found
+
+    def flush(self) -> None:
+        for series in self._cache.values():
+            series.flush()
 
 
 class _LiveState(Collector):
@@ -220,18 +292,22 @@ class GatewayMetrics:
             registry=r,
             multiprocess_mode="mostrecent",
         )
-        self.c_requests = _Children(self.requests)
-        self.c_server_duration = _Children(self.server_duration)
-        self.c_server_ttft = _Children(self.server_ttft)
-        self.c_server_tpot = _Children(self.server_tpot)
-        self.c_client_duration = _Children(self.client_duration)
-        self.c_client_ttfc = _Children(self.client_ttfc)
-        self.c_client_tokens = _Children(self.client_tokens)
-        self.c_tokens = _Children(self.tokens)
-        self.c_cost = _Children(self.cost)
-        self.c_cache = _Children(self.cache)
-        self.c_refusals = _Children(self.refusals)
-        self.c_guard_actions = _Children(self.guard_actions)
+        self.c_requests = _Children(self.requests, CounterSeries)
+        self.c_server_duration = _Children(self.server_duration, HistogramSeries)
+        self.c_server_ttft = _Children(self.server_ttft, HistogramSeries)
+        self.c_server_tpot = _Children(self.server_tpot, HistogramSeries)
+        self.c_client_duration = _Children(self.client_duration, HistogramSeries)
+        self.c_client_ttfc = _Children(self.client_ttfc, HistogramSeries)
+        self.c_client_tokens = _Children(self.client_tokens, HistogramSeries)
+        self.c_tokens = _Children(self.tokens, CounterSeries)
+        self.c_cost = _Children(self.cost, CounterSeries)
+        self.c_cache = _Children(self.cache, CounterSeries)
+        self.c_refusals = _Children(self.refusals, CounterSeries)
+        self.c_guard_actions = _Children(self.guard_actions, CounterSeries)
+        self._children = [value for value in vars(self).values() if isinstance(value, _Children)]
+        # Requests being served now: counted here, set on the gauge by each flush.
+        self.serving = 0
+        self._task: asyncio.Task[None] | None = None
 
     # --- for the features that own slow-changing state ------------------------------------------
 
@@ -248,9 +324,35 @@ class GatewayMetrics:
         self.engine_running.labels(label).set(running)
         self.engine_kv_cache.labels(label).set(kv_cache_utilization)
 
-    # --- exposition --------------------------------------------------------------------------
+    # --- flushing and exposition -------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Hand what requests recorded since the last flush to prometheus_client."""
+        for children in self._children:
+            children.flush()
+        self.in_flight.set(self.serving)
+
+    def start(self) -> None:
+        """Flush once a second: with several workers, a scrape that another worker
+        answers reads this worker's values from the shared files."""
+        self._task = asyncio.create_task(self._flush_loop(), name="gateway-metrics-flush")
+
+    async def stop(self) -> None:
+        """Stop flushing, after a last flush (what the last requests recorded)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.flush()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            self.flush()
 
     def exposition(self) -> bytes:
+        self.flush()
         directory = os.environ.get(MULTIPROC_ENV)
         if not directory:
             return generate_latest(self.registry)

@@ -106,7 +106,7 @@ class Observe(Stage):
         state = TELEMETRY.set(ctx, RequestTelemetry())
         OBSERVER.set(ctx, self._observer)
         if self._metrics is not None:
-            self._metrics.in_flight.inc()
+            self._metrics.serving += 1
         tracing = self._tracing
         if tracing is None:
             if "traceparent" in ctx.client_headers:
@@ -176,7 +176,7 @@ class Observe(Stage):
         if state is None:
             return
         if self._metrics is not None:
-            self._metrics.in_flight.dec()
+            self._metrics.serving -= 1
         error_type = _error_type(ctx)
         if state.attempt_started is not None:
             self._close_stream_attempt(ctx, state, now, error_type)
