@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_pem_private_key,
+)
 
 from gateway.labeling.content import StreamText, body_text
-from gateway.labeling.keys import b64url_decode
+from gateway.labeling.keys import (
+    LabelKeyError,
+    PrivateKey,
+    _parse_private,
+    b64url_decode,
+    parse_public,
+    private_pem,
+    public_key,
+)
 from gateway.labeling.label import Labeler, sf_string
 from gateway.labeling.saved import parse_saved
 from gateway.labeling.visible import looks_cjk
@@ -176,13 +193,55 @@ def test_language_guess(text: str, cjk: bool) -> None:
 
 
 def test_signature_is_the_keys_own_ed25519_signature() -> None:
-    """libsodium signs; the JWS signature is exactly what cryptography's key.sign gives
-    (Ed25519 is deterministic) and verifies with the published public key."""
-    key = Ed25519PrivateKey.generate()
+    """libsodium signs; the JWS signature is exactly what cryptography (OpenSSL) gives
+    for the same key (Ed25519 is deterministic) and verifies with the public key."""
+    key = PrivateKey.generate()
+    theirs = Ed25519PrivateKey.from_private_bytes(key.seed)
     labeler = Labeler("gateway-test", key, clock=lambda: 1_796_000_000.0)
+    public = theirs.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    assert labeler.public == public_key(public)
     for text in ("", "hello", "你好世界" * 200):
         jws = labeler.sign("0123456789abcdef0123456789abcdef", "m", text)
         head, claims, signature = jws.split(".")
         signing_input = f"{head}.{claims}".encode("ascii")
-        assert b64url_decode(signature) == key.sign(signing_input)
-        key.public_key().verify(b64url_decode(signature), signing_input)
+        assert b64url_decode(signature) == theirs.sign(signing_input)
+        theirs.public_key().verify(b64url_decode(signature), signing_input)
+        assert labeler.public.verify(b64url_decode(signature), signing_input)
+        assert not labeler.public.verify(b64url_decode(signature), signing_input + b" ")
+    assert not labeler.public.verify(b"short", b"message")
+
+
+def test_key_files_read_and_written_as_cryptography_does() -> None:
+    """RFC 8410 PEMs are read without cryptography and written byte for byte as it
+    writes them; what it refuses (PKCS#8 v2, other kinds of key) is refused too, naming
+    the field."""
+    theirs = Ed25519PrivateKey.generate()
+    seed = theirs.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    pem = theirs.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    assert private_pem(PrivateKey(seed)) == pem
+    assert _parse_private(pem.decode(), "f") == PrivateKey(seed)
+    public_pem = theirs.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    raw_public = theirs.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    assert parse_public(public_pem.decode(), "f") == public_key(raw_public)
+    assert parse_public(pem.decode(), "f") == public_key(raw_public)
+    # PKCS#8 v2 (OneAsymmetricKey with the public key), as some tools write it.
+    v2 = (
+        bytes.fromhex("3051020101300506032b657004220420")
+        + seed
+        + bytes.fromhex("812100")
+        + raw_public
+    )
+    v2_pem = "-----BEGIN PRIVATE KEY-----\n" + base64.b64encode(v2).decode() + "\n-----END PRIVATE KEY-----"
+    with pytest.raises(ValueError):
+        load_pem_private_key(v2_pem.encode(), None)
+    with pytest.raises(LabelKeyError, match=r"^f: not an Ed25519 private key"):
+        _parse_private(v2_pem, "f")
+    ec_pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        .decode()
+    )
+    with pytest.raises(LabelKeyError, match=r"labeling\.signing_key: not an Ed25519 private key"):
+        _parse_private(ec_pem, "labeling.signing_key")
+    with pytest.raises(LabelKeyError, match=r"verify_keys\[0\]: not an Ed25519 public key"):
+        parse_public(base64.b64encode(b"x" * 31).decode(), "verify_keys[0]")

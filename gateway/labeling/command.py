@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gateway.config import load_config
 from gateway.labeling.keys import (
@@ -87,6 +86,6 @@ def _read_keys(path: Path) -> list[PublicKey]:
         for entry in entries:
             if entry.get("kty") == "OKP" and entry.get("crv") == "Ed25519":
                 raw = b64url_decode(str(entry["x"]))
-                keys.append(public_key(Ed25519PublicKey.from_public_bytes(raw)))
+                keys.append(public_key(raw))
         return keys
-    return [public_key(parse_public(text, str(path)))]
+    return [parse_public(text, str(path))]

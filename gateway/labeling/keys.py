@@ -4,6 +4,11 @@ Several workers (or replicas sharing a volume) may start at once; the key is wri
 a temporary file and linked into place, so exactly one key wins and every process
 reads that one. A key id (``kid``) is the first 16 hex digits of the SHA-256 of the raw
 public key, so a verifier can pick the right key without trying them all.
+
+Keys are raw Ed25519 bytes, signed and checked with libsodium (PyNaCl). Key files are
+PEM in RFC 8410's layout, the one Ed25519 layout that ``openssl genpkey -algorithm
+ed25519`` and ``cryptography`` write and read: a fixed DER prefix and the 32 bytes, so
+they are read here without ``cryptography`` (9 MB of memory in every worker).
 """
 
 from __future__ import annotations
@@ -14,14 +19,14 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl.bindings import crypto_sign_open, crypto_sign_seed_keypair
+from nacl.exceptions import BadSignatureError
 
 from gateway.labeling.config import Labeling
 
@@ -36,21 +41,40 @@ class LabelKeyError(ValueError):
 @dataclass(frozen=True, slots=True)
 class PublicKey:
     kid: str
-    key: Ed25519PublicKey
-
-    def raw(self) -> bytes:
-        return self.key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    raw: bytes  # the 32-byte Ed25519 public key
 
     def jwk(self) -> dict[str, Any]:
         """RFC 8037 OKP key, usable by any JOSE library to check the labels' JWS."""
         return {
             "kty": "OKP",
             "crv": "Ed25519",
-            "x": b64url(self.raw()),
+            "x": b64url(self.raw),
             "kid": self.kid,
             "use": "sig",
             "alg": "EdDSA",
         }
+
+    def verify(self, signature: bytes, message: bytes) -> bool:
+        try:
+            crypto_sign_open(signature + message, self.raw)
+        except (BadSignatureError, ValueError, TypeError):
+            return False
+        return len(signature) == 64
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateKey:
+    seed: bytes  # the 32-byte Ed25519 private key (RFC 8032's seed)
+
+    @staticmethod
+    def generate() -> PrivateKey:
+        return PrivateKey(os.urandom(32))
+
+    def public_raw(self) -> bytes:
+        return crypto_sign_seed_keypair(self.seed)[0]
+
+    def public(self) -> PublicKey:
+        return public_key(self.public_raw())
 
 
 def b64url(data: bytes) -> str:
@@ -61,9 +85,10 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def public_key(key: Ed25519PublicKey) -> PublicKey:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return PublicKey(hashlib.sha256(raw).hexdigest()[:16], key)
+def public_key(raw: bytes) -> PublicKey:
+    if len(raw) != 32:
+        raise ValueError("an Ed25519 public key is 32 bytes")
+    return PublicKey(hashlib.sha256(raw).hexdigest()[:16], bytes(raw))
 
 
 def default_key_path() -> Path:
@@ -78,14 +103,14 @@ def key_path(config: Labeling) -> Path:
     return Path(config.key_file).expanduser() if config.key_file else default_key_path()
 
 
-def signing_key(config: Labeling) -> Ed25519PrivateKey:
+def signing_key(config: Labeling) -> PrivateKey:
     """The configured key, else the key file's, else a new key persisted there."""
     if config.signing_key:
         return _parse_private(config.signing_key, "labeling.signing_key")
     path = key_path(config)
     if path.exists():
         return _read_private(path)
-    key = Ed25519PrivateKey.generate()
+    key = PrivateKey.generate()
     try:
         _persist(key, path)
     except OSError as exc:
@@ -107,50 +132,65 @@ def verification_keys(config: Labeling) -> list[PublicKey]:
     """
     keys: list[PublicKey] = []
     if config.signing_key:
-        keys.append(
-            public_key(_parse_private(config.signing_key, "labeling.signing_key").public_key())
-        )
+        keys.append(_parse_private(config.signing_key, "labeling.signing_key").public())
     else:
         path = key_path(config)
         if path.exists():
-            keys.append(public_key(_read_private(path).public_key()))
+            keys.append(_read_private(path).public())
     for index, text in enumerate(config.verify_keys):
-        keys.append(public_key(parse_public(text, f"labeling.verify_keys[{index}]")))
+        keys.append(parse_public(text, f"labeling.verify_keys[{index}]"))
     return keys
 
 
-def parse_public(text: str, where: str) -> Ed25519PublicKey:
+# RFC 8410 DER prefixes: PKCS#8 v1 (OneAsymmetricKey) and SubjectPublicKeyInfo, id-Ed25519.
+_PKCS8_PREFIX = bytes.fromhex("302e020100300506032b657004220420")
+_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+_PEM = re.compile(r"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", re.DOTALL)
+
+
+def parse_public(text: str, where: str) -> PublicKey:
+    """A PEM public key, a PEM private key (its public half), or base64 of the 32 bytes."""
     text = text.strip()
     try:
         if text.startswith("-----BEGIN"):
             if "PRIVATE KEY" in text:
-                return _parse_private(text, where).public_key()
-            loaded = serialization.load_pem_public_key(text.encode())
-            if not isinstance(loaded, Ed25519PublicKey):
-                raise LabelKeyError(f"{where}: not an Ed25519 public key")
-            return loaded
-        return Ed25519PublicKey.from_public_bytes(_b64_any(text))
-    except (ValueError, UnsupportedAlgorithm, binascii.Error) as exc:
+                return _parse_private(text, where).public()
+            der = _pem_der(text)
+            if len(der) != 44 or not der.startswith(_SPKI_PREFIX):
+                raise ValueError("not an Ed25519 SubjectPublicKeyInfo")
+            return public_key(der[12:])
+        return public_key(_b64_any(text))
+    except (ValueError, binascii.Error) as exc:
         if isinstance(exc, LabelKeyError):
             raise
         raise LabelKeyError(f"{where}: not an Ed25519 public key (PEM or base64 raw)") from None
 
 
-def _parse_private(text: str, where: str) -> Ed25519PrivateKey:
+def _parse_private(text: str, where: str) -> PrivateKey:
     text = text.strip()
     try:
         if text.startswith("-----BEGIN"):
-            loaded = serialization.load_pem_private_key(text.encode(), password=None)
-            if not isinstance(loaded, Ed25519PrivateKey):
-                raise LabelKeyError(f"{where}: not an Ed25519 private key")
-            return loaded
-        return Ed25519PrivateKey.from_private_bytes(_b64_any(text))
-    except (ValueError, TypeError, UnsupportedAlgorithm, binascii.Error) as exc:
+            der = _pem_der(text)
+            if len(der) != 48 or not der.startswith(_PKCS8_PREFIX):
+                raise ValueError("not an Ed25519 PKCS#8 key")
+            return PrivateKey(der[16:])
+        seed = _b64_any(text)
+        if len(seed) != 32:
+            raise ValueError("an Ed25519 seed is 32 bytes")
+        return PrivateKey(seed)
+    except (ValueError, binascii.Error) as exc:
         if isinstance(exc, LabelKeyError):
             raise
         raise LabelKeyError(
             f"{where}: not an Ed25519 private key (PKCS#8 PEM or base64 seed)"
         ) from None
+
+
+def _pem_der(text: str) -> bytes:
+    match = _PEM.search(text)
+    if match is None:
+        raise ValueError("not a PEM block")
+    return base64.b64decode("".join(match.group(2).split()), validate=True)
 
 
 def _b64_any(text: str) -> bytes:
@@ -159,19 +199,17 @@ def _b64_any(text: str) -> bytes:
     return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
 
 
-def _read_private(path: Path) -> Ed25519PrivateKey:
+def _read_private(path: Path) -> PrivateKey:
     return _parse_private(path.read_text(encoding="ascii"), str(path))
 
 
-def private_pem(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+def private_pem(key: PrivateKey) -> bytes:
+    """PKCS#8 PEM in RFC 8410's layout: byte for byte what ``cryptography`` writes."""
+    body = base64.b64encode(_PKCS8_PREFIX + key.seed).decode("ascii")
+    return f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n".encode("ascii")
 
 
-def _persist(key: Ed25519PrivateKey, path: Path) -> None:
+def _persist(key: PrivateKey, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".aigc-key-")
     try:

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import msgspec
-from cryptography.exceptions import InvalidSignature
 
 from gateway.labeling.content import StreamText, body_text, sha256_hex
 from gateway.labeling.keys import PublicKey, b64url_decode
@@ -163,9 +162,11 @@ class Verifier:
         if key is None:
             raise _Tampered(f"signed by an unknown key ({kid}); give the producer's public keys")
         try:
-            key.key.verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"))
-        except (InvalidSignature, ValueError, UnicodeEncodeError):
-            raise _Tampered("the signature does not match the signed claims") from None
+            valid = key.verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            valid = False
+        if not valid:
+            raise _Tampered("the signature does not match the signed claims")
         try:
             claims = msgspec.json.decode(b64url_decode(parts[1]), type=Claims)
         except (msgspec.DecodeError, ValueError):
