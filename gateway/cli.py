@@ -178,11 +178,10 @@ def _log_config(level: str) -> dict[str, Any]:
         "disable_existing_loggers": False,
         "formatters": {
             "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-            "raw": {"format": "%(message)s"},
         },
         "handlers": {
             "default": {"class": "logging.StreamHandler", "formatter": "plain"},
-            "access": {"class": "logging.StreamHandler", "formatter": "raw"},
+            "access": {"class": "gateway.telemetry.line_handler.LineHandler"},
         },
         "loggers": {
             "gateway": {"handlers": ["default"], "level": level, "propagate": False},

@@ -17,6 +17,7 @@ from gateway.auth.keys import PRINCIPAL
 from gateway.pipeline.context import RequestContext
 from gateway.routing.models import ROUTE, TARGET
 from gateway.telemetry.events import decisions
+from gateway.telemetry.line_handler import LineHandler
 
 log = logging.getLogger("gateway.access")
 _encode = msgspec.json.Encoder().encode
@@ -49,13 +50,19 @@ class AccessLogger:
     def write(
         self, ctx: RequestContext, latency: float, ttft: float | None, trace_id: str | None
     ) -> None:
-        if log.isEnabledFor(_INFO):
-            _write(ctx, latency, ttft, trace_id, self._clock.now())
+        handler = LineHandler.taking_lines(log, _INFO)
+        if handler is not None:
+            handler.append(_line(ctx, latency, ttft, trace_id, self._clock.now()))
+        elif log.isEnabledFor(_INFO):
+            line = _line(ctx, latency, ttft, trace_id, self._clock.now())
+            # makeRecord + handle: what log.info does, minus the stack walk for the
+            # caller's file and line, which an access line never shows.
+            log.handle(log.makeRecord(log.name, _INFO, "", 0, line, (), None))
 
 
-def _write(
+def _line(
     ctx: RequestContext, latency: float, ttft: float | None, trace_id: str | None, now: str
-) -> None:
+) -> str:
     usage = ctx.usage
     principal = PRINCIPAL.get(ctx)
     route, target = ROUTE.get(ctx), TARGET.get(ctx)
@@ -87,6 +94,4 @@ def _write(
         "refusal": decided.refusal,
         "label_id": decided.label_id,
     }
-    # makeRecord + handle: what log.info does, minus the stack walk for the caller's
-    # file and line, which an access line never shows.
-    log.handle(log.makeRecord(log.name, _INFO, "", 0, _encode(record).decode(), (), None))
+    return _encode(record).decode()
