@@ -7,18 +7,22 @@ import asyncio
 import io
 import logging
 
-from gateway.telemetry.line_handler import LineHandler
+from gateway.telemetry.line_handler import ATOMIC_WRITE, LineHandler
 
 
 class _Writes(io.StringIO):
-    """Counts writes: the point of the handler is fewer of them."""
+    """Keeps each write: the point of the handler is fewer of them."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.writes = 0
+        self.texts: list[str] = []
+
+    @property
+    def writes(self) -> int:
+        return len(self.texts)
 
     def write(self, text: str) -> int:
-        self.writes += 1
+        self.texts.append(text)
         return super().write(text)
 
 
@@ -42,6 +46,24 @@ async def test_lines_of_one_pass_leave_in_one_write_in_order() -> None:
     handler.append("later")
     await asyncio.sleep(0)
     assert stream.getvalue().endswith("}\nlater\n") and stream.writes == 2
+
+
+async def test_no_write_is_longer_than_a_pipe_takes_whole() -> None:
+    """Other workers share the stream: a write over PIPE_BUF bytes could be interleaved
+    with theirs mid-line, so a batch is cut at line ends below it."""
+    stream = _Writes()
+    handler = LineHandler(stream)
+    lines = [f'{{"n": {n}, "pad": "{"x" * 590}", "model": "模型"}}' for n in range(40)]
+    huge = "y" * (ATOMIC_WRITE * 2)
+    for line in [*lines[:20], huge, *lines[20:]]:
+        handler.append(line)
+    await asyncio.sleep(0)
+    assert stream.getvalue() == "".join(f"{line}\n" for line in [*lines[:20], huge, *lines[20:]])
+    assert f"{huge}\n" in stream.texts  # a longer line leaves alone
+    for text in stream.texts:
+        assert text.endswith("\n")
+        assert text == f"{huge}\n" or len(text.encode()) <= ATOMIC_WRITE
+    assert stream.writes < 20  # still batched
 
 
 async def test_a_logged_record_follows_the_lines_still_waiting() -> None:

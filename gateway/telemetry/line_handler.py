@@ -4,7 +4,8 @@ Why: through ``logging`` an access line cost about 5 % of a plain chat request's
 (a ``LogRecord``, the handler lock, the formatter, and one write syscall per line). The
 access logger hands its line straight to this handler when it is the logger's only
 handler and nothing filters (``AccessLogger``); lines handed over in one pass of the
-event loop are written together, in one write, at the start of the next pass. Anything
+event loop are written together, at the start of the next pass, in writes of at most
+``PIPE_BUF`` bytes (so that other workers' lines never land inside one). Anything
 else logged through the handler (``emit``) is written as a ``StreamHandler`` writes it,
 after the lines still waiting. Its messages are written as they are: configure a plain
 ``StreamHandler`` for an access log with a formatter of its own.
@@ -14,7 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
+from collections.abc import Iterator
 from typing import TextIO
+
+# Several workers write to one stderr, often a pipe (docker, systemd): a write of at most
+# PIPE_BUF bytes is never interleaved with theirs, so a batch never splits a line.
+ATOMIC_WRITE = getattr(select, "PIPE_BUF", 512)
 
 
 class LineHandler(logging.StreamHandler[TextIO]):
@@ -37,12 +44,13 @@ class LineHandler(logging.StreamHandler[TextIO]):
     def flush(self) -> None:
         if self._pending:
             lines, self._pending = self._pending, []
-            text = "\n".join(lines) + "\n"
             with self.lock:  # type: ignore[union-attr]
-                try:
-                    self.stream.write(text)
-                except Exception:
-                    self.handleError(logging.makeLogRecord({"msg": text}))
+                for text in _batches(lines):
+                    try:
+                        self.stream.write(text)
+                        self.stream.flush()
+                    except Exception:
+                        self.handleError(logging.makeLogRecord({"msg": text}))
         super().flush()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -60,3 +68,16 @@ class LineHandler(logging.StreamHandler[TextIO]):
         if type(handler) is not LineHandler or handler.filters or handler.level > level:
             return None
         return handler if logger.isEnabledFor(level) else None
+
+
+def _batches(lines: list[str]) -> Iterator[str]:
+    """The lines, newline-terminated, joined into runs of at most ``ATOMIC_WRITE`` bytes
+    (a longer line alone)."""
+    start = size = 0
+    for index, line in enumerate(lines):
+        length = (len(line) if line.isascii() else len(line.encode())) + 1
+        if index > start and size + length > ATOMIC_WRITE:
+            yield "\n".join(lines[start:index]) + "\n"
+            start, size = index, 0
+        size += length
+    yield "\n".join(lines[start:]) + "\n"
