@@ -7,6 +7,8 @@ import asyncio
 import io
 import logging
 
+import pytest
+
 from gateway.telemetry.line_handler import ATOMIC_WRITE, LineHandler
 
 
@@ -74,6 +76,30 @@ async def test_a_logged_record_follows_the_lines_still_waiting() -> None:
     handler.append("first")
     logger.info("second %s", "record")
     assert stream.getvalue() == "first\nsecond record\n"
+
+
+class _Broken(io.StringIO):
+    """stderr after its reader went away: every write and flush fails."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+async def test_a_broken_stream_never_raises_into_the_request_or_the_logger(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    handler = LineHandler(_Broken())
+    logger = _logger("test.lines.broken", handler)
+    handler.append("lost")
+    handler.flush()
+    logger.info("also lost")  # through emit: the waiting lines first, then the record
+    handler.append("lost too")
+    await asyncio.sleep(0)  # the scheduled flush, in the loop
+    assert "BrokenPipeError" in capsys.readouterr().err  # reported as logging reports it
+    logger.removeHandler(handler)  # else logging.shutdown reports it again at exit
 
 
 def test_without_a_running_loop_a_line_is_written_at_once() -> None:

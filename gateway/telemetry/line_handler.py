@@ -42,16 +42,19 @@ class LineHandler(logging.StreamHandler[TextIO]):
                 self.flush()
 
     def flush(self) -> None:
-        if self._pending:
+        """Write the waiting lines. Never raises: a broken stream (a closed pipe) is
+        reported as ``logging`` reports it (``handleError``), and its lines dropped."""
+        with self.lock:  # type: ignore[union-attr]
             lines, self._pending = self._pending, []
-            with self.lock:  # type: ignore[union-attr]
-                for text in _batches(lines):
-                    try:
+            try:
+                if lines:
+                    for text in _batches(lines):
                         self.stream.write(text)
                         self.stream.flush()
-                    except Exception:
-                        self.handleError(logging.makeLogRecord({"msg": text}))
-        super().flush()
+                else:
+                    super().flush()
+            except Exception:
+                self.handleError(logging.makeLogRecord({"msg": f"{len(lines)} access lines"}))
 
     def emit(self, record: logging.LogRecord) -> None:
         self.flush()
