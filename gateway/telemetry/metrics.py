@@ -9,7 +9,7 @@ through ``BoundedValues`` so the series count stays bounded.
 A request adds to plain Python numbers (``CounterSeries``, ``HistogramSeries``: an
 addition, or a C bisect and two additions), and ``flush`` hands the sums to
 prometheus_client's children: before every exposition, and once a second from a task
-(``run``). prometheus_client's own ``inc``/``observe`` take a lock and validate on every
+(``start``). prometheus_client's own ``inc``/``observe`` take a lock and validate on every
 call and walk the buckets in Python: ~8 % of a plain request's CPU. Recording happens
 on the event loop's thread only, as does the flush.
 
