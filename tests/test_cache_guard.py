@@ -81,6 +81,15 @@ MUST_DIFFER = [
         "Is it cheaper to fly Denver to Boston or drive?",
         "direction",
     ),
+    # A solid en dash between two words is a route; "https" is not the plural of "http";
+    # 兑 names an exchange rate's direction.
+    (
+        "How many hours is the drive Madrid\u2013Lisbon?",
+        "How many hours is the drive Lisbon\u2013Madrid?",
+        "direction",
+    ),
+    ("Redirect http traffic to https in nginx", "Redirect https traffic to http in nginx", "direction"),
+    ("人民币兑日元今天多少", "日元兑人民币今天多少", "direction"),
 ]
 
 MAY_MATCH = [
@@ -101,6 +110,8 @@ MAY_MATCH = [
     ("把Markdown转换为HTML", "Markdown怎么转成HTML"),
     ("How do I redirect HTTP to HTTPS?", "How can I redirect HTTP to HTTPS?"),
     ("What is the best way to learn to swim?", "What's the best way to learn to swim?"),
+    ("How long is the drive from Madrid to Lisbon?", "How many hours is the drive Madrid\u2013Lisbon?"),
+    ("Results of the 2019\u20132020 season", "Results of the 2019-2020 season"),
 ]
 
 

@@ -72,12 +72,20 @@ class Features:
 
 def normalize(text: str) -> str:
     """NFKC (full-width digits and letters become ASCII), unified quotes, contractions
-    spelled out ("what's" → "what is", "doesn't" → "does not")."""
+    spelled out ("what's" → "what is", "doesn't" → "does not"), and a dash set solid
+    between two words read as an arrow (the route "Madrid\u2013Lisbon")."""
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u200b", "")
     if "'" in text:
         text = _CONTRACTION.sub(_expand, text)
+    if "\u2013" in text or "\u2014" in text:
+        text = _ROUTE_DASH.sub(" → ", text)
     return text
+
+
+# An en or em dash with a letter (any script) on both sides and no space: a route or a
+# pairing, not a parenthetical dash (spaced) or a numeric range (digits).
+_ROUTE_DASH = re.compile(r"(?<=[^\W\d_])[\u2013\u2014](?=[^\W\d_])")
 
 
 _CONTRACTION = re.compile(
@@ -607,7 +615,7 @@ def _lemmas(word: str) -> tuple[str, ...]:
 
 def _stem(word: str) -> str:
     """A light stemmer: enough that "bookings"/"booking"/"booked" compare equal."""
-    if len(word) <= 3 or not word.isascii():
+    if len(word) <= 3 or not word.isascii() or word in lx.NOT_PLURAL_EN:
         return word
     for suffix in ("ing", "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:

@@ -506,6 +506,7 @@ DIRECTION_TO_ZH = (
     "前往",
     "兑换成",
     "兑换",
+    "兑",  # 美元兑人民币: the rate of the first in the second
     "换",
     "到",
     "至",
@@ -516,6 +517,9 @@ DIRECTION_TO_ZH = (
     "→",
 )
 DIRECTION_FROM_ZH = ("从", "由", "把", "将")
+# Words whose final "s" is no plural: the secure variant of a protocol is another
+# protocol ("redirect http to https" / "https to http" must not both read "http").
+NOT_PLURAL_EN = frozenset({"https", "ftps", "sftps", "imaps", "smtps", "ldaps", "nntps", "pop3s"})
 
 # Order-aware roles of conversions and movements (guard.conversion_roles). A clause takes
 # part when it has one of these verbs (by prefix), "from", an arrow or "into"; its last
