@@ -56,6 +56,14 @@ _ROT13_HINT = re.compile(r"(?i)rot-?13|凯撒|caesar")
 _REVERSE_HINT = re.compile(r"(?i)revers|backwards|倒过来|倒序|倒着|倒读|反过来|反着|从右往左|逆序")
 _MAX_DECODED = 8
 _NEUTRAL = -1.0  # log-odds without a classifier: rules alone decide
+# The classifier's Chinese training text is small and mostly synthetic: on ordinary
+# Chinese messages its scores run high (9 of 60 everyday development probes over 0.5
+# on the classifier alone: "请按照以下规则回复", "从现在开始请用简单的话"). For text that is
+# mostly CJK and fires no rule its log-odds count this much less: the largest shift
+# that loses no injection of the Chinese development set (0.6 loses two). Where a rule
+# fires, the rule is the evidence and the classifier counts as before.
+_CJK_SHIFT = 0.5
+_CJK_CHAR = re.compile(rf"[{_CJK}]")
 _QUOTED = 0.2
 _OPEN_QUOTES = ("“", "「", "『", "«", "‘")
 _CLOSE_QUOTES = ("”", "」", "』", "»", "’")
@@ -125,6 +133,8 @@ class InjectionDetector:
         for index, spans in self._anchored(normal).items():
             rule = self._rules[index]
             rules += _strength(rule, normal, spans) * rule.boost
+        if not rules and self._classifier is not None and _mostly_cjk(text):
+            classifier -= _CJK_SHIFT
         return classifier, rules
 
     def _anchored(self, normal: str) -> dict[int, list[tuple[int, int]]]:
@@ -141,6 +151,14 @@ class InjectionDetector:
                 if cjk or not self._rules[index].cjk:
                     found.setdefault(index, []).append(window)
         return found
+
+
+def _mostly_cjk(text: str) -> bool:
+    """At least 30 % of the non-space characters are CJK."""
+    if text.isascii():
+        return False
+    cjk = len(text) - len(_CJK_CHAR.sub("", text))
+    return cjk * 10 >= 3 * (len(text) - text.count(" ") - text.count("\n"))
 
 
 def _strength(rule: Rule, normal: str, windows: list[tuple[int, int]]) -> float:
