@@ -270,3 +270,13 @@ def test_chinese_injection_dev_set() -> None:
 )
 def test_injection_cases(text: str, injection: bool) -> None:
     assert (detector().score(text) >= 0.5) is injection
+
+
+def test_everyday_chinese_development_probes() -> None:
+    """Ordinary Chinese that reads like instructions (a development set, see its README):
+    at most the 3 of 60 still flagged when the classifier shift was chosen (11 before)."""
+    path = Path(__file__).parent / "data" / "dev-hard" / "everyday-zh-dev.txt"
+    texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(texts) == 60
+    flagged = [text for text in texts if detector().score(text) >= 0.5]
+    assert len(flagged) <= 3, flagged
