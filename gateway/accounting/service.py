@@ -8,7 +8,6 @@ them before it, so every queued usage record is written before the store closes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from gateway.accounting.prices import Prices, Rate, load_table
 from gateway.auth.directory import KeyDirectory
 from gateway.auth.keys import KeyStore
 from gateway.auth.manage import AccountAdmin
+from gateway.background import cancel_all
 from gateway.config.schema import Config
 from gateway.routing.models import ModelRoute, ModelTable, RouteTarget
 from gateway.state import StateBackend
@@ -55,10 +55,7 @@ class Accounting:
 
     async def aclose(self) -> None:
         await self.directory.stop()
-        if self._reaper is not None:
-            self._reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reaper
+        await cancel_all(self._reaper)
         if self._preload is not None:
             await asyncio.gather(self._preload, return_exceptions=True)
 

@@ -17,7 +17,6 @@ failure is logged once; revocations made meanwhile take effect when it is back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -32,6 +31,7 @@ from gateway.auth.keys import (
     digest,
     principal_for_team,
 )
+from gateway.background import cancel_all
 from gateway.config.schema import Config, Team
 from gateway.errors import AuthenticationError
 from gateway.limits.config import Limits
@@ -66,11 +66,8 @@ class KeyDirectory:
         self._task = asyncio.create_task(self._poll(), name="gateway-auth-poll")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_all(self._task)
+        self._task = None
 
     def team(self, name: str) -> Team | None:
         return self._config_teams.get(name) or self._stored_teams.get(name)

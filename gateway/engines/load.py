@@ -16,7 +16,6 @@ engine keeps serving its last gauges.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from gateway.background import cancel_all
 from gateway.config.schema import Config
 from gateway.engines.metrics import LoadSample, parse_iteration_stats, parse_prometheus
 from gateway.providers.registry import engine_load, engine_root
@@ -83,11 +83,7 @@ class LoadMonitor:
             self._tasks.append(asyncio.create_task(self._poll(name, client)))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all(*self._tasks)
         self._tasks.clear()
 
     async def _poll(self, name: str, client: ProviderClient) -> None:

@@ -10,12 +10,12 @@ A stopped experiment sends everyone to its first variant, the control.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
 
 from gateway.auth.keys import PRINCIPAL
+from gateway.background import cancel_all
 from gateway.errors import PermissionDeniedError
 from gateway.experiments.assign import Splitter
 from gateway.experiments.config import Experiment
@@ -54,10 +54,7 @@ class Switches:
         self._task = asyncio.create_task(self._poll(), name="gateway-experiment-switches")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_all(self._task)
 
     async def _refresh(self) -> None:
         try:

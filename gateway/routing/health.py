@@ -9,10 +9,10 @@ claims readiness for an engine that is still loading. A provider without a probe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 
+from gateway.background import cancel_all
 from gateway.providers.transport import ProviderClient
 
 log = logging.getLogger("gateway.health")
@@ -40,11 +40,7 @@ class HealthMonitor:
                 self._tasks.append(asyncio.create_task(self._probe_loop(name, client)))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all(*self._tasks)
         self._tasks.clear()
 
     async def probe(self, name: str) -> bool:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextlib
 import os
 import shutil
 import tempfile
@@ -38,6 +37,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from gateway.background import cancel_all
 from gateway.telemetry import semconv as sc
 from gateway.telemetry.config import Metrics
 
@@ -339,11 +339,8 @@ class GatewayMetrics:
 
     async def stop(self) -> None:
         """Stop flushing, after a last flush (what the last requests recorded)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_all(self._task)
+        self._task = None
         self.flush()
 
     async def _flush_loop(self) -> None:
