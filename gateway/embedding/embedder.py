@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gateway.embedding import export_onnx
+from gateway.wire.texts import cjk_share
 
 log = logging.getLogger("gateway.embedding")
 
@@ -123,17 +123,6 @@ class OnnxEmbedder:
 
     async def aclose(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_SPACE = re.compile(r"\s+")
-
-
-def cjk_share(text: str) -> float:
-    """Share of CJK characters among the non-space characters of ``text``."""
-    if text.isascii():
-        return 0.0
-    return len(_CJK.findall(text)) / max(1, len(_SPACE.sub("", text)))
 
 
 def split_scale(cjk_threshold: float, reference: float) -> float:

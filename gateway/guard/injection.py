@@ -39,6 +39,7 @@ import ahocorasick  # type: ignore[import-not-found,unused-ignore]
 from gateway.guard.classifier import InjectionClassifier, tokens
 from gateway.guard.findings import Finding
 from gateway.guard.injection_rules import RULES, Rule
+from gateway.wire.texts import cjk_share
 
 DEFAULT_THRESHOLD = 0.5
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff"
@@ -59,11 +60,11 @@ _NEUTRAL = -1.0  # log-odds without a classifier: rules alone decide
 # The classifier's Chinese training text is small and mostly synthetic: on ordinary
 # Chinese messages its scores run high (9 of 60 everyday development probes over 0.5
 # on the classifier alone: "请按照以下规则回复", "从现在开始请用简单的话"). For text that is
-# mostly CJK and fires no rule its log-odds count this much less: the largest shift
-# that loses no injection of the Chinese development set (0.6 loses two). Where a rule
-# fires, the rule is the evidence and the classifier counts as before.
+# mostly CJK (``cjk_share`` at least 0.3) and fires no rule its log-odds count this much
+# less: the largest shift that loses no injection of the Chinese development set (0.6
+# loses two). Where a rule fires, the rule is the evidence and the classifier counts as
+# before.
 _CJK_SHIFT = 0.5
-_CJK_CHAR = re.compile(rf"[{_CJK}]")
 _QUOTED = 0.2
 _OPEN_QUOTES = ("“", "「", "『", "«", "‘")
 _CLOSE_QUOTES = ("”", "」", "』", "»", "’")
@@ -133,7 +134,7 @@ class InjectionDetector:
         for index, spans in self._anchored(normal).items():
             rule = self._rules[index]
             rules += _strength(rule, normal, spans) * rule.boost
-        if not rules and self._classifier is not None and _mostly_cjk(text):
+        if not rules and self._classifier is not None and cjk_share(text) >= 0.3:
             classifier -= _CJK_SHIFT
         return classifier, rules
 
@@ -151,14 +152,6 @@ class InjectionDetector:
                 if cjk or not self._rules[index].cjk:
                     found.setdefault(index, []).append(window)
         return found
-
-
-def _mostly_cjk(text: str) -> bool:
-    """At least 30 % of the non-space characters are CJK."""
-    if text.isascii():
-        return False
-    cjk = len(text) - len(_CJK_CHAR.sub("", text))
-    return cjk * 10 >= 3 * (len(text) - text.count(" ") - text.count("\n"))
 
 
 def _strength(rule: Rule, normal: str, windows: list[tuple[int, int]]) -> float:

@@ -9,6 +9,7 @@ the body dict is the one forwarded upstream or returned to the client.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,3 +88,15 @@ def answer_slots(endpoint: Endpoint, body: dict[str, Any]) -> list[tuple[dict[st
         elif isinstance(choice.get("text"), str):
             found.append((choice, TextSlot("assistant", choice, "text")))
     return found
+
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_SPACE = re.compile(r"\s+")
+
+
+def cjk_share(text: str) -> float:
+    """Share of CJK characters among the non-space characters of ``text`` (the semantic
+    cache's script split, the injection classifier's calibration for Chinese)."""
+    if text.isascii():
+        return 0.0
+    return len(_CJK.findall(text)) / max(1, len(_SPACE.sub("", text)))
