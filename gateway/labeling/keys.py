@@ -55,11 +55,13 @@ class PublicKey:
         }
 
     def verify(self, signature: bytes, message: bytes) -> bool:
+        if len(signature) != 64:
+            return False
         try:
             crypto_sign_open(signature + message, self.raw)
         except (BadSignatureError, ValueError, TypeError):
             return False
-        return len(signature) == 64
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +72,13 @@ class PrivateKey:
     def generate() -> PrivateKey:
         return PrivateKey(os.urandom(32))
 
-    def public_raw(self) -> bytes:
-        return crypto_sign_seed_keypair(self.seed)[0]
+    def keypair(self) -> tuple[PublicKey, bytes]:
+        """The public key and libsodium's 64-byte secret key, derived from the seed."""
+        raw, secret = crypto_sign_seed_keypair(self.seed)
+        return public_key(raw), secret
 
     def public(self) -> PublicKey:
-        return public_key(self.public_raw())
+        return self.keypair()[0]
 
 
 def b64url(data: bytes) -> str:

@@ -28,10 +28,10 @@ import time
 from collections.abc import Callable
 
 import msgspec
-from nacl.bindings import crypto_sign, crypto_sign_seed_keypair
+from nacl.bindings import crypto_sign
 
 from gateway.labeling.content import sha256_hex
-from gateway.labeling.keys import PrivateKey, PublicKey, b64url
+from gateway.labeling.keys import PrivateKey, b64url
 
 AIGC_HEADER = "aigc"
 DISCLOSURE_HEADER = "ai-disclosure"
@@ -71,9 +71,8 @@ def sf_string(value: str) -> str:
     return '%"' + encoded + '"'
 
 
-def _sodium_signer(key: PrivateKey) -> Callable[[bytes], bytes]:
-    """The detached Ed25519 signature of a message under ``key``."""
-    _, secret = crypto_sign_seed_keypair(key.seed)
+def _sodium_signer(secret: bytes) -> Callable[[bytes], bytes]:
+    """The detached Ed25519 signature of a message under libsodium's ``secret`` key."""
 
     def sign(message: bytes) -> bytes:
         return crypto_sign(message, secret)[:64]  # signed message = signature + message
@@ -91,8 +90,8 @@ class Labeler:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.producer = producer
-        self.public: PublicKey = key.public()
-        self._sign = _sodium_signer(key)
+        self.public, secret = key.keypair()
+        self._sign = _sodium_signer(secret)
         self._clock = clock
         header = {"alg": "EdDSA", "kid": self.public.kid, "typ": JWS_TYPE}
         self._jws_header = b64url(json.dumps(header, separators=(",", ":")).encode())
