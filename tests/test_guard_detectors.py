@@ -129,6 +129,22 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("设备地址10.2.3.4，固件版本1.0.0.7", "IP_ADDRESS"),
         ("version check failed for host 172.16.0.9", "IP_ADDRESS"),
         ("IP=192.168.7.7; gw 192.168.7.1", "IP_ADDRESS"),
+        # A version word one word or a few characters away, glued to Chinese, or a
+        # version step after the quad ("from X to version Y"); host words keep a quad a
+        # host (new examples, 2026-12-06).
+        ("the SNMP object 1.3.6.1 is the internet subtree", None),
+        ("firmware image 4.0.2.11 fixed the fan noise", None),
+        ("BIOS从2.1.0.4升级到2.1.1.0", None),
+        ("网卡驱动一直是3.8.1.2，没更新过", None),
+        ("固件目前停在5.0.3.6", None),
+        ("went from 6.0.1.3 to version 6.0.2.0", None),
+        ("version control server 10.0.0.8 is down", "IP_ADDRESS"),
+        ("firmware download host 172.20.1.5 refused", "IP_ADDRESS"),
+        ("驱动服务器192.168.3.9连不上", "IP_ADDRESS"),
+        ("升级服务器从10.1.1.1迁到10.1.1.2", "IP_ADDRESS"),
+        ("package mirror at 10.3.3.3 is slow", "IP_ADDRESS"),
+        ("the release notes mention 8.8.8.8 as resolver", "IP_ADDRESS"),
+        ("update DNS to 10.0.0.53", "IP_ADDRESS"),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

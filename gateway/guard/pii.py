@@ -81,16 +81,40 @@ _IPV4 = re.compile(
     r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
     r"(?!\d|\.\d)"
 )
+# A version word just before a dotted quad makes it a version, build or section number.
+# Nouns may take one more word ("SNMP object", "firmware image") and Chinese ones up
+# to four characters ("驱动停在", "固件目前是"), unless those words name a host
+# ("version control server 10.0.0.8", "驱动服务器192.168.3.9"). ASCII words count as
+# words when glued to Chinese ("BIOS从1.0.2.9").
+_VERSION_NOUNS_EN = (
+    r"version|ver|vers|firmware|fw|build|release|rel|bios|uefi|driver|kernel|clause|section|"
+    r"sec|chapter|article|art|paragraph|para|rule|oid|snmp|mib|package|pkg"
+)
+_VERSION_VERBS_EN = (
+    r"patch|hotfix|update|updated|updating|upgrade|upgraded|upgrading|downgrade|downgraded"
+)
+_HOST_WORDS = (
+    r"server|servers|host|hosts|address|addr|ip|ips|gateway|router|dns|proxy|node|box|"
+    r"machine|endpoint|subnet|vip|mirror|repo|registry|site|service|服务器|主机|地址|网关|节点|机器"
+)
+_LINK = r"(?:\s+(?:is|was|at|from|to|of|now|on|stays at|still at)\b|从|在|为|是)?"
 _VERSION_BEFORE = re.compile(
-    r"(?i)(?:\b(?:version|ver|vers|firmware|fw|build|release|rel|bios|uefi|driver|kernel|"
-    r"patch|hotfix|update|updated|updating|upgrade|upgraded|upgrading|downgrade|"
-    r"clause|section|sec|chapter|article|art|paragraph|para|rule|oid|snmp|package|pkg)\b"
-    r"\.?|§|版本号?|固件|内核|驱动|补丁|升级到?|升到|降级到?|第)"
-    r"(?:\s+(?:is|was|at|from|to|of|now|on)\b|从|在|为|是)?[^\w\n]{0,4}$"
+    rf"(?i)(?:(?<![A-Za-z])(?:{_VERSION_NOUNS_EN})(?![A-Za-z])\.?"
+    rf"(?:\s+(?!(?:{_HOST_WORDS})\b)[a-z]+)?"
+    rf"|(?<![A-Za-z])(?:{_VERSION_VERBS_EN})(?![A-Za-z])\.?"
+    rf"|(?:版本号?|固件|内核|驱动|补丁)(?:(?!{_HOST_WORDS})[\u4e00-\u9fff]){{0,4}}"
+    rf"|§|升级到?|升到|降级到?|第)"
+    rf"{_LINK}[^\w\n]{{0,4}}$"
 )
 _GLUED = frozenset(string.ascii_letters + "_-")
 _SECTION_AFTER = re.compile(r"[条节章款項项]")
 _VERSION_JOIN = re.compile(r"(?i)\s*(?:to|and|or|-|\u2013|~|/|,|到|至|或|和|、)\s*")
+# Between an unmarked quad and the version after it: "from 1.0.2.9 to 1.0.3.1",
+# "1.0.2.9升到1.0.3.1", "6.0.1.3 → version 6.0.2.0": the first is a version too.
+_VERSION_STEP = re.compile(
+    r"(?i)\s*(?:to|->|→|~|-|\u2013|到|至|升到|升级到|降到|降级到|更新到|改到)\s*"
+    r"(?:the\s+)?(?:version|ver|v|版本)?\s*"
+)
 _IPV6 = re.compile(r"(?<![0-9A-Za-z:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![0-9A-Za-z:])")
 _SSN = re.compile(rf"(?<![{_A}\-])(\d{{3}})([\- ])(\d{{2}})\2(\d{{4}})(?![{_A}]|-\d)")
 _SSN_COMPACT = re.compile(
@@ -381,7 +405,9 @@ def _scan_ibans(text: str, start: int, end: int, found: list[Finding]) -> None:
 def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
     """Dotted quads, less those that are not host addresses: a netmask, or a version,
     build or section number (glued to a word, a version word just before it, a section
-    word just after, or a version joined to it as in ``from 1.0.4.2 to 1.0.5.0``)."""
+    word just after, or a version joined to it as in ``from 1.0.4.2 to 1.0.5.0``, either
+    way round)."""
+    quads: list[tuple[int, int, bool]] = []
     previous_end = -1
     previous_version = False
     for match in _IPV4.finditer(text, start, end):
@@ -394,9 +420,18 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
             or _SECTION_AFTER.match(text, match.end()) is not None
             or (previous_version and _VERSION_JOIN.fullmatch(before) is not None)
         )
-        if not version:
-            found.append(Finding(begin, match.end(), "IP_ADDRESS"))
+        quads.append((begin, match.end(), version))
         previous_end, previous_version = match.end(), version
+    hosts: list[Finding] = []
+    following_version = False
+    following_begin = -1
+    for begin, stop, version in reversed(quads):
+        if not version and following_version:
+            version = _VERSION_STEP.fullmatch(text, stop, following_begin) is not None
+        if not version:
+            hosts.append(Finding(begin, stop, "IP_ADDRESS"))
+        following_version, following_begin = version, begin
+    found.extend(reversed(hosts))
 
 
 def _netmask(quad: str) -> bool:
