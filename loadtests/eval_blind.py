@@ -73,10 +73,16 @@ def load(path: Path) -> list[dict[str, Any]]:
 # --- cache -------------------------------------------------------------------------------
 
 
+CACHE_SETS = {
+    "dev-hard": "dev-hard/semcache-hard-dev.jsonl",
+    "dev-zh": "dev-zh/semcache-zh-dev.jsonl",  # development since 2026-12-06
+    "blind": "blind/semcache-blind.jsonl",  # scored and read before: development now
+    "blind3": "blind3/semcache-blind3.jsonl",  # held out: only with --blind3
+}
+
+
 def cache_rows(name: str) -> list[dict[str, Any]]:
-    if name == "blind":
-        return load(DATA / "blind/semcache-blind.jsonl")
-    return load(DATA / "dev-hard/semcache-hard-dev.jsonl")
+    return load(DATA / CACHE_SETS[name])
 
 
 def easy_negatives(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -103,6 +109,7 @@ class PairScorer:
         self._m: dict[str, Any] = {}
         self._w: dict[str, Any] = {}
         self._u: dict[str, Any] = {}
+        self._c: dict[str, Any] = {}  # subject-character vectors (the minilm kind's CJK side)
 
     def prepare(self, texts: set[str], hybrid: bool = False) -> None:
         if self.kind == "use-multilingual":
@@ -114,6 +121,8 @@ class PairScorer:
                 if t not in self._u:
                     self._u[t] = self.use.embed_sync(t)
             return
+        from gateway.cache.characters import character_vector
+
         if self.minilm is None:
             from gateway.embedding.embedder import OnnxEmbedder, default_model_dir
 
@@ -121,6 +130,7 @@ class PairScorer:
         for t in texts:
             if t not in self._m:
                 self._m[t] = self.minilm.embed_sync(t)
+                self._c[t] = character_vector(t)
         if hybrid or self.kind == "minilm+use":
             if self.words is None and self.kind == "minilm+use":  # USE for the CJK share
                 from gateway.embedding.embedder import UseEmbedder
@@ -138,7 +148,7 @@ class PairScorer:
         import numpy as np
 
         from gateway.cache import agreement as guard
-        from gateway.embedding.embedder import cjk_share
+        from gateway.wire.texts import cjk_letter_share as cjk_share
 
         fa, fb = guard.features(a), guard.features(b)
         if self.kind == "use-multilingual":  # ``UseEmbedder``'s split vectors, in closed form
@@ -152,11 +162,12 @@ class PairScorer:
             )
             return guard.similarity(cosine, fa, fb, lexical_cjk=False)
         cos_m = float(np.dot(self._m[a], self._m[b]))
-        if cjk_threshold is None:
+        if cjk_threshold is None:  # the character-overlap stand-in (before 2026-12-06)
             return guard.similarity(cos_m, fa, fb)
         k = (1 - reference) / (1 - cjk_threshold)
         sa, sb = cjk_share(a), cjk_share(b)
-        cos_w = float(np.dot(self._w[a], self._w[b])) if sa and sb else 0.0
+        side = self._w if self.words is not None else self._c  # hybrid, else characters
+        cos_w = float(np.dot(side[a], side[b])) if sa and sb else 0.0
         cosine = math.sqrt((1 - sa) * (1 - sb)) * cos_m + math.sqrt(sa * sb) * ((1 - k) + k * cos_w)
         return guard.similarity(cosine, fa, fb, lexical_cjk=False)
 
@@ -193,15 +204,20 @@ def cache_cells(
     return report
 
 
-CJK_GRID = [0.60, 0.65, 0.70, 0.72, 0.75, 0.78, 0.80, 0.85]
+CJK_GRID = [0.50, 0.55, 0.60, 0.65, 0.70, 0.72, 0.75, 0.78, 0.80, 0.85]
 
 
 def cv_cjk_threshold(
-    rows: list[dict[str, Any]], scorer: PairScorer, threshold: float, folds: int = 5
+    rows: list[dict[str, Any]],
+    scorer: PairScorer,
+    threshold: float,
+    folds: int = 5,
+    min_precision: float = 1.0,
 ) -> Report:
-    """5-fold cross-validation of the hybrid's ``cjk_threshold`` on the development
-    Chinese pairs (dev-hard zh + easy negatives): on the training folds, the lowest
-    value with no false hit; figures on the held-out folds, pooled."""
+    """5-fold cross-validation of a split kind's ``cjk_threshold`` on development
+    Chinese pairs (with their easy negatives): on the training folds, the lowest value
+    whose precision is at least ``min_precision`` (1.0: no false hit); figures on the
+    held-out folds, pooled."""
     from gateway.cache import agreement as guard
 
     zh = [r for r in rows if r["lang"] == "zh"]
@@ -216,29 +232,27 @@ def cv_cjk_threshold(
         ]
         for t in CJK_GRID
     }
+
+    def precise(flags: list[bool], indexes: list[int]) -> bool:
+        true = sum(1 for f, i in zip(flags, indexes, strict=True) if f and zh[i]["same"])
+        false = sum(1 for f, i in zip(flags, indexes, strict=True) if f and not zh[i]["same"])
+        return false == 0 or true / (true + false) >= min_precision
+
     tp = fp = pos = 0
     chosen: list[float] = []
     for k in range(folds):
         train = [i for i in range(len(zh)) if fold_of[i] != k]
-        pick = CJK_GRID[-1]
-        for t in CJK_GRID:
-            if not any(hits[t][i] and not zh[i]["same"] for i in train):
-                pick = t
-                break
+        pick = next(
+            (t for t in CJK_GRID if precise([hits[t][i] for i in train], train)), CJK_GRID[-1]
+        )
         chosen.append(pick)
         for i in range(len(zh)):
             if fold_of[i] == k:
                 tp += hits[pick][i] and zh[i]["same"]
                 fp += hits[pick][i] and not zh[i]["same"]
                 pos += zh[i]["same"]
-    full = next(
-        (
-            t
-            for t in CJK_GRID
-            if not any(h and not r["same"] for h, r in zip(hits[t], zh, strict=True))
-        ),
-        CJK_GRID[-1],
-    )
+    everything = list(range(len(zh)))
+    full = next((t for t in CJK_GRID if precise(hits[t], everything)), CJK_GRID[-1])
     return {
         "chosen_per_fold": chosen,
         "chosen_on_all_dev": full,
@@ -255,7 +269,9 @@ THRESHOLD_GRIDS = {
 }
 
 
-def cv_threshold(scorer: PairScorer, folds: int = 5, cjk: float | None = None) -> Report:
+def cv_threshold(
+    scorer: PairScorer, folds: int = 5, cjk: float | None = None, hybrid: bool = False
+) -> Report:
     """5-fold cross-validation of the cache threshold (the scorer's embedder + guard) on
     the development pairs: QQP, dev-hard and easy negatives. On the training folds: the
     lowest threshold with dev-hard precision ≥ 0.99, no easy-negative false hit and
@@ -272,7 +288,7 @@ def cv_threshold(scorer: PairScorer, folds: int = 5, cjk: float | None = None) -
         {"a": r["a"], "b": r["b"], "same": r["duplicate"], "lang": "en", "set": "qqp"}
         for r in load(DATA / "semantic-cache/qqp-dev.jsonl")
     ]
-    scorer.prepare({t for r in rows for t in (r["a"], r["b"])}, hybrid=cjk is not None)
+    scorer.prepare({t for r in rows for t in (r["a"], r["b"])}, hybrid=hybrid)
     scores = [scorer.score(r["a"], r["b"], cjk, 0.86) for r in rows]
     grid = THRESHOLD_GRIDS.get(scorer.kind, THRESHOLD_GRID)
     agreed = [guard.agree(guard.features(r["a"]), guard.features(r["b"])) is None for r in rows]
@@ -331,17 +347,20 @@ def eval_cache(
     cjk: float,
     cv: bool = False,
     at_cv: bool = False,
+    blind3: bool = False,
 ) -> Report:
     """``threshold`` None: the config's default for the kind, or with ``at_cv`` the one
     cross-validation picks on all development pairs (computed before any blind row is
-    scored)."""
+    scored). Every kind splits its vectors by script: ``cjk`` is the CJK side's
+    threshold (subject characters for minilm, WordLlama for the hybrid, USE for USE).
+    ``blind3``: also score the held-out set (once, after every choice is made)."""
     from gateway.cache.config import EmbedderConfig, SemanticConfig
 
-    scorer = PairScorer(int8, "use-multilingual" if embedder == "use-multilingual" else "minilm")
-    hybrid = embedder == "minilm+wordllama"
-    report: Report = {"embedder": embedder}
+    scorer = PairScorer(int8, embedder if embedder in OWN_SCORERS else "minilm")
+    hybrid = embedder in HYBRID_KINDS
+    report: Report = {"embedder": embedder, "cjk_threshold": cjk}
     if cv or at_cv:
-        report["dev threshold CV"] = cv_threshold(scorer, cjk=cjk if hybrid else None)
+        report["dev threshold CV"] = cv_threshold(scorer, cjk=cjk, hybrid=hybrid)
     if threshold is None:
         if at_cv:
             threshold = report["dev threshold CV"]["chosen_on_all_dev"]
@@ -350,22 +369,30 @@ def eval_cache(
             threshold = SemanticConfig(embedder=EmbedderConfig(kind=kind)).effective_threshold
     assert threshold is not None
     report["threshold"] = threshold
-    if hybrid:
-        report["cjk_threshold"] = cjk
-    split = hybrid or embedder == "use-multilingual"  # USE scored as the cache splits it
-    if embedder == "use-multilingual":
-        report["cjk_threshold"] = cjk
-    for name in ("dev-hard", "blind"):
+    if cv and embedder in ("minilm", "minilm+use"):
+        # The CJK side's threshold (USE cosine, or subject characters): every Chinese
+        # development pair (dev-hard, dev-zh, the first blind set) and their easy
+        # negatives, precision >= 0.99.
+        zh = [r for name in ("dev-hard", "dev-zh", "blind") for r in cache_rows(name)]
+        zh = [r for r in zh if r["lang"] == "zh"]
+        zh = zh + easy_negatives(zh)
+        scorer.prepare({t for r in zh for t in (r["a"], r["b"])})
+        report["dev zh cjk_threshold CV"] = cv_cjk_threshold(
+            zh, scorer, threshold, min_precision=0.99
+        )
+    for name in ("dev-hard", "dev-zh", "blind") + (("blind3",) if blind3 else ()):
         rows = cache_rows(name)
         rows = rows + easy_negatives(rows)
         scorer.prepare({t for r in rows for t in (r["a"], r["b"])}, hybrid)
-        report[name] = cache_cells(rows, scorer, threshold, cjk if split else None)
-        if hybrid and name == "dev-hard":
+        report[name] = cache_cells(rows, scorer, threshold, cjk)
+        if embedder == "minilm+wordllama" and name == "dev-hard":
             report["dev-hard zh cjk_threshold CV"] = cv_cjk_threshold(rows, scorer, threshold)
     return report
 
 
-KINDS = ("minilm", "minilm+wordllama", "use-multilingual")
+KINDS = ("minilm+use", "minilm", "minilm+wordllama", "use-multilingual")
+HYBRID_KINDS = ("minilm+use", "minilm+wordllama")
+OWN_SCORERS = ("minilm+use", "use-multilingual")  # PairScorer kinds besides minilm
 USE_CJK_GRID = [round(0.60 + 0.02 * i, 2) for i in range(14)]  # 0.60 … 0.86
 
 
@@ -469,14 +496,32 @@ def build_embedder(kind: str, int8: bool = True, threshold: float = 0.0, cjk: fl
         return embedders.use(cjk_threshold=cjk, reference=threshold)
     from gateway.embedding.embedder import default_model_dir
 
-    if kind == "minilm+wordllama":
+    if kind in HYBRID_KINDS:
         return embedders.hybrid(
             default_model_dir(),
             int8=int8,
-            cjk_threshold=cjk or EmbedderConfig().effective_cjk_threshold,
+            cjk_threshold=cjk or EmbedderConfig(kind=kind).effective_cjk_threshold,
             reference=DEFAULT_THRESHOLD,
+            kind=kind,
         )
-    return embedders.onnx(default_model_dir(), int8=int8)
+    cjk = cjk or EmbedderConfig(kind="minilm").effective_cjk_threshold
+    return _CharacterSplit(embedders.onnx(default_model_dir(), int8=int8), cjk)
+
+
+class _CharacterSplit:
+    """The minilm kind's embedder (``CharacterSplitEmbedder``) over a synchronous MiniLM."""
+
+    multilingual = True
+
+    def __init__(self, minilm: Any, cjk: float) -> None:
+        from gateway.cache.characters import CharacterSplitEmbedder
+        from gateway.cache.config import DEFAULT_THRESHOLD
+
+        self._minilm = minilm
+        self._split = CharacterSplitEmbedder(minilm, cjk_threshold=cjk, reference=DEFAULT_THRESHOLD)
+
+    def embed_sync(self, text: str) -> Any:
+        return self._split.vector(self._minilm.embed_sync(text), text)
 
 
 def index_cells(rows: list[dict[str, Any]], embedder: Any, threshold: float) -> Report:
@@ -538,16 +583,15 @@ def eval_kinds(int8: bool) -> Report:
     report: Report = {}
     for kind in KINDS:
         use = kind == "use-multilingual"
-        scorer = PairScorer(int8, "use-multilingual" if use else "minilm")
-        cjk = EmbedderConfig(kind="minilm+wordllama").effective_cjk_threshold
-        cv = cv_threshold(scorer, cjk=cjk if kind == "minilm+wordllama" else None)
+        scorer = PairScorer(int8, kind if kind in OWN_SCORERS else "minilm")
+        cjk = EmbedderConfig(kind=kind).effective_cjk_threshold
+        cv = cv_threshold(scorer, cjk=cjk, hybrid=kind in HYBRID_KINDS)
         threshold = cv["chosen_on_all_dev"]
         entry: Report = {"dev threshold CV": cv, "threshold": threshold}
         if use:
             entry["dev cjk_threshold CV"] = cv_use_cjk_threshold(scorer, threshold)
             cjk = entry["dev cjk_threshold CV"]["chosen_on_all_dev"]
-        if kind != "minilm":
-            entry["cjk_threshold"] = cjk
+        entry["cjk_threshold"] = cjk
         embedder = build_embedder(kind, int8, threshold, cjk)
         for name in ("dev-hard", "blind"):  # the thresholds are fixed before this
             rows = cache_rows(name)
@@ -838,12 +882,15 @@ def main() -> int:
         "--embedder",
         choices=list(KINDS),
         default=None,
-        help="cache: default minilm; intent: default the shipped policy's own kind",
+        help="cache: default minilm+use; intent: default the shipped policy's own kind",
     )
     parser.add_argument("--cjk-threshold", type=float, default=None)
     parser.add_argument("--cv", action="store_true", help="cross-validate the threshold on dev")
     parser.add_argument(
         "--at-cv", action="store_true", help="score the cache at the CV-chosen threshold"
+    )
+    parser.add_argument(
+        "--blind3", action="store_true", help="cache: also score the held-out blind3 set"
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -851,11 +898,11 @@ def main() -> int:
     report: Report = {}
     from gateway.cache.config import EmbedderConfig
 
-    cache_kind: Any = args.embedder or "minilm"
+    cache_kind: Any = args.embedder or EmbedderConfig().kind
     if "cache" in wanted:
         cjk = args.cjk_threshold or EmbedderConfig(kind=cache_kind).effective_cjk_threshold
         report["cache"] = eval_cache(
-            args.threshold, args.int8, cache_kind, cjk, args.cv, args.at_cv
+            args.threshold, args.int8, cache_kind, cjk, args.cv, args.at_cv, args.blind3
         )
     if "kinds" in wanted:
         report["kinds"] = eval_kinds(args.int8)

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from gateway.config.loader import parse_config  # noqa: E402
 from gateway.embedding.embedder import OnnxEmbedder, default_model_dir  # noqa: E402
 from gateway.intent.classifier import IntentClassifier  # noqa: E402
-from gateway.intent.features import cjk_share  # noqa: E402
+from gateway.wire.texts import cjk_letter_share as cjk_share  # noqa: E402
 
 
 def main() -> None:

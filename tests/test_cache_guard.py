@@ -43,7 +43,14 @@ MUST_DIFFER = [
     ("湖畔酒店住3晚多少钱？", "湖畔酒店住30晚多少钱？", "number"),  # noqa: RUF001
     ("帮我订三晚", "帮我订五晚", "number"),
     ("早餐含吗", "早餐不含吗", "polarity"),
-    ("怎么开通会员", "怎么取消会员", "swap"),
+    ("怎么开通会员", "怎么取消会员", "polarity"),
+    # Chinese rules of 2026-12-06 (new examples): undoing an action, a problem with the
+    # thing, a quantifier on one side only, a yes-no question against a wh-question.
+    ("怎么挂失银行卡", "怎么撤销银行卡挂失", "polarity"),
+    ("打印机驱动怎么安装", "打印机驱动安装失败怎么办", "problem"),
+    ("怎么导出所有联系人", "怎么导出联系人", "scope"),
+    ("退货只退一件运费谁出", "退货整单退运费谁出", "scope"),
+    ("发烧吃什么药好", "发烧需要吃药吗", "question"),
     ("从北京到上海的高铁", "从上海到北京的高铁", "direction"),
     ("美元换人民币的汇率", "人民币换美元的汇率", "direction"),
     ("我的年假还剩几天", "我的病假还剩几天", "swap"),
@@ -205,7 +212,19 @@ def test_guard_refuses_near_identical_different_questions(a: str, b: str, rule: 
     assert agreement.agree(agreement.features(b), agreement.features(a)) == rule
 
 
-@pytest.mark.parametrize(("a", "b"), MAY_MATCH, ids=[r[0] for r in MAY_MATCH])
+MAY_MATCH_ZH = [
+    # Framing that changed (咋/怎么, 哪里/哪), a yes-no question asked two ways, and the
+    # same quantifier in other words (new examples, 2026-12-06).
+    ("冰箱冷冻室结霜怎么处理", "冰箱冷冻室结霜咋处理"),
+    ("港澳通行证在哪里办理", "港澳通行证在哪办理"),
+    ("高铁能不能带充电宝", "高铁可以带充电宝吗"),
+    ("怎么删除全部聊天记录", "怎么删除所有聊天记录"),
+]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), MAY_MATCH + MAY_MATCH_ZH, ids=[r[0] for r in MAY_MATCH + MAY_MATCH_ZH]
+)
 def test_guard_lets_rewordings_through(a: str, b: str) -> None:
     assert agreement.agree(agreement.features(a), agreement.features(b)) is None
     assert agreement.agree(agreement.features(b), agreement.features(a)) is None
@@ -221,22 +240,32 @@ def test_cjk_similarity_is_not_fooled_by_unknown_characters() -> None:
 
 
 def test_default_threshold_keeps_hard_negatives_out(minilm_dir: Path) -> None:
-    """On the 300 hard pairs: precision of semantic hits ≥ 0.99 at the shipped default,
-    with some paraphrases still hitting (a guard that refuses everything fails too)."""
+    """On the hard development pairs (dev-hard's 300 and dev-zh's 340), through the
+    default embedder (MiniLM, subject characters for the CJK share): precision of
+    semantic hits ≥ 0.98 at the shipped default in each language, with paraphrases
+    still hitting in each (a guard that refuses everything fails too)."""
+    from gateway.cache.characters import CharacterSplitEmbedder
+    from gateway.cache.config import EmbedderConfig
     from gateway.embedding.embedder import OnnxEmbedder
 
-    path = DATA / "dev-hard" / "semcache-hard-dev.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    embedder = OnnxEmbedder(minilm_dir, int8=True)
-    hits = {True: 0, False: 0}
+    rows = []
+    for name in ("dev-hard/semcache-hard-dev.jsonl", "dev-zh/semcache-zh-dev.jsonl"):
+        path = DATA / name
+        rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    minilm = OnnxEmbedder(minilm_dir, int8=True)
+    split = CharacterSplitEmbedder(
+        minilm,
+        cjk_threshold=EmbedderConfig().effective_cjk_threshold,
+        reference=DEFAULT_THRESHOLD,
+    )
+    hits = {(lang, same): 0 for lang in ("en", "zh") for same in (True, False)}
     for row in rows:
         fa, fb = agreement.features(row["a"]), agreement.features(row["b"])
-        cosine = float(np.dot(embedder.embed_sync(row["a"]), embedder.embed_sync(row["b"])))
-        if (
-            agreement.similarity(cosine, fa, fb) >= DEFAULT_THRESHOLD
-            and agreement.agree(fa, fb) is None
-        ):
-            hits[bool(row["same"])] += 1
-    precision = hits[True] / max(1, hits[True] + hits[False])
-    assert precision >= 0.99, hits
-    assert hits[True] >= 20, hits
+        va = split.vector(minilm.embed_sync(row["a"]), row["a"])
+        vb = split.vector(minilm.embed_sync(row["b"]), row["b"])
+        if float(np.dot(va, vb)) >= DEFAULT_THRESHOLD and agreement.agree(fa, fb) is None:
+            hits[(row["lang"], bool(row["same"]))] += 1
+    for lang in ("en", "zh"):
+        true, false = hits[(lang, True)], hits[(lang, False)]
+        assert true / max(1, true + false) >= 0.98, hits
+        assert true >= 20, hits

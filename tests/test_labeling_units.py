@@ -231,7 +231,11 @@ def test_key_files_read_and_written_as_cryptography_does() -> None:
         + bytes.fromhex("812100")
         + raw_public
     )
-    v2_pem = "-----BEGIN PRIVATE KEY-----\n" + base64.b64encode(v2).decode() + "\n-----END PRIVATE KEY-----"
+    v2_pem = (
+        "-----BEGIN PRIVATE KEY-----\n"
+        + base64.b64encode(v2).decode()
+        + "\n-----END PRIVATE KEY-----"
+    )
     with pytest.raises(ValueError):
         load_pem_private_key(v2_pem.encode(), None)
     with pytest.raises(LabelKeyError, match=r"^f: not an Ed25519 private key"):

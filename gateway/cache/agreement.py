@@ -64,7 +64,10 @@ class Features:
     names: frozenset[str]
     words: frozenset[str]
     scope: frozenset[str]
+    undo: bool
+    problem: bool
     asks: frozenset[str]
+    form: str
     units: tuple[str, ...]
     cjk: frozenset[str]
     cjk_share: float
@@ -119,9 +122,10 @@ def features(text: str) -> Features:
     numbers = extract_numbers(text, lower)
     sources, destinations = _roles(lower, text)
     words = frozenset(_stem(t) for t in lower if t not in _PUNCT)
-    cjk_content = frozenset(
-        ch for ch in cjk_text if ch not in lx.STOP_CHARS_ZH and ch not in ZH_NUMERAL_CHARS
-    )
+    # Chinese quantifiers are compared by the scope rule, as classes (全部 = 所有), not as
+    # subject words.
+    plain = lx.QUANTIFIERS_ZH.sub(" ", text) if cjk_text else text
+    plain_lower = lower if plain is text else [t.lower() for t in _TOKEN.findall(plain)]
     return Features(
         numbers=numbers,
         negated=_negated(lower, text),
@@ -131,10 +135,25 @@ def features(text: str) -> Features:
         names=_names(tokens),
         words=words,
         scope=_scope(lower, text),
+        undo=any(word in text for word in lx.UNDO_ZH),
+        problem=any(word in text for word in lx.PROBLEM_ZH),
         asks=_asks(lower, text),
-        units=_units(lower),
-        cjk=cjk_content,
+        form=_form(text),
+        units=_units(plain_lower),
+        cjk=_subject("".join(_CJK_RUN.findall(plain))),
         cjk_share=cjk_share,
+    )
+
+
+def subject_characters(text: str) -> frozenset[str]:
+    """The CJK characters that carry a question's subject: question-framing and
+    function characters and numerals removed (numbers have a rule of their own)."""
+    return _subject("".join(_CJK_RUN.findall(lx.QUANTIFIERS_ZH.sub(" ", normalize(text)))))
+
+
+def _subject(cjk_text: str) -> frozenset[str]:
+    return frozenset(
+        ch for ch in cjk_text if ch not in lx.STOP_CHARS_ZH and ch not in ZH_NUMERAL_CHARS
     )
 
 
@@ -146,11 +165,17 @@ def agree(a: Features, b: Features) -> str | None:
         return "negation"
     if _opposed(a.polarity, b.polarity):
         return "polarity"
+    if a.undo != b.undo:
+        return "polarity"
     if (a.sources & b.destinations) or (a.destinations & b.sources):
         return "direction"
-    if a.scope and b.scope and a.scope != b.scope:
+    if a.scope != b.scope and (
+        (a.scope and b.scope) or any(s.startswith("zh:") for s in a.scope ^ b.scope)
+    ):
         return "scope"
-    if a.asks and b.asks and a.asks != b.asks:
+    if a.problem != b.problem:
+        return "problem"
+    if (a.asks and b.asks and a.asks != b.asks) or (a.form and b.form and a.form != b.form):
         return "question"
     if not a.names <= b.words and not b.names <= a.words:
         return "name"
@@ -200,7 +225,16 @@ def _scope(lower: list[str], text: str) -> frozenset[str]:
     found = {t for t in lower if t in lx.QUANTIFIERS}
     found.update("one_of" for i, t in enumerate(lower[:-1]) if t == "one" and lower[i + 1] == "of")
     found.update(m.group() for m in _DEIXIS_ZH.finditer(text))
+    found.update("zh:" + _QUANTITY_ZH[m.group()] for m in lx.QUANTIFIERS_ZH.finditer(text))
     return frozenset(found)
+
+
+# All of it, one of it, only some: the same meaning in different words.
+_QUANTITY_ZH = {
+    **dict.fromkeys(("所有", "全部", "整个", "整套", "全屋", "全家", "全员", "全体"), "all"),
+    **dict.fromkeys(("单个", "单条", "某个", "某一"), "one"),
+    **dict.fromkeys(("仅", "只"), "only"),
+}
 
 
 _DEIXIS_ZH = re.compile(f"[{lx.DEIXIS_ZH}]个?(?:{'|'.join(lx.TIME_UNITS_ZH)})")
@@ -210,6 +244,15 @@ def _asks(lower: list[str], text: str) -> frozenset[str]:
     found = {lx.QUESTION_KINDS_EN[t] for t in lower if t in lx.QUESTION_KINDS_EN}
     found.update(kind for word, kind in lx.QUESTION_KINDS_ZH if word in text)
     return frozenset(found)
+
+
+def _form(text: str) -> str:
+    """ "yes-no" or "wh" for a Chinese question that is plainly one of them, else ""."""
+    yes_no = lx.YES_NO_ZH.search(text) is not None
+    wh = lx.WH_ZH.search(text) is not None
+    if yes_no != wh:
+        return "yes-no" if yes_no else "wh"
+    return ""
 
 
 def _units(lower: list[str]) -> tuple[str, ...]:
@@ -273,7 +316,7 @@ def _is_subject(unit: str) -> bool:
 
 
 def _infinitive_to(tokens: Sequence[str], i: int) -> bool:
-    """"how to", "way to", "used to": a "to" that starts an infinitive, not a direction."""
+    """ "how to", "way to", "used to": a "to" that starts an infinitive, not a direction."""
     return tokens[i] == "to" and i > 0 and tokens[i - 1] in lx.INFINITIVE_BEFORE_EN
 
 

@@ -23,9 +23,14 @@ DEFAULT_THRESHOLD = 0.86
 KIND_THRESHOLDS: dict[str, float] = {"use-multilingual": 0.88}
 # The cosine of a kind's CJK side that counts as its default threshold (both chosen by
 # cross-validation on the development Chinese pairs, ``eval_blind.py``).
-CJK_THRESHOLDS: dict[str, float] = {"minilm+wordllama": 0.70, "use-multilingual": 0.86}
+CJK_THRESHOLDS: dict[str, float] = {
+    "minilm+use": 0.72,
+    "minilm": 0.85,
+    "minilm+wordllama": 0.70,
+    "use-multilingual": 0.86,
+}
 
-EmbedderKind = Literal["minilm", "provider", "minilm+wordllama", "use-multilingual"]
+EmbedderKind = Literal["minilm+use", "minilm", "provider", "minilm+wordllama", "use-multilingual"]
 
 
 class _Base(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -33,9 +38,13 @@ class _Base(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
 
 
 class EmbedderConfig(_Base, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """``minilm``: the packaged all-MiniLM-L6-v2 through ONNX Runtime, exported into
-    ``model_dir`` (default ``$GATEWAY_CACHE_DIR/minilm-onnx``, else
-    ``~/.cache/llm-gateway/minilm-onnx``) at build time or first start. ``provider``: the
+    """``minilm+use`` (default): the packaged all-MiniLM-L6-v2 through ONNX Runtime for
+    Latin-script text, exported into ``model_dir`` (default
+    ``$GATEWAY_CACHE_DIR/minilm-onnx``, else ``~/.cache/llm-gateway/minilm-onnx``) at
+    build time or first start, and Google's USE multilingual v3 (below) for the CJK
+    share; ``cjk_threshold`` is the USE cosine that counts as the cache's threshold.
+    ``minilm``: MiniLM, with the subject characters of the CJK share in place of a
+    second model (``cache.characters``; no USE to load, few Chinese hits). ``provider``: the
     embeddings model named by ``model`` in the gateway's own model table.
     ``minilm+wordllama``: MiniLM for Latin-script text, WordLlama (PyPI ``wordllama``,
     weights inside the package) for the CJK share; ``cjk_threshold`` is the WordLlama
@@ -47,7 +56,7 @@ class EmbedderConfig(_Base, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     Chinese; ``precision`` and ``model_dir`` do not apply. Unset ``cjk_threshold``: the
     kind's default (``CJK_THRESHOLDS``)."""
 
-    kind: EmbedderKind = "minilm"
+    kind: EmbedderKind = "minilm+use"
     precision: Literal["int8", "fp32"] = "int8"
     model_dir: str = ""
     threads: Count = 1

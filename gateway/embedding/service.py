@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # numpy and onnxruntime load only when some feature embeds
 
 # The model host's socket, set by ``gateway serve`` for its workers.
 MODEL_HOST_ENV = "GATEWAY_MODEL_HOST"
+# MiniLM for Latin script with a second model for CJK (``HybridEmbedder``).
+HYBRIDS = ("minilm+use", "minilm+wordllama")
 
 
 class Embedders:
@@ -37,7 +39,7 @@ class Embedders:
         self._remote: dict[str, RemoteEmbedder] = {}
         self._onnx: dict[tuple[str, bool, int], OnnxEmbedder] = {}
         self._wordllama: WordLlamaEmbedder | None = None
-        self._hybrid: dict[tuple[str, bool, float, float, int], HybridEmbedder] = {}
+        self._hybrid: dict[tuple[str, str, bool, float, float, int], HybridEmbedder] = {}
         self._use: dict[tuple[int, float | None, float | None], UseEmbedder] = {}
 
     @classmethod
@@ -69,12 +71,13 @@ class Embedders:
         if spec["kind"] == "use-multilingual":
             return self.use(cjk_threshold=spec["cjk_threshold"], reference=spec["reference"])
         model_dir = Path(spec["model_dir"])
-        if spec["kind"] == "minilm+wordllama":
+        if spec["kind"] in HYBRIDS:
             return self.hybrid(
                 model_dir,
                 int8=spec["int8"],
                 cjk_threshold=spec["cjk_threshold"],
                 reference=spec["reference"],
+                kind=spec["kind"],
             )
         if spec["kind"] == "minilm":
             return self.onnx(model_dir, int8=spec["int8"])
@@ -111,26 +114,28 @@ class Embedders:
         cjk_threshold: float,
         reference: float,
         threads: int = 1,
+        kind: str = "minilm+wordllama",
     ) -> SyncEmbedder:
-        """MiniLM for Latin script and WordLlama for CJK (``kind: minilm+wordllama``),
-        over the shared MiniLM session and WordLlama vectors."""
+        """MiniLM for Latin script and, for CJK, USE (``kind: minilm+use``) or WordLlama
+        (``kind: minilm+wordllama``), over the shared MiniLM session and the shared USE
+        or WordLlama weights."""
         if self._model_host is not None:
             spec = {
-                "kind": "minilm+wordllama",
+                "kind": kind,
                 "model_dir": str(model_dir),
                 "int8": int8,
                 "cjk_threshold": cjk_threshold,
                 "reference": reference,
             }
             return self._through_host(spec)
-        key = (str(model_dir), int8, cjk_threshold, reference, threads)
+        key = (kind, str(model_dir), int8, cjk_threshold, reference, threads)
         embedder = self._hybrid.get(key)
         if embedder is None:
             from gateway.embedding.embedder import HybridEmbedder
 
             embedder = self._hybrid[key] = HybridEmbedder(
                 self._local_onnx(model_dir, int8=int8),
-                self.wordllama(),
+                self._local_use() if kind == "minilm+use" else self.wordllama(),
                 cjk_threshold=cjk_threshold,
                 reference=reference,
                 threads=threads,
@@ -154,6 +159,15 @@ class Embedders:
                 "reference": reference,
             }
             return self._through_host(spec)
+        return self._local_use(threads=threads, cjk_threshold=cjk_threshold, reference=reference)
+
+    def _local_use(
+        self,
+        *,
+        threads: int = 1,
+        cjk_threshold: float | None = None,
+        reference: float | None = None,
+    ) -> UseEmbedder:
         key = (threads, cjk_threshold, reference)
         embedder = self._use.get(key)
         if embedder is None:

@@ -37,12 +37,6 @@ def grams(text: str) -> list[str]:
     return out
 
 
-def cjk_share(text: str) -> float:
-    """Share of the letters that are CJK characters (0 for text without letters)."""
-    letters = sum(1 for c in text if c.isalpha())
-    return len(_CJK.findall(text)) / letters if letters else 0.0
-
-
 def _buckets(text: str) -> Counter[int]:
     return Counter(zlib.crc32(g.encode()) % WIDTH for g in grams(text))
 
