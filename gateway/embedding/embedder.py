@@ -200,16 +200,17 @@ class HybridEmbedder:
         self._secondary = secondary
         self._k = split_scale(cjk_threshold, reference)
         self._cjk_size = len(secondary.embed_sync("warm up"))
+        # All-CJK text weighs MiniLM's part by 0: it is not computed (half the time of a
+        # Chinese query).
+        self._no_latin = np.zeros(len(primary.embed_sync("warm up")), dtype=np.float32)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="embed-hybrid")
         self.name = f"{primary.name}+{secondary.name}@{cjk_threshold:g}"
 
     def embed_sync(self, text: str) -> Vector:
+        share = cjk_letter_share(text)
+        latin = self._no_latin if share >= 1.0 else self._primary.embed_sync(text)
         return split_vector(
-            self._primary.embed_sync(text),
-            lambda: self._secondary.embed_sync(text),
-            self._cjk_size,
-            cjk_letter_share(text),
-            self._k,
+            latin, lambda: self._secondary.embed_sync(text), self._cjk_size, share, self._k
         )
 
     async def embed(self, text: str) -> Vector:
