@@ -703,6 +703,8 @@ def eval_injection() -> Report:
         "blind": load(DATA / "blind/injection-blind.jsonl"),
         # Ordinary traffic and injections in new carriers (blind2/README.md).
         "blind2 everyday": load(DATA / "blind2/everyday-blind2.jsonl"),
+        # Held out since 2026-12-06 (blind3/README.md); the two above are development now.
+        "blind3": load(DATA / "blind3/injection-blind3.jsonl"),
     }
     report: Report = {"threshold": detector.threshold}
     for name, rows in sets.items():
@@ -739,6 +741,7 @@ def eval_pii() -> Report:
         ("dev pii-dev-extra", DATA / "dev-hard/pii-dev-extra.jsonl"),
         ("blind", DATA / "blind/pii-blind.jsonl"),
         ("blind2 ip", DATA / "blind2/ip-blind2.jsonl"),
+        ("blind3", DATA / "blind3/pii-blind3.jsonl"),  # held out (issue #18, 2026-12-06)
     ):
         gold: dict[str, int] = defaultdict(int)
         found: dict[str, int] = defaultdict(int)

@@ -55,11 +55,22 @@ sys.path.insert(0, str(ROOT))
 
 from gateway.guard.classifier import MODEL_PATH, InjectionClassifier, bigrams, tokens  # noqa: E402
 from gateway.guard.injection import InjectionDetector  # noqa: E402
+from gateway.wire.texts import cjk_share  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from injection_synth import rows as synthetic_rows  # noqa: E402
 
 WINDOW, STRIDE = 32, 16
+MIN_NEGATIVES = 50  # a language side of a set with fewer benign rows is not calibrated on
+# The cjk_shift the cross-validated scores were computed with (``InjectionClassifier``'s
+# default): the calibration moves the Chinese side from there.
+CJK_SHIFT_SCORED = 0.5
+DEV_SETS = (
+    "dev-hard/injection-zh-dev.jsonl",
+    "injection-dev/injection-en-dev.jsonl",  # helper-written, 2026-12-06
+    "injection-dev/injection-zh-dev2.jsonl",  # helper-written, 2026-12-06
+    "injection-dev/addressing-benign.jsonl",  # messages that address the assistant, both ways
+)
 
 
 _VERBS = (
@@ -180,13 +191,15 @@ def matrix(texts: list[str], vocab: dict[str, int]) -> csr_matrix:
     return csr_matrix((vals, (rows, cols)), shape=(len(texts), len(vocab)))
 
 
-def fit(texts: list[str], labels: list[int], c: float) -> tuple[dict[str, int], LogisticRegression]:
+def fit(
+    texts: list[str], labels: list[int], c: float, weights: list[float] | None = None
+) -> tuple[dict[str, int], LogisticRegression]:
     document_frequency: Counter[str] = Counter()
     for text in texts:
         document_frequency.update(set(features(text)))
     vocab = {f: i for i, f in enumerate(sorted(f for f, n in document_frequency.items() if n >= 2))}
     model = LogisticRegression(C=c, solver="liblinear", max_iter=2000)
-    model.fit(matrix(texts, vocab), labels)
+    model.fit(matrix(texts, vocab), labels, sample_weight=weights)
     return vocab, model
 
 
@@ -203,6 +216,21 @@ def export(vocab: dict[str, int], model: LogisticRegression) -> InjectionClassif
     return InjectionClassifier(unigram_weights, bigram_weights, bias, window=WINDOW, stride=STRIDE)
 
 
+def logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def calibrate(groups: list[tuple[np.ndarray, np.ndarray]], max_fpr: float) -> float:
+    """The lowest threshold at which every group's false-positive rate is at most
+    ``max_fpr`` (clamped to [0.05, 0.95])."""
+    threshold = 0.05
+    for scores, labels in groups:
+        negatives = np.sort(scores[labels == 0])
+        allowed = math.floor(max_fpr * len(negatives))
+        threshold = max(threshold, float(negatives[len(negatives) - 1 - allowed]) + 1e-6)
+    return min(max(threshold, 0.05), 0.95)
+
+
 def detector_scores(classifier: InjectionClassifier, texts: list[str]) -> np.ndarray:
     detector = InjectionDetector(classifier)
     return np.array([detector.score(t) for t in texts])
@@ -212,12 +240,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=ROOT / "tests/data/injection")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
-    parser.add_argument("--max-fpr", type=float, default=0.019)
+    parser.add_argument("--max-fpr", type=float, default=0.04)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--dev-weight", type=float, default=30.0)
     args = parser.parse_args()
     train_path = args.data / "s-labs-train.jsonl"
     val_path = args.data / "s-labs-validation.jsonl"
-    zh_path = args.data.parent / "dev-hard/injection-zh-dev.jsonl"
+    dev_paths = [args.data.parent / name for name in DEV_SETS]
     train_x, train_y = load(train_path)
     extra = extra_benign(args.data)
     synth = synthetic_rows()
@@ -225,17 +254,34 @@ def main() -> None:
     train_x = train_x + extra + qqp_train + [t for t, _, _ in synth]
     train_y = train_y + [0] * (len(extra) + len(qqp_train)) + [label for _, label, _ in synth]
     val_x, val_y = load(val_path)
-    zh_x, zh_y = load(zh_path)
-    folds = [i % args.folds for i in range(len(zh_x))]
+    # The development sets: each row is fitted by the shipped model and scored, for the
+    # figures and the calibration, by a model fitted without its fold.
+    dev_x: list[str] = []
+    dev_y: list[int] = []
+    dev_set: list[str] = []
+    for path in dev_paths:
+        x, y = load(path)
+        dev_x += x
+        dev_y += y
+        dev_set += [path.name] * len(x)
+    folds = [i % args.folds for i in range(len(dev_x))]
     random.Random(18).shuffle(folds)
+    base_weights = [1.0] * len(train_x)
 
-    # C by ROC-AUC on S-Labs validation, zh-dev fold 0 held back.
+    def fit_with(keep: list[int], c: float) -> tuple[dict[str, int], LogisticRegression]:
+        return fit(
+            train_x + [dev_x[i] for i in keep],
+            train_y + [dev_y[i] for i in keep],
+            c,
+            base_weights + [args.dev_weight] * len(keep),
+        )
+
+    # C by ROC-AUC on S-Labs validation, development fold 0 held back.
     best: tuple[float, float] | None = None
     for c in (1.0, 3.0, 10.0):
-        keep = [i for i, f in enumerate(folds) if f != 0]
-        vocab, model = fit(train_x + [zh_x[i] for i in keep], train_y + [zh_y[i] for i in keep], c)
-        held = val_x + [zh_x[i] for i, f in enumerate(folds) if f == 0]
-        held_y = val_y + [zh_y[i] for i, f in enumerate(folds) if f == 0]
+        vocab, model = fit_with([i for i, f in enumerate(folds) if f != 0], c)
+        held = val_x + [dev_x[i] for i, f in enumerate(folds) if f == 0]
+        held_y = val_y + [dev_y[i] for i, f in enumerate(folds) if f == 0]
         auc = roc_auc_score(held_y, model.decision_function(matrix(held, vocab)))
         print(f"C={c:<5} held-back ROC-AUC {auc:.4f}")
         if best is None or auc > best[0]:
@@ -243,54 +289,76 @@ def main() -> None:
     assert best is not None
     c = best[1]
 
-    # zh-dev cross-validated: each fold scored by the detector whose model never saw it.
-    zh_scores = np.zeros(len(zh_x))
+    # Cross-validated: each fold scored by the detector whose model never saw it.
+    dev_scores = np.zeros(len(dev_x))
     for k in range(args.folds):
-        keep = [i for i, f in enumerate(folds) if f != k]
-        vocab, model = fit(train_x + [zh_x[i] for i in keep], train_y + [zh_y[i] for i in keep], c)
+        vocab, model = fit_with([i for i, f in enumerate(folds) if f != k], c)
         held = [i for i, f in enumerate(folds) if f == k]
-        scores_k = detector_scores(export(vocab, model), [zh_x[i] for i in held])
-        zh_scores[held] = scores_k
+        dev_scores[held] = detector_scores(export(vocab, model), [dev_x[i] for i in held])
 
-    vocab, model = fit(train_x + zh_x, train_y + zh_y, c)
+    vocab, model = fit_with(list(range(len(dev_x))), c)
     classifier = export(vocab, model)
     val_scores = detector_scores(classifier, val_x)
-    # Calibrate on held-back data, each language apart (S-Labs validation, never fitted;
-    # the cross-validated zh-dev scores): the threshold that keeps every set's
-    # false-positive rate at most --max-fpr.
-    threshold = 0.05
-    for scores_set, labels_set in ((val_scores, np.array(val_y)), (zh_scores, np.array(zh_y))):
-        negatives = np.sort(scores_set[labels_set == 0])
-        allowed = math.floor(args.max_fpr * len(negatives))
-        threshold = max(threshold, float(negatives[len(negatives) - 1 - allowed]) + 1e-6)
-    threshold = min(max(threshold, 0.05), 0.95)
-    shift = math.log(threshold / (1 - threshold))
+    labels_dev = np.array(dev_y)
+    sets = {name: np.array([s == name for s in dev_set]) for name in dict.fromkeys(dev_set)}
+    # Calibrate on held-back data, each set and language apart (S-Labs validation,
+    # never fitted; each development set's cross-validated scores, English and Chinese
+    # rows apart where a side has at least MIN_NEGATIVES benign rows): per language, the
+    # threshold that keeps every group's false-positive rate at most --max-fpr. The
+    # English one becomes the bias; the Chinese one the model's ``cjk_shift`` (applied by
+    # the detector to mostly-CJK text that fires no rule).
+    chinese = np.array([cjk_share(t) >= 0.3 for t in dev_x])
+    groups: dict[bool, list[tuple[np.ndarray, np.ndarray]]] = {False: [], True: []}
+    groups[False].append((val_scores, np.array(val_y)))
+    for mask in sets.values():
+        for zh in (False, True):
+            part = mask & (chinese == zh)
+            if (labels_dev[part] == 0).sum() >= MIN_NEGATIVES:
+                groups[zh].append((dev_scores[part], labels_dev[part]))
+    thresholds = {zh: calibrate(groups[zh], args.max_fpr) for zh in (False, True)}
+    shift = logit(thresholds[False])
     bias = round(classifier.bias - shift, 4)
-    print(f"calibrated threshold {threshold:.4f} (log-odds shift {shift:+.3f})")
+    # Never a lower bar for Chinese than for English: its training text is smaller, and
+    # a lower bar flags Chinese security questions the English side would pass.
+    cjk_shift = round(max(0.0, CJK_SHIFT_SCORED + logit(thresholds[True]) - shift), 4)
+    print(
+        f"calibrated thresholds: English {thresholds[False]:.4f} (log-odds shift {shift:+.3f}),"
+        f" Chinese {thresholds[True]:.4f} (cjk_shift {cjk_shift:+.3f})"
+    )
 
     unigram_weights = dict(classifier._uni)
     bigram_weights = {" ".join(k): v for k, v in classifier._bi.items()}
     shipped = InjectionClassifier(
-        unigram_weights, bigram_weights, bias, window=WINDOW, stride=STRIDE
+        unigram_weights, bigram_weights, bias, window=WINDOW, stride=STRIDE, cjk_shift=cjk_shift
     )
     val_scores = detector_scores(shipped, val_x)
-    clipped = np.clip(zh_scores, 1e-9, 1 - 1e-9)
-    zh_scores_shifted = 1 / (1 + np.exp(-(np.log(clipped / (1 - clipped)) - shift)))
+    # The cross-validated scores as the shipped calibration moves them.
+    rules = InjectionDetector(shipped)
+    moved = np.array(
+        [
+            shift + ((cjk_shift - CJK_SHIFT_SCORED) if zh and not rules.rule_hits(t) else 0.0)
+            for t, zh in zip(dev_x, chinese, strict=True)
+        ]
+    )
+    clipped = np.clip(dev_scores, 1e-9, 1 - 1e-9)
+    dev_shifted = 1 / (1 + np.exp(-(np.log(clipped / (1 - clipped)) - moved)))
     labels = np.array(val_y)
     shipped_auc = roc_auc_score(labels, val_scores)
     artifact = {
         "format": "gateway-injection-lr/1",
         "trained_on": {
             p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16]
-            for p in (train_path, val_path, zh_path)
+            for p in (train_path, val_path, *dev_paths)
         },
+        "dev_weight": args.dev_weight,
         "extra_benign_rows": len(extra),
         "synthetic_rows": len(synth),
         "C": c,
         "window": WINDOW,
         "stride": STRIDE,
         "bias": bias,
-        "calibrated_threshold": round(threshold, 4),
+        "calibrated_threshold": round(thresholds[False], 4),
+        "cjk_shift": cjk_shift,
         "validation_roc_auc": round(float(shipped_auc), 4),
         "unigrams": dict(sorted(unigram_weights.items())),
         "bigrams": dict(sorted(bigram_weights.items())),
@@ -306,7 +374,7 @@ def main() -> None:
     )
     for name, scores, truth in (
         ("s-labs validation", val_scores, labels),
-        ("zh-dev (5-fold CV)", zh_scores_shifted, np.array(zh_y)),
+        *((f"{n} (5-fold CV)", dev_shifted[m], labels_dev[m]) for n, m in sets.items()),
     ):
         flagged = scores >= 0.5
         print(

@@ -93,6 +93,7 @@ class InjectionClassifier:
         *,
         window: int = 32,
         stride: int = 16,
+        cjk_shift: float = 0.5,
     ) -> None:
         # One object per distinct token and weight (interned, deduplicated): the bigrams
         # repeat the unigrams' tokens and the rounded weights repeat, 1.5 of 7 MB.
@@ -107,6 +108,9 @@ class InjectionClassifier:
         self.bias = bias
         self.window = window
         self.stride = stride
+        # Subtracted from the log-odds of mostly-CJK text that fires no rule: calibrated
+        # with the model (``loadtests/train_injection.py``), see ``injection.py``.
+        self.cjk_shift = cjk_shift
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> InjectionClassifier:
@@ -117,6 +121,7 @@ class InjectionClassifier:
             float(data["bias"]),
             window=int(data["window"]),
             stride=int(data["stride"]),
+            cjk_shift=float(data.get("cjk_shift", 0.5)),
         )
 
     def contributions(self, toks: list[str]) -> list[float]:

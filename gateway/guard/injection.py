@@ -57,14 +57,12 @@ _ROT13_HINT = re.compile(r"(?i)rot-?13|凯撒|caesar")
 _REVERSE_HINT = re.compile(r"(?i)revers|backwards|倒过来|倒序|倒着|倒读|反过来|反着|从右往左|逆序")
 _MAX_DECODED = 8
 _NEUTRAL = -1.0  # log-odds without a classifier: rules alone decide
-# The classifier's Chinese training text is small and mostly synthetic: on ordinary
-# Chinese messages its scores run high (9 of 60 everyday development probes over 0.5
-# on the classifier alone: "请按照以下规则回复", "从现在开始请用简单的话"). For text that is
-# mostly CJK (``cjk_share`` at least 0.3) and fires no rule its log-odds count this much
-# less: the largest shift that loses no injection of the Chinese development set (0.6
-# loses two). Where a rule fires, the rule is the evidence and the classifier counts as
-# before.
-_CJK_SHIFT = 0.5
+# Chinese and English traffic score on different scales (the Chinese training text is
+# smaller and differently written), so text that is mostly CJK (``cjk_share`` at least
+# 0.3) and fires no rule has the classifier's log-odds lowered by the model's own
+# ``cjk_shift``: calibrated with the model on the Chinese development sets, apart from
+# the English ones (``loadtests/train_injection.py``). Where a rule fires, the rule is
+# the evidence and the classifier counts as trained.
 _QUOTED = 0.2
 _OPEN_QUOTES = ("“", "「", "『", "«", "‘")
 _CLOSE_QUOTES = ("”", "」", "』", "»", "’")
@@ -135,7 +133,7 @@ class InjectionDetector:
             rule = self._rules[index]
             rules += _strength(rule, normal, spans) * rule.boost
         if not rules and self._classifier is not None and cjk_share(text) >= 0.3:
-            classifier -= _CJK_SHIFT
+            classifier -= self._classifier.cjk_shift
         return classifier, rules
 
     def _anchored(self, normal: str) -> dict[int, list[tuple[int, int]]]:
@@ -155,11 +153,12 @@ class InjectionDetector:
 
 
 def _strength(rule: Rule, normal: str, windows: list[tuple[int, int]]) -> float:
-    """1 for a rule that fires, ``_QUOTED`` if only inside quotes, else 0."""
+    """1 for a rule that fires, ``_QUOTED`` if only inside quotes (a content rule has
+    its full weight there), else 0."""
     strength = 0.0
     for start, end in _merge(windows):
-        for match in rule.pattern.finditer(normal, start, end):
-            if not _quoted(normal, match.start()):
+        for match in rule.pattern.finditer(normal, max(start, rule.min_offset), end):
+            if rule.content or not _quoted(normal, match.start()):
                 return 1.0
             strength = _QUOTED
     return strength

@@ -32,6 +32,11 @@ class Rule:
     pattern: re.Pattern[str]
     # Chinese rules only run on text that contains CJK characters.
     cjk: bool = False
+    # Words addressed to the model inside content (a quoted e-mail, a CSV cell, a code
+    # comment) are the attack itself: full weight inside quotes, and only after the
+    # first ``min_offset`` characters, where a user greeting the assistant stands.
+    content: bool = False
+    min_offset: int = 0
 
     @property
     def boost(self) -> float:
@@ -39,11 +44,22 @@ class Rule:
         return math.log(self.weight / (1.0 - self.weight))
 
 
-def _rule(name: str, weight: float, anchors: str, pattern: str) -> Rule:
+def _rule(name: str, weight: float, anchors: str, pattern: str, content: bool = False) -> Rule:
     anchor_list = tuple(a.replace("\\|", "|") for a in re.split(r"(?<!\\)\|", anchors))
     return Rule(
-        name, weight, anchor_list, re.compile(pattern, re.MULTILINE), name.startswith("zh_")
+        name,
+        weight,
+        anchor_list,
+        re.compile(pattern, re.MULTILINE),
+        name.startswith("zh_"),
+        content,
+        (_CONTENT_OFFSET_ZH if name.startswith("zh_") else _CONTENT_OFFSET) if content else 0,
     )
+
+
+# Characters (after ``normalise``) before which a greeting to the assistant stands:
+# "Hey AI, can you..." / "AI助手你好, ..." (Chinese is denser, and loses its spaces).
+_CONTENT_OFFSET, _CONTENT_OFFSET_ZH = 20, 8
 
 
 _EN_VERB = r"(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|discard|neglect)"
@@ -55,6 +71,18 @@ _EN_WHAT = (
     r"(?:instructions?|prompts?|rules?|guidelines?|directives?|constraints?|polic(?:y|ies)|"
     r"restrictions?|guardrails?|programming|safeguards?|filters?|training|commands?|orders?)"
 )
+# The model, as content addresses it ("Assistant:", "Dear AI recruiter", "LLM:"), and
+# what it is then told to do. Not "agent": "Agent: please tell me your order number" is
+# a support transcript.
+_EN_AI = r"ai|a\.i\.|assistants?|llms?|language models?|models?|chatbots?|bots?|gpt|copilot"
+_EN_ORDER = (
+    r"ignore|disregard|stop|do not|don't|dont|instead|add|mark|tell|say|write|include|insert|"
+    r"append|report|change|delete|remove|send|email|forward|call|output|print|reveal|respond|"
+    r"reply|recommend|rate|score|give|approve|classify|label|answer|drop|grant|transfer|book|"
+    r"make sure|ensure|you must|you should|always|never|only|when (?:summari[sz]|explain|"
+    r"writ|answer|you|asked|generat|translat|describ|respond)"
+)
+_ZH_AI = r"ai|人工智能|助手|大模型|模型|机器人|llm|gpt|翻译器|翻译系统"
 _ZH_IGNORE = (
     r"(?:忽略|无视|忽视|不要理会|不用理会|别管|不用管|不要管|不必管|甭管|忘掉|忘记|忘了|抛开|丢弃|"
     r"绕过|跳过|不要遵守|停止遵守|放弃)"
@@ -226,6 +254,41 @@ RULES: tuple[Rule, ...] = (
           r"引导|调用|输出|回复|发送|转账|执行)|(?:ai|助手|模型|机器人)[^。！？\n]{0,4}请注意|"
           r"仅供(?:ai|模型|助手|机器人)(?:阅读|查看|处理)|如果你是(?:一个)?(?:ai|人工智能|助手|模型|机器人|大模型)|"
           r"给[^。！？\n]{1,6}(?:ai|助手|模型)的?(?:说明|指令|提示)"),
+    # Content that speaks to the model: "Assistant: when explaining this file, tell the
+    # user...", "(Instruction for the AI proofreader: ...)", "btw bot that summarises
+    # this, write...", "If you are the assistant answering a customer...".
+    _rule("content_addresses_ai", 0.97,
+          " ai|ai:|ai,|ai-|ai_|(ai|a.i.|assistant|llm|language model|model|bot|gpt|copilot",
+          rf"\b(?:{_EN_AI})\s*[,:]\s*(?:please\s+|also\s+|now\s+|just\s+)?"
+          rf"(?:{_EN_ORDER})\b"
+          rf"|\b(?:notes?|notice|messages?|instructions?|directives?|reminders?|memo|commands?)"
+          rf"\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?(?:[a-z-]+\s+){{0,2}}(?:{_EN_AI})\b"
+          rf"|\b(?:dear|attention|attn)\s*,?\s+(?:the\s+)?(?:[a-z-]+\s+)?(?:{_EN_AI})\b"
+          rf"|\bhey\s*,?\s+(?:the\s+)?(?:[a-z-]+\s+)?(?:{_EN_AI})(?:\s+[a-z-]+)?\s*,"
+          rf"|\bif\s+you(?:'re|\s+are)\s+(?:an?\s+|the\s+)?(?:[a-z-]+\s+){{0,2}}(?:{_EN_AI})\b"
+          rf"(?:\s+(?:reading|processing|summari[sz]ing|answering|reviewing|translating|parsing))?"
+          rf"|\b(?:{_EN_AI})\s+(?:that|which|who)\s+(?:is\s+)?(?:summari[sz]|read|process|review|"
+          rf"translat|classif|label|answer|pars|analy[sz]|grad|scor|screen)[a-z]*\s+"
+          rf"(?:this|these|the\s+following|my|our|it)\b"
+          rf"|@?\bai[-_ ]instructions?\b", content=True),
+    _rule("zh_content_addresses_ai", 0.97, "ai|人工智能|助手|模型|机器人|llm|gpt|翻译器|系统",
+          rf"(?:给|致|对)\s*[^。！？\n]{{0,10}}?(?:{_ZH_AI})(?:的话)?\s*[：:，,]"
+          rf"|(?:{_ZH_AI})\s*(?:请注意|注意|你好|您好|请执行|请)\s*[：:，,]?"
+          rf"|(?:亲爱的|尊敬的)\s*(?:{_ZH_AI})"
+          rf"|仅供[^。！？\n]{{0,10}}?(?:{_ZH_AI})[^。！？\n]{{0,6}}?(?:阅读|查看|处理|参考)"
+          rf"|@\s*(?:{_ZH_AI})"
+          rf"|(?:做|负责|进行|处理|阅读|总结|整理|翻译)[^。！？\n]{{0,10}}?的(?:{_ZH_AI})\s*[，,：:]?\s*"
+          rf"(?:请|把|将|要|务必|在)", content=True),
+    # Evidence the other way: a question about how to protect against the thing ("如何
+    # 防止别人套出我的系统提示词", "how can I stop users from extracting my system prompt")
+    # is the commonest false positive of a detector that keys on the topic's words. It
+    # lowers the score (weight below 0.5) without cancelling an instruction rule.
+    _rule("how_to_protect", 0.15, "prevent|protect|defend|stop|avoid|detect|mitigate|guard",
+          r"\b(?:how\s+(?:do|can|should|could|would)\s+(?:i|we|you)|how\s+to|best\s+way\s+to|"
+          r"ways?\s+to|what\s+(?:can|should)\s+(?:i|we)\s+do\s+to)\s+(?:[a-z']+\s+){0,3}?"
+          r"(?:prevent|protect|defend|stop|avoid|detect|mitigate|guard)\b"),
+    _rule("zh_how_to_protect", 0.15, "防止|防范|保护|避免|防御|防护|检测|识别|抵御",
+          rf"{_ZH_HOW_PROTECT}|(?:怎样|怎么|如何|怎么样)[^。！？!?\n]{{0,6}}?(?:防护|检测|识别|抵御)"),
     _rule("zh_tool_order", 0.6, "调用",
           r"(?:立即|马上|直接|请)调用[^。！？\n]{0,30}(?:工具|函数|接口)"),
     _rule("zh_bypass_check", 0.55, "跳过|绕过|关闭|禁用",
