@@ -19,15 +19,19 @@ Issue #18 (generalisation): S-Labs is short, English and direct, so the model al
 fits ``injection_synth.py``'s rows (EN + ZH: instructions hidden in quoted e-mails,
 transcripts, reviews, HTML comments, tickets, logs; overrides and persona jailbreaks;
 hard negatives: the same wrappers with clean content, benign role-play, order notices,
-password advice, harmless "ignore"/"system") and ``dev-hard/injection-zh-dev.jsonl``
-(Chinese), and half of QQP's questions as everyday benign traffic (the other half
-measures false positives on it). The zh-dev figures are 5-fold cross-validated
-(each fold scored by a model fitted without it); the shipped model is then fitted on
-all folds. The decision
-threshold is calibrated on held-back data only (S-Labs validation and the cross-validated
-zh-dev scores, each apart): the lowest one whose false-positive rate on each is at most
-``--max-fpr``; the bias is shifted so that this threshold becomes 0.5, the detector's
-default. XSTest and ``tests/data/blind`` are never used for fitting or calibration.
+password advice, harmless "ignore"/"system"), half of QQP's questions as everyday benign
+traffic (the other half measures false positives on it), and the development sets of
+``DEV_SETS`` (``dev-hard/injection-zh-dev.jsonl``; since 2026-12-06 the helper-written
+``injection-dev/`` sets: English and Chinese attacks in new styles, hard negatives, and
+messages that address the assistant), each row weighted ``--dev-weight`` (30: the
+cross-validated choice among 1, 5, 15, 30, 60). Their figures are 5-fold
+cross-validated (each fold scored by a model fitted without it); the shipped model is
+then fitted on all folds. The decision threshold is calibrated on held-back data only
+(S-Labs validation and the cross-validated development scores), per language: the
+lowest threshold whose false-positive rate is at most ``--max-fpr`` (0.04) on every
+English group becomes 0.5 through the bias; the Chinese groups' own threshold becomes
+the model's ``cjk_shift``, never below the English bar. XSTest and ``tests/data/blind``,
+``blind2`` and ``blind3`` are never used for fitting or calibration.
 
     python loadtests/train_injection.py [--data tests/data/injection] [--out PATH]
 
