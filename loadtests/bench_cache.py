@@ -11,7 +11,8 @@ after another on one keep-alive connection:
   upstream call and the (background) store;
 - ``hit``: the question stored ``lag`` rounds ago, verbatim: exact hit;
 - ``semantic``: a paraphrase of a question stored ``lag`` rounds ago ("How do I..." →
-  "How can I..."): embedding + search + guard, then the stored body.
+  "How can I...", with ``--lang zh`` 怎么… → 如何…): embedding + search + guard, then the
+  stored body.
 
 Requests are interleaved so machine noise hits every kind alike. Reported per kind:
 client-side latency p50/p99 (ms) and the gateway's own ``x-gateway-overhead-ms``
@@ -77,6 +78,38 @@ OBJECTS = [
     "loyalty points",
     "gift card",
     "warranty",
+]
+
+
+# Chinese questions for ``--lang zh`` (an all-CJK question skips MiniLM: USE only),
+# reworded 怎么 → 如何 for the semantic hit.
+ACTIONS_ZH = ["修改", "重置", "查看", "更新", "删除", "绑定", "导出", "恢复", "验证", "备份"]
+OBJECTS_ZH = [
+    "密码",
+    "账单地址",
+    "订阅",
+    "头像",
+    "收货地址",
+    "邮箱",
+    "银行卡",
+    "团队空间",
+    "手机号",
+    "发票设置",
+    "通知设置",
+    "订单记录",
+    "积分",
+    "礼品卡",
+    "保修信息",
+    "会员等级",
+    "登录设备",
+    "实名信息",
+    "支付密码",
+    "优惠券",
+    "退款记录",
+    "物流信息",
+    "发货地址",
+    "安全问题",
+    "隐私设置",
 ]
 
 
@@ -210,12 +243,19 @@ def main() -> int:
     parser.add_argument("--model-dir", default="")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--stage-only", action="store_true")
+    parser.add_argument("--lang", choices=["en", "zh"], default="en")
     args = parser.parse_args()
     if args.stage_only:
         print(json.dumps(stage_cost(), indent=1))
         return 0
 
-    questions = [f"How do I {a} my {o}?" for o, a in itertools.product(OBJECTS, ACTIONS)]
+    if args.lang == "zh":
+        pairs = itertools.product(OBJECTS_ZH, ACTIONS_ZH)
+        questions = [f"怎么{a}我的{o}" for o, a in pairs]
+        reword = ("怎么", "如何")
+    else:
+        questions = [f"How do I {a} my {o}?" for o, a in itertools.product(OBJECTS, ACTIONS)]
+        reword = ("How do I", "How can I")
     if args.rounds + args.lag > len(questions):
         raise SystemExit(f"at most {len(questions) - args.lag} rounds")
     upstream_port, gateway_port = free_port(), free_port()
@@ -279,7 +319,7 @@ def main() -> int:
                 send("miss", fresh, CACHED_KEY)
                 old = questions[i]
                 send("hit", old, CACHED_KEY)
-                send("semantic", old.replace("How do I", "How can I"), CACHED_KEY)
+                send("semantic", old.replace(*reword), CACHED_KEY)
     finally:
         gateway.terminate()
         upstream.terminate()
