@@ -271,7 +271,7 @@ RULES: tuple[Rule, ...] = (
           rf"translat|classif|label|answer|pars|analy[sz]|grad|scor|screen)[a-z]*\s+"
           rf"(?:this|these|the\s+following|my|our|it)\b"
           rf"|@?\bai[-_ ]instructions?\b", content=True),
-    _rule("zh_content_addresses_ai", 0.97, "ai|人工智能|助手|模型|机器人|llm|gpt|翻译器|系统",
+    _rule("zh_content_addresses_ai", 0.97, "ai|人工智能|助手|模型|机器人|llm|gpt|翻译器|翻译系统",
           rf"(?:给|致|对)\s*[^。！？\n]{{0,10}}?(?:{_ZH_AI})(?:的话)?\s*[：:，,]"
           rf"|(?:{_ZH_AI})\s*(?:请注意|注意|你好|您好|请执行|请)\s*[：:，,]?"
           rf"|(?:亲爱的|尊敬的)\s*(?:{_ZH_AI})"
