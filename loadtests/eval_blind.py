@@ -46,6 +46,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gateway.embedding.service import HYBRIDS  # noqa: E402  (light: no model loads)
+
 DATA = ROOT / "tests" / "data"
 Report = dict[str, Any]
 
@@ -357,7 +359,7 @@ def eval_cache(
     from gateway.cache.config import EmbedderConfig, SemanticConfig
 
     scorer = PairScorer(int8, embedder if embedder in OWN_SCORERS else "minilm")
-    hybrid = embedder in HYBRID_KINDS
+    hybrid = embedder in HYBRIDS
     report: Report = {"embedder": embedder, "cjk_threshold": cjk}
     if cv or at_cv:
         report["dev threshold CV"] = cv_threshold(scorer, cjk=cjk, hybrid=hybrid)
@@ -391,7 +393,6 @@ def eval_cache(
 
 
 KINDS = ("minilm+use", "minilm", "minilm+wordllama", "use-multilingual")
-HYBRID_KINDS = ("minilm+use", "minilm+wordllama")
 OWN_SCORERS = ("minilm+use", "use-multilingual")  # PairScorer kinds besides minilm
 USE_CJK_GRID = [round(0.60 + 0.02 * i, 2) for i in range(14)]  # 0.60 … 0.86
 
@@ -496,7 +497,7 @@ def build_embedder(kind: str, int8: bool = True, threshold: float = 0.0, cjk: fl
         return embedders.use(cjk_threshold=cjk, reference=threshold)
     from gateway.embedding.embedder import default_model_dir
 
-    if kind in HYBRID_KINDS:
+    if kind in HYBRIDS:
         return embedders.hybrid(
             default_model_dir(),
             int8=int8,
@@ -585,7 +586,7 @@ def eval_kinds(int8: bool) -> Report:
         use = kind == "use-multilingual"
         scorer = PairScorer(int8, kind if kind in OWN_SCORERS else "minilm")
         cjk = EmbedderConfig(kind=kind).effective_cjk_threshold
-        cv = cv_threshold(scorer, cjk=cjk, hybrid=kind in HYBRID_KINDS)
+        cv = cv_threshold(scorer, cjk=cjk, hybrid=kind in HYBRIDS)
         threshold = cv["chosen_on_all_dev"]
         entry: Report = {"dev threshold CV": cv, "threshold": threshold}
         if use:

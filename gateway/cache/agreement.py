@@ -122,9 +122,7 @@ def features(text: str) -> Features:
     numbers = extract_numbers(text, lower)
     sources, destinations = _roles(lower, text)
     words = frozenset(_stem(t) for t in lower if t not in _PUNCT)
-    # Chinese quantifiers are compared by the scope rule, as classes (全部 = 所有), not as
-    # subject words.
-    plain = lx.QUANTIFIERS_ZH.sub(" ", text) if cjk_text else text
+    plain = _without_quantifiers(text) if cjk_text else text
     plain_lower = lower if plain is text else [t.lower() for t in _TOKEN.findall(plain)]
     return Features(
         numbers=numbers,
@@ -140,20 +138,30 @@ def features(text: str) -> Features:
         asks=_asks(lower, text),
         form=_form(text),
         units=_units(plain_lower),
-        cjk=_subject("".join(_CJK_RUN.findall(plain))),
+        cjk=_subject(plain),
         cjk_share=cjk_share,
     )
 
 
 def subject_characters(text: str) -> frozenset[str]:
     """The CJK characters that carry a question's subject: question-framing and
-    function characters and numerals removed (numbers have a rule of their own)."""
-    return _subject("".join(_CJK_RUN.findall(lx.QUANTIFIERS_ZH.sub(" ", normalize(text)))))
+    function characters, numerals and quantifiers removed (numbers and quantifiers have
+    rules of their own). The guard's ``Features.cjk`` of the same text."""
+    return _subject(_without_quantifiers(normalize(text)))
 
 
-def _subject(cjk_text: str) -> frozenset[str]:
+def _without_quantifiers(text: str) -> str:
+    """Chinese quantifiers are compared by the scope rule, as classes (全部 = 所有), not
+    as subject words."""
+    return lx.QUANTIFIERS_ZH.sub(" ", text)
+
+
+def _subject(text: str) -> frozenset[str]:
     return frozenset(
-        ch for ch in cjk_text if ch not in lx.STOP_CHARS_ZH and ch not in ZH_NUMERAL_CHARS
+        ch
+        for run in _CJK_RUN.findall(text)
+        for ch in run
+        if ch not in lx.STOP_CHARS_ZH and ch not in ZH_NUMERAL_CHARS
     )
 
 

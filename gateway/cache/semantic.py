@@ -25,7 +25,7 @@ from gateway.embedding.embedder import (
     Vector,
     default_model_dir,
 )
-from gateway.embedding.service import Embedders
+from gateway.embedding.service import HYBRIDS, Embedders
 
 log = logging.getLogger("gateway.cache")
 
@@ -115,7 +115,7 @@ def build_embedder(
         )
     model_dir = Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
     int8 = spec.precision == "int8"
-    if spec.kind in ("minilm+use", "minilm+wordllama"):
+    if spec.kind in HYBRIDS:
         return embedders.hybrid(
             model_dir,
             int8=int8,

@@ -96,8 +96,7 @@ _SPACE = re.compile(r"\s+")
 
 def cjk_letter_share(text: str) -> float:
     """Share of the letters that are CJK characters (0 for text without letters):
-    digits and punctuation belong to neither script (the semantic cache's script split,
-    the intent classifier's features)."""
+    digits and punctuation belong to neither script (the semantic cache's script split)."""
     if text.isascii():
         return 0.0
     letters = sum(1 for c in text if c.isalpha())
