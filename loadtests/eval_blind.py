@@ -79,8 +79,11 @@ CACHE_SETS = {
     "dev-hard": "dev-hard/semcache-hard-dev.jsonl",
     "dev-zh": "dev-zh/semcache-zh-dev.jsonl",  # development since 2026-12-06
     "blind": "blind/semcache-blind.jsonl",  # scored and read before: development now
-    "blind3": "blind3/semcache-blind3.jsonl",  # held out: only with --blind3
+    "blind3": "blind3/semcache-blind3.jsonl",  # scored once (2026-12-06): development now
+    "blind4": "blind4/semcache-blind4.jsonl",  # held out: only with --held-out
 }
+DEV_CACHE_SETS = ("dev-hard", "dev-zh", "blind", "blind3")
+HELD_OUT = "blind4"
 
 
 def cache_rows(name: str) -> list[dict[str, Any]]:
@@ -349,13 +352,13 @@ def eval_cache(
     cjk: float,
     cv: bool = False,
     at_cv: bool = False,
-    blind3: bool = False,
+    held_out: bool = False,
 ) -> Report:
     """``threshold`` None: the config's default for the kind, or with ``at_cv`` the one
     cross-validation picks on all development pairs (computed before any blind row is
     scored). Every kind splits its vectors by script: ``cjk`` is the CJK side's
     threshold (subject characters for minilm, WordLlama for the hybrid, USE for USE).
-    ``blind3``: also score the held-out set (once, after every choice is made)."""
+    ``held_out``: also score the held-out set (once, after every choice is made)."""
     from gateway.cache.config import EmbedderConfig, SemanticConfig
 
     scorer = PairScorer(int8, embedder if embedder in OWN_SCORERS else "minilm")
@@ -375,14 +378,14 @@ def eval_cache(
         # The CJK side's threshold (USE cosine, or subject characters): every Chinese
         # development pair (dev-hard, dev-zh, the first blind set) and their easy
         # negatives, precision >= 0.99.
-        zh = [r for name in ("dev-hard", "dev-zh", "blind") for r in cache_rows(name)]
+        zh = [r for name in DEV_CACHE_SETS for r in cache_rows(name)]
         zh = [r for r in zh if r["lang"] == "zh"]
         zh = zh + easy_negatives(zh)
         scorer.prepare({t for r in zh for t in (r["a"], r["b"])})
         report["dev zh cjk_threshold CV"] = cv_cjk_threshold(
             zh, scorer, threshold, min_precision=0.99
         )
-    for name in ("dev-hard", "dev-zh", "blind") + (("blind3",) if blind3 else ()):
+    for name in DEV_CACHE_SETS + ((HELD_OUT,) if held_out else ()):
         rows = cache_rows(name)
         rows = rows + easy_negatives(rows)
         scorer.prepare({t for r in rows for t in (r["a"], r["b"])}, hybrid)
@@ -704,7 +707,7 @@ def eval_injection() -> Report:
         "blind": load(DATA / "blind/injection-blind.jsonl"),
         # Ordinary traffic and injections in new carriers (blind2/README.md).
         "blind2 everyday": load(DATA / "blind2/everyday-blind2.jsonl"),
-        # Held out since 2026-12-06 (blind3/README.md); the two above are development now.
+        # Scored once as the held-out set (2026-12-06); development since.
         "blind3": load(DATA / "blind3/injection-blind3.jsonl"),
     }
     report: Report = {"threshold": detector.threshold}
@@ -733,7 +736,7 @@ def eval_injection() -> Report:
 # --- PII ---------------------------------------------------------------------------------
 
 
-def eval_pii() -> Report:
+def eval_pii(held_out: bool = False) -> Report:
     from gateway.guard.pii import PiiDetector
 
     detector = PiiDetector()
@@ -742,8 +745,9 @@ def eval_pii() -> Report:
         ("dev pii-dev-extra", DATA / "dev-hard/pii-dev-extra.jsonl"),
         ("blind", DATA / "blind/pii-blind.jsonl"),
         ("blind2 ip", DATA / "blind2/ip-blind2.jsonl"),
-        ("blind3", DATA / "blind3/pii-blind3.jsonl"),  # held out (issue #18, 2026-12-06)
-    ):
+        ("blind3", DATA / "blind3/pii-blind3.jsonl"),  # scored once (2026-12-06): dev now
+        ("ip-dev", DATA / "ip-dev/ip-dev.jsonl"),
+    ) + ((("blind4 ip", DATA / "blind4/pii-ip-blind4.jsonl"),) if held_out else ()):
         gold: dict[str, int] = defaultdict(int)
         found: dict[str, int] = defaultdict(int)
         pred: dict[str, int] = defaultdict(int)
@@ -818,7 +822,7 @@ def eval_intent(int8: bool, kind: str | None = None, cjk: float = 0.7) -> Report
             classifier.held_back_accuracy(), 3
         ),
     }
-    # blind: scored before (development now); blind3: held out since 2026-12-06.
+    # Both scored before (blind3 once, as the held-out set of 2026-12-06): development now.
     for name in ("blind/intent-blind.jsonl", "blind3/intent-blind3.jsonl"):
         cells: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         wrong = []
@@ -898,7 +902,7 @@ def main() -> int:
         "--at-cv", action="store_true", help="score the cache at the CV-chosen threshold"
     )
     parser.add_argument(
-        "--blind3", action="store_true", help="cache: also score the held-out blind3 set"
+        "--held-out", action="store_true", help=f"also score the held-out set ({HELD_OUT})"
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -910,7 +914,7 @@ def main() -> int:
     if "cache" in wanted:
         cjk = args.cjk_threshold or EmbedderConfig(kind=cache_kind).effective_cjk_threshold
         report["cache"] = eval_cache(
-            args.threshold, args.int8, cache_kind, cjk, args.cv, args.at_cv, args.blind3
+            args.threshold, args.int8, cache_kind, cjk, args.cv, args.at_cv, args.held_out
         )
     if "kinds" in wanted:
         report["kinds"] = eval_kinds(args.int8)
@@ -919,7 +923,7 @@ def main() -> int:
     if "injection" in wanted:
         report["injection"] = eval_injection()
     if "pii" in wanted:
-        report["pii"] = eval_pii()
+        report["pii"] = eval_pii(args.held_out)
     if "latency" in wanted:
         report["latency"] = eval_latency()
     if "intent" in wanted:

@@ -101,6 +101,13 @@ MUST_DIFFER = [
         "direction",
     ),
     ("人民币兑日元今天多少", "日元兑人民币今天多少", "direction"),
+    # The same number in other units, with no "to" to read a direction from; adding or
+    # removing cover in Chinese (new examples, 2026-12-06).
+    ("How many pounds is 20 kilograms?", "How many kilograms is 20 pounds?", "number"),
+    ("What is 30 °C in Fahrenheit?", "What is 30 °F in Celsius?", "number"),
+    ("Is $50 a lot in yen?", "Is 50 yen a lot in dollars?", "number"),
+    ("3公斤等于几斤", "3斤等于几公斤", "number"),
+    ("怎么给手机壳加保碎屏险", "怎么把碎屏险退掉", "polarity"),
 ]
 
 MAY_MATCH = [
@@ -228,6 +235,37 @@ MAY_MATCH_ZH = [
 def test_guard_lets_rewordings_through(a: str, b: str) -> None:
     assert agreement.agree(agreement.features(a), agreement.features(b)) is None
     assert agreement.agree(agreement.features(b), agreement.features(a)) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "negated"),
+    [
+        # States written with a negation character: lost, flat, short of, forgot; 差别
+        # is "difference" (new examples, 2026-12-06).
+        ("银行卡不见了怎么挂失", False),
+        ("电动车没电了怎么推回家", False),
+        ("手机内存不足怎么清理", False),
+        ("路由器管理密码记不起来了", False),
+        ("基金和股票的差别", False),
+        ("出门没带银行卡怎么付款", True),
+        ("电动车不能充电了", True),
+    ],
+)
+def test_chinese_negation_reads_states_as_states(text: str, negated: bool) -> None:
+    assert agreement.features(text).negated is negated
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("How far is 10 km in miles?", "10 kilometres to miles?"),
+        ("Is 5 dollars enough for a tip?", "Is $5 enough for a tip?"),
+        ("跑5公里要多久", "run 5 km, how long"),
+        ("买两斤苹果", "买2斤苹果"),
+    ],
+)
+def test_a_unit_is_read_whatever_its_spelling(a: str, b: str) -> None:
+    assert agreement.features(a).measures == agreement.features(b).measures != frozenset()
 
 
 def test_cjk_similarity_is_not_fooled_by_unknown_characters() -> None:

@@ -145,6 +145,23 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("package mirror at 10.3.3.3 is slow", "IP_ADDRESS"),
         ("the release notes mention 8.8.8.8 as resolver", "IP_ADDRESS"),
         ("update DNS to 10.0.0.53", "IP_ADDRESS"),
+        # The words around a quad name what it numbers; the nearer kind decides, and a
+        # port, a prefix length or a private range keep it a host (new examples,
+        # 2026-12-06).
+        ("see Table 7.3.2.1 for the loads", None),
+        ("we rolled back to 6.2.0.4 after the crash", None),
+        ("SKU 31.7.220.5 is out of stock", None),
+        ("the sequence 3.6.9.12 has a common difference", None),
+        ("the clause 14.2.3.1 of the lease lets the landlord enter", None),
+        ("表4.1.2.3的数据从哪来", None),
+        ("回滚到5.3.1.0之后就正常了", None),
+        ("ping 7.3.2.1 times out", "IP_ADDRESS"),
+        ("the release notes list port 443 on 40.112.72.205:443", "IP_ADDRESS"),
+        ("after the upgrade the NAS sits at 192.168.50.20", "IP_ADDRESS"),
+        ("route 6.6.6.0/24 via the second uplink", "IP_ADDRESS"),
+        ("I set the DNS on my phone to 149.112.112.112", "IP_ADDRESS"),
+        ("把IP47.95.3.120加到白名单", "IP_ADDRESS"),
+        ("Move 4.3.2.1 to the top of the list", "IP_ADDRESS"),  # no cue: a host
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

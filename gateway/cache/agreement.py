@@ -7,7 +7,8 @@ paraphrases, so no similarity threshold separates them. Before a semantic hit is
 served, the query and the cached prompt must agree on:
 
 - numbers: the set of quantities, codes and times (digits, English number words,
-  Chinese numerals; "5" and "five", "2晚" and "两个晚上" agree);
+  Chinese numerals; "5" and "five", "2晚" and "两个晚上" agree), and the unit a number
+  is given ("10 km" and "10 miles" disagree);
 - negation: the same count of negation words (not, without, 不, 没...);
 - polarity: no axis on which one says one pole and the other the opposite pole
   (enable/disable, add/remove, 打开/关闭; see ``lexicon``);
@@ -41,7 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.cache import lexicon as lx
-from gateway.cache.numbers import ZH_NUMERAL_CHARS, extract_numbers
+from gateway.cache.numbers import ZH_NUMERAL_CHARS, extract_measures, extract_numbers
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
@@ -57,6 +58,7 @@ class Features:
     """What the guard compares, extracted once per text."""
 
     numbers: frozenset[str]
+    measures: frozenset[tuple[str, str]]
     negated: bool
     polarity: frozenset[tuple[str, int]]
     sources: frozenset[str]
@@ -126,6 +128,7 @@ def features(text: str) -> Features:
     plain_lower = lower if plain is text else [t.lower() for t in _TOKEN.findall(plain)]
     return Features(
         numbers=numbers,
+        measures=extract_measures(text),
         negated=_negated(lower, text),
         polarity=_polarity(lower, text),
         sources=sources,
@@ -177,6 +180,8 @@ def agree(a: Features, b: Features) -> str | None:
         return "polarity"
     if (a.sources & b.destinations) or (a.destinations & b.sources):
         return "direction"
+    if _other_units(a.measures, b.measures):  # "How many miles is 10 km?" / "...km is 10 mi?"
+        return "number"
     if a.scope != b.scope and (
         (a.scope and b.scope) or any(s.startswith("zh:") for s in a.scope ^ b.scope)
     ):
@@ -192,6 +197,14 @@ def agree(a: Features, b: Features) -> str | None:
     if _reordered(a, b):
         return "order"
     return None
+
+
+def _other_units(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]]) -> bool:
+    """A number both texts give a unit to, in units the two do not share."""
+    for value in {v for v, _ in a} & {v for v, _ in b}:
+        if not {u for v, u in a if v == value} & {u for v, u in b if v == value}:
+            return True
+    return False
 
 
 def cjk_overlap(a: Features, b: Features) -> float:

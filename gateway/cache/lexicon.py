@@ -186,6 +186,20 @@ NOT_NEGATION_ZH = (
     "分别",
     "类别",
     "级别",
+    "差别",
+    "性别",
+    "识别",
+    "辨别",
+    "鉴别",
+    "告别",
+    "个别",
+    # States named with a negation character: lost, flat battery, short of, forgot.
+    "不见了",
+    "没电",
+    "不足",
+    "记不起",
+    "记不住",
+    "想不起",
 )
 
 # Polarity axes: a request that says one pole must not be answered with an answer for
@@ -305,8 +319,8 @@ _AXES_ZH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("关闭", "关掉", "关上", "停用", "禁用", "关灯", "关机", "注销"),
     ),
     "membership": (
-        ("添加", "加入", "新增", "订阅", "绑定", "增加受益人"),
-        ("删除", "移除", "去掉", "退出", "退订", "解绑", "取消订阅"),
+        ("添加", "加入", "新增", "订阅", "绑定", "增加受益人", "加保", "投保", "参保"),
+        ("删除", "移除", "去掉", "退出", "退订", "解绑", "取消订阅", "退保", "退掉"),
     ),
     "permission": (
         ("允许", "批准", "同意", "接受", "放行", "通过"),
@@ -601,3 +615,39 @@ QUESTION_KINDS_ZH = (
 
 # Abbreviations whose full stop does not end a sentence ("Dr. Okafor" is a name).
 TITLES = frozenset(["mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "mt", "no", "vs", "etc"])
+
+# Units of measure and currencies, by canonical name: "10 kilometers" and "10 miles"
+# hold the same number but ask about different quantities ("How many miles is 10
+# kilometers?" / "How many kilometers is 10 miles?"). Aliases are matched after a
+# number (English ones as whole words, case-insensitive); symbols before one.
+MEASURE_UNITS: dict[str, tuple[str, ...]] = {
+    "km": ("km", "kms", "kilometer", "kilometers", "kilometre", "kilometres", "公里", "千米"),
+    "mile": ("mi", "mile", "miles", "英里"),
+    "m": ("meter", "meters", "metre", "metres", "米"),
+    "cm": ("cm", "centimeter", "centimeters", "centimetre", "centimetres", "厘米"),
+    "mm": ("mm", "millimeter", "millimeters", "millimetre", "millimetres", "毫米"),
+    "inch": ("inch", "inches", "英寸"),
+    "foot": ("ft", "foot", "feet", "英尺"),
+    "yard": ("yd", "yard", "yards"),
+    "kg": ("kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "公斤", "千克"),
+    "lb": ("lb", "lbs", "磅"),
+    "jin": ("斤",),
+    "g": ("gram", "grams", "克"),
+    "oz": ("oz", "ounce", "ounces", "盎司"),
+    "celsius": ("°c", "celsius", "centigrade", "摄氏度"),
+    "fahrenheit": ("°f", "fahrenheit", "华氏度"),
+    "liter": ("l", "liter", "liters", "litre", "litres", "升"),
+    "ml": ("ml", "milliliter", "milliliters", "millilitre", "millilitres", "毫升"),
+    "gallon": ("gal", "gallon", "gallons", "加仑"),
+    "cup": ("cup", "cups"),
+    "usd": ("usd", "dollar", "dollars", "bucks", "美元", "美金", "$"),
+    "eur": ("eur", "euro", "euros", "欧元", "€"),
+    "gbp": ("gbp", "pound", "pounds", "quid", "英镑", "£"),
+    "cny": ("cny", "rmb", "yuan", "元", "块", "人民币"),
+    "jpy": ("jpy", "yen", "日元", "¥"),
+    "gb": ("gb", "gigabyte", "gigabytes"),
+    "mb": ("mb", "megabyte", "megabytes"),
+    "tb": ("tb", "terabyte", "terabytes"),
+    "mph": ("mph",),
+    "kmh": ("km/h", "kph", "kmh"),
+}

@@ -3,6 +3,9 @@
 "5", "five" and "5.0" are one number; "1,000" is "1000"; "6:30 pm" is "18:30"; Chinese
 numerals are read (三十 = 30, 两 = 2, 二〇二四 = 2024). A word meaning one ("one", 一)
 is left out: it mostly means "a" ("one double room", 一次充电), while the digit 1 counts.
+
+A number's unit of measure or currency is read too ("10 km", "$5", 10公里): the same
+number in different units is a different quantity.
 """
 
 from __future__ import annotations
@@ -14,6 +17,36 @@ from gateway.cache import lexicon as lx
 _DIGITS = re.compile(r"\d+(?:[.:]\d+)*(?:,\d{3})*(?:[.:]\d+)?")
 _ZH_NUMERAL = re.compile("[零〇一二两三四五六七八九十百千万亿]+")
 ZH_NUMERAL_CHARS = frozenset("零〇一二两三四五六七八九十百千万亿")
+
+
+def _unit_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    canonical = {alias: unit for unit, aliases in lx.MEASURE_UNITS.items() for alias in aliases}
+    symbols = "".join(re.escape(a) for a in canonical if len(a) == 1 and not a.isalnum())
+    words = sorted((a for a in canonical if a.isascii() and a[-1].isalnum()), key=len)[::-1]
+    cjk = sorted((a for a in canonical if not a.isascii()), key=len)[::-1]
+    number = r"\d+(?:,\d{3})*(?:\.\d+)?|[零〇一二两三四五六七八九十百千万亿]+"
+    pattern = re.compile(
+        rf"(?i)(?:(?P<symbol>[{symbols}])\s?(?P<amount>\d+(?:,\d{{3}})*(?:\.\d+)?)"
+        rf"|(?<![\d.,])(?P<number>{number})\s?-?\s?"
+        rf"(?:(?P<word>{'|'.join(map(re.escape, words))})(?![A-Za-z])"
+        rf"|(?P<cjk>{'|'.join(cjk)})(?![级到]))"  # 3升级到5: an upgrade, not litres
+        ")"
+    )
+    return pattern, canonical
+
+
+_MEASURE, _UNIT_OF = _unit_pattern()
+
+
+def extract_measures(text: str) -> frozenset[tuple[str, str]]:
+    """(number, unit) for each number with a unit of measure or currency attached."""
+    found: set[tuple[str, str]] = set()
+    for m in _MEASURE.finditer(text):
+        raw = m.group("amount") or m.group("number")
+        unit = m.group("symbol") or m.group("word") or m.group("cjk")
+        value = _format(_zh_value(raw)) if raw[0] in ZH_NUMERAL_CHARS else _canonical_number(raw)
+        found.add((value, _UNIT_OF[unit.lower()]))
+    return frozenset(found)
 
 
 def extract_numbers(text: str, lower: list[str]) -> frozenset[str]:

@@ -23,7 +23,7 @@ import re
 import string
 from collections.abc import Iterable
 
-from gateway.guard import checksums
+from gateway.guard import checksums, quad_context
 from gateway.guard.findings import Finding, resolve_overlaps
 
 ENTITY_TYPES = (
@@ -103,10 +103,17 @@ _VERSION_BEFORE = re.compile(
     rf"(?:\s+(?!(?:{_HOST_WORDS})\b)[a-z]+)?"
     rf"|(?<![A-Za-z])(?:{_VERSION_VERBS_EN})(?![A-Za-z])\.?"
     rf"|(?:版本号?|固件|内核|驱动|补丁)(?:(?!{_HOST_WORDS})[\u4e00-\u9fff]){{0,4}}"
-    rf"|§|升级到?|升到|降级到?|第)"
+    rf"|§|升级到?|升到|降级到?|第|图|表)"
     rf"{_LINK}[^\w\n]{{0,4}}$"
 )
 _GLUED = frozenset(string.ascii_letters + "_-")
+_WORD_BEFORE = re.compile(r"[A-Za-z]+$")
+# After the quad: a port (``:8080``) or a prefix length (``/24``); before it: ``user@``
+# or ``//`` (a URL).
+_HOST_AFTER = re.compile(r":\d{1,5}(?![\d.])|/(?:[0-9]|[12]\d|3[0-2])(?![\d.])")
+_HOST_BEFORE = re.compile(r"(?:@|//)$")
+# Private, loopback and link-local ranges, whose first parts no version number uses.
+_PRIVATE = re.compile(r"192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|127\.|169\.254\.")
 _SECTION_AFTER = re.compile(r"[条节章款項项]")
 _VERSION_JOIN = re.compile(r"(?i)\s*(?:to|and|or|-|\u2013|~|/|,|到|至|或|和|、)\s*")
 # Between an unmarked quad and the version after it: "from 1.0.2.9 to 1.0.3.1",
@@ -322,7 +329,11 @@ def _scan_phones(text: str, start: int, end: int, found: list[Finding]) -> None:
             found.append(Finding(match.start(), match.end(), "PHONE"))
     for match in _LOOSE_PHONE.finditer(text, start, end):
         count = sum(c.isdigit() for c in match.group())
-        if 7 <= count <= 15 and _phone_context(text, match.start(), match.end()):
+        if (
+            7 <= count <= 15
+            and not _IPV4.fullmatch(match.group())  # "DNS on my phone to 208.67.222.222"
+            and _phone_context(text, match.start(), match.end())
+        ):
             found.append(Finding(match.start(), match.end(), "PHONE"))
 
 
@@ -406,22 +417,30 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
     """Dotted quads, less those that are not host addresses: a netmask, or a version,
     build or section number (glued to a word, a version word just before it, a section
     word just after, or a version joined to it as in ``from 1.0.4.2 to 1.0.5.0``, either
-    way round)."""
+    way round), or a number the words around it name as something else
+    (``quad_context``). A port, a prefix length, ``user@`` or ``//`` makes it a host."""
     quads: list[tuple[int, int, bool]] = []
     previous_end = -1
     previous_version = False
     for match in _IPV4.finditer(text, start, end):
-        begin = match.start()
+        begin, stop = match.start(), match.end()
         before = text[max(0, begin - 24, previous_end) : begin]
-        version = (
-            (begin > 0 and text[begin - 1] in _GLUED)  # v2.4.1.3, libfoo-5.2.0.1
-            or _netmask(match.group())
-            or _VERSION_BEFORE.search(before) is not None
-            or _SECTION_AFTER.match(text, match.end()) is not None
-            or (previous_version and _VERSION_JOIN.fullmatch(before) is not None)
-        )
-        quads.append((begin, match.end(), version))
-        previous_end, previous_version = match.end(), version
+        if _netmask(match.group()):
+            version = True
+        elif _HOST_AFTER.match(text, stop) or _HOST_BEFORE.search(before):
+            version = False
+        elif _PRIVATE.match(match.group()):  # no release is numbered 192.168 or 172.16
+            version = _VERSION_BEFORE.search(before) is not None
+        else:
+            version = (
+                _glued(text, begin)  # v2.4.1.3, libfoo-5.2.0.1 (but IP10.0.0.1, ping8.8.8.8)
+                or _VERSION_BEFORE.search(before) is not None
+                or _SECTION_AFTER.match(text, stop) is not None
+                or (previous_version and _VERSION_JOIN.fullmatch(before) is not None)
+                or quad_context.other_number(text, begin, stop)
+            )
+        quads.append((begin, stop, version))
+        previous_end, previous_version = stop, version
     hosts: list[Finding] = []
     following_version = False
     following_begin = -1
@@ -432,6 +451,15 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
             hosts.append(Finding(begin, stop, "IP_ADDRESS"))
         following_version, following_begin = version, begin
     found.extend(reversed(hosts))
+
+
+def _glued(text: str, begin: int) -> bool:
+    """A letter, ``_`` or ``-`` right before the quad, unless the letters name a host
+    (``IP39.144.22.87``, ``ping114.114.114.114`` in Chinese text)."""
+    if begin == 0 or text[begin - 1] not in _GLUED:
+        return False
+    word = _WORD_BEFORE.search(text, 0, begin)
+    return word is None or not quad_context.network_word(word.group())
 
 
 def _netmask(quad: str) -> bool:

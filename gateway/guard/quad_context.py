@@ -1,0 +1,96 @@
+"""Whether a dotted quad is a host address or another four-part number, by its words.
+
+``10.4.2.1`` is an address in "ping 10.4.2.1" and a heading in "Table 10.4.2.1";
+``7.1.3.2`` is a gem version in a lock file, ``25.19.25.22`` a volleyball score. The
+digits cannot tell them apart (all four parts fit in a byte), so the IPv4 scanner asks
+the text: it finds the words that belong to networking (ping, DNS, server, firewall,
+地址, 网关...) and the words that belong to the other things four-part numbers number
+(versions and releases, documents, catalogues, scores and sequences: version, SKU,
+figure, score, 版本, 编号, 比分...), and the nearer kind decides.
+
+Missing an address costs more than redacting a version, so the scanner only calls a
+quad "not an address" when a non-network word is nearer than any network word and
+within ``REACH`` characters of it; with no cue at all it stays an address.
+"""
+
+from __future__ import annotations
+
+import re
+
+REACH = 80  # characters between the quad and a non-network word that still count
+
+_NETWORK_EN = (
+    "ip|ips|ipv4|address|addresses|addr|host|hosts|hostname|localhost|server|servers|"
+    "dns|resolver|nameserver|ping|pings|pinging|traceroute|tracert|nslookup|dig|whois|"
+    "ssh|sshd|scp|sftp|rdp|telnet|curl|wget|http|https|tcp|udp|icmp|port|ports|subnet|"
+    "subnets|cidr|netmask|gateway|router|routers|route|routes|routing|hop|firewall|"
+    "allowlist|whitelist|blocklist|blacklist|iptables|ufw|nginx|haproxy|proxy|proxies|"
+    "lan|wan|wifi|wi-fi|ethernet|dhcp|nat|loopback|interface|ospf|bgp|vlan|arp|"
+    "reachable|unreachable|connect|connects|connected|connecting|connection|listen|"
+    "listens|listening|bind|upstream|packet|packets|ingress|egress|inbound|outbound|"
+    "src|dst|node|nodes|pod|pods|endpoint|vm|ec2|instance|network|networks|networking|"
+    "phishing|attacker|attackers|brute|spoofed|sender|smtp|cdn|domain|ipconfig|ifconfig|"
+    "geolocate|geolocation|visitor|visitors|nic|modem|ssid|tunnel|socket|sockets|db|"
+    "database|browser|authenticate|authenticates|authenticated|login|logins|upload|"
+    "uploads|uploader|mirror|mirrors|repo|registry|site|service|machine|box|vip"
+)
+_NETWORK_ZH = (
+    "地址|服务器|主机|网关|路由|防火墙|放行|拦截|封禁|白名单|黑名单|端口|网段|子网|掩码|"
+    "连接|连不上|访问|解析|域名|内网|外网|公网|局域网|网卡|网络|安全组|入方向|出方向|"
+    "下一跳|外联|代理|远程|监听|上网|宽带|光猫|拓扑|邻居|爆破|攻击|发件|邮件头|超时|"
+    "数据库|浏览器|登录|上传|节点|机器"
+)
+_OTHER_EN = (
+    "version|versions|ver|release|releases|released|build|builds|patch|patched|hotfix|"
+    "upgrade|upgraded|upgrading|downgrade|downgraded|rollback|rolled|changelog|"
+    "install|installed|installer|package|packages|pkg|nuget|maven|gem|gems|gemfile|jar|"
+    "npm|pip|lock|lockfile|dependency|dependencies|artifact|assembly|library|sdk|soname|"
+    "abi|compiled|firmware|splash|figure|fig|table|chapter|section|clause|paragraph|"
+    "article|heading|headings|outline|step|steps|appendix|subsection|renumber|"
+    "template|thesis|essay|sku|catalog|catalogue|part|model|serial|qty|sequence|"
+    "numbers|score|scores|scored|points|lottery|quarter|gcd|lcm|average|ratio|ratios|"
+    "degrees|recipe|golf|par|agreement|contract|lease|statute|regulation|image|agent"
+)
+_OTHER_ZH = (
+    "版本|固件|升级|升到|回滚|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码|"
+    "型号|货号|条款|标题|提纲|目录|步骤|数列|彩票|比分|比例|配方|温度|分段|等差|公差|档案|"
+    "章节|小节|段落|合同|协议|高尔夫"
+)
+_WORDS_EN = {
+    **dict.fromkeys(_NETWORK_EN.split("|"), True),
+    **dict.fromkeys(_OTHER_EN.split("|"), False),
+}
+_WORDS_ZH = re.compile(f"(?P<network>{_NETWORK_ZH})|{_OTHER_ZH}")
+_ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
+
+
+def other_number(text: str, start: int, end: int) -> bool:
+    """True when the words around ``text[start:end]`` say it is not a host address:
+    the nearest cue word within ``REACH`` characters is a non-network one."""
+    low, high = max(0, start - REACH), min(len(text), end + REACH)
+    nearest: tuple[int, bool] | None = None  # (gap, is a network word)
+    for match in _ASCII_WORD.finditer(text, low, high):
+        network = _WORDS_EN.get(match.group().lower())
+        if network is not None:
+            nearest = _nearer(nearest, match.span(), start, end, network)
+    if not text.isascii():
+        for match in _WORDS_ZH.finditer(text, low, high):
+            nearest = _nearer(nearest, match.span(), start, end, match.group("network") is not None)
+    return nearest is not None and not nearest[1]
+
+
+def _nearer(
+    nearest: tuple[int, bool] | None, span: tuple[int, int], start: int, end: int, network: bool
+) -> tuple[int, bool] | None:
+    """The nearer of two cues; a network word wins a tie."""
+    gap = start - span[1] if span[1] <= start else span[0] - end
+    if gap < 0:
+        return nearest
+    if nearest is None or gap < nearest[0] or (gap == nearest[0] and network):
+        return (gap, network)
+    return nearest
+
+
+def network_word(word: str) -> bool:
+    """``word`` is one of the networking words (``IP``, ``ping``)."""
+    return _WORDS_EN.get(word.lower()) is True
