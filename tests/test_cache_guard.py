@@ -108,6 +108,12 @@ MUST_DIFFER = [
     ("Is $50 a lot in yen?", "Is 50 yen a lot in dollars?", "number"),
     ("3公斤等于几斤", "3斤等于几公斤", "number"),
     ("怎么给手机壳加保碎屏险", "怎么把碎屏险退掉", "polarity"),
+    # Migrating back; one stretch of a Chinese question replaced by another of any
+    # length (new examples, 2026-12-06).
+    ("MySQL数据怎么迁移到TiDB", "TiDB的数据怎么迁回MySQL", "direction"),
+    ("社保卡怎么挂失", "社保卡怎么查消费明细", "swap"),
+    ("公积金贷款怎么申请", "公积金贷款利率是多少", "swap"),
+    ("阿莫西林有什么副作用", "头孢克肟胶囊有什么副作用", "swap"),
 ]
 
 MAY_MATCH = [

@@ -192,7 +192,9 @@ def agree(a: Features, b: Features) -> str | None:
         return "question"
     if not a.names <= b.words and not b.names <= a.words:
         return "name"
-    if _minimal_pair(a.units, b.units):
+    if _minimal_pair(a.units, b.units) or (
+        max(a.cjk_share, b.cjk_share) >= 0.5 and _one_block_replaced(a.units, b.units)
+    ):
         return "swap"
     if _reordered(a, b):
         return "order"
@@ -400,6 +402,25 @@ def _minimal_pair(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
         return False
     size = max(_weight(only_a), _weight(only_b))
     return size <= _MAX_SWAP_UNITS and same >= _MIN_SHARED * max(len(a), len(b))
+
+
+def _one_block_replaced(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Chinese: the same sentence with one stretch replaced by another of any length
+    (原神 / 崩坏星穹铁道怎么兑换礼包码, 怎么退 / 怎么买学生票). A rewording of the same
+    question changes it in more than one place."""
+    changes = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+               if op[0] != "equal"]  # fmt: skip
+    if len(changes) != 1 or changes[0][0] != "replace":
+        return False
+    _, i1, i2, j1, j2 = changes[0]
+    old = {u for u in a[i1:i2] if _is_content(u)}
+    new = {u for u in b[j1:j2] if _is_content(u)}
+    return (
+        bool(old)
+        and bool(new)
+        and not old & new
+        and len(a) - (i2 - i1) >= 0.5 * max(len(a), len(b))
+    )
 
 
 def _weight(units: Counter[str]) -> float:

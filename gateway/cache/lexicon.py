@@ -200,6 +200,11 @@ NOT_NEGATION_ZH = (
     "记不起",
     "记不住",
     "想不起",
+    # Names that hold one: amoxicillin, Moscow, Africa.
+    "阿莫西林",
+    "莫斯科",
+    "非洲",
+    "南非",
 )
 
 # Polarity axes: a request that says one pole must not be answered with an answer for
@@ -582,6 +587,7 @@ ORDER_TO_ZH = (
     "发到", "寄到", "转账到", "转入", "兑换成", "升级到", "降级到", "转码为", "转码成",
     "编码为", "编码成", "解码为", "解码成", "另存为", "保存为", "导出成", "输出为", "输出成",
     "压缩为", "压缩成", "映射到", "映射为", "→", "到", "至",
+    "迁移回", "迁回", "转回", "切回", "改回", "导回", "同步回", "复制回",  # back to
 )  # fmt: skip
 ORDER_FROM_ZH = ("从", "由")
 # 到 after these characters is part of a verb ("收到", "找到"), not a destination.
