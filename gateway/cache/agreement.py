@@ -192,9 +192,7 @@ def agree(a: Features, b: Features) -> str | None:
         return "question"
     if not a.names <= b.words and not b.names <= a.words:
         return "name"
-    if _minimal_pair(a.units, b.units) or (
-        max(a.cjk_share, b.cjk_share) >= 0.5 and _one_block_replaced(a.units, b.units)
-    ):
+    if _minimal_pair(a.units, b.units, chinese=max(a.cjk_share, b.cjk_share) >= 0.5):
         return "swap"
     if _reordered(a, b):
         return "order"
@@ -378,49 +376,41 @@ _ORDER_WORDS_EN = frozenset(
 _DIRECTION_CHARS_ZH = frozenset("到至往去比从由换成转飞寄→")
 
 
-def _minimal_pair(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+def _minimal_pair(a: tuple[str, ...], b: tuple[str, ...], chinese: bool) -> bool:
     """Nearly the same sentence with a few meaning-bearing units replaced, inserted or
     dropped: "in the kitchen" / "in the whole house", 年假 / 病假. Words that only moved
-    ("books about X" / "X books") are not changes."""
+    ("books about X" / "X books") are not changes. In Chinese also one stretch replaced
+    by another of any length (原神 / 崩坏星穹铁道怎么兑换礼包码, 怎么退 / 怎么买学生票):
+    a rewording of the same question changes it in more than one place."""
     if not a or not b:
         return False
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    changes = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+               if op[0] != "equal"]  # fmt: skip
+    same = len(a) - sum(i2 - i1 for _, i1, i2, _, _ in changes)
     changed_a: Counter[str] = Counter()
     changed_b: Counter[str] = Counter()
-    same = 0
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            same += i2 - i1
-        else:
-            changed_a.update(u for u in a[i1:i2] if _is_content(u))
-            changed_b.update(u for u in b[j1:j2] if _is_content(u))
+    for _, i1, i2, j1, j2 in changes:
+        changed_a.update(u for u in a[i1:i2] if _is_content(u))
+        changed_b.update(u for u in b[j1:j2] if _is_content(u))
     only_a = changed_a - changed_b
     only_b = changed_b - changed_a
     if not only_a and not only_b:
         return False
+    longest = max(len(a), len(b))
+    if (
+        chinese
+        and len(changes) == 1
+        and changes[0][0] == "replace"
+        and changed_a
+        and changed_b
+        and not changed_a.keys() & changed_b.keys()
+        and same >= 0.5 * longest
+    ):
+        return True
     if ONE_SIDED_SWAP is False and not (only_a and only_b):
         return False
     size = max(_weight(only_a), _weight(only_b))
-    return size <= _MAX_SWAP_UNITS and same >= _MIN_SHARED * max(len(a), len(b))
-
-
-def _one_block_replaced(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    """Chinese: the same sentence with one stretch replaced by another of any length
-    (原神 / 崩坏星穹铁道怎么兑换礼包码, 怎么退 / 怎么买学生票). A rewording of the same
-    question changes it in more than one place."""
-    changes = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
-               if op[0] != "equal"]  # fmt: skip
-    if len(changes) != 1 or changes[0][0] != "replace":
-        return False
-    _, i1, i2, j1, j2 = changes[0]
-    old = {u for u in a[i1:i2] if _is_content(u)}
-    new = {u for u in b[j1:j2] if _is_content(u)}
-    return (
-        bool(old)
-        and bool(new)
-        and not old & new
-        and len(a) - (i2 - i1) >= 0.5 * max(len(a), len(b))
-    )
+    return size <= _MAX_SWAP_UNITS and same >= _MIN_SHARED * longest
 
 
 def _weight(units: Counter[str]) -> float:
