@@ -14,6 +14,8 @@ served, the query and the cached prompt must agree on:
   (enable/disable, add/remove, 打开/关闭; see ``lexicon``);
 - direction: no term that is a source in one and a destination in the other
   (from X to Y, X → Y, 从X到Y, 把X改到Y);
+- aspect (Chinese): the same aspect asked about, price, time, requirements...
+  (办护照要花多少钱 / 护照怎么办理);
 - names: every capitalised word of one appears in the other (Visa / Mastercard);
 - order: not the same subject words merely in another order ("JSON to YAML" / "YAML
   to JSON" however the direction is worded);
@@ -69,6 +71,7 @@ class Features:
     undo: bool
     problem: bool
     asks: frozenset[str]
+    aspects: frozenset[str]
     form: str
     units: tuple[str, ...]
     cjk: frozenset[str]
@@ -139,6 +142,7 @@ def features(text: str) -> Features:
         undo=any(word in text for word in lx.UNDO_ZH),
         problem=any(word in text for word in lx.PROBLEM_ZH),
         asks=_asks(lower, text),
+        aspects=_aspects(cjk_text and text),
         form=_form(text),
         units=_units(plain_lower),
         cjk=_subject(plain),
@@ -190,6 +194,8 @@ def agree(a: Features, b: Features) -> str | None:
         return "problem"
     if (a.asks and b.asks and a.asks != b.asks) or (a.form and b.form and a.form != b.form):
         return "question"
+    if a.aspects != b.aspects:
+        return "aspect"
     if not a.names <= b.words and not b.names <= a.words:
         return "name"
     if _minimal_pair(a.units, b.units, chinese=max(a.cjk_share, b.cjk_share) >= 0.5):
@@ -265,6 +271,12 @@ def _asks(lower: list[str], text: str) -> frozenset[str]:
     found = {lx.QUESTION_KINDS_EN[t] for t in lower if t in lx.QUESTION_KINDS_EN}
     found.update(kind for word, kind in lx.QUESTION_KINDS_ZH if word in text)
     return frozenset(found)
+
+
+def _aspects(text: str) -> frozenset[str]:
+    """The aspects a Chinese question asks about (``lexicon.ASPECTS_ZH``); none when the
+    text has no CJK characters."""
+    return frozenset(m.lastgroup or "" for m in lx.ASPECTS_ZH.finditer(text))
 
 
 def _form(text: str) -> str:

@@ -200,6 +200,7 @@ NOT_NEGATION_ZH = (
     "记不起",
     "记不住",
     "想不起",
+    "无理由",  # 七天无理由退货: a kind of return
     # Names that hold one: amoxicillin, Moscow, Africa.
     "阿莫西林",
     "莫斯科",
@@ -324,8 +325,8 @@ _AXES_ZH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("关闭", "关掉", "关上", "停用", "禁用", "关灯", "关机", "注销"),
     ),
     "membership": (
-        ("添加", "加入", "新增", "订阅", "绑定", "增加受益人", "加保", "投保", "参保"),
-        ("删除", "移除", "去掉", "退出", "退订", "解绑", "取消订阅", "退保", "退掉"),
+        ("添加", "加入", "新增", "订阅", "绑定", "增加受益人", "加保", "投保", "参保", "拉黑"),
+        ("删除", "移除", "移出", "去掉", "退出", "退订", "解绑", "取消订阅", "退保", "退掉"),
     ),
     "permission": (
         ("允许", "批准", "同意", "接受", "放行", "通过"),
@@ -379,6 +380,22 @@ _AXES_ZH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "visibility_scope": (("公开",), ("私密", "隐私")),
     "money_flow": (("收入", "入账"), ("支出", "出账")),
 }
+# What a Chinese question asks about the thing it names: its price, when or how long
+# (or at what age), what it needs, how much of it one may have, what it offers. Two questions
+# on one procedure that ask for different aspects need different answers (办护照要花多少钱
+# / 护照怎么办理, 驾照换证要多久 / 驾照换证需要什么材料); "how" (怎么/如何/流程) is not an
+# aspect: paraphrases swap it freely.
+ASPECTS_ZH = re.compile(
+    r"(?P<price>(?<![剩余转存取借贷])多少钱|费用|收费|扣费|计费|价格|花多少|交钱|贵不贵|要钱"
+    r"|手续费|服务费|年费|费[^,。?!、剩余]{0,4}多少)"
+    r"|(?P<time>多久|多长时间|几天|多少天|几个小时|多少小时|几分钟|多少分钟|什么时候|啥时候"
+    r"|何时|几点|周期|有效期|时长|多长|时间是?多少|哪天|哪一天|截止|几个星期|几周|几个月|几年"
+    r"|多少年|多大|几岁)"
+    r"|(?P<needs>(?:什么|哪些|啥)(?:材料|资料|证件|文件|手续|东西)|条件|需要什么"
+    r"|(?:准备|带)(?:什么|哪些|啥))"
+    r"|(?P<amount>最多能?[^,。?!、]{0,3}多少|额度|上限|限额)"
+    r"|(?P<features>(?:什么|哪些|啥)(?:功能|权益|好处|特权|作用|用处))"
+)
 # Undoing an action: "解除挂失" is the opposite of "挂失", whatever the action is.
 UNDO_ZH = ("解除", "撤销", "撤回", "取消")
 # A problem with the thing rather than how to do it: "安装失败怎么办" / "怎么安装".
