@@ -106,6 +106,7 @@ MUST_DIFFER = [
     ("How many pounds is 20 kilograms?", "How many kilograms is 20 pounds?", "number"),
     ("What is 30 °C in Fahrenheit?", "What is 30 °F in Celsius?", "number"),
     ("Is $50 a lot in yen?", "Is 50 yen a lot in dollars?", "number"),
+    ("How many Canadian dollars is 40 euros?", "How many euros is 40 Canadian dollars?", "number"),
     ("3公斤等于几斤", "3斤等于几公斤", "number"),
     ("怎么给手机壳加保碎屏险", "怎么把碎屏险退掉", "polarity"),
     # Migrating back; one stretch of a Chinese question replaced by another of any
