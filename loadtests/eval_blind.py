@@ -82,10 +82,11 @@ CACHE_SETS = {
     "blind3": "blind3/semcache-blind3.jsonl",  # scored once (2026-12-06): development now
     "blind4": "blind4/semcache-blind4.jsonl",  # scored once (2026-12-06): development now
     "blind5": "blind5/semcache-blind5.jsonl",  # scored once (2026-12-06): development now
-    "blind6": "blind6/semcache-blind6.jsonl",  # held out: only with --held-out
+    "blind6": "blind6/semcache-blind6.jsonl",  # scored once (2026-12-06): development now
+    "blind7": "blind7/semcache-blind7.jsonl",  # held out: only with --held-out
 }
-DEV_CACHE_SETS = ("dev-hard", "dev-zh", "blind", "blind3", "blind4", "blind5")
-HELD_OUT = "blind6"
+DEV_CACHE_SETS = ("dev-hard", "dev-zh", "blind", "blind3", "blind4", "blind5", "blind6")
+HELD_OUT = "blind7"
 
 
 def cache_rows(name: str) -> list[dict[str, Any]]:
@@ -751,7 +752,8 @@ def eval_pii(held_out: bool = False) -> Report:
         ("ip-dev", DATA / "ip-dev/ip-dev.jsonl"),
         ("blind4 ip", DATA / "blind4/pii-ip-blind4.jsonl"),  # scored once: dev now
         ("blind5 ip", DATA / "blind5/pii-ip-blind5.jsonl"),  # scored once: dev now
-    ) + ((("blind6 ip", DATA / "blind6/pii-ip-blind6.jsonl"),) if held_out else ()):
+        ("blind6 ip", DATA / "blind6/pii-ip-blind6.jsonl"),  # scored once: dev now
+    ) + ((("blind7 ip", DATA / "blind7/pii-ip-blind7.jsonl"),) if held_out else ()):
         gold: dict[str, int] = defaultdict(int)
         found: dict[str, int] = defaultdict(int)
         pred: dict[str, int] = defaultdict(int)

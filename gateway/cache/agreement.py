@@ -194,7 +194,7 @@ def agree(a: Features, b: Features) -> str | None:
         return "problem"
     if (a.asks and b.asks and a.asks != b.asks) or (a.form and b.form and a.form != b.form):
         return "question"
-    if a.aspects != b.aspects:
+    if a.aspects != b.aspects and not a.aspects & b.aspects:
         return "aspect"
     if not a.names <= b.words and not b.names <= a.words:
         return "name"
@@ -276,7 +276,9 @@ def _asks(lower: list[str], text: str) -> frozenset[str]:
 def _aspects(text: str) -> frozenset[str]:
     """The aspects a Chinese question asks about (``lexicon.ASPECTS_ZH``); none when the
     text has no CJK characters."""
-    return frozenset(m.lastgroup or "" for m in lx.ASPECTS_ZH.finditer(text))
+    if not text:
+        return frozenset()
+    return frozenset(name for name, pattern in lx.ASPECTS_ZH.items() if pattern.search(text))
 
 
 def _form(text: str) -> str:

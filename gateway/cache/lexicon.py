@@ -381,21 +381,28 @@ _AXES_ZH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "money_flow": (("收入", "入账"), ("支出", "出账")),
 }
 # What a Chinese question asks about the thing it names: its price, when or how long
-# (or at what age), what it needs, how much of it one may have, what it offers. Two questions
+# (or at what age), what it needs, how much of it one may have, what it offers, what
+# follows from it. Two questions
 # on one procedure that ask for different aspects need different answers (办护照要花多少钱
 # / 护照怎么办理, 驾照换证要多久 / 驾照换证需要什么材料); "how" (怎么/如何/流程) is not an
 # aspect: paraphrases swap it freely.
-ASPECTS_ZH = re.compile(
-    r"(?P<price>(?<![剩余转存取借贷])多少钱|费用|收费|扣费|计费|价格|花多少|交钱|贵不贵|要钱"
-    r"|手续费|服务费|年费|费[^,。?!、剩余]{0,4}多少)"
-    r"|(?P<time>多久|多长时间|几天|多少天|几个小时|多少小时|几分钟|多少分钟|什么时候|啥时候"
-    r"|何时|几点|周期|有效期|时长|多长|时间是?多少|哪天|哪一天|截止|几个星期|几周|几个月|几年"
-    r"|多少年|多大|几岁)"
-    r"|(?P<needs>(?:什么|哪些|啥)(?:材料|资料|证件|文件|手续|东西)|条件|需要什么"
-    r"|(?:准备|带)(?:什么|哪些|啥))"
-    r"|(?P<amount>最多能?[^,。?!、]{0,3}多少|额度|上限|限额)"
-    r"|(?P<features>(?:什么|哪些|啥)(?:功能|权益|好处|特权|作用|用处))"
-)
+ASPECTS_ZH: dict[str, re.Pattern[str]] = {
+    "price": re.compile(
+        r"(?<![剩余转存取借贷])多少钱|费用|收费|扣费|计费|价格|花多少|交钱|贵不贵|要钱|手续费|服务费"
+        r"|年费|费[^,。?!、剩余]{0,4}多少|(?<![剩余])多少[^,。?!、]{0,3}费"
+    ),
+    "time": re.compile(
+        r"多久|多长时间|几天|多少天|几个小时|多少小时|几分钟|多少分钟|什么时候|啥时候|何时|几点"
+        r"|周期|有效期|时长|多长|时间是?多少|哪天|哪一天|截止|几个星期|几周|几个月|几年|多少年"
+        r"|多大|几岁"
+    ),
+    "needs": re.compile(
+        r"(?:什么|哪些|啥)(?:材料|资料|证件|文件|手续|东西)|条件|需要什么|(?:准备|带)(?:什么|哪些|啥)"
+    ),
+    "amount": re.compile(r"能[^,。?!、]{0,3}多少|额度|上限|限额|限制|几个人"),
+    "features": re.compile(r"(?:什么|哪些|啥)(?:功能|权益|好处|特权|作用|用处)"),
+    "consequence": re.compile(r"会怎样|会怎么样|什么后果|啥后果|什么影响|啥影响"),
+}
 # Undoing an action: "解除挂失" is the opposite of "挂失", whatever the action is.
 UNDO_ZH = ("解除", "撤销", "撤回", "取消")
 # A problem with the thing rather than how to do it: "安装失败怎么办" / "怎么安装".

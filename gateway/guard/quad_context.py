@@ -49,18 +49,20 @@ _OTHER_EN = (
     "article|heading|headings|outline|step|steps|appendix|subsection|renumber|"
     "template|thesis|essay|sku|catalog|catalogue|part|model|serial|qty|sequence|"
     "numbers|score|scores|scored|points|lottery|quarter|gcd|lcm|average|ratio|ratios|"
-    "degrees|recipe|golf|par|agreement|contract|lease|statute|regulation|image|agent|"
+    "degrees|recipe|golf|par|agreement|contract|lease|statute|regulation|image|"
     "procedure|procedures|module|modules|lot|requirement|requirements|exercise|"
     "exercises|item|items|task|lesson|criterion|criteria|spec|specification|annex|"
     "exhibit|manual|handbook|plugin|plugins|extension|addon|edition|revision|rev|"
     "checklist|audit|standard|iso|game|draw|latitude|longitude|coordinates|coordinate|"
-    "north|south|east|west|notation|serial"
+    "north|south|east|west|notation|serial|room|floor|building|timetable|grade|"
+    "classification"
 )
 _OTHER_ZH = (
     "版本|固件|升级|升到|回滚|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码|"
     "型号|货号|条款|标题|提纲|目录|步骤|数列|彩票|比分|比例|配方|温度|分段|等差|公差|档案|"
     "章节|小节|段落|合同|协议|高尔夫|手册|插件|更新到|规定|规范|标准|练习|习题|模块|游戏|"
-    "序列号|更新了|双色球|大乐透|得分|记分|经度|纬度|度分秒|坐标"
+    "序列号|更新后|更新了|双色球|大乐透|开奖|得分|记分|分数|成绩|经度|纬度|度分秒|坐标|批次|批号|"
+    "血压|身高|体重|测量"
 )
 _WORDS_EN = {
     **dict.fromkeys(_NETWORK_EN.split("|"), True),
@@ -78,23 +80,45 @@ def other_number(text: str, start: int, end: int) -> bool:
     for match in _ASCII_WORD.finditer(text, low, high):
         network = _WORDS_EN.get(match.group().lower())
         if network is not None:
-            nearest = _nearer(nearest, match.span(), start, end, network)
+            nearest = _nearer(nearest, text, match.span(), start, end, network)
     if not text.isascii():
         for match in _WORDS_ZH.finditer(text, low, high):
-            nearest = _nearer(nearest, match.span(), start, end, match.group("network") is not None)
+            network = match.group("network") is not None
+            nearest = _nearer(nearest, text, match.span(), start, end, network)
     return nearest is not None and not nearest[1]
 
 
 def _nearer(
-    nearest: tuple[int, bool] | None, span: tuple[int, int], start: int, end: int, network: bool
+    nearest: tuple[int, bool] | None,
+    text: str,
+    span: tuple[int, int],
+    start: int,
+    end: int,
+    network: bool,
 ) -> tuple[int, bool] | None:
     """The nearer of two cues; a network word wins a tie."""
-    gap = start - span[1] if span[1] <= start else span[0] - end
-    if gap < 0:
+    if span[1] <= start:
+        between = text[span[1] : start]
+    elif span[0] >= end:
+        between = text[end : span[0]]
+    else:
         return nearest
+    gap = _distance(between)
     if nearest is None or gap < nearest[0] or (gap == nearest[0] and network):
         return (gap, network)
     return nearest
+
+
+def _distance(between: str) -> int:
+    """Words (CJK characters count half) between a cue and the quad, and three more for
+    each clause boundary: "connect directly to X, we're on version Y" keeps X a host."""
+    words = len(_GAP_WORD.findall(between)) + len(_GAP_CJK.findall(between)) // 2
+    return words + 3 * len(_GAP_CLAUSE.findall(between))
+
+
+_GAP_WORD = re.compile(r"[A-Za-z0-9_]+")
+_GAP_CJK = re.compile(r"[\u4e00-\u9fff]")
+_GAP_CLAUSE = re.compile("[,;:!?\u3002\uff1b\uff0c\uff01\uff1f]|\\.(?=\\s)")
 
 
 def network_word(word: str) -> bool:
