@@ -206,11 +206,16 @@ def agree(a: Features, b: Features) -> str | None:
 
 
 def _other_units(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]]) -> bool:
-    """A number both texts give a unit to, in units the two do not share."""
+    """A number both texts give a unit to, in units the two do not share ("pound" reads
+    as weight or sterling)."""
     for value in {v for v, _ in a} & {v for v, _ in b}:
-        if not {u for v, u in a if v == value} & {u for v, u in b if v == value}:
+        if not _readings(a, value) & _readings(b, value):
             return True
     return False
+
+
+def _readings(measures: frozenset[tuple[str, str]], value: str) -> set[str]:
+    return {r for v, u in measures if v == value for r in lx.UNIT_READINGS.get(u, (u,))}
 
 
 def cjk_overlap(a: Features, b: Features) -> float:

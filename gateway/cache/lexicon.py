@@ -661,6 +661,7 @@ MEASURE_UNITS: dict[str, tuple[str, ...]] = {
     "yard": ("yd", "yard", "yards"),
     "kg": ("kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "公斤", "千克"),
     "lb": ("lb", "lbs", "磅"),
+    "pound": ("pound", "pounds"),  # weight or sterling: agrees with both (UNIT_READINGS)
     "jin": ("斤",),
     "g": ("gram", "grams", "克"),
     "oz": ("oz", "ounce", "ounces", "盎司"),
@@ -675,7 +676,7 @@ MEASURE_UNITS: dict[str, tuple[str, ...]] = {
     "aud": ("aud", "australian dollar", "australian dollars", "澳元"),
     "hkd": ("hkd", "hong kong dollar", "hong kong dollars", "港币", "港元"),
     "eur": ("eur", "euro", "euros", "欧元", "€"),
-    "gbp": ("gbp", "pound", "pounds", "quid", "英镑", "£"),
+    "gbp": ("gbp", "quid", "英镑", "£"),
     "cny": ("cny", "rmb", "yuan", "元", "块", "人民币"),
     "jpy": ("jpy", "yen", "日元", "¥"),
     "gb": ("gb", "gigabyte", "gigabytes"),
@@ -684,3 +685,5 @@ MEASURE_UNITS: dict[str, tuple[str, ...]] = {
     "mph": ("mph",),
     "kmh": ("km/h", "kph", "kmh"),
 }
+# Units a word may name either of: "5 pound box" is "5 lb", "50 pounds" may be "£50".
+UNIT_READINGS = {"pound": frozenset({"pound", "lb", "gbp"})}
