@@ -154,6 +154,7 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("the sequence 3.6.9.12 has a common difference", None),
         ("the clause 14.2.3.1 of the lease lets the landlord enter", None),
         ("表4.1.2.3的数据从哪来", None),
+        ("把它加入白名单列表10.20.3.4", "IP_ADDRESS"),
         ("回滚到5.3.1.0之后就正常了", None),
         ("ping 7.3.2.1 times out", "IP_ADDRESS"),
         ("the release notes list port 443 on 40.112.72.205:443", "IP_ADDRESS"),

@@ -142,7 +142,7 @@ def features(text: str) -> Features:
         undo=any(word in text for word in lx.UNDO_ZH),
         problem=any(word in text for word in lx.PROBLEM_ZH),
         asks=_asks(lower, text),
-        aspects=_aspects(cjk_text and text),
+        aspects=_aspects(text) if cjk_text else frozenset(),
         form=_form(text),
         units=_units(plain_lower),
         cjk=_subject(plain),
@@ -279,10 +279,7 @@ def _asks(lower: list[str], text: str) -> frozenset[str]:
 
 
 def _aspects(text: str) -> frozenset[str]:
-    """The aspects a Chinese question asks about (``lexicon.ASPECTS_ZH``); none when the
-    text has no CJK characters."""
-    if not text:
-        return frozenset()
+    """The aspects a Chinese question asks about (``lexicon.ASPECTS_ZH``)."""
     return frozenset(name for name, pattern in lx.ASPECTS_ZH.items() if pattern.search(text))
 
 

@@ -23,13 +23,14 @@ def _unit_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
     canonical = {alias: unit for unit, aliases in lx.MEASURE_UNITS.items() for alias in aliases}
     symbols = "".join(re.escape(a) for a in canonical if len(a) == 1 and not a.isalnum())
     words = sorted((a for a in canonical if a.isascii() and a[-1].isalnum()), key=len)[::-1]
-    cjk = sorted((a for a in canonical if not a.isascii()), key=len)[::-1]
+    # Non-ASCII aliases (公里, °c) follow a number directly, with no word boundary after.
+    others = sorted((a for a in canonical if not a.isascii()), key=len)[::-1]
     number = r"\d+(?:,\d{3})*(?:\.\d+)?|[零〇一二两三四五六七八九十百千万亿]+"
     pattern = re.compile(
         rf"(?i)(?:(?P<symbol>[{symbols}])\s?(?P<amount>\d+(?:,\d{{3}})*(?:\.\d+)?)"
         rf"|(?<![\d.,])(?P<number>{number})\s?-?\s?"
         rf"(?:(?P<word>{'|'.join(map(re.escape, words))})(?![A-Za-z])"
-        rf"|(?P<cjk>{'|'.join(cjk)})(?![级到]))"  # 3升级到5: an upgrade, not litres
+        rf"|(?P<other>{'|'.join(map(re.escape, others))})(?![级到]))"  # 3升级到5: not litres
         ")"
     )
     return pattern, canonical
@@ -43,7 +44,7 @@ def extract_measures(text: str) -> frozenset[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     for m in _MEASURE.finditer(text):
         raw = m.group("amount") or m.group("number")
-        unit = m.group("symbol") or m.group("word") or m.group("cjk")
+        unit = m.group("symbol") or m.group("word") or m.group("other")
         value = _format(_zh_value(raw)) if raw[0] in ZH_NUMERAL_CHARS else _canonical_number(raw)
         found.add((value, _UNIT_OF[unit.lower()]))
     return frozenset(found)

@@ -103,7 +103,7 @@ _VERSION_BEFORE = re.compile(
     rf"(?:\s+(?!(?:{_HOST_WORDS})\b)[a-z]+)?"
     rf"|(?<![A-Za-z])(?:{_VERSION_VERBS_EN})(?![A-Za-z])\.?"
     rf"|(?:版本号?|固件|内核|驱动|补丁)(?:(?!{_HOST_WORDS})[\u4e00-\u9fff]){{0,4}}"
-    rf"|§|升级到?|升到|降级到?|第|图|表)"
+    rf"|§|升级到?|升到|降级到?|第)"
     rf"{_LINK}[^\w\n]{{0,4}}$"
 )
 _GLUED = frozenset(string.ascii_letters + "_-")
@@ -115,6 +115,8 @@ _HOST_BEFORE = re.compile(r"(?:@|//)$")
 # Private, loopback and link-local ranges, whose first parts no version number uses.
 _PRIVATE = re.compile(r"192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|127\.|169\.254\.")
 _SECTION_AFTER = re.compile(r"[条节章款項项]")
+# 图3.2.1.4, 表10.4.2.1 (a figure, a table), right before the quad; not 列表, 代表, 拓扑图.
+_FIGURE_BEFORE = re.compile(r"(?<![列代报扑地])[图表]$")
 _VERSION_JOIN = re.compile(r"(?i)\s*(?:to|and|or|-|\u2013|~|/|,|到|至|或|和|、)\s*")
 # Between an unmarked quad and the version after it: "from 1.0.2.9 to 1.0.3.1",
 # "1.0.2.9升到1.0.3.1", "6.0.1.3 → version 6.0.2.0": the first is a version too.
@@ -436,6 +438,7 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
                 _glued(text, begin)  # v2.4.1.3, libfoo-5.2.0.1 (but IP10.0.0.1, ping8.8.8.8)
                 or _VERSION_BEFORE.search(before) is not None
                 or _SECTION_AFTER.match(text, stop) is not None
+                or _FIGURE_BEFORE.search(before) is not None
                 or (previous_version and _VERSION_JOIN.fullmatch(before) is not None)
                 or quad_context.other_number(text, begin, stop)
             )
@@ -458,7 +461,7 @@ def _glued(text: str, begin: int) -> bool:
     (``IP39.144.22.87``, ``ping114.114.114.114`` in Chinese text)."""
     if begin == 0 or text[begin - 1] not in _GLUED:
         return False
-    word = _WORD_BEFORE.search(text, 0, begin)
+    word = _WORD_BEFORE.search(text, max(0, begin - 32), begin)
     return word is None or not quad_context.network_word(word.group())
 
 
