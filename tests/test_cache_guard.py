@@ -113,7 +113,7 @@ MUST_DIFFER = [
     # length (new examples, 2026-12-06).
     ("MySQL数据怎么迁移到TiDB", "TiDB的数据怎么迁回MySQL", "direction"),
     ("社保卡怎么挂失", "社保卡怎么查消费明细", "swap"),
-    ("公积金贷款怎么申请", "公积金贷款利率是多少", "swap"),
+    ("公积金贷款怎么申请", "公积金贷款利率是多少", "aspect"),
     ("阿莫西林有什么副作用", "头孢克肟胶囊有什么副作用", "swap"),
     # The same procedure, another aspect of it: price, time, requirements, limits,
     # features (new examples, 2026-12-06).
@@ -122,6 +122,8 @@ MUST_DIFFER = [
     ("京东白条怎么开通", "京东白条额度是多少", "aspect"),
     ("百度网盘会员有哪些特权", "百度网盘会员怎么开通", "aspect"),
     ("医保断缴了会怎样", "医保怎么补缴", "aspect"),
+    ("公交卡有什么用", "公交卡怎么办理", "aspect"),
+    ("抖音账号怎么注册", "抖音账号被封了怎么办", "problem"),
     ("淘宝哪些商品支持七天无理由退货", "淘宝哪些商品不支持七天无理由退货", "negation"),
     ("抖音怎么拉黑一个人", "抖音怎么把人移出黑名单", "polarity"),
 ]

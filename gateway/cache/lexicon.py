@@ -389,7 +389,7 @@ _AXES_ZH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 ASPECTS_ZH: dict[str, re.Pattern[str]] = {
     "price": re.compile(
         r"(?<![剩余转存取借贷])多少钱|费用|收费|扣费|计费|价格|花多少|交钱|贵不贵|要钱|手续费|服务费"
-        r"|年费|费[^,。?!、剩余]{0,4}多少|(?<![剩余])多少[^,。?!、]{0,3}费"
+        r"|年费|费[^,。?!、剩余]{0,4}多少|(?<![剩余])多少[^,。?!、]{0,3}费|抽成|佣金|提成"
     ),
     "time": re.compile(
         r"多久|多长时间|几天|多少天|几个小时|多少小时|几分钟|多少分钟|什么时候|啥时候|何时|几点"
@@ -399,16 +399,22 @@ ASPECTS_ZH: dict[str, re.Pattern[str]] = {
     "needs": re.compile(
         r"(?:什么|哪些|啥)(?:材料|资料|证件|文件|手续|东西)|条件|需要什么|(?:准备|带)(?:什么|哪些|啥)"
     ),
-    "amount": re.compile(r"能[^,。?!、]{0,3}多少|额度|上限|限额|限制|几个人"),
-    "features": re.compile(r"(?:什么|哪些|啥)(?:功能|权益|好处|特权|作用|用处)"),
-    "consequence": re.compile(r"会怎样|会怎么样|什么后果|啥后果|什么影响|啥影响"),
+    "amount": re.compile(
+        r"能[^,。?!、]{0,3}多少|额度|上限|限额|限制|几个人|(?:额|率|比例)[^,。?!、]{0,4}多少"
+        r"|怎么算|标准算|(?<!电脑)计算(?!机)"
+    ),
+    "precautions": re.compile(r"要注意|注意事项|注意什么|注意哪些"),
+    "features": re.compile(
+        r"(?:什么|哪些|啥)(?:功能|权益|好处|特权|作用|用处)|有什么用|有啥用|干什么用|用途"
+    ),
+    "consequence": re.compile(r"会怎样|会怎么样|什么后果|啥后果|什么影响|啥影响|副作用|不良反应"),
 }
 # Undoing an action: "解除挂失" is the opposite of "挂失", whatever the action is.
 UNDO_ZH = ("解除", "撤销", "撤回", "取消")
 # A problem with the thing rather than how to do it: "安装失败怎么办" / "怎么安装".
 PROBLEM_ZH = (
     *("失败", "报错", "出错", "故障", "异常", "错误", "不了", "无法"),
-    *("打不开", "连不上", "坏了", "断网", "不能用"),
+    *("打不开", "连不上", "坏了", "断网", "不能用", "被锁", "被封", "被盗"),
 )
 # Longest first, so 不包含 wins over 包含 and 含.
 POLARITY_ZH: tuple[tuple[str, str, int], ...] = tuple(

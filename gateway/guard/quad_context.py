@@ -55,14 +55,16 @@ _OTHER_EN = (
     "exhibit|manual|handbook|plugin|plugins|extension|addon|edition|revision|rev|"
     "checklist|audit|standard|iso|game|draw|latitude|longitude|coordinates|coordinate|"
     "north|south|east|west|notation|serial|room|floor|building|timetable|grade|"
-    "classification"
+    "classification|theorem|lemma|corollary|proposition|equation|measurements|"
+    "measurement|chest|waist|hips|height|code|gps|batch|departures|departure|"
+    "identifier|asn|marks|exam|exams"
 )
 _OTHER_ZH = (
     "版本|固件|升级|升到|回滚|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码|"
     "型号|货号|条款|标题|提纲|目录|步骤|数列|彩票|比分|比例|配方|温度|分段|等差|公差|档案|"
     "章节|小节|段落|合同|协议|高尔夫|手册|插件|更新到|规定|规范|标准|练习|习题|模块|游戏|"
     "序列号|更新后|更新了|双色球|大乐透|开奖|得分|记分|分数|成绩|经度|纬度|度分秒|坐标|批次|批号|"
-    "血压|身高|体重|测量"
+    "血压|身高|体重|测量|分拣码|面单|房卡|定理|公式|三围|胸围|腰围"
 )
 _WORDS_EN = {
     **dict.fromkeys(_NETWORK_EN.split("|"), True),
