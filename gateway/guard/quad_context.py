@@ -32,7 +32,8 @@ _NETWORK_EN = (
     "phishing|attacker|attackers|brute|spoofed|sender|smtp|cdn|domain|ipconfig|ifconfig|"
     "geolocate|geolocation|visitor|visitors|nic|modem|ssid|tunnel|socket|sockets|db|"
     "database|browser|authenticate|authenticates|authenticated|login|logins|upload|"
-    "uploads|uploader|mirror|mirrors|repo|registry|site|service|machine|box|vip"
+    "uploads|uploader|mirror|mirrors|repo|registry|site|service|machine|box|vip|snmp|"
+    "egress|isp"
 )
 _NETWORK_ZH = (
     "地址|服务器|主机|网关|路由|防火墙|放行|拦截|封禁|白名单|黑名单|端口|网段|子网|掩码|"
@@ -112,13 +113,14 @@ def _nearer(
 
 
 def _distance(between: str) -> int:
-    """Words (CJK characters count half) between a cue and the quad, and three more for
-    each clause boundary: "connect directly to X, we're on version Y" keeps X a host."""
+    """Words (CJK characters count half; numbers do not count) between a cue and the
+    quad, and three more for each clause boundary: "connect directly to X, we're on
+    version Y" keeps X a host."""
     words = len(_GAP_WORD.findall(between)) + len(_GAP_CJK.findall(between)) // 2
     return words + 3 * len(_GAP_CLAUSE.findall(between))
 
 
-_GAP_WORD = re.compile(r"[A-Za-z0-9_]+")
+_GAP_WORD = re.compile(r"[A-Za-z]+")  # numbers in between are not words
 _GAP_CJK = re.compile(r"[\u4e00-\u9fff]")
 _GAP_CLAUSE = re.compile("[,;:!?\u3002\uff1b\uff0c\uff01\uff1f]|\\.(?=\\s)")
 
