@@ -155,6 +155,8 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("the clause 14.2.3.1 of the lease lets the landlord enter", None),
         ("表4.1.2.3的数据从哪来", None),
         ("把它加入白名单列表10.20.3.4", "IP_ADDRESS"),
+        ("our egress IP went from 81.2.69.160 to 81.2.69.161 after the modem upgrade", "IP_ADDRESS"),
+        ("after patching to 15.2(7)E4 the box 10.9.0.254 stopped answering SNMP", "IP_ADDRESS"),
         ("回滚到5.3.1.0之后就正常了", None),
         ("ping 7.3.2.1 times out", "IP_ADDRESS"),
         ("the release notes list port 443 on 40.112.72.205:443", "IP_ADDRESS"),
