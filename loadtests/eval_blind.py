@@ -86,14 +86,12 @@ CACHE_SETS = {
     "blind7": "blind7/semcache-blind7.jsonl",  # scored once (2026-12-06): development now
     "blind8": "blind8/semcache-blind8.jsonl",  # scored once (2026-12-06): development now
 }
-DEV_CACHE_SETS = (
-    *("dev-hard", "dev-zh", "blind", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8"),
-)
 # Each held-out set is scored once and joins the development sets. The figures in
 # docs/cache.md come from the commit that added each set (blind8: 9fce7e6, with
 # --held-out); write a new set, add it here and to eval_pii, and freeze it before
 # tuning again.
 HELD_OUT = ""
+DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name != HELD_OUT)
 
 
 def cache_rows(name: str) -> list[dict[str, Any]]:

@@ -382,10 +382,9 @@ _AXES_ZH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 # What a Chinese question asks about the thing it names: its price, when or how long
 # (or at what age), what it needs, how much of it one may have, what it offers, what
-# follows from it. Two questions
-# on one procedure that ask for different aspects need different answers (办护照要花多少钱
-# / 护照怎么办理, 驾照换证要多久 / 驾照换证需要什么材料); "how" (怎么/如何/流程) is not an
-# aspect: paraphrases swap it freely.
+# follows from it. Two questions on one procedure that ask for different aspects need
+# different answers (办护照要花多少钱 / 护照怎么办理, 驾照换证要多久 / 驾照换证需要什么材料);
+# "how" (怎么/如何/流程) is not an aspect: paraphrases swap it freely.
 ASPECTS_ZH: dict[str, re.Pattern[str]] = {
     "price": re.compile(
         r"(?<![剩余转存取借贷])多少钱|费用|收费|扣费|计费|价格|花多少|交钱|贵不贵|要钱|手续费|服务费"

@@ -33,7 +33,7 @@ _NETWORK_EN = (
     "geolocate|geolocation|visitor|visitors|nic|modem|ssid|tunnel|socket|sockets|db|"
     "database|browser|authenticate|authenticates|authenticated|login|logins|upload|"
     "uploads|uploader|mirror|mirrors|repo|registry|site|service|machine|box|vip|snmp|"
-    "egress|isp"
+    "isp"
 )
 _NETWORK_ZH = (
     "地址|服务器|主机|网关|路由|防火墙|放行|拦截|封禁|白名单|黑名单|端口|网段|子网|掩码|"
@@ -55,7 +55,7 @@ _OTHER_EN = (
     "exercises|item|items|task|lesson|criterion|criteria|spec|specification|annex|"
     "exhibit|manual|handbook|plugin|plugins|extension|addon|edition|revision|rev|"
     "checklist|audit|standard|iso|game|draw|latitude|longitude|coordinates|coordinate|"
-    "north|south|east|west|notation|serial|room|floor|building|timetable|grade|"
+    "north|south|east|west|notation|room|floor|building|timetable|grade|"
     "classification|theorem|lemma|corollary|proposition|equation|measurements|"
     "measurement|chest|waist|hips|height|code|gps|batch|departures|departure|"
     "identifier|asn|marks|exam|exams"
