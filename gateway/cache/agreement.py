@@ -198,11 +198,21 @@ def agree(a: Features, b: Features) -> str | None:
         return "aspect"
     if not a.names <= b.words and not b.names <= a.words:
         return "name"
-    if _minimal_pair(a.units, b.units, chinese=max(a.cjk_share, b.cjk_share) >= 0.5):
+    changes = _changes(a.units, b.units)
+    if _minimal_pair(a.units, b.units, changes, chinese=max(a.cjk_share, b.cjk_share) >= 0.5):
         return "swap"
-    if _reordered(a, b):
+    if _reordered(a, b) or _exchanged(a.units, b.units, changes):
         return "order"
     return None
+
+
+_Change = tuple[str, int, int, int, int]
+
+
+def _changes(a: tuple[str, ...], b: tuple[str, ...]) -> list[_Change]:
+    """Where two unit sequences differ: difflib's opcodes other than "equal"."""
+    return [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+            if op[0] != "equal"]  # fmt: skip
 
 
 def _other_units(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]]) -> bool:
@@ -392,7 +402,9 @@ _ORDER_WORDS_EN = frozenset(
 _DIRECTION_CHARS_ZH = frozenset("到至往去比从由换成转飞寄→")
 
 
-def _minimal_pair(a: tuple[str, ...], b: tuple[str, ...], chinese: bool) -> bool:
+def _minimal_pair(
+    a: tuple[str, ...], b: tuple[str, ...], changes: list[_Change], chinese: bool
+) -> bool:
     """Nearly the same sentence with a few meaning-bearing units replaced, inserted or
     dropped: "in the kitchen" / "in the whole house", 年假 / 病假. Words that only moved
     ("books about X" / "X books") are not changes. In Chinese also one stretch replaced
@@ -400,8 +412,6 @@ def _minimal_pair(a: tuple[str, ...], b: tuple[str, ...], chinese: bool) -> bool
     a rewording of the same question changes it in more than one place."""
     if not a or not b:
         return False
-    changes = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
-               if op[0] != "equal"]  # fmt: skip
     same = len(a) - sum(i2 - i1 for _, i1, i2, _, _ in changes)
     changed_a: Counter[str] = Counter()
     changed_b: Counter[str] = Counter()
@@ -429,11 +439,79 @@ def _minimal_pair(a: tuple[str, ...], b: tuple[str, ...], chinese: bool) -> bool
     return size <= _MAX_SWAP_UNITS and same >= _MIN_SHARED * longest
 
 
+def _exchanged(a: tuple[str, ...], b: tuple[str, ...], changes: list[_Change]) -> bool:
+    """Two things trade places in an otherwise unchanged frame, with no direction word
+    to say so: "Can a tenant sue a landlord" / "...a landlord sue a tenant", "9 am in
+    London, what time in New York" / the reverse, 北京时间8点是纽约几点 / 纽约时间8点是
+    北京几点. Items with "and", "or", 和, 还是... between them may trade places ("TCP
+    and UDP"), and so may anything in a comparison (the difference between...). The
+    exchanged items must match unit for unit: a paraphrase that fronts its topic
+    ("ibuprofen side effects, which are common" / "the common side effects of
+    ibuprofen") moves words, but not two whole items. Questions only: past
+    ``_MAX_EXCHANGE_UNITS`` the search (quadratic and more) is not run."""
+    if max(len(a), len(b)) > _MAX_EXCHANGE_UNITS:
+        return False
+    if any(u.startswith(lx.SYMMETRIC_EN) for u in a + b) or any(
+        w in "".join(a + b) for w in lx.SYMMETRIC_ZH
+    ):
+        return False
+    replaced = [op for op in changes if op[0] == "replace"]
+    for n, (_, i1, i2, j1, j2) in enumerate(replaced):
+        for _, k1, k2, l1, l2 in replaced[n + 1 :]:
+            if (
+                a[i1:i2] == b[l1:l2]
+                and a[k1:k2] == b[j1:j2]
+                and _items(a[i1:i2], a[k1:k2], a[i2:k1])
+            ):
+                return True
+    return _exchanged_middle(a, b)
+
+
+def _exchanged_middle(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """The whole difference is X…Y against Y…X ("learn Spanish for English speakers" /
+    "learn English for Spanish speakers"), which difflib aligns as one item kept."""
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < min(len(a), len(b)) - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    mid_a, mid_b = a[start : len(a) - end], b[start : len(b) - end]
+    if len(mid_a) != len(mid_b):
+        return False
+    for x in range(1, len(mid_a) - 1):
+        if mid_b[-x:] != mid_a[:x]:
+            continue
+        for y in range(1, len(mid_a) - x):
+            between = mid_a[x:-y]
+            if (
+                mid_b[:y] == mid_a[-y:]
+                and mid_b[y:-x] == between
+                and _items(mid_a[:x], mid_a[-y:], between)
+            ):
+                return True
+    return False
+
+
+def _items(x: tuple[str, ...], y: tuple[str, ...], between: tuple[str, ...]) -> bool:
+    """Two different items with content, in a frame of more than articles and with no
+    coordinator in it (coordinated items may trade places)."""
+    if x == y or not any(map(_is_content, x)) or not any(map(_is_content, y)):
+        return False
+    if any(u in lx.COORDINATORS_EN for u in between):
+        return False
+    joined = "".join(u for u in between if not u.isascii())
+    if any(word in joined for word in lx.COORDINATORS_ZH):
+        return False
+    return any(u not in lx.ARTICLES_EN and u not in _PUNCT for u in between)
+
+
 def _weight(units: Counter[str]) -> float:
     """English words count 1, CJK characters 0.5 (a Chinese word is about two)."""
     return sum(n * (0.5 if _CJK_RUN.fullmatch(u) else 1.0) for u, n in units.items())
 
 
+_MAX_EXCHANGE_UNITS = 64
 ONE_SIDED_SWAP = True
 _MAX_SWAP_UNITS = 2
 _MIN_SHARED = 0.6

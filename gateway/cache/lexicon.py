@@ -552,6 +552,15 @@ STOP_CHARS_ZH = frozenset(
     "咋里之"  # how (colloquial), 哪里/这里 (where), 之前/之后 (the time words are compared apart)
 )
 
+# The exchange rule: two items with one of these between them may trade places ("TCP
+# and UDP", 猫和狗, 爬山还是去看海); and in a question with one of the symmetric words
+# (units are stemmed, CJK text is matched as is), anything may trade places.
+COORDINATORS_EN = frozenset({"and", "or", "nor", "&", "/", "plus"})
+COORDINATORS_ZH = ("和", "与", "跟", "同", "或", "及", "还是", "、")
+ARTICLES_EN = frozenset({"the", "a", "an"})
+SYMMETRIC_EN = ("differ", "compar", "similar")
+SYMMETRIC_ZH = ("区别", "差别", "不同", "异同", "对比", "比较", "相比")
+
 # Direction markers: the words after them are a destination (to) or a source (from).
 # Asymmetric comparisons read the same way: "X better than Y" ≠ "Y better than X".
 DIRECTION_TO_EN = frozenset(
