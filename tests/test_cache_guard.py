@@ -145,6 +145,9 @@ MUST_DIFFER = [
     ),
     ("上海时间下午3点是伦敦几点", "伦敦时间下午3点是上海几点", "order"),
     ("男生送女生什么礼物好", "女生送男生什么礼物好", "order"),
+    # Two English questions that name different times (new examples, 2026-12-06).
+    ("Will it snow in Denver tonight?", "will it snow in Denver this weekend", "scope"),
+    ("What deals does Target have today?", "What deals does Target have next week?", "scope"),
 ]
 
 MAY_MATCH = [

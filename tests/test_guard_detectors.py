@@ -165,6 +165,11 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("I set the DNS on my phone to 149.112.112.112", "IP_ADDRESS"),
         ("把IP47.95.3.120加到白名单", "IP_ADDRESS"),
         ("Move 4.3.2.1 to the top of the list", "IP_ADDRESS"),  # no cue: a host
+        # A word another dotted number stands nearer to is that number's; a heading
+        # above the quad in one numbering shares its word (new examples, 2026-12-06).
+        ("Updated Firefox 121.0.1.5502 on the lobby screen at 172.20.4.9", "IP_ADDRESS"),
+        ("升级了钉钉7.0.40.1099以后前台电脑10.6.1.23打不开了", "IP_ADDRESS"),
+        ("Contract outline: 4.2.7 Fees, then 4.2.7.3 Late payment", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -68,6 +68,7 @@ class Features:
     names: frozenset[str]
     words: frozenset[str]
     scope: frozenset[str]
+    when: frozenset[str]
     undo: bool
     problem: bool
     asks: frozenset[str]
@@ -139,6 +140,9 @@ def features(text: str) -> Features:
         names=_names(tokens),
         words=words,
         scope=_scope(lower, text),
+        when=frozenset(
+            " ".join(m.group().lower().split()) for m in lx.TIME_FRAME_EN.finditer(text)
+        ),
         undo=any(word in text for word in lx.UNDO_ZH),
         problem=any(word in text for word in lx.PROBLEM_ZH),
         asks=_asks(lower, text),
@@ -189,6 +193,8 @@ def agree(a: Features, b: Features) -> str | None:
     if a.scope != b.scope and (
         (a.scope and b.scope) or any(s.startswith("zh:") for s in a.scope ^ b.scope)
     ):
+        return "scope"
+    if a.when and b.when and a.when != b.when:  # "this weekend" / "today"
         return "scope"
     if a.problem != b.problem:
         return "problem"

@@ -311,6 +311,14 @@ QUANTIFIERS = frozenset(["all", "every", "each", "whole", "entire", "both", "onl
 # Chinese words that say how much of something is meant: all of it, only some, just
 # one. Said on one side only ("所有房间的灯" / "客厅的灯", "只退一件" / "整套退货"), they
 # change the answer. 只 as a classifier (一只) or in 只要/只是/只有 is not one.
+# The time an English question is about ("this weekend", "today"); two questions that
+# both name one must name the same (Chinese: ``DEIXIS_ZH`` in the scope rule).
+TIME_FRAME_EN = re.compile(
+    r"\b(?:today|tonight|tomorrow|yesterday|(?:this|next|last|coming)\s+(?:week|weekend|"
+    r"month|year|morning|afternoon|evening|night|season|quarter|semester|term|summer|"
+    r"winter|spring|fall|autumn|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b",
+    re.IGNORECASE,
+)
 QUANTIFIERS_ZH = re.compile(
     r"所有|全部|整个|整套|全屋|全家|全员|全体|单个|单条|某个|某一|仅"
     r"|(?<![一两二三四五六七八九十几每])只(?!要|是|有|不过|好)"

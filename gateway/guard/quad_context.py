@@ -106,10 +106,31 @@ def _nearer(
         between = text[end : span[0]]
     else:
         return nearest
+    if not network and _claimed(between, text[start:end]):
+        return nearest
     gap = _distance(between)
     if nearest is None or gap < nearest[0] or (gap == nearest[0] and network):
         return (gap, network)
     return nearest
+
+
+def _claimed(between: str, quad: str) -> bool:
+    """A dotted number that cannot be an address stands between the word and the quad:
+    the word is that number's ("Installed Chrome 120.0.6099.109 on the kiosk at
+    10.8.3.22"), not the quad's. A heading above the quad in one numbering (2.1.3
+    above 2.1.3.2) shares its word."""
+    return any(
+        not _is_quad(m.group()) and not quad.startswith(m.group() + ".")
+        for m in _DOTTED.finditer(between)
+    )
+
+
+def _is_quad(number: str) -> bool:
+    parts = number.split(".")
+    return len(parts) == 4 and all(int(p) <= 255 for p in parts)
+
+
+_DOTTED = re.compile(r"(?<![\d.])\d+(?:\.\d+){2,}(?![\d.]*\d)")
 
 
 def _distance(between: str) -> int:
