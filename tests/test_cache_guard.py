@@ -39,7 +39,7 @@ MUST_DIFFER = [
     ("Where is the Hilton hotel?", "Who is the Hilton hotel?", "question"),
     ("Does my plan cover physiotherapy?", "Does my plan cover acupuncture?", "swap"),
     ("Turn off the lights in the kitchen", "Turn off the lights in the whole house", "swap"),
-    ("Which courses can I join next term?", "Which courses can I join this term?", "swap"),
+    ("Which courses can I join next term?", "Which courses can I join this term?", "scope"),
     ("湖畔酒店住3晚多少钱？", "湖畔酒店住30晚多少钱？", "number"),  # noqa: RUF001
     ("帮我订三晚", "帮我订五晚", "number"),
     ("早餐含吗", "早餐不含吗", "polarity"),
