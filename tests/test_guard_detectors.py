@@ -170,6 +170,10 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("Updated Firefox 121.0.1.5502 on the lobby screen at 172.20.4.9", "IP_ADDRESS"),
         ("升级了钉钉7.0.40.1099以后前台电脑10.6.1.23打不开了", "IP_ADDRESS"),
         ("Contract outline: 4.2.7 Fees, then 4.2.7.3 Late payment", None),
+        # A record that "points to" a quad names a host; a word glued to the quad is
+        # nearer than one a character away (new examples, 2026-12-06).
+        ("shop.example.org still points to 203.0.113.77", "IP_ADDRESS"),
+        ("订单号23.4.11.9的交换机发货了吗", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -65,13 +65,15 @@ _OTHER_ZH = (
     "型号|货号|条款|标题|提纲|目录|步骤|数列|彩票|比分|比例|配方|温度|分段|等差|公差|档案|"
     "章节|小节|段落|合同|协议|高尔夫|手册|插件|更新到|规定|规范|标准|练习|习题|模块|游戏|"
     "序列号|更新后|更新了|双色球|大乐透|开奖|得分|记分|分数|成绩|经度|纬度|度分秒|坐标|批次|批号|"
-    "血压|身高|体重|测量|分拣码|面单|房卡|定理|公式|三围|胸围|腰围"
+    "血压|身高|体重|测量|分拣码|面单|房卡|定理|公式|三围|胸围|腰围|箱号|单号|取件码|提货码|"
+    "取货码|文号|排名|名次|门牌"
 )
 _WORDS_EN = {
     **dict.fromkeys(_NETWORK_EN.split("|"), True),
     **dict.fromkeys(_OTHER_EN.split("|"), False),
 }
 _WORDS_ZH = re.compile(f"(?P<network>{_NETWORK_ZH})|{_OTHER_ZH}")
+_POINTS_AT = re.compile(r"points?\s+(?:to|at)\b", re.IGNORECASE)
 _ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
 
 
@@ -82,6 +84,8 @@ def other_number(text: str, start: int, end: int) -> bool:
     nearest: tuple[int, bool] | None = None  # (gap, is a network word)
     for match in _ASCII_WORD.finditer(text, low, high):
         network = _WORDS_EN.get(match.group().lower())
+        if network is False and _POINTS_AT.match(text, match.start()):
+            network = True  # "api.example.com points to X": a record's target, not a score
         if network is not None:
             nearest = _nearer(nearest, text, match.span(), start, end, network)
     if not text.isascii():
@@ -134,11 +138,11 @@ _DOTTED = re.compile(r"(?<![\d.])\d+(?:\.\d+){2,}(?![\d.]*\d)")
 
 
 def _distance(between: str) -> int:
-    """Words (CJK characters count half; numbers do not count) between a cue and the
-    quad, and three more for each clause boundary: "connect directly to X, we're on
-    version Y" keeps X a host."""
-    words = len(_GAP_WORD.findall(between)) + len(_GAP_CJK.findall(between)) // 2
-    return words + 3 * len(_GAP_CLAUSE.findall(between))
+    """Half-words between a cue and the quad (a CJK character is half a word; numbers
+    do not count), and three words more for each clause boundary: "connect directly to
+    X, we're on version Y" keeps X a host."""
+    words = 2 * len(_GAP_WORD.findall(between)) + len(_GAP_CJK.findall(between))
+    return words + 6 * len(_GAP_CLAUSE.findall(between))
 
 
 _GAP_WORD = re.compile(r"[A-Za-z]+")  # numbers in between are not words
