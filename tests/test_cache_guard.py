@@ -145,6 +145,12 @@ MUST_DIFFER = [
     ),
     ("上海时间下午3点是伦敦几点", "伦敦时间下午3点是上海几点", "order"),
     ("男生送女生什么礼物好", "女生送男生什么礼物好", "order"),
+    # Who lends to whom, installing and removing, one province or all of them (new
+    # examples, 2026-12-06).
+    ("能不能跟同事借点钱应急", "能不能借点钱给同事应急", "polarity"),
+    ("汽车脚垫怎么拆下来", "汽车脚垫怎么加装", "polarity"),
+    ("怎么把QQ好友从黑名单拉出来", "怎么把QQ好友拉黑", "polarity"),
+    ("上海的社保缴费基数是多少", "全国各地的社保缴费基数是多少", "scope"),
     # Two English questions that name different times (new examples, 2026-12-06).
     ("Will it snow in Denver tonight?", "will it snow in Denver this weekend", "scope"),
     ("What deals does Target have today?", "What deals does Target have next week?", "scope"),

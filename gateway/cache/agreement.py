@@ -280,6 +280,7 @@ def _scope(lower: list[str], text: str) -> frozenset[str]:
 # All of it, one of it, only some: the same meaning in different words.
 _QUANTITY_ZH = {
     **dict.fromkeys(("所有", "全部", "整个", "整套", "全屋", "全家", "全员", "全体"), "all"),
+    **dict.fromkeys(("全国", "各省", "各地", "各个"), "all"),
     **dict.fromkeys(("单个", "单条", "某个", "某一"), "one"),
     **dict.fromkeys(("仅", "只"), "only"),
 }
@@ -538,6 +539,9 @@ def _polarity(lower: list[str], text: str) -> frozenset[tuple[str, int]]:
             if pole is not None:
                 found.add(pole)
                 break
+    found.update(
+        (axis, pole) for pattern, axis, pole in lx.POLARITY_PATTERNS_ZH if pattern.search(text)
+    )
     rest = text
     for phrase, axis, pole_index in lx.POLARITY_ZH:
         if phrase in rest:

@@ -320,7 +320,7 @@ TIME_FRAME_EN = re.compile(
     re.IGNORECASE,
 )
 QUANTIFIERS_ZH = re.compile(
-    r"所有|全部|整个|整套|全屋|全家|全员|全体|单个|单条|某个|某一|仅"
+    r"所有|全部|整个|整套|全屋|全家|全员|全体|全国|各省|各地|各个|单个|单条|某个|某一|仅"
     r"|(?<![一两二三四五六七八九十几每])只(?!要|是|有|不过|好)"
 )
 # 本学期 / 下学期, 这周 / 下周: a deictic prefix on a time unit names a different period.
@@ -330,11 +330,23 @@ TIME_UNITS_ZH = ("学期", "季度", "星期", "礼拜", "个月", "周", "月",
 _AXES_ZH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "power": (
         ("打开", "开启", "开通", "启用", "激活", "开灯", "开机", "开机"),
-        ("关闭", "关掉", "关上", "停用", "禁用", "关灯", "关机", "注销"),
+        ("关闭", "关掉", "关上", "停用", "禁用", "关灯", "关机", "注销", "销户"),
     ),
     "membership": (
         ("添加", "加入", "新增", "订阅", "绑定", "增加受益人", "加保", "投保", "参保", "拉黑"),
-        ("删除", "移除", "移出", "去掉", "退出", "退订", "解绑", "取消订阅", "退保", "退掉"),
+        (
+            "删除",
+            "移除",
+            "移出",
+            "拉出",
+            "去掉",
+            "退出",
+            "退订",
+            "解绑",
+            "取消订阅",
+            "退保",
+            "退掉",
+        ),
     ),
     "permission": (
         ("允许", "批准", "同意", "接受", "放行", "通过"),
@@ -378,7 +390,7 @@ _AXES_ZH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "cash": (("存入", "充值", "存款"), ("取出", "提现", "取款")),
     "transfer": (("发送", "上传", "导出", "寄出"), ("接收", "下载", "导入", "收到")),
     "link": (("连接", "配对"), ("断开", "取消配对")),
-    "install": (("安装",), ("卸载",)),
+    "install": (("安装", "加装"), ("卸载", "拆下", "拆掉", "拆除")),
     "visibility": (("显示",), ("隐藏",)),
     "time": (("之前", "以前", "提前"), ("之后", "以后", "推迟", "延后")),
     "trip": (("到达", "入住", "抵达"), ("出发", "离开", "退房")),
@@ -417,6 +429,12 @@ ASPECTS_ZH: dict[str, re.Pattern[str]] = {
     "consequence": re.compile(r"会怎样|会怎么样|什么后果|啥后果|什么影响|啥影响|副作用|不良反应"),
 }
 # Undoing an action: "解除挂失" is the opposite of "挂失", whatever the action is.
+# Poles that a word list cannot spell: who lends to whom (找亲戚借钱 / 借钱给亲戚).
+POLARITY_PATTERNS_ZH: tuple[tuple[re.Pattern[str], str, int], ...] = (
+    (re.compile(r"[向找跟问][^\uff0c\u3002\uff1f\uff01,.?!给]{1,4}借(?!给)"), "lend", 0),
+    (re.compile(r"借[^\uff0c\u3002\uff1f\uff01,.?!]{0,3}给|借出|出借"), "lend", 1),
+)
+
 UNDO_ZH = ("解除", "撤销", "撤回", "取消")
 # A problem with the thing rather than how to do it: "安装失败怎么办" / "怎么安装".
 PROBLEM_ZH = (
