@@ -371,3 +371,13 @@ def test_default_threshold_keeps_hard_negatives_out(minilm_dir: Path) -> None:
         true, false = hits[(lang, True)], hits[(lang, False)]
         assert true / max(1, true + false) >= 0.98, hits
         assert true >= 20, hits
+
+
+def test_long_texts_are_not_aligned_and_fail_closed() -> None:
+    """Aligning two 2,000-character repetitive prompts took 28 s (difflib on a text that
+    repeats one phrase): past 400 units the guard does not align, it refuses unless the
+    units are the same."""
+    a, b = "天气好吗" * 500, "天气好呢" * 500
+    assert agreement.agree(agreement.features(a), agreement.features(b)) == "long"
+    same = agreement.features("天气好吗\uff1f" * 500)
+    assert agreement.agree(agreement.features(a), same) is None

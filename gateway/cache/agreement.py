@@ -204,6 +204,8 @@ def agree(a: Features, b: Features) -> str | None:
         return "aspect"
     if not a.names <= b.words and not b.names <= a.words:
         return "name"
+    if max(len(a.units), len(b.units)) > _MAX_ALIGN_UNITS:  # fail closed, in bounded time
+        return None if a.units == b.units else "long"
     changes = _changes(a.units, b.units)
     if _minimal_pair(a.units, b.units, changes, chinese=max(a.cjk_share, b.cjk_share) >= 0.5):
         return "swap"
@@ -216,8 +218,10 @@ _Change = tuple[str, int, int, int, int]
 
 
 def _changes(a: tuple[str, ...], b: tuple[str, ...]) -> list[_Change]:
-    """Where two unit sequences differ: difflib's opcodes other than "equal"."""
-    return [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    """Where two unit sequences differ: difflib's opcodes other than "equal". Its
+    "autojunk" (from 200 units on, a unit in over 1 % of the text is not matched on)
+    bounds the time on long repetitive text; questions are shorter."""
+    return [op for op in difflib.SequenceMatcher(None, a, b).get_opcodes()
             if op[0] != "equal"]  # fmt: skip
 
 
@@ -518,6 +522,11 @@ def _weight(units: Counter[str]) -> float:
     return sum(n * (0.5 if _CJK_RUN.fullmatch(u) else 1.0) for u, n in units.items())
 
 
+# Aligning two texts (difflib) costs up to cubic time on repetitive text: 28 s for two
+# 2,000-character Chinese prompts that repeat one phrase. Longer texts than this are
+# not aligned; unless they are the same units they are refused ("long"), which also
+# keeps two long documents that differ in a detail from sharing an answer.
+_MAX_ALIGN_UNITS = 400
 _MAX_EXCHANGE_UNITS = 64
 ONE_SIDED_SWAP = True
 _MAX_SWAP_UNITS = 2
