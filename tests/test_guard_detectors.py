@@ -174,6 +174,13 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         # nearer than one a character away (new examples, 2026-12-06).
         ("shop.example.org still points to 203.0.113.77", "IP_ADDRESS"),
         ("订单号23.4.11.9的交换机发货了吗", None),
+        # Where a service is deployed is a host; an OID, an invoice line or a catalogue
+        # number ("no." ends no clause) is not (new examples, 2026-12-06).
+        ("the payments API now lives at 52.14.200.9; version 3 is retired", "IP_ADDRESS"),
+        ("release job deploys to 35.180.7.41 before the US region", "IP_ADDRESS"),
+        ("新版本先部署到47.100.20.3上试一下", "IP_ADDRESS"),
+        ("What does OID 1.3.6.1 stand for in the switch MIB?", None),
+        ("Catalog no. 31.7.22.5, spare fan for the router, ships Monday", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),
