@@ -151,6 +151,12 @@ MUST_DIFFER = [
     ("汽车脚垫怎么拆下来", "汽车脚垫怎么加装", "polarity"),
     ("怎么把QQ好友从黑名单拉出来", "怎么把QQ好友拉黑", "polarity"),
     ("上海的社保缴费基数是多少", "全国各地的社保缴费基数是多少", "scope"),
+    (
+        "How do I reactivate my Netflix plan after pausing it?",
+        "How do I pause my Netflix plan?",
+        "polarity",
+    ),
+    ("公园年卡一年能去几次", "公园年卡怎么办理", "aspect"),
     # Two English questions that name different times (new examples, 2026-12-06).
     ("Will it snow in Denver tonight?", "will it snow in Denver this weekend", "scope"),
     ("What deals does Target have today?", "What deals does Target have next week?", "scope"),
@@ -279,7 +285,10 @@ MAY_MATCH_ZH = [
     ("办居住证需要什么材料", "办居住证要准备哪些东西"),
     ("跨行转账要手续费吗", "请问转账到别的银行收费吗"),
     ("试用期满多久能转正", "试用期一般几个月可以转正"),  # one aspect in common
-    # Items joined by "and", "or", 和, 还是, or in a comparison, may trade places (new
+    # A sentence-final 不 asks, as 吗 does (new examples, 2026-12-06).
+    ("猫能吃芒果不", "猫咪可以吃芒果吗"),
+    ("这张发票能报销不\uff1f", "这张发票可以报销吗"),
+    # Items with "and", "or", 和, 还是 between them, or in a comparison, may trade places (new
     # examples, 2026-12-06).
     ("Should I lease or buy a car?", "Should I buy or lease a car?"),
     (
@@ -313,6 +322,13 @@ def test_guard_lets_rewordings_through(a: str, b: str) -> None:
         ("基金和股票的差别", False),
         ("出门没带银行卡怎么付款", True),
         ("电动车不能充电了", True),
+        # A sentence-final 不 asks; 得不行 intensifies; 没了 is gone (new examples).
+        ("狗可以吃葡萄不", False),
+        ("这张发票能报销不\uff1f", False),
+        ("网速慢得不行", False),
+        ("12分全没了", False),
+        ("这个月的工资还没发", True),
+        ("不想上班怎么办", True),
     ],
 )
 def test_chinese_negation_reads_states_as_states(text: str, negated: bool) -> None:

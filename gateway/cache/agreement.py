@@ -262,6 +262,7 @@ def _negated(lower: list[str], text: str) -> bool:
     if any(t in lx.NEGATIONS_EN or t.endswith("n't") for t in lower):
         return True
     masked = _A_NOT_A.sub("", text)  # 收不收, 有没有: a question form, not a negation
+    masked = _QUESTION_NOT.sub("", masked)  # 正常不? 可以退不: 不 asks, as 吗 does
     for phrase in lx.NOT_NEGATION_ZH:
         masked = masked.replace(phrase, "")
     for phrase, _, _ in lx.POLARITY_ZH:  # 不含 is a polarity, compared as one
@@ -271,6 +272,7 @@ def _negated(lower: list[str], text: str) -> bool:
 
 
 _A_NOT_A = re.compile(rf"([{_CJK}])[不没]\1")
+_QUESTION_NOT = re.compile(r"(?<=[\u4e00-\u9fff])[不没](?=\s*(?:[?!.,\uff1f\uff01\u3002\uff0c]|$))")
 
 
 def _scope(lower: list[str], text: str) -> frozenset[str]:

@@ -201,6 +201,8 @@ NOT_NEGATION_ZH = (
     "记不住",
     "想不起",
     "无理由",  # 七天无理由退货: a kind of return
+    "没了",  # 12分全没了: gone
+    "得不行",  # 卡得不行: extremely
     # Names that hold one: amoxicillin, Moscow, Africa.
     "阿莫西林",
     "莫斯科",
@@ -236,7 +238,7 @@ _AXES_EN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "lock": (("lock", "freeze"), ("unlock", "unfreeze")),
     "open": (("open",), ("close", "shut")),
     "run": (
-        ("start", "begin", "resume", "continue"),
+        ("start", "begin", "resume", "continue", "reactivate", "unpause"),
         ("stop", "end", "pause", "halt", "suspend", "quit"),
     ),
     "amount": (
@@ -420,7 +422,7 @@ ASPECTS_ZH: dict[str, re.Pattern[str]] = {
     ),
     "amount": re.compile(
         r"能[^,。?!、]{0,3}多少|额度|上限|限额|限制|几个人|(?:额|率|比例)[^,。?!、]{0,4}多少"
-        r"|怎么算|标准算|(?<!电脑)计算(?!机)"
+        r"|怎么算|标准算|(?<!电脑)计算(?!机)|几次|多少次|几回|多少回"
     ),
     "precautions": re.compile(r"要注意|注意事项|注意什么|注意哪些"),
     "features": re.compile(
