@@ -767,6 +767,7 @@ def eval_pii() -> Report:
         ("blind8 ip", DATA / "blind8/pii-ip-blind8.jsonl"),  # scored once: dev now
         ("blind9 ip", DATA / "blind9/pii-ip-blind9.jsonl"),  # scored once: dev now
         ("blind10 ip", DATA / "blind10/pii-ip-blind10.jsonl"),  # scored once: dev now
+        ("blind11 ip", DATA / "blind11/pii-ip-blind11.jsonl"),  # held out
     ):
         gold: dict[str, int] = defaultdict(int)
         found: dict[str, int] = defaultdict(int)
