@@ -33,13 +33,14 @@ _NETWORK_EN = (
     "geolocate|geolocation|visitor|visitors|nic|modem|ssid|tunnel|socket|sockets|db|"
     "database|browser|authenticate|authenticates|authenticated|login|logins|upload|"
     "uploads|uploader|mirror|mirrors|repo|registry|site|service|machine|box|vip|snmp|"
-    "isp|api|apis|staging|deploy|deploys|deployed|deploying"
+    "isp|api|apis|apiserver|staging|deploy|deploys|deployed|deploying|posts|sends|forwards|"
+    "accessed|accessing"
 )
 _NETWORK_ZH = (
     "地址|服务器|主机|网关|路由|防火墙|放行|拦截|封禁|白名单|黑名单|端口|网段|子网|掩码|"
     "连接|连不上|访问|解析|域名|内网|外网|公网|局域网|网卡|网络|安全组|入方向|出方向|"
     "下一跳|外联|代理|远程|监听|上网|宽带|光猫|拓扑|邻居|爆破|攻击|发件|邮件头|超时|"
-    "数据库|浏览器|登录|上传|节点|机器|连的是|连到|部署|灰度"
+    "数据库|浏览器|登录|上传|节点|机器|连的是|连到|部署|灰度|源站|接口|集群"
 )
 _OTHER_EN = (
     "version|versions|ver|release|releases|released|build|builds|patch|patched|hotfix|"
@@ -58,7 +59,7 @@ _OTHER_EN = (
     "north|south|east|west|notation|room|floor|building|timetable|grade|"
     "classification|theorem|lemma|corollary|proposition|equation|measurements|"
     "measurement|chest|waist|hips|height|code|gps|batch|departures|departure|"
-    "identifier|asn|marks|exam|exams|mib|oid|invoice|invoices"
+    "identifier|asn|marks|exam|exams|mib|oid|invoice|invoices|inventory|asset"
 )
 _OTHER_ZH = (
     "版本|固件|升级|升到|回滚|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码|"
