@@ -181,7 +181,7 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("新版本先部署到47.100.20.3上试一下", "IP_ADDRESS"),
         ("What does OID 1.3.6.1 stand for in the switch MIB?", None),
         ("Catalog no. 31.7.22.5, spare fan for the router, ships Monday", None),
-        ("the results widget still posts scores to 34.90.12.8 after the upgrade", "IP_ADDRESS"),
+        ("the results widget still posts to 34.90.12.8 after the upgrade", "IP_ADDRESS"),
         ("someone accessed my mailbox from 45.83.64.1 last night", "IP_ADDRESS"),
         ("排行榜接口挂了，源站47.98.1.77一直报错", "IP_ADDRESS"),
         ("asset label on the rack switch says 12.7.200.19", None),
