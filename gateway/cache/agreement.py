@@ -18,7 +18,8 @@ served, the query and the cached prompt must agree on:
   (办护照要花多少钱 / 护照怎么办理);
 - names: every capitalised word of one appears in the other (Visa / Mastercard);
 - order: not the same subject words merely in another order ("JSON to YAML" / "YAML
-  to JSON" however the direction is worded);
+  to JSON" however the direction is worded), nor two items that trade places in an
+  unchanged frame ("Can a tenant sue a landlord" / "...a landlord sue a tenant");
 - subject: the two are not a minimal pair — nearly the same words with one or two
   meaning-bearing words swapped ("annual leave" / "sick leave", 年假 / 病假). A real
   paraphrase rewords more than that; a one-word swap is exactly how near-identical
@@ -31,7 +32,9 @@ question-framing characters removed), and ``similarity`` blends in a character o
 score for the CJK share of the text.
 
 All of it is pure string work (~30 µs per text); a text's features are computed once
-and kept with the cache entry. The guard fails closed: any disagreement is a miss.
+and kept with the cache entry. The guard fails closed: any disagreement is a miss, and
+texts too long to align in bounded time (``_MAX_ALIGN_UNITS``) are refused unless the
+same.
 """
 
 from __future__ import annotations
