@@ -310,9 +310,6 @@ PARTICLE_VERBS = frozenset(["turn", "switch", "power", "log", "sign", "opt", "ch
 PARTICLES = {"on": "on", "off": "off", "in": "in", "into": "in", "out": "out", "up": "up"}
 # Quantifiers set the scope of a request ("cancel one of" / "all of my orders").
 QUANTIFIERS = frozenset(["all", "every", "each", "whole", "entire", "both", "only", "several"])
-# Chinese words that say how much of something is meant: all of it, only some, just
-# one. Said on one side only ("所有房间的灯" / "客厅的灯", "只退一件" / "整套退货"), they
-# change the answer. 只 as a classifier (一只) or in 只要/只是/只有 is not one.
 # The time an English question is about ("this weekend", "today"); two questions that
 # both name one must name the same (Chinese: ``DEIXIS_ZH`` in the scope rule).
 TIME_FRAME_EN = re.compile(
@@ -321,6 +318,9 @@ TIME_FRAME_EN = re.compile(
     r"winter|spring|fall|autumn|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b",
     re.IGNORECASE,
 )
+# Chinese words that say how much of something is meant: all of it, only some, just
+# one. Said on one side only ("所有房间的灯" / "客厅的灯", "只退一件" / "整套退货"), they
+# change the answer. 只 as a classifier (一只) or in 只要/只是/只有 is not one.
 QUANTIFIERS_ZH = re.compile(
     r"所有|全部|整个|整套|全屋|全家|全员|全体|全国|各省|各地|各个|单个|单条|某个|某一|仅"
     r"|(?<![一两二三四五六七八九十几每])只(?!要|是|有|不过|好)"
@@ -430,13 +430,13 @@ ASPECTS_ZH: dict[str, re.Pattern[str]] = {
     ),
     "consequence": re.compile(r"会怎样|会怎么样|什么后果|啥后果|什么影响|啥影响|副作用|不良反应"),
 }
-# Undoing an action: "解除挂失" is the opposite of "挂失", whatever the action is.
 # Poles that a word list cannot spell: who lends to whom (找亲戚借钱 / 借钱给亲戚).
 POLARITY_PATTERNS_ZH: tuple[tuple[re.Pattern[str], str, int], ...] = (
     (re.compile(r"[向找跟问][^\uff0c\u3002\uff1f\uff01,.?!给]{1,4}借(?!给)"), "lend", 0),
     (re.compile(r"借[^\uff0c\u3002\uff1f\uff01,.?!]{0,3}给|借出|出借"), "lend", 1),
 )
 
+# Undoing an action: "解除挂失" is the opposite of "挂失", whatever the action is.
 UNDO_ZH = ("解除", "撤销", "撤回", "取消")
 # A problem with the thing rather than how to do it: "安装失败怎么办" / "怎么安装".
 PROBLEM_ZH = (

@@ -95,7 +95,8 @@ _VERSION_VERBS_EN = (
 )
 _HOST_WORDS = (
     r"server|servers|host|hosts|address|addr|ip|ips|gateway|router|dns|proxy|node|box|"
-    r"machine|endpoint|subnet|vip|mirror|repo|registry|site|service|服务器|主机|地址|网关|节点|机器|部署|灰度"
+    r"machine|endpoint|subnet|vip|mirror|repo|registry|site|service|服务器|主机|地址|网关|节点|机器|"
+    r"部署|灰度"
 )
 _LINK = r"(?:\s+(?:is|was|at|from|to|of|now|on|stays at|still at)\b|从|在|为|是)?"
 _VERSION_BEFORE = re.compile(
