@@ -93,7 +93,7 @@ CACHE_SETS = {
 # Each held-out set is scored once and joins the development sets. The figures in
 # docs/cache.md come from the commit that scored each set with --held-out (blind8:
 # 9fce7e6, blind9: 12f09b1, blind10: 93b2aa0, blind11: 42fbb6c); write a new set, add it
-# here and to eval_pii, and freeze it before tuning again.
+# here (its IP texts follow), and freeze it before tuning again.
 HELD_OUT = "blind12"
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name != HELD_OUT)
 
@@ -750,26 +750,28 @@ def eval_injection() -> Report:
 # --- PII ---------------------------------------------------------------------------------
 
 
-def eval_pii() -> Report:
+def ip_set(name: str) -> Path:
+    """A blind set's IP texts (blind4 on), beside its cache pairs."""
+    return DATA / name / f"pii-ip-{name}.jsonl"
+
+
+def eval_pii(held_out: bool = False) -> Report:
+    """The PII sets, and each scored blind set's IP texts (from ``CACHE_SETS``: one list
+    names the sets for both); ``held_out`` adds ``HELD_OUT``'s, as for the cache."""
     from gateway.guard.pii import PiiDetector
 
+    if held_out and not HELD_OUT:
+        raise SystemExit("no held-out set: every blind set has been scored (see HELD_OUT)")
     detector = PiiDetector()
     report: Report = {}
+    ip_sets = [n for n in DEV_CACHE_SETS + ((HELD_OUT,) if held_out else ()) if ip_set(n).exists()]
     for name, path in (
         ("dev pii-dev-extra", DATA / "dev-hard/pii-dev-extra.jsonl"),
         ("blind", DATA / "blind/pii-blind.jsonl"),
         ("blind2 ip", DATA / "blind2/ip-blind2.jsonl"),
         ("blind3", DATA / "blind3/pii-blind3.jsonl"),  # scored once (2026-12-06): dev now
         ("ip-dev", DATA / "ip-dev/ip-dev.jsonl"),
-        ("blind4 ip", DATA / "blind4/pii-ip-blind4.jsonl"),  # scored once: dev now
-        ("blind5 ip", DATA / "blind5/pii-ip-blind5.jsonl"),  # scored once: dev now
-        ("blind6 ip", DATA / "blind6/pii-ip-blind6.jsonl"),  # scored once: dev now
-        ("blind7 ip", DATA / "blind7/pii-ip-blind7.jsonl"),  # scored once: dev now
-        ("blind8 ip", DATA / "blind8/pii-ip-blind8.jsonl"),  # scored once: dev now
-        ("blind9 ip", DATA / "blind9/pii-ip-blind9.jsonl"),  # scored once: dev now
-        ("blind10 ip", DATA / "blind10/pii-ip-blind10.jsonl"),  # scored once: dev now
-        ("blind11 ip", DATA / "blind11/pii-ip-blind11.jsonl"),  # scored once: dev now
-        ("blind12 ip", DATA / "blind12/pii-ip-blind12.jsonl"),  # held out
+        *((f"{n} ip", ip_set(n)) for n in ip_sets),
     ):
         gold: dict[str, int] = defaultdict(int)
         found: dict[str, int] = defaultdict(int)
@@ -946,7 +948,7 @@ def main() -> int:
     if "injection" in wanted:
         report["injection"] = eval_injection()
     if "pii" in wanted:
-        report["pii"] = eval_pii()
+        report["pii"] = eval_pii(args.held_out)
     if "latency" in wanted:
         report["latency"] = eval_latency()
     if "intent" in wanted:
