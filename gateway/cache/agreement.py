@@ -125,14 +125,14 @@ def _expand(match: re.Match[str]) -> str:
 def features(text: str) -> Features:
     text = normalize(text)
     tokens = _TOKEN.findall(text)
-    lower = [t.lower() for t in tokens]
+    lower = _lowered(tokens)
     cjk_text = "".join(_CJK_RUN.findall(text))
     cjk_share = len(cjk_text) / max(1, len(re.sub(r"\s+", "", text)))
     numbers = extract_numbers(text, lower)
     sources, destinations = _roles(lower, text)
     words = frozenset(_stem(t) for t in lower if t not in _PUNCT)
     plain = _without_quantifiers(text) if cjk_text else text
-    plain_lower = lower if plain is text else [t.lower() for t in _TOKEN.findall(plain)]
+    plain_lower = lower if plain is text else _lowered(_TOKEN.findall(plain))
     return Features(
         numbers=numbers,
         measures=extract_measures(text),
@@ -155,6 +155,17 @@ def features(text: str) -> Features:
         cjk=_subject(plain),
         cjk_share=cjk_share,
     )
+
+
+def _lowered(tokens: list[str]) -> list[str]:
+    """Tokens lower-cased, a capitalised alias spelled as its name (FL → florida, °F →
+    fahrenheit: ``lexicon.NAME_ALIASES_EN``), so that every rule reads the two as one."""
+    out: list[str] = []
+    for tok in tokens:
+        lower = tok.lower()
+        alias = lx.NAME_ALIASES_EN.get(lower) if tok[:1].isupper() else None
+        out.extend(alias or (lower,))
+    return out
 
 
 def subject_characters(text: str) -> frozenset[str]:
@@ -201,7 +212,7 @@ def agree(a: Features, b: Features) -> str | None:
         return "scope"
     if a.problem != b.problem:
         return "problem"
-    if (a.asks and b.asks and a.asks != b.asks) or (a.form and b.form and a.form != b.form):
+    if (a.asks and b.asks and not a.asks & b.asks) or (a.form and b.form and a.form != b.form):
         return "question"
     if a.aspects != b.aspects and not a.aspects & b.aspects:
         return "aspect"
@@ -262,8 +273,11 @@ def similarity(cosine: float, a: Features, b: Features, lexical_cjk: bool = True
 
 
 def _negated(lower: list[str], text: str) -> bool:
-    if any(t in lx.NEGATIONS_EN or t.endswith("n't") for t in lower):
-        return True
+    for i, t in enumerate(lower):
+        if t in lx.NEGATIONS_EN or t.endswith("n't"):
+            following = lower[i + 1] if i + 1 < len(lower) else ""
+            if t not in ("without", "not") or _stem(following) not in lx.LOSS_VERBS_EN:
+                return True  # "without losing my changes" keeps them: not a negation
     masked = _A_NOT_A.sub("", text)  # 收不收, 有没有: a question form, not a negation
     masked = _QUESTION_NOT.sub("", masked)  # 正常不? 可以退不: 不 asks, as 吗 does
     for phrase in lx.NOT_NEGATION_ZH:
@@ -299,9 +313,22 @@ _DEIXIS_ZH = re.compile(f"[{lx.DEIXIS_ZH}]个?(?:{'|'.join(lx.TIME_UNITS_ZH)})")
 
 
 def _asks(lower: list[str], text: str) -> frozenset[str]:
-    found = {lx.QUESTION_KINDS_EN[t] for t in lower if t in lx.QUESTION_KINDS_EN}
+    """What kind of thing a question asks for (person, place, time, reason). An English
+    wh-word asks when it opens a clause or ends the text ("...when I run my script,
+    why?"); inside a clause it joins one ("why does it crash when I open it": reason),
+    unless the text has no other ("can you tell me where the DMV is": place)."""
+    kinds = [(i, lx.QUESTION_KINDS_EN[t]) for i, t in enumerate(lower) if t in lx.QUESTION_KINDS_EN]
+    last = max((i for i, t in enumerate(lower) if t not in _PUNCT), default=-1)
+    found = {
+        kind
+        for i, kind in kinds
+        if i == 0 or i == last or lower[i - 1] in _PUNCT or lower[i - 1] in _CLAUSE_OPENERS
+    } or {kind for _, kind in kinds}
     found.update(kind for word, kind in lx.QUESTION_KINDS_ZH if word in text)
     return frozenset(found)
+
+
+_CLAUSE_OPENERS = frozenset({"and", "but", "so", "then", "also", "ok", "okay", "hey"})
 
 
 def _aspects(text: str) -> frozenset[str]:
@@ -379,8 +406,13 @@ def _is_subject(unit: str) -> bool:
 
 
 def _infinitive_to(tokens: Sequence[str], i: int) -> bool:
-    """ "how to", "way to", "used to": a "to" that starts an infinitive, not a direction."""
-    return tokens[i] == "to" and i > 0 and tokens[i - 1] in lx.INFINITIVE_BEFORE_EN
+    """ "how to", "way to", "used to", "to rent": a "to" that starts an infinitive, not a
+    direction."""
+    if tokens[i] != "to":
+        return False
+    return (i > 0 and tokens[i - 1] in lx.INFINITIVE_BEFORE_EN) or (
+        i + 1 < len(tokens) and tokens[i + 1] in lx.INFINITIVE_VERBS_EN
+    )
 
 
 def _directed(units: tuple[str, ...]) -> bool:
@@ -544,6 +576,8 @@ def _polarity(lower: list[str], text: str) -> frozenset[tuple[str, int]]:
         word = tok
         if "-" in tok:
             word = tok.replace("-", "_")  # opt-out, check-in
+        elif tok == "with" and i + 1 < len(lower) and lower[i + 1] == "no":
+            word = "without"  # "with no chemicals" = "without chemicals"
         elif tok in lx.PARTICLE_VERBS or _stem(tok) in lx.PARTICLE_VERBS:
             nxt = lower[i + 1] if i + 1 < len(lower) else ""
             if nxt in lx.PARTICLES:
@@ -686,7 +720,8 @@ def _clause_roles(clause: str, sources: set[str], destinations: set[str]) -> Non
     items: list[tuple[str, str]] = []
     moving = False
     previous = ""
-    for tok in _ORDER_TOKEN.findall(clause):
+    tokens = _ORDER_TOKEN.findall(clause)
+    for at_token, tok in enumerate(tokens):
         if _CJK_RUN.fullmatch(tok):
             rest = tok
             while rest:
@@ -702,7 +737,8 @@ def _clause_roles(clause: str, sources: set[str], destinations: set[str]) -> Non
             previous = ""
             continue
         lower = tok.lower()
-        if lower in lx.ORDER_TO_EN and previous not in lx.INFINITIVE_BEFORE_EN:
+        following = tokens[at_token + 1].lower() if at_token + 1 < len(tokens) else ""
+        if lower in lx.ORDER_TO_EN and not _infinitive_to((previous, lower, following), 1):
             items.append(("to", ""))
             moving = moving or lower != "to"
         elif lower in lx.DIRECTION_FROM_EN:
@@ -789,7 +825,7 @@ def _names(tokens: list[str]) -> frozenset[str]:
             and tok not in ("I", "I'm", "I'd", "I've", "I'll")
             and not any(c.isdigit() for c in tok)
         ):
-            names.add(_stem(tok.lower()))
+            names.update(_stem(w) for w in lx.NAME_ALIASES_EN.get(tok.lower(), (tok.lower(),)))
         sentence_start = False
     return frozenset(names)
 

@@ -104,6 +104,21 @@ STOPWORDS = frozenset(
         "too",
         "very",
         "really",
+        # hedges and framing that leave the question as it was ("what does it actually
+        # mean" / "...mean exactly", "steps to apply" / "how do I apply")
+        "actually",
+        "exactly",
+        "basically",
+        "usually",
+        "typically",
+        "generally",
+        "normally",
+        "constantly",
+        "anyway",
+        "hey",
+        "steps",
+        "way",
+        "ways",
         "quite",
         "still",
         "even",
@@ -160,8 +175,29 @@ NEGATIONS_EN = frozenset(
         "cannot",
         "cant",
         "nowhere",
+        # contractions typed without their apostrophe ("spotify wont play", "didnt rise")
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "arent",
+        "wasnt",
+        "werent",
+        "wont",
+        "wouldnt",
+        "couldnt",
+        "shouldnt",
+        "hasnt",
+        "havent",
+        "hadnt",
+        "aint",
     ]
 )
+# "without losing my edits" = "keeping my edits": a negated loss is not a negation.
+LOSS_VERBS_EN = frozenset(
+    ["los", "lose", "delet", "delete", "eras", "erase", "wip", "wipe", "ruin", "damag",
+     "damage", "break"]
+)  # fmt: skip
 NEGATION_CHARS_ZH = "不没无未别非勿莫"
 # Compounds in which those characters do not negate the sentence.
 NOT_NEGATION_ZH = (
@@ -239,7 +275,7 @@ _AXES_EN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "open": (("open",), ("close", "shut")),
     "run": (
         ("start", "begin", "resume", "continue", "reactivate", "unpause"),
-        ("stop", "end", "pause", "halt", "suspend", "quit"),
+        ("stop", "end", "pause", "halt", "suspend", "quit", "exit"),
     ),
     "amount": (
         (
@@ -645,6 +681,18 @@ _INFINITIVE_BEFORE = (
     "better worse difficult harder expensive worth"
 )
 INFINITIVE_BEFORE_EN = frozenset(_INFINITIVE_BEFORE.split())
+# "to" before these is an infinitive too ("the minimum age to rent", "a transfer to
+# arrive", "allow dogs to fly"): verbs that do not name a place, format or currency.
+_INFINITIVE_VERBS = (
+    "be have do get make take go see buy pay use find know learn stop cancel apply book "
+    "bring leave wait arrive rent fly keep visit drive eat drink sell start open close "
+    "fix install remove add change check renew reset cook clean wash avoid load run "
+    "become feel give put say tell ask call pick choose register sign claim travel "
+    "stay study ride hire borrow lend earn spend receive qualify create connect read "
+    "write watch play meet talk speak reach catch follow protect prevent treat lose "
+    "expect wear recover heal grow let select generate"
+)
+INFINITIVE_VERBS_EN = frozenset(_INFINITIVE_VERBS.split())
 ORDER_TO_ZH = (
     "转换为", "转换成", "转化为", "转化成", "转成", "转为", "转到", "转移到", "迁移到",
     "迁移至", "迁到", "跳转到", "跳转至", "重定向到", "导入到", "导入", "导出到", "导出为",
@@ -729,3 +777,24 @@ MEASURE_UNITS: dict[str, tuple[str, ...]] = {
 }
 # Units a word may name either of: "5 pound box" is "5 lb", "50 pounds" may be "£50".
 UNIT_READINGS = {"pound": frozenset({"pound", "lb", "gbp"})}
+
+
+# Names written two ways, read as one by every rule when capitalised: a US state and its
+# postal code, a country and its demonym or abbreviation.
+# Postal codes that are also words or acronyms (OK, IN, ME, LA, CA, CT, SD...) are left out.
+_STATES_US = (
+    "AK alaska, AZ arizona, FL florida, "
+    "IL illinois, IA iowa, KS kansas, KY kentucky, MI michigan, MN minnesota, "
+    "MO missouri, MT montana, NV nevada, NH new hampshire, NJ new jersey, NM new mexico, "
+    "NY new york, NC north carolina, ND north dakota, OH ohio, RI rhode island, "
+    "TN tennessee, TX texas, VT vermont, WA washington, WV west virginia, WI wisconsin, "
+    "WY wyoming"
+)
+NAME_ALIASES_EN: dict[str, tuple[str, ...]] = {
+    **{
+        entry.split(" ", 1)[0].lower(): tuple(entry.split(" ", 1)[1].split())
+        for entry in _STATES_US.split(", ")
+    },
+    **dict.fromkeys(("us", "usa", "america", "american", "americans"), ("usa",)),
+    **dict.fromkeys(("uk", "britain", "british", "brit"), ("uk",)),
+}
