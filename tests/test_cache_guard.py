@@ -172,6 +172,10 @@ MUST_DIFFER = [
         "How do I undo a git commit?",
         "swap",
     ),
+    # Chinese: the subjects are opposite sides of a relation; a refusal or a loss is a
+    # problem with the thing (2026-12-06).
+    ("买家不付款，卖家怎么办", "卖家不发货，买家怎么办", "order"),  # noqa: RUF001
+    ("贷款怎么申请", "贷款申请被拒怎么办", "problem"),
 ]
 
 MAY_MATCH = [
@@ -327,6 +331,8 @@ MAY_MATCH_ZH = [
     ("猫和狗哪个更好养", "狗和猫哪个更好养"),
     ("周末去爬山还是去看海", "周末去看海还是去爬山"),
     ("微信和支付宝哪个提现手续费低", "支付宝和微信哪个提现手续费低"),
+    ("公司拖欠员工工资怎么办", "员工被公司拖欠工资怎么办"),  # passive: the same subject
+    ("请问公司拖欠员工工资怎么办", "公司拖欠员工的工资该怎么办"),
 ]
 
 

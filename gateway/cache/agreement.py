@@ -80,6 +80,7 @@ class Features:
     units: tuple[str, ...]
     cjk: frozenset[str]
     cjk_share: float
+    parties: tuple[str, ...] = ()
 
 
 def normalize(text: str) -> str:
@@ -154,7 +155,33 @@ def features(text: str) -> Features:
         units=_units(plain_lower),
         cjk=_subject(plain),
         cjk_share=cjk_share,
+        parties=_parties(text) if cjk_text else (),
     )
+
+
+def _parties(text: str) -> tuple[str, ...]:
+    """The two sides of a relation (房东 / 租客) a Chinese text names, in the order it
+    first names them, when the first opens a clause (its subject: "房东提前收房要赔租客");
+    none in a passive sentence (员工被公司辞退 = 公司辞退员工) or where the first is not
+    the subject (作为租客, 房东不退押金怎么办)."""
+    if "被" in text:
+        return ()
+    found: dict[str, int] = {}
+    for word, side in lx.PARTIES_ZH.items():
+        at = text.find(word)
+        if at >= 0 and at < found.get(side, len(text)):
+            found[side] = at
+    if len(found) < 2:
+        return ()
+    lead = text[: min(found.values())]
+    for filler in ("请问", "问一下", "想问", "如果", "要是", "假如"):
+        lead = lead.replace(filler, "")
+    if lead.strip() and lead.strip()[-1] not in _CLAUSE_STARTS_ZH:
+        return ()
+    return tuple(sorted(found, key=found.__getitem__))
+
+
+_CLAUSE_STARTS_ZH = frozenset(",.;!?:，。；！？：、")  # noqa: RUF001
 
 
 def _lowered(tokens: list[str]) -> list[str]:
@@ -218,6 +245,8 @@ def agree(a: Features, b: Features) -> str | None:
         return "aspect"
     if not a.names <= b.words and not b.names <= a.words:
         return "name"
+    if _parties_swapped(a.parties, b.parties):  # 房东…赔租客 / 租客…赔房东
+        return "order"
     if max(len(a.units), len(b.units)) > _MAX_ALIGN_UNITS:  # fail closed, in bounded time
         return None if a.units == b.units else "long"
     changes = _changes(a.units, b.units)
@@ -226,6 +255,19 @@ def agree(a: Features, b: Features) -> str | None:
     if _reordered(a, b) or _exchanged(a.units, b.units, changes):
         return "order"
     return None
+
+
+def _parties_swapped(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Both texts name the two sides of a relation (``lexicon.PARTY_PAIRS``), in the
+    opposite order: who owes, pays or sues whom has changed."""
+    return any(
+        x in a
+        and y in a
+        and x in b
+        and y in b
+        and (a.index(x) < a.index(y)) != (b.index(x) < b.index(y))
+        for x, y in lx.PARTY_PAIRS
+    )
 
 
 _Change = tuple[str, int, int, int, int]

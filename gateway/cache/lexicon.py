@@ -478,6 +478,7 @@ UNDO_ZH = ("解除", "撤销", "撤回", "取消")
 PROBLEM_ZH = (
     *("失败", "报错", "出错", "故障", "异常", "错误", "不了", "无法"),
     *("打不开", "连不上", "坏了", "断网", "不能用", "被锁", "被封", "被盗"),
+    *("被拒", "丢了", "丢失", "遗失", "弄丢", "不见了", "掉了"),
 )
 # Longest first, so 不包含 wins over 包含 and 含.
 POLARITY_ZH: tuple[tuple[str, str, int], ...] = tuple(
@@ -798,3 +799,31 @@ NAME_ALIASES_EN: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("us", "usa", "america", "american", "americans"), ("usa",)),
     **dict.fromkeys(("uk", "britain", "british", "brit"), ("uk",)),
 }
+
+
+# The two sides of a relation. Two Chinese questions whose subjects are opposite sides
+# ask who owes, pays or sues whom the other way round ("房东提前收房要赔租客多少钱" /
+# "租客提前退租要赔房东多少钱"); English has the exchange rule (tenant sue landlord).
+_PARTY_SIDES_ZH = {
+    "landlord": ("房东", "业主"),
+    "tenant": ("租客", "房客", "租户"),
+    "buyer": ("买家", "买方", "顾客"),
+    "seller": ("卖家", "卖方", "商家"),
+    "employer": ("雇主", "用人单位", "老板", "公司"),
+    "employee": ("员工", "劳动者", "雇员"),
+    "lender": ("出借人", "债权人"),
+    "borrower": ("借款人", "债务人"),
+    "plaintiff": ("原告",),
+    "defendant": ("被告",),
+    "first_party": ("甲方",),
+    "second_party": ("乙方",),
+}
+PARTIES_ZH = {word: side for side, words in _PARTY_SIDES_ZH.items() for word in words}
+PARTY_PAIRS = (
+    ("landlord", "tenant"),
+    ("buyer", "seller"),
+    ("employer", "employee"),
+    ("lender", "borrower"),
+    ("plaintiff", "defendant"),
+    ("first_party", "second_party"),
+)
