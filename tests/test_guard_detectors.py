@@ -185,6 +185,13 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("someone accessed my mailbox from 45.83.64.1 last night", "IP_ADDRESS"),
         ("排行榜接口挂了，源站47.98.1.77一直报错", "IP_ADDRESS"),
         ("asset label on the rack switch says 12.7.200.19", None),
+        # 上 after a quad puts something on that host (not 上线: a release goes live); a
+        # minimum ("at least") is a version; a test environment is a host (2026-12-06).
+        ("版本回滚后10.1.5.40上的服务恢复了", "IP_ADDRESS"),
+        ("固件版本4.0.2.11上线了", None),
+        ("the hub needs firmware 1.0.0.12 or at least 1.0.2.0 to pair", None),
+        ("测试环境10.3.3.3的配置导致安装失败", "IP_ADDRESS"),
+        ("安装了微信3.9.8.25以后打不开", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

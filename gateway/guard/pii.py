@@ -109,9 +109,9 @@ _VERSION_BEFORE = re.compile(
 )
 _GLUED = frozenset(string.ascii_letters + "_-")
 _WORD_BEFORE = re.compile(r"[A-Za-z]+$")
-# After the quad: a port (``:8080``) or a prefix length (``/24``); before it: ``user@``
-# or ``//`` (a URL).
-_HOST_AFTER = re.compile(r":\d{1,5}(?![\d.])|/(?:[0-9]|[12]\d|3[0-2])(?![\d.])")
+# After the quad: a port (``:8080``), a prefix length (``/24``) or 上, "on" (10.1.5.40上
+# 的服务; not 上线, 上市, 上架: a release goes live); before it: ``user@`` or ``//`` (a URL).
+_HOST_AFTER = re.compile(r":\d{1,5}(?![\d.])|/(?:[0-9]|[12]\d|3[0-2])(?![\d.])|上(?![线市架映])")
 _HOST_BEFORE = re.compile(r"(?:@|//)$")
 # Private, loopback and link-local ranges, whose first parts no version number uses.
 _PRIVATE = re.compile(r"192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|127\.|169\.254\.")

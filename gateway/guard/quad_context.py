@@ -40,7 +40,7 @@ _NETWORK_ZH = (
     "地址|服务器|主机|网关|路由|防火墙|放行|拦截|封禁|白名单|黑名单|端口|网段|子网|掩码|"
     "连接|连不上|访问|解析|域名|内网|外网|公网|局域网|网卡|网络|安全组|入方向|出方向|"
     "下一跳|外联|代理|远程|监听|上网|宽带|光猫|拓扑|邻居|爆破|攻击|发件|邮件头|超时|"
-    "数据库|浏览器|登录|上传|节点|机器|连的是|连到|部署|灰度|源站|接口|集群"
+    "数据库|浏览器|登录|上传|节点|机器|连的是|连到|部署|灰度|源站|接口|集群|测试机|服务|环境"
 )
 _OTHER_EN = (
     "version|versions|ver|release|releases|released|build|builds|patch|patched|hotfix|"
@@ -59,7 +59,7 @@ _OTHER_EN = (
     "north|south|east|west|notation|room|floor|building|timetable|grade|"
     "classification|theorem|lemma|corollary|proposition|equation|measurements|"
     "measurement|chest|waist|hips|height|code|gps|batch|departures|departure|"
-    "identifier|asn|marks|exam|exams|mib|oid|invoice|invoices|inventory|asset"
+    "identifier|asn|marks|exam|exams|mib|oid|invoice|invoices|inventory|asset|least|newer"
 )
 _OTHER_ZH = (
     "版本|固件|升级|升到|回滚|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码|"
@@ -67,7 +67,7 @@ _OTHER_ZH = (
     "章节|小节|段落|合同|协议|高尔夫|手册|插件|更新到|规定|规范|标准|练习|习题|模块|游戏|"
     "序列号|更新后|更新了|双色球|大乐透|开奖|得分|记分|分数|成绩|经度|纬度|度分秒|坐标|批次号|批次|批号|"
     "血压|身高|体重|测量|分拣码|面单|房卡|定理|公式|三围|胸围|腰围|箱号|单号|取件码|提货码|"
-    "取货码|文号|排名|名次|门牌"
+    "取货码|文号|排名|名次|门牌|配件|图纸|序号|印着|刻着|安装|及以上|或更高"
 )
 _WORDS_EN = {
     **dict.fromkeys(_NETWORK_EN.split("|"), True),
