@@ -167,6 +167,7 @@ MUST_DIFFER = [
     ("Is it legal to fish in NY?", "Is it legal to fish in New Jersey?", "name"),
     ("Can I fly from Texas to Ohio?", "Can I fly from OH to TX?", "direction"),
     ("my laptop wont turn on", "my laptop turns on", "negation"),
+    ("Is the warranty valid only in Canada?", "Is the warranty valid worldwide?", "scope"),
     (
         "How do I undo a git commit without losing my changes?",
         "How do I undo a git commit?",
@@ -215,6 +216,7 @@ MAY_MATCH = [
         "what does a yellow traffic light mean exactly",
     ),
     ("steps to renew a passport", "How do I renew a passport?"),
+    ("How do I list all open ports?", "command to show every open port"),
     ("Do I need a permit to fish in TX?", "Do I need a permit to fish in Texas?"),
     ("Results of the 2019\u20132020 season", "Results of the 2019-2020 season"),
 ]

@@ -335,8 +335,8 @@ _QUESTION_NOT = re.compile(r"(?<=[\u4e00-\u9fff])[不没](?=\s*(?:[?!.,\uff1f\uf
 
 
 def _scope(lower: list[str], text: str) -> frozenset[str]:
-    found = {t for t in lower if t in lx.QUANTIFIERS}
-    found.update("one_of" for i, t in enumerate(lower[:-1]) if t == "one" and lower[i + 1] == "of")
+    found = {lx.QUANTIFIERS[t] for t in lower if t in lx.QUANTIFIERS}
+    found.update("one" for i, t in enumerate(lower[:-1]) if t == "one" and lower[i + 1] == "of")
     found.update(m.group() for m in _DEIXIS_ZH.finditer(text))
     found.update("zh:" + _QUANTITY_ZH[m.group()] for m in lx.QUANTIFIERS_ZH.finditer(text))
     return frozenset(found)

@@ -345,7 +345,15 @@ POLARITY_EN: dict[str, tuple[str, int]] = {
 PARTICLE_VERBS = frozenset(["turn", "switch", "power", "log", "sign", "opt", "check", "top"])
 PARTICLES = {"on": "on", "off": "off", "in": "in", "into": "in", "out": "out", "up": "up"}
 # Quantifiers set the scope of a request ("cancel one of" / "all of my orders").
-QUANTIFIERS = frozenset(["all", "every", "each", "whole", "entire", "both", "only", "several"])
+# Compared as classes: "all running containers" = "every running container", "valid
+# only in the US" ≠ "valid worldwide".
+QUANTIFIERS = {
+    **dict.fromkeys(("all", "every", "each", "whole", "entire"), "all"),
+    **dict.fromkeys(("worldwide", "everywhere", "globally"), "all"),
+    "both": "both",
+    "only": "only",
+    "several": "several",
+}
 # The time an English question is about ("this weekend", "today"); two questions that
 # both name one must name the same (Chinese: ``DEIXIS_ZH`` in the scope rule).
 TIME_FRAME_EN = re.compile(
