@@ -368,7 +368,7 @@ def test_guard_lets_rewordings_through(a: str, b: str) -> None:
     ],
 )
 def test_chinese_negation_reads_states_as_states(text: str, negated: bool) -> None:
-    assert agreement.features(text).negated is negated
+    assert bool(agreement.features(text).negated) is negated
 
 
 @pytest.mark.parametrize(
@@ -383,7 +383,27 @@ def test_chinese_negation_reads_states_as_states(text: str, negated: bool) -> No
 def test_a_negated_loss_is_not_a_negation(text: str, negated: bool) -> None:
     """ "Without losing X" keeps X: it agrees with "...but keep X", and a negation
     of anything else still counts."""
-    assert agreement.features(text).negated is negated
+    assert bool(agreement.features(text).negated) is negated
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "refused"),
+    [
+        ("晚上老是睡不着怎么办", "晚上总失眠怎么办", False),  # 着: never said positively
+        ("硬盘满了怎么清理", "硬盘空间不够了怎么清理", False),
+        ("哪些药孕妇可以吃", "哪些药孕妇不能吃", True),  # a modal: any wording contrasts
+        ("信用卡按时还款会怎样", "信用卡没有按时还款会怎样", True),  # 没有
+        ("征信好能贷款吗", "征信不好能贷款吗", True),  # 好 on the other side
+        ("宝宝睡觉要开灯吗", "宝宝睡觉别开灯吗", True),  # 别
+        ("Is breakfast included?", "Is breakfast not included?", True),
+    ],
+)
+def test_a_chinese_negation_refuses_only_a_contrast(a: str, b: str, refused: bool) -> None:
+    """A Chinese negation of something the other text never says positively is a
+    wording of a state (不够 = 满了), not a contrast; a negated modal, 没有 or 别, and any
+    English negation, always contrast."""
+    why = agreement.agree(agreement.features(a), agreement.features(b))
+    assert (why == "negation") is refused
 
 
 @pytest.mark.parametrize(

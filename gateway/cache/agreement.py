@@ -64,7 +64,7 @@ class Features:
 
     numbers: frozenset[str]
     measures: frozenset[tuple[str, str]]
-    negated: bool
+    negated: frozenset[str]
     polarity: frozenset[tuple[str, int]]
     sources: frozenset[str]
     destinations: frozenset[str]
@@ -81,6 +81,7 @@ class Features:
     cjk: frozenset[str]
     cjk_share: float
     parties: tuple[str, ...] = ()
+    hanzi: frozenset[str] = frozenset()
 
 
 def normalize(text: str) -> str:
@@ -156,6 +157,7 @@ def features(text: str) -> Features:
         cjk=_subject(plain),
         cjk_share=cjk_share,
         parties=_parties(text) if cjk_text else (),
+        hanzi=frozenset(cjk_text),
     )
 
 
@@ -221,7 +223,7 @@ def agree(a: Features, b: Features) -> str | None:
     """None when the two texts may share an answer; else the first disagreement's name."""
     if a.numbers != b.numbers:
         return "number"
-    if a.negated != b.negated:
+    if bool(a.negated) != bool(b.negated) and _contrasted(a, b):
         return "negation"
     if _opposed(a.polarity, b.polarity):
         return "polarity"
@@ -314,12 +316,16 @@ def similarity(cosine: float, a: Features, b: Features, lexical_cjk: bool = True
 # --- extraction -------------------------------------------------------------------------
 
 
-def _negated(lower: list[str], text: str) -> bool:
+def _negated(lower: list[str], text: str) -> frozenset[str]:
+    """What a text negates: ``ANY`` for an English negation; for a Chinese one the
+    character it negates (睡不着: 着, 没锁上: 锁, 不够: 够), ``ANY`` for a modal (不能,
+    不可以, 没有, 不需要: "可以" and "不能" contrast whatever their wording) or 别.
+    Empty: not negated."""
     for i, t in enumerate(lower):
         if t in lx.NEGATIONS_EN or t.endswith("n't"):
             following = lower[i + 1] if i + 1 < len(lower) else ""
             if t not in ("without", "not") or _stem(following) not in lx.LOSS_VERBS_EN:
-                return True  # "without losing my changes" keeps them: not a negation
+                return _ANY  # "without losing my changes" keeps them: not a negation
     masked = _A_NOT_A.sub("", text)  # 收不收, 有没有: a question form, not a negation
     masked = _QUESTION_NOT.sub("", masked)  # 正常不? 可以退不: 不 asks, as 吗 does
     for phrase in lx.NOT_NEGATION_ZH:
@@ -327,7 +333,24 @@ def _negated(lower: list[str], text: str) -> bool:
     for phrase, _, _ in lx.POLARITY_ZH:  # 不含 is a polarity, compared as one
         if phrase[0] in lx.NEGATION_CHARS_ZH:
             masked = masked.replace(phrase, "")
-    return any(ch in lx.NEGATION_CHARS_ZH for ch in masked)
+    return frozenset(
+        ANY if not m.group(2) or m.group(1) == "别" or m.group(2) in lx.MODALS_ZH else m.group(2)
+        for m in _NEGATED_ZH.finditer(masked)
+    )
+
+
+ANY = "*"
+_ANY = frozenset(ANY)
+_NEGATED_ZH = re.compile(rf"([{lx.NEGATION_CHARS_ZH}])([{_CJK}])?")
+
+
+def _contrasted(a: Features, b: Features) -> bool:
+    """One text is negated and the other is not: a contrast when the negation is
+    English, or when the other text says what the Chinese one negates ("征信好" /
+    "征信不好"). A Chinese negation of something the other never mentions is its own
+    wording of a state: "C盘满了" / "C盘空间不够了", "空腹" / "没吃东西"."""
+    negated, other = (a, b) if a.negated else (b, a)
+    return ANY in negated.negated or any(ch in other.hanzi for ch in negated.negated)
 
 
 _A_NOT_A = re.compile(rf"([{_CJK}])[不没]\1")

@@ -199,6 +199,8 @@ LOSS_VERBS_EN = frozenset(
      "damage", "break"]
 )  # fmt: skip
 NEGATION_CHARS_ZH = "不没无未别非勿莫"
+# A negated modal or 有 contrasts with any positive wording of it (可以 / 不能, 有 / 没有).
+MODALS_ZH = "能可会要用行准许让给是需必该应得肯敢有"
 # Compounds in which those characters do not negate the sentence.
 NOT_NEGATION_ZH = (
     "非常",
@@ -486,7 +488,7 @@ UNDO_ZH = ("解除", "撤销", "撤回", "取消")
 PROBLEM_ZH = (
     *("失败", "报错", "出错", "故障", "异常", "错误", "不了", "无法"),
     *("打不开", "连不上", "坏了", "断网", "不能用", "被锁", "被封", "被盗"),
-    *("被拒", "丢了", "丢失", "遗失", "弄丢", "不见了", "掉了"),
+    *("被拒", "丢了", "丢失", "遗失", "弄丢", "不见了", "掉了", "没过", "没通过", "不及格", "挂科"),
 )
 # Longest first, so 不包含 wins over 包含 and 含.
 POLARITY_ZH: tuple[tuple[str, str, int], ...] = tuple(
