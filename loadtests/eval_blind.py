@@ -90,14 +90,15 @@ CACHE_SETS = {
     "blind11": "blind11/semcache-blind11.jsonl",  # scored once (2026-12-06): development now
     "blind12": "blind12/semcache-blind12.jsonl",  # scored once (2026-12-06): development now
     "blind13": "blind13/semcache-blind13.jsonl",  # held out (2026-12-06)
+    "blind14": "blind14/semcache-blind14.jsonl",  # held out (2026-12-06)
 }
 # Each held-out set is scored once and joins the development sets. The figures in
 # docs/cache.md come from the commit that scored each set with --held-out (blind8:
 # 9fce7e6, blind9: 12f09b1, blind10: 93b2aa0, blind11: 42fbb6c,
 # blind12: b6bc047); write a new set, add it here (its IP texts follow), and freeze it
 # before tuning again.
-HELD_OUT = "blind13"
-DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name != HELD_OUT)
+HELD_OUT: tuple[str, ...] = ("blind13", "blind14")  # scored together, then pooled too
+DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
 
 def cache_rows(name: str) -> list[dict[str, Any]]:
@@ -372,7 +373,8 @@ def eval_cache(
     cross-validation picks on all development pairs (computed before any blind row is
     scored). Every kind splits its vectors by script: ``cjk`` is the CJK side's
     threshold (subject characters for minilm, WordLlama for the hybrid, USE for USE).
-    ``held_out``: also score the held-out set (once, after every choice is made)."""
+    ``held_out``: also score the held-out sets (once, after every choice is made), each
+    and pooled."""
     from gateway.cache.config import EmbedderConfig, SemanticConfig
 
     scorer = PairScorer(int8, embedder if embedder in OWN_SCORERS else "minilm")
@@ -401,13 +403,18 @@ def eval_cache(
         )
     if held_out and not HELD_OUT:
         raise SystemExit("no held-out set: every blind set has been scored (see HELD_OUT)")
-    for name in DEV_CACHE_SETS + ((HELD_OUT,) if held_out else ()):
+    pooled: list[dict[str, Any]] = []
+    for name in DEV_CACHE_SETS + (HELD_OUT if held_out else ()):
         rows = cache_rows(name)
         rows = rows + easy_negatives(rows)
         scorer.prepare({t for r in rows for t in (r["a"], r["b"])}, hybrid)
         report[name] = cache_cells(rows, scorer, threshold, cjk)
+        if name in HELD_OUT:
+            pooled += rows
         if embedder == "minilm+wordllama" and name == "dev-hard":
             report["dev-hard zh cjk_threshold CV"] = cv_cjk_threshold(rows, scorer, threshold)
+    if held_out and len(HELD_OUT) > 1:
+        report["held-out pooled"] = cache_cells(pooled, scorer, threshold, cjk)
     return report
 
 
@@ -766,7 +773,7 @@ def eval_pii(held_out: bool = False) -> Report:
         raise SystemExit("no held-out set: every blind set has been scored (see HELD_OUT)")
     detector = PiiDetector()
     report: Report = {}
-    ip_sets = [n for n in DEV_CACHE_SETS + ((HELD_OUT,) if held_out else ()) if ip_set(n).exists()]
+    ip_sets = [n for n in DEV_CACHE_SETS + (HELD_OUT if held_out else ()) if ip_set(n).exists()]
     for name, path in (
         ("dev pii-dev-extra", DATA / "dev-hard/pii-dev-extra.jsonl"),
         ("blind", DATA / "blind/pii-blind.jsonl"),
@@ -929,7 +936,9 @@ def main() -> int:
         "--at-cv", action="store_true", help="score the cache at the CV-chosen threshold"
     )
     parser.add_argument(
-        "--held-out", action="store_true", help=f"also score the held-out set ({HELD_OUT})"
+        "--held-out",
+        action="store_true",
+        help=f"also score the held-out sets ({', '.join(HELD_OUT)})",
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
