@@ -177,6 +177,10 @@ MUST_DIFFER = [
     # problem with the thing (2026-12-06).
     ("买家不付款，卖家怎么办", "卖家不发货，买家怎么办", "order"),  # noqa: RUF001
     ("贷款怎么申请", "贷款申请被拒怎么办", "problem"),
+    ("A型血可以输给B型血的人吗", "B型血可以输给A型血的人吗", "name"),  # not the article
+    ("荨麻疹有什么症状", "荨麻疹吃什么药", "aspect"),
+    ("怎么清空京东购物车", "怎么删除京东购物车里的一件商品", "scope"),
+    ("Convert JSON to YAML in Python", "Convert YAML to JSON in Python", "direction"),
 ]
 
 MAY_MATCH = [
@@ -218,6 +222,11 @@ MAY_MATCH = [
     ("steps to renew a passport", "How do I renew a passport?"),
     ("How do I list all open ports?", "command to show every open port"),
     ("Do I need a permit to fish in TX?", "Do I need a permit to fish in Texas?"),
+    ("convert a python list to a tuple", "How can I turn a list into a tuple in Python?"),
+    (
+        "git: Permission denied (publickey) when pushing to GitHub",
+        "why does git push say permission denied (publickey) on GitHub",
+    ),
     ("Results of the 2019\u20132020 season", "Results of the 2019-2020 season"),
 ]
 
@@ -404,6 +413,19 @@ def test_a_chinese_negation_refuses_only_a_contrast(a: str, b: str, refused: boo
     English negation, always contrast."""
     why = agreement.agree(agreement.features(a), agreement.features(b))
     assert (why == "negation") is refused
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("取3万现金要预约吗", "取三万块现金要预约吗"),  # digits with a Chinese scale
+        ("月薪1.5万交多少税", "月薪15000交多少税"),
+        ("宝宝发烧38度5要吃退烧药吗", "宝宝烧到38.5℃要吃退烧药吗"),  # 38度5 = 38.5
+        ("跑5千米要多久", "跑5公里要多久"),  # 千 of 千米 is the unit's, not 1000
+    ],
+)
+def test_a_number_is_read_whatever_its_chinese_spelling(a: str, b: str) -> None:
+    assert agreement.features(a).numbers == agreement.features(b).numbers
 
 
 @pytest.mark.parametrize(

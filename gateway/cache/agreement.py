@@ -127,14 +127,14 @@ def _expand(match: re.Match[str]) -> str:
 def features(text: str) -> Features:
     text = normalize(text)
     tokens = _TOKEN.findall(text)
-    lower = _lowered(tokens)
+    lower = _lowered(text)
     cjk_text = "".join(_CJK_RUN.findall(text))
     cjk_share = len(cjk_text) / max(1, len(re.sub(r"\s+", "", text)))
     numbers = extract_numbers(text, lower)
     sources, destinations = _roles(lower, text)
     words = frozenset(_stem(t) for t in lower if t not in _PUNCT)
     plain = _without_quantifiers(text) if cjk_text else text
-    plain_lower = lower if plain is text else _lowered(_TOKEN.findall(plain))
+    plain_lower = lower if plain is text else _lowered(plain)
     return Features(
         numbers=numbers,
         measures=extract_measures(text),
@@ -149,7 +149,7 @@ def features(text: str) -> Features:
             " ".join(m.group().lower().split()) for m in lx.TIME_FRAME_EN.finditer(text)
         ),
         undo=any(word in text for word in lx.UNDO_ZH),
-        problem=any(word in text for word in lx.PROBLEM_ZH),
+        problem=_problem(text) if cjk_text else False,
         asks=_asks(lower, text),
         aspects=_aspects(text) if cjk_text else frozenset(),
         form=_form(text),
@@ -186,11 +186,22 @@ def _parties(text: str) -> tuple[str, ...]:
 _CLAUSE_STARTS_ZH = frozenset(",.;!?:，。；！？：、")  # noqa: RUF001
 
 
-def _lowered(tokens: list[str]) -> list[str]:
-    """Tokens lower-cased, a capitalised alias spelled as its name (FL → florida, °F →
-    fahrenheit: ``lexicon.NAME_ALIASES_EN``), so that every rule reads the two as one."""
+def _problem(text: str) -> bool:
+    for name in lx.NOT_PROBLEM_ZH:
+        text = text.replace(name, "")
+    return any(word in text for word in lx.PROBLEM_ZH)
+
+
+def _lowered(text: str) -> list[str]:
+    """The text's tokens lower-cased, a capitalised alias spelled as its name (FL →
+    florida: ``lexicon.NAME_ALIASES_EN``), so that every rule reads the two as one; a
+    capital letter glued to a CJK character stays one (A型血 / O型血: not the article)."""
     out: list[str] = []
-    for tok in tokens:
+    for match in _TOKEN.finditer(text):
+        tok = match.group()
+        if len(tok) == 1 and tok.isupper() and _CJK_RUN.match(text, match.end()):
+            out.append(tok)
+            continue
         lower = tok.lower()
         alias = lx.NAME_ALIASES_EN.get(lower) if tok[:1].isupper() else None
         out.extend(alias or (lower,))
@@ -368,7 +379,7 @@ def _scope(lower: list[str], text: str) -> frozenset[str]:
 # All of it, one of it, only some: the same meaning in different words.
 _QUANTITY_ZH = {
     **dict.fromkeys(("所有", "全部", "整个", "整套", "全屋", "全家", "全员", "全体"), "all"),
-    **dict.fromkeys(("全国", "各省", "各地", "各个"), "all"),
+    **dict.fromkeys(("全国", "各省", "各地", "各个", "清空"), "all"),
     **dict.fromkeys(("单个", "单条", "某个", "某一"), "one"),
     **dict.fromkeys(("仅", "只"), "only"),
 }
@@ -382,7 +393,12 @@ def _asks(lower: list[str], text: str) -> frozenset[str]:
     wh-word asks when it opens a clause or ends the text ("...when I run my script,
     why?"); inside a clause it joins one ("why does it crash when I open it": reason),
     unless the text has no other ("can you tell me where the DMV is": place)."""
-    kinds = [(i, lx.QUESTION_KINDS_EN[t]) for i, t in enumerate(lower) if t in lx.QUESTION_KINDS_EN]
+    kinds = [
+        (i, lx.QUESTION_KINDS_EN[t])
+        for i, t in enumerate(lower)
+        if t in lx.QUESTION_KINDS_EN
+        and not (i + 1 < len(lower) and lower[i + 1].endswith("ing"))  # "when connecting"
+    ]
     last = max((i for i, t in enumerate(lower) if t not in _PUNCT), default=-1)
     found = {
         kind
@@ -696,8 +712,8 @@ def _span(lower: list[str], start: int) -> list[str]:
     for tok in lower[start:]:
         if tok in _PUNCT or tok in lx.DIRECTION_TO_EN or tok in lx.DIRECTION_FROM_EN:
             break
-        if tok in _CLAUSE_JOINS:  # "leave from Rome and land in Madrid": Rome alone
-            break
+        if tok in _CLAUSE_JOINS or tok in lx.MODIFIERS_EN:  # "from Rome and land in Madrid",
+            break  # "to a set in Python": Rome, set alone
         if tok not in lx.STOPWORDS and not tok.isdigit():
             out.append(_stem(tok))
             if len(out) >= _DIRECTION_SPAN:
@@ -809,6 +825,8 @@ def _clause_roles(clause: str, sources: set[str], destinations: set[str]) -> Non
         elif lower in lx.DIRECTION_FROM_EN:
             items.append(("from", ""))
             moving = True
+        elif lower in lx.MODIFIERS_EN:  # "a list into a set in Python": Python is no role
+            items.append(("end", ""))
         elif lower not in lx.ORDER_TO_EN:
             items.append(("", lower))
             moving = moving or lower.startswith(lx.MOVEMENT_PREFIXES_EN)

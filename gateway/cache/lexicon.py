@@ -368,7 +368,7 @@ TIME_FRAME_EN = re.compile(
 # one. Said on one side only ("所有房间的灯" / "客厅的灯", "只退一件" / "整套退货"), they
 # change the answer. 只 as a classifier (一只) or in 只要/只是/只有 is not one.
 QUANTIFIERS_ZH = re.compile(
-    r"所有|全部|整个|整套|全屋|全家|全员|全体|全国|各省|各地|各个|单个|单条|某个|某一|仅"
+    r"所有|全部|整个|整套|全屋|全家|全员|全体|全国|各省|各地|各个|清空|单个|单条|某个|某一|仅"
     r"|(?<![一两二三四五六七八九十几每])只(?!要|是|有|不过|好)"
 )
 # 本学期 / 下学期, 这周 / 下周: a deictic prefix on a time unit names a different period.
@@ -475,6 +475,10 @@ ASPECTS_ZH: dict[str, re.Pattern[str]] = {
         r"(?:什么|哪些|啥)(?:功能|权益|好处|特权|作用|用处)|有什么用|有啥用|干什么用|用途"
     ),
     "consequence": re.compile(r"会怎样|会怎么样|什么后果|啥后果|什么影响|啥影响|副作用|不良反应"),
+    "symptoms": re.compile(r"症状|征兆|前兆|(?:什么|哪些|啥)表现"),
+    "treatment": re.compile(
+        r"(?:吃|用|打|抹|涂)(?:什么|哪些|啥|哪种)(?:药|药膏)|怎么治|如何治|治疗"
+    ),
 }
 # Poles that a word list cannot spell: who lends to whom (找亲戚借钱 / 借钱给亲戚).
 POLARITY_PATTERNS_ZH: tuple[tuple[re.Pattern[str], str, int], ...] = (
@@ -488,8 +492,11 @@ UNDO_ZH = ("解除", "撤销", "撤回", "取消")
 PROBLEM_ZH = (
     *("失败", "报错", "出错", "故障", "异常", "错误", "不了", "无法"),
     *("打不开", "连不上", "坏了", "断网", "不能用", "被锁", "被封", "被盗"),
-    *("被拒", "丢了", "丢失", "遗失", "弄丢", "不见了", "掉了", "没过", "没通过", "不及格", "挂科"),
+    *("被拒", "丢了", "丢失", "遗失", "弄丢", "不见了", "掉了", "没过", "没通过", "不通过"),
+    *("不及格", "挂科", "开错", "转错", "输错"),
 )
+# Names of things that hold a problem word: a warning light is not a fault (故障灯亮了).
+NOT_PROBLEM_ZH = ("故障灯", "故障指示灯", "故障码")
 # Longest first, so 不包含 wins over 包含 and 含.
 POLARITY_ZH: tuple[tuple[str, str, int], ...] = tuple(
     sorted(
@@ -692,6 +699,9 @@ _INFINITIVE_BEFORE = (
     "better worse difficult harder expensive worth"
 )
 INFINITIVE_BEFORE_EN = frozenset(_INFINITIVE_BEFORE.split())
+# A phrase these open after a source or a destination modifies the move, not its ends:
+# "turn a list into a set in Python", "move files to a folder on my Mac".
+MODIFIERS_EN = frozenset(["in", "on", "using", "with", "via", "inside", "within"])
 # "to" before these is an infinitive too ("the minimum age to rent", "a transfer to
 # arrive", "allow dogs to fly"): verbs that do not name a place, format or currency.
 _INFINITIVE_VERBS = (

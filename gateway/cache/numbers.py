@@ -39,8 +39,24 @@ def _unit_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
 _MEASURE, _UNIT_OF = _unit_pattern()
 
 
+# Digits with a Chinese scale (5万 = 五万 = 50000; not 千米, 千克: kilometres, kilograms)
+# and a temperature said the Chinese way (38度5 = 38.5度).
+_DIGIT_SCALE = re.compile(r"(\d+(?:\.\d+)?)(万|亿|千(?![米克瓦焦卡]))")
+_SCALES = {"千": 1_000, "万": 10_000, "亿": 100_000_000}
+_DEGREE_TENTH = re.compile(r"(\d+)度(\d)(?!\d)")
+_UNIT_PREFIX = re.compile(r"(?<=\d)千(?=[米克瓦焦卡])")
+
+
+def spelled_digits(text: str) -> str:
+    """``text`` with 5万 written 50000 and 38度5 written 38.5度, as the guard reads them."""
+    if "度" in text:
+        text = _DEGREE_TENTH.sub(r"\1.\2度", text)
+    return _DIGIT_SCALE.sub(lambda m: _format(float(m.group(1)) * _SCALES[m.group(2)]), text)
+
+
 def extract_measures(text: str) -> frozenset[tuple[str, str]]:
     """(number, unit) for each number with a unit of measure or currency attached."""
+    text = spelled_digits(text)
     found: set[tuple[str, str]] = set()
     for m in _MEASURE.finditer(text):
         raw = m.group("amount") or m.group("number")
@@ -51,6 +67,7 @@ def extract_measures(text: str) -> frozenset[tuple[str, str]]:
 
 
 def extract_numbers(text: str, lower: list[str]) -> frozenset[str]:
+    text = _UNIT_PREFIX.sub("", spelled_digits(text))  # 5千米: the 千 is the unit's
     found: set[str] = set()
     for match in _DIGITS.finditer(text):
         value = _canonical_number(match.group())
