@@ -192,6 +192,13 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("the hub needs firmware 1.0.0.12 or at least 1.0.2.0 to pair", None),
         ("测试环境10.3.3.3的配置导致安装失败", "IP_ADDRESS"),
         ("安装了微信3.9.8.25以后打不开", None),
+        # A comma ends a version word's clause; a decimal version between a word and
+        # the quad claims the word; "came from" is where a request came from (2026-12-06).
+        ("3.0版本发布之后，192.168.3.45 这台一直连不上", "IP_ADDRESS"),
+        ("升级到 3.2 以后，前台打印机 10.9.4.21 打不出单子", "IP_ADDRESS"),
+        ("Order #7731: the customer says the login came from 81.2.69.160", "IP_ADDRESS"),
+        ("Rack position 3.10.2.1 (row.rack.unit.slot) is free", None),
+        ("项目任务 4.2.1.3 由王工负责", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -105,7 +105,7 @@ _VERSION_BEFORE = re.compile(
     rf"|(?<![A-Za-z])(?:{_VERSION_VERBS_EN})(?![A-Za-z])\.?"
     rf"|(?:版本号?|固件|内核|驱动|补丁)(?:(?!{_HOST_WORDS})[\u4e00-\u9fff]){{0,4}}"
     rf"|§|升级到?|升到|降级到?|第)"
-    rf"{_LINK}[^\w\n]{{0,4}}$"
+    rf"{_LINK}[^\w\n,;\uff0c\uff1b\u3002]{{0,4}}$"  # a comma ends the clause: "2.5版本上线之后, X"
 )
 _GLUED = frozenset(string.ascii_letters + "_-")
 _WORD_BEFORE = re.compile(r"[A-Za-z]+$")

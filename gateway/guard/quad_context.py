@@ -59,7 +59,8 @@ _OTHER_EN = (
     "north|south|east|west|notation|room|floor|building|timetable|grade|"
     "classification|theorem|lemma|corollary|proposition|equation|measurements|"
     "measurement|chest|waist|hips|height|code|gps|batch|departures|departure|"
-    "identifier|asn|marks|exam|exams|mib|oid|invoice|invoices|inventory|asset|least|newer"
+    "identifier|asn|marks|exam|exams|mib|oid|invoice|invoices|inventory|asset|least|newer|"
+    "bios|position|slot"
 )
 _OTHER_ZH = (
     "版本|固件|升级|升到|回滚|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码|"
@@ -67,14 +68,16 @@ _OTHER_ZH = (
     "章节|小节|段落|合同|协议|高尔夫|手册|插件|更新到|规定|规范|标准|练习|习题|模块|游戏|"
     "序列号|更新后|更新了|双色球|大乐透|开奖|得分|记分|分数|成绩|经度|纬度|度分秒|坐标|批次号|批次|批号|"
     "血压|身高|体重|测量|分拣码|面单|房卡|定理|公式|三围|胸围|腰围|箱号|单号|取件码|提货码|"
-    "取货码|文号|排名|名次|门牌|配件|图纸|序号|印着|刻着|安装|及以上|或更高"
+    "取货码|文号|排名|名次|门牌|配件|图纸|序号|印着|刻着|安装|及以上|或更高|公告|大纲|知识点|"
+    "任务|位置|槽位"
 )
 _WORDS_EN = {
     **dict.fromkeys(_NETWORK_EN.split("|"), True),
     **dict.fromkeys(_OTHER_EN.split("|"), False),
 }
 _WORDS_ZH = re.compile(f"(?P<network>{_NETWORK_ZH})|{_OTHER_ZH}")
-_POINTS_AT = re.compile(r"points?\s+(?:to|at)\b", re.IGNORECASE)
+# "points to X", "came from X": a record's target, where a request came from.
+_POINTS_AT = re.compile(r"points?\s+(?:to|at)\b|(?:came|comes|coming)\s+from\b", re.I)
 _ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
 
 
@@ -85,7 +88,7 @@ def other_number(text: str, start: int, end: int) -> bool:
     nearest: tuple[int, bool] | None = None  # (gap, is a network word)
     for match in _ASCII_WORD.finditer(text, low, high):
         network = _WORDS_EN.get(match.group().lower())
-        if network is False and _POINTS_AT.match(text, match.start()):
+        if network is not True and _POINTS_AT.match(text, match.start()):
             network = True  # "api.example.com points to X": a record's target, not a score
         if network is not None:
             nearest = _nearer(nearest, text, match.span(), start, end, network)
@@ -135,7 +138,7 @@ def _is_quad(number: str) -> bool:
     return len(parts) == 4 and all(int(p) <= 255 for p in parts)
 
 
-_DOTTED = re.compile(r"(?<![\d.])\d+(?:\.\d+){2,}(?![\d.]*\d)")
+_DOTTED = re.compile(r"(?<![\d.])\d+(?:\.\d+)+(?![\d.]*\d)")
 
 
 def _distance(between: str) -> int:
