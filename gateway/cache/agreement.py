@@ -337,6 +337,8 @@ def _negated(lower: list[str], text: str) -> frozenset[str]:
             following = lower[i + 1] if i + 1 < len(lower) else ""
             if t not in ("without", "not") or _stem(following) not in lx.LOSS_VERBS_EN:
                 return _ANY  # "without losing my changes" keeps them: not a negation
+    if text.isascii():
+        return frozenset()
     masked = _A_NOT_A.sub("", text)  # 收不收, 有没有: a question form, not a negation
     masked = _QUESTION_NOT.sub("", masked)  # 正常不? 可以退不: 不 asks, as 吗 does
     for phrase in lx.NOT_NEGATION_ZH:
@@ -668,6 +670,8 @@ def _polarity(lower: list[str], text: str) -> frozenset[tuple[str, int]]:
             if pole is not None:
                 found.add(pole)
                 break
+    if text.isascii():
+        return frozenset(found)
     found.update(
         (axis, pole) for pattern, axis, pole in lx.POLARITY_PATTERNS_ZH if pattern.search(text)
     )
