@@ -80,8 +80,8 @@ class Features:
     units: tuple[str, ...]
     cjk: frozenset[str]
     cjk_share: float
-    parties: tuple[str, ...] = ()
-    hanzi: frozenset[str] = frozenset()
+    parties: tuple[str, ...]
+    hanzi: frozenset[str]
 
 
 def normalize(text: str) -> str:
