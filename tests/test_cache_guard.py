@@ -428,6 +428,38 @@ def test_a_number_is_read_whatever_its_chinese_spelling(a: str, b: str) -> None:
     assert agreement.features(a).numbers == agreement.features(b).numbers
 
 
+# Near-misses written against this session's loosening rules (2026-12-06): the negation
+# contrast, wh-words in clauses, state codes, "without losing", "in Python", the parties
+# of a relation, capitals glued to CJK, Chinese scales. Any rule may refuse them.
+ATTACKS = [
+    ("热水器出热水吗", "热水器不出热水怎么办"),
+    ("宝宝睡得着吗", "宝宝睡不着怎么办"),
+    ("能开空调吗", "别开空调吗"),
+    ("有发票吗", "没有发票怎么报销"),
+    ("这个药饭前吃好吗", "这个药饭前吃不好吗"),
+    ("Is weed legal in NM?", "Is weed legal in New Jersey?"),
+    ("Is weed legal in TX?", "Is weed legal in OK?"),
+    ("How do I delete a repo without losing forks?", "How do I delete a repo and its forks?"),
+    ("Convert CSV to JSON in Python", "Convert JSON to CSV in Python"),
+    ("房东可以扣押金吗", "租客可以扣押金吗"),
+    ("公司能辞退员工吗", "员工能辞退公司吗"),
+    ("A股怎么开户", "B股怎么开户"),
+    ("取5万要预约吗", "取50万要预约吗"),
+    ("发烧38度5", "发烧39度5"),
+    (
+        "Do I need a visa for the US as a UK citizen?",
+        "Do I need a visa for the UK as a US citizen?",
+    ),
+    ("How to list every file", "How to list one file"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), ATTACKS, ids=[r[0] for r in ATTACKS])
+def test_loosened_rules_still_refuse_near_misses(a: str, b: str) -> None:
+    assert agreement.agree(agreement.features(a), agreement.features(b)) is not None
+    assert agreement.agree(agreement.features(b), agreement.features(a)) is not None
+
+
 @pytest.mark.parametrize(
     ("a", "b"),
     [
