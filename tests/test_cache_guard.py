@@ -181,6 +181,9 @@ MUST_DIFFER = [
     ("荨麻疹有什么症状", "荨麻疹吃什么药", "aspect"),
     ("怎么清空京东购物车", "怎么删除京东购物车里的一件商品", "scope"),
     ("Convert JSON to YAML in Python", "Convert YAML to JSON in Python", "direction"),
+    ("银行卡怎么挂失", "银行卡挂失后找到了怎么解挂", "polarity"),  # 解挂 undoes 挂失
+    ("抖音作品怎么隐藏", "抖音隐藏的作品怎么恢复", "polarity"),
+    ("宽带停机了怎么复机", "宽带怎么办理停机", "polarity"),
 ]
 
 MAY_MATCH = [
@@ -223,6 +226,10 @@ MAY_MATCH = [
     ("How do I list all open ports?", "command to show every open port"),
     ("Do I need a permit to fish in TX?", "Do I need a permit to fish in Texas?"),
     ("convert a python list to a tuple", "How can I turn a list into a tuple in Python?"),
+    (
+        "How is a crocodile different from an alligator?",
+        "How is an alligator different from a crocodile?",
+    ),  # "different from" compares; it does not move
     (
         "git: Permission denied (publickey) when pushing to GitHub",
         "why does git push say permission denied (publickey) on GitHub",

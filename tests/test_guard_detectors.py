@@ -199,6 +199,10 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("Order #7731: the customer says the login came from 81.2.69.160", "IP_ADDRESS"),
         ("Rack position 3.10.2.1 (row.rack.unit.slot) is free", None),
         ("项目任务 4.2.1.3 由王工负责", None),
+        ("v3.2 of the launcher client talks to 51.75.10.4 for login", "IP_ADDRESS"),
+        ("I think the office printer is at 10.20.7.15 but I can't reach it", "IP_ADDRESS"),
+        ("我的世界基岩版1.20.3.1怎么联机", None),  # an edition's version
+        ("The thermostat shows software 3.12.0.21 on its settings page", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

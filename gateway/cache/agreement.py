@@ -503,7 +503,7 @@ def _directed(units: tuple[str, ...]) -> bool:
         if unit in _ORDER_WORDS_EN:
             return True
         if unit in lx.DIRECTION_TO_EN or unit in lx.DIRECTION_FROM_EN:
-            if not _infinitive_to(units, i):
+            if not _infinitive_to(units, i) and not (i and units[i - 1] in lx.DIFFERENT_EN):
                 return True
         elif unit in _DIRECTION_CHARS_ZH:
             return True
@@ -694,6 +694,8 @@ def _roles(lower: list[str], text: str) -> tuple[frozenset[str], frozenset[str]]
     sources: set[str] = set()
     destinations: set[str] = set()
     for i, tok in enumerate(lower):
+        if tok in lx.DIRECTION_FROM_EN and i and lower[i - 1] in lx.DIFFERENT_EN:
+            continue  # "different from": a comparison, its sides may trade places
         if tok in lx.DIRECTION_FROM_EN:
             sources.update(_span(lower, i + 1))
         elif tok in lx.DIRECTION_TO_EN:
@@ -826,7 +828,7 @@ def _clause_roles(clause: str, sources: set[str], destinations: set[str]) -> Non
         if lower in lx.ORDER_TO_EN and not _infinitive_to((previous, lower, following), 1):
             items.append(("to", ""))
             moving = moving or lower != "to"
-        elif lower in lx.DIRECTION_FROM_EN:
+        elif lower in lx.DIRECTION_FROM_EN and previous not in lx.DIFFERENT_EN:
             items.append(("from", ""))
             moving = True
         elif lower in lx.MODIFIERS_EN:  # "a list into a set in Python": Python is no role

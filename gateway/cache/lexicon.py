@@ -401,7 +401,10 @@ _AXES_ZH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("拒绝", "驳回", "禁止", "阻止", "拦截", "屏蔽"),
     ),
     "lock": (("锁定", "锁上", "冻结", "上锁"), ("解锁", "解冻", "解除锁定")),
-    "run": (("开始", "继续", "恢复", "启动"), ("停止", "暂停", "结束", "终止", "中止")),
+    "run": (
+        ("开始", "继续", "恢复", "启动", "复机", "开通回来"),
+        ("停止", "暂停", "结束", "终止", "中止", "停机"),
+    ),
     "amount": (
         (
             "提高",
@@ -484,10 +487,18 @@ ASPECTS_ZH: dict[str, re.Pattern[str]] = {
 POLARITY_PATTERNS_ZH: tuple[tuple[re.Pattern[str], str, int], ...] = (
     (re.compile(r"[向找跟问][^\uff0c\u3002\uff1f\uff01,.?!给]{1,4}借(?!给)"), "lend", 0),
     (re.compile(r"借[^\uff0c\u3002\uff1f\uff01,.?!]{0,3}给|借出|出借"), "lend", 1),
+    # Bringing back what was hidden: 隐藏的聊天怎么恢复 / 怎么隐藏聊天.
+    (
+        re.compile(
+            r"隐藏[^\uff0c\u3002\uff1f\uff01,.?!]{0,8}(?:恢复|找回|取消隐藏)|恢复(?:显示|公开)"
+        ),
+        "visibility",
+        0,
+    ),
 )
 
 # Undoing an action: "解除挂失" is the opposite of "挂失", whatever the action is.
-UNDO_ZH = ("解除", "撤销", "撤回", "取消")
+UNDO_ZH = ("解除", "撤销", "撤回", "取消", "解挂")
 # A problem with the thing rather than how to do it: "安装失败怎么办" / "怎么安装".
 PROBLEM_ZH = (
     *("失败", "报错", "出错", "故障", "异常", "错误", "不了", "无法"),
@@ -702,6 +713,8 @@ INFINITIVE_BEFORE_EN = frozenset(_INFINITIVE_BEFORE.split())
 # A phrase these open after a source or a destination modifies the move, not its ends:
 # "turn a list into a set in Python", "move files to a folder on my Mac".
 MODIFIERS_EN = frozenset(["in", "on", "using", "with", "via", "inside", "within"])
+# "How is APR different from APY?": "from" after these compares, it does not move.
+DIFFERENT_EN = frozenset(["different", "differ", "differs", "differently", "distinct", "apart"])
 # "to" before these is an infinitive too ("the minimum age to rent", "a transfer to
 # arrive", "allow dogs to fly"): verbs that do not name a place, format or currency.
 _INFINITIVE_VERBS = (
