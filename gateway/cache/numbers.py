@@ -47,7 +47,7 @@ _DEGREE_TENTH = re.compile(r"(\d+)度(\d)(?!\d)")
 _UNIT_PREFIX = re.compile(r"(?<=\d)千(?=[米克瓦焦卡])")
 
 
-def spelled_digits(text: str) -> str:
+def _spelled_digits(text: str) -> str:
     """``text`` with 5万 written 50000 and 38度5 written 38.5度, as the guard reads them."""
     if "度" in text:
         text = _DEGREE_TENTH.sub(r"\1.\2度", text)
@@ -56,7 +56,7 @@ def spelled_digits(text: str) -> str:
 
 def extract_measures(text: str) -> frozenset[tuple[str, str]]:
     """(number, unit) for each number with a unit of measure or currency attached."""
-    text = spelled_digits(text)
+    text = _spelled_digits(text)
     found: set[tuple[str, str]] = set()
     for m in _MEASURE.finditer(text):
         raw = m.group("amount") or m.group("number")
@@ -67,7 +67,7 @@ def extract_measures(text: str) -> frozenset[tuple[str, str]]:
 
 
 def extract_numbers(text: str, lower: list[str]) -> frozenset[str]:
-    text = _UNIT_PREFIX.sub("", spelled_digits(text))  # 5千米: the 千 is the unit's
+    text = _UNIT_PREFIX.sub("", _spelled_digits(text))  # 5千米: the 千 is the unit's
     found: set[str] = set()
     for match in _DIGITS.finditer(text):
         value = _canonical_number(match.group())
