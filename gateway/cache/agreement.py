@@ -126,15 +126,14 @@ def _expand(match: re.Match[str]) -> str:
 
 def features(text: str) -> Features:
     text = normalize(text)
-    tokens = _TOKEN.findall(text)
-    lower = _lowered(text)
+    tokens, lower = _tokens(text)
     cjk_text = "".join(_CJK_RUN.findall(text))
     cjk_share = len(cjk_text) / max(1, len(re.sub(r"\s+", "", text)))
     numbers = extract_numbers(text, lower)
     sources, destinations = _roles(lower, text)
     words = frozenset(_stem(t) for t in lower if t not in _PUNCT)
     plain = _without_quantifiers(text) if cjk_text else text
-    plain_lower = lower if plain is text else _lowered(plain)
+    plain_lower = lower if plain is text else _tokens(plain)[1]
     return Features(
         numbers=numbers,
         measures=extract_measures(text),
@@ -192,20 +191,27 @@ def _problem(text: str) -> bool:
     return any(word in text for word in lx.PROBLEM_ZH)
 
 
-def _lowered(text: str) -> list[str]:
-    """The text's tokens lower-cased, a capitalised alias spelled as its name (FL →
-    florida: ``lexicon.NAME_ALIASES_EN``), so that every rule reads the two as one; a
-    capital letter glued to a CJK character stays one (A型血 / O型血: not the article)."""
-    out: list[str] = []
+def _tokens(text: str) -> tuple[list[str], list[str]]:
+    """The text's tokens as written (for names), and lower-cased for every other rule: a
+    capitalised alias spelled as its name (FL → florida), a capital letter glued to a CJK
+    character kept (A型血 / O型血: not the article)."""
+    tokens: list[str] = []
+    lower: list[str] = []
     for match in _TOKEN.finditer(text):
         tok = match.group()
+        tokens.append(tok)
         if len(tok) == 1 and tok.isupper() and _CJK_RUN.match(text, match.end()):
-            out.append(tok)
-            continue
-        lower = tok.lower()
-        alias = lx.NAME_ALIASES_EN.get(lower) if tok[:1].isupper() else None
-        out.extend(alias or (lower,))
-    return out
+            lower.append(tok)
+        else:
+            lower.extend(_spelled(tok))
+    return tokens, lower
+
+
+def _spelled(tok: str) -> tuple[str, ...]:
+    """``tok`` lower-cased; capitalised and in ``lexicon.NAME_ALIASES_EN``, the name it
+    abbreviates (NY → new york, American → usa)."""
+    lower = tok.lower()
+    return (lx.NAME_ALIASES_EN.get(lower) if tok[:1].isupper() else None) or (lower,)
 
 
 def subject_characters(text: str) -> frozenset[str]:
@@ -914,7 +920,7 @@ def _names(tokens: list[str]) -> frozenset[str]:
             and tok not in ("I", "I'm", "I'd", "I've", "I'll")
             and not any(c.isdigit() for c in tok)
         ):
-            names.update(_stem(w) for w in lx.NAME_ALIASES_EN.get(tok.lower(), (tok.lower(),)))
+            names.update(_stem(w) for w in _spelled(tok))
         sentence_start = False
     return frozenset(names)
 

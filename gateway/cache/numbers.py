@@ -41,10 +41,11 @@ _MEASURE, _UNIT_OF = _unit_pattern()
 
 # Digits with a Chinese scale (5万 = 五万 = 50000; not 千米, 千克: kilometres, kilograms)
 # and a temperature said the Chinese way (38度5 = 38.5度).
-_DIGIT_SCALE = re.compile(r"(\d+(?:\.\d+)?)(万|亿|千(?![米克瓦焦卡]))")
+_KILO_UNITS = "米克瓦焦卡"  # 千米, 千克, 千瓦, 千焦, 千卡: 千 is the unit's prefix
+_DIGIT_SCALE = re.compile(rf"(\d+(?:\.\d+)?)(万|亿|千(?![{_KILO_UNITS}]))")
 _SCALES = {"千": 1_000, "万": 10_000, "亿": 100_000_000}
 _DEGREE_TENTH = re.compile(r"(\d+)度(\d)(?!\d)")
-_UNIT_PREFIX = re.compile(r"(?<=\d)千(?=[米克瓦焦卡])")
+_UNIT_PREFIX = re.compile(rf"(?<=\d)千(?=[{_KILO_UNITS}])")
 
 
 def _spelled_digits(text: str) -> str:
