@@ -184,6 +184,10 @@ MUST_DIFFER = [
     ("银行卡怎么挂失", "银行卡挂失后找到了怎么解挂", "polarity"),  # 解挂 undoes 挂失
     ("抖音作品怎么隐藏", "抖音隐藏的作品怎么恢复", "polarity"),
     ("宽带停机了怎么复机", "宽带怎么办理停机", "polarity"),
+    # A problem's cause and its remedy are two questions (2026-12-06, third session).
+    ("What causes hiccups?", "How do I get rid of hiccups?", "question"),
+    ("空调为什么漏水", "空调漏水了咋办", "question"),
+    ("鱼缸水发绿是什么原因", "鱼缸水发绿怎么处理", "question"),
 ]
 
 MAY_MATCH = [
@@ -351,6 +355,9 @@ MAY_MATCH_ZH = [
     ("微信和支付宝哪个提现手续费低", "支付宝和微信哪个提现手续费低"),
     ("公司拖欠员工工资怎么办", "员工被公司拖欠工资怎么办"),  # passive: the same subject
     ("请问公司拖欠员工工资怎么办", "公司拖欠员工的工资该怎么办"),
+    # A question that asks for the cause and the remedy agrees with either.
+    ("马桶堵了怎么办", "马桶堵了是什么原因，该怎么处理"),  # noqa: RUF001
+    ("How do I fix a slow-draining sink?", "Why is my sink draining slowly and how do I fix it?"),
 ]
 
 
@@ -385,6 +392,21 @@ def test_guard_lets_rewordings_through(a: str, b: str) -> None:
 )
 def test_chinese_negation_reads_states_as_states(text: str, negated: bool) -> None:
     assert bool(agreement.features(text).negated) is negated
+
+
+@pytest.mark.parametrize(
+    ("text", "focus"),
+    [
+        ("签证怎么办理", set()),  # 办理 is applying, not a remedy
+        ("护照丢了怎么办", {"remedy"}),
+        ("What is the reason my tea tastes bitter?", {"cause"}),
+        ("冰箱结冰是啥原因咋解决", {"cause", "remedy"}),
+    ],
+)
+def test_a_question_about_a_problem_asks_its_cause_or_its_remedy(
+    text: str, focus: set[str]
+) -> None:
+    assert agreement.features(text).focus == focus
 
 
 @pytest.mark.parametrize(

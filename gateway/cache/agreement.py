@@ -15,7 +15,8 @@ served, the query and the cached prompt must agree on:
 - direction: no term that is a source in one and a destination in the other
   (from X to Y, X → Y, 从X到Y, 把X改到Y);
 - aspect (Chinese): the same aspect asked about, price, time, requirements...
-  (办护照要花多少钱 / 护照怎么办理);
+  (办护照要花多少钱 / 护照怎么办理); and a problem's cause is not its remedy ("what
+  causes hiccups" / "how do I get rid of hiccups");
 - names: every capitalised word of one appears in the other (Visa / Mastercard);
 - order: not the same subject words merely in another order ("JSON to YAML" / "YAML
   to JSON" however the direction is worded), nor two items that trade places in an
@@ -75,6 +76,7 @@ class Features:
     undo: bool
     problem: bool
     asks: frozenset[str]
+    focus: frozenset[str]
     aspects: frozenset[str]
     form: str
     units: tuple[str, ...]
@@ -150,6 +152,7 @@ def features(text: str) -> Features:
         undo=any(word in text for word in lx.UNDO_ZH),
         problem=_problem(text) if cjk_text else False,
         asks=_asks(lower, text),
+        focus=frozenset(name for name, pattern in lx.FOCUS.items() if pattern.search(text.lower())),
         aspects=_aspects(text) if cjk_text else frozenset(),
         form=_form(text),
         units=_units(plain_lower),
@@ -259,6 +262,8 @@ def agree(a: Features, b: Features) -> str | None:
     if a.problem != b.problem:
         return "problem"
     if (a.asks and b.asks and not a.asks & b.asks) or (a.form and b.form and a.form != b.form):
+        return "question"
+    if a.focus and b.focus and not a.focus & b.focus:  # its cause / its remedy
         return "question"
     if a.aspects != b.aspects and not a.aspects & b.aspects:
         return "aspect"

@@ -767,6 +767,25 @@ QUESTION_KINDS_ZH = (
     ("谁", "person"),
 )
 
+# What a question about a problem wants: its cause or its remedy. "What causes knee
+# pain after running" and "how to treat knee pain after running", 猫咪呕吐是什么原因 and
+# 猫咪呕吐了怎么处理, share every subject word and want different answers; a question
+# that asks both ("...是啥原因咋解决") agrees with either. 怎么办理 (how to apply) is
+# not a remedy.
+FOCUS: dict[str, re.Pattern[str]] = {
+    "cause": re.compile(
+        r"\bwhy\b|\bcaus(?:e|es|ed|ing)\b|\breasons?\b|\bhow come\b"
+        r"|原因|为什么|为何|为啥|怎么回事|咋回事|什么(?:引起|导致|造成)"
+    ),
+    "remedy": re.compile(
+        r"\b(?:fix|fixes|fixing|treat|treating|cure|remed(?:y|ies)|get rid of|prevent|resolve"
+        r"|solve|repair|troubleshoot|relieve|soothe)\b|\bwhat (?:should|do|can) i do\b"
+        r"|\bwhat to do\b"
+        r"|(?:怎么|咋|如何)(?:办(?!理)|整|处理|解决|修|治|缓解|降|救|消除|去除|改善)"
+        r"|(?:处理|解决)(?:方法|办法)"
+    ),
+}
+
 # Abbreviations whose full stop does not end a sentence ("Dr. Okafor" is a name).
 TITLES = frozenset(["mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "mt", "no", "vs", "etc"])
 
