@@ -203,6 +203,15 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("I think the office printer is at 10.20.7.15 but I can't reach it", "IP_ADDRESS"),
         ("我的世界基岩版1.20.3.1怎么联机", None),  # an edition's version
         ("The thermostat shows software 3.12.0.21 on its settings page", None),
+        # A named app, client or agent right before the quad is its version; a bare
+        # one is a peer (2026-12-06, third session).
+        ("the dashcam app 2.3.0.14 froze after the update", None),
+        ("Our Zoom client 5.17.11.3 crashes on launch", None),
+        ("钉钉客户端7.0.50.3更新后打不开", None),
+        ("GET /health 200 - client 203.0.113.7 - 4ms", "IP_ADDRESS"),
+        ("upstream timed out (client 10.1.2.3)", "IP_ADDRESS"),
+        ("the firewall blocked client 203.0.113.9 twice", "IP_ADDRESS"),
+        ("这个客户端10.2.3.4一直连不上", "IP_ADDRESS"),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -116,6 +116,17 @@ _HOST_BEFORE = re.compile(r"(?:@|//)$")
 # Private, loopback and link-local ranges, whose first parts no version number uses.
 _PRIVATE = re.compile(r"192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|127\.|169\.254\.")
 _SECTION_AFTER = re.compile(r"[条节章款項项]")
+# A named app, client or agent right before the quad is that product's version: "the
+# camera app 3.2.0.11", "VPN client 4.10.8.25", 游戏客户端1.6.0.13. A bare one is the
+# peer of a log line or a request ("- client 198.51.100.23", "(client 10.0.0.23)",
+# "our client X", 这个客户端X), and a word that says what the peer did is no name
+# ("blocked client X").
+_PRODUCT_BEFORE = re.compile(
+    r"(?i)(?<![\w-])(?!(?:the|a|an|our|my|your|their|his|her|its|this|that|each|every|"
+    r"any|some|per|new|old|rogue|bad|unknown|remote|local|suspicious|malicious)\s)"
+    r"[a-z][a-z0-9-]*(?<!ed)\s+(?:app|client|agent)\s*$"
+    r"|[^\W\d_这那个台该此的]客户端\s*$"
+)
 # 图3.2.1.4, 表10.4.2.1 (a figure, a table), right before the quad; not 列表, 代表, 拓扑图.
 _FIGURE_BEFORE = re.compile(r"(?<![列代报扑地])[图表]$")
 _VERSION_JOIN = re.compile(r"(?i)\s*(?:to|and|or|-|\u2013|~|/|,|到|至|或|和|、)\s*")
@@ -440,6 +451,7 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
                 or _VERSION_BEFORE.search(before) is not None
                 or _SECTION_AFTER.match(text, stop) is not None
                 or _FIGURE_BEFORE.search(before) is not None
+                or _PRODUCT_BEFORE.search(before) is not None
                 or (previous_version and _VERSION_JOIN.fullmatch(before) is not None)
                 or quad_context.other_number(text, begin, stop)
             )
