@@ -135,6 +135,29 @@ class PairScorer:
         self._w: dict[str, Any] = {}
         self._u: dict[str, Any] = {}
         self._c: dict[str, Any] = {}  # subject-character vectors (the minilm kind's CJK side)
+        self.verifier: Any = None  # ``PairVerifier``, as the gateway runs MiniLM kinds
+        self._p: dict[tuple[str, str], float] = {}
+
+    def use_verifier(self) -> None:
+        from gateway.cache.verifier import PairVerifier
+        from gateway.embedding.embedder import default_model_dir
+
+        self.verifier = PairVerifier(default_model_dir())
+
+    def passes(
+        self, a: str, b: str, score: float, threshold: float, shares: tuple[float, float]
+    ) -> bool:
+        """Whether the similarity (and, between two mostly Latin-script texts, the
+        verifier) lets a guarded pair through: ``SemanticIndex.search``'s rule."""
+        from gateway.cache import verifier as v
+
+        if self.verifier is None or max(shares) > v.MAX_CJK_SHARE:
+            return score >= threshold
+        if score < threshold - v.MARGIN:
+            return False
+        if (a, b) not in self._p:
+            self._p[a, b] = self.verifier.probability(a, b)
+        return bool(self._p[a, b] >= self.verifier.cut)
 
     def prepare(self, texts: set[str], hybrid: bool = False) -> None:
         if self.kind == "use-multilingual":
@@ -207,8 +230,10 @@ def cache_cells(
     refused: dict[str, int] = defaultdict(int)
     for r in rows:
         score = scorer.score(r["a"], r["b"], cjk, threshold)
-        why = guard.agree(guard.features(r["a"]), guard.features(r["b"]))
-        hit = score >= threshold and why is None
+        fa, fb = guard.features(r["a"]), guard.features(r["b"])
+        why = guard.agree(fa, fb)
+        passes = scorer.passes(r["a"], r["b"], score, threshold, (fa.cjk_share, fb.cjk_share))
+        hit = passes and why is None
         for key in (r["lang"], "all"):
             cell = cells[key]
             cell[0] += hit and r["same"]
@@ -220,6 +245,8 @@ def cache_cells(
             kinds[f"{r['kind']}/{r['lang']}"][1] += hit
         elif why is not None:
             refused[f"{r['lang']}:{why}" + ("" if score >= threshold else " (below)")] += 1
+        elif not passes and score >= threshold:
+            refused[f"{r['lang']}:verifier"] += 1
     report: Report = {
         key: {"precision": fmt(tp, tp + fp), "recall": fmt(tp, pos), "false_hits": fp}
         for key, (tp, fp, pos, _) in sorted(cells.items())
@@ -373,18 +400,24 @@ def eval_cache(
     cv: bool = False,
     at_cv: bool = False,
     held_out: bool = False,
+    verifier: bool = True,
 ) -> Report:
     """``threshold`` None: the config's default for the kind, or with ``at_cv`` the one
     cross-validation picks on all development pairs (computed before any blind row is
     scored). Every kind splits its vectors by script: ``cjk`` is the CJK side's
     threshold (subject characters for minilm, WordLlama for the hybrid, USE for USE).
     ``held_out``: also score the held-out sets (once, after every choice is made), each
-    and pooled."""
+    and pooled. ``verifier``: the cache's verifier judges Latin-script pairs, as the
+    gateway runs the MiniLM kinds (``SemanticIndex.search``)."""
     from gateway.cache.config import EmbedderConfig, SemanticConfig
+    from gateway.cache.semantic import VERIFIED_KINDS
 
     scorer = PairScorer(int8, embedder if embedder in OWN_SCORERS else "minilm")
     hybrid = embedder in HYBRIDS
     report: Report = {"embedder": embedder, "cjk_threshold": cjk}
+    if verifier and embedder in VERIFIED_KINDS:
+        scorer.use_verifier()
+        report["verifier"] = "on"
     if cv or at_cv:
         report["dev threshold CV"] = cv_threshold(scorer, cjk=cjk, hybrid=hybrid)
     if threshold is None:
@@ -938,6 +971,9 @@ def main() -> int:
     parser.add_argument("--cjk-threshold", type=float, default=None)
     parser.add_argument("--cv", action="store_true", help="cross-validate the threshold on dev")
     parser.add_argument(
+        "--no-verifier", action="store_true", help="the cache without its verifier (MiniLM kinds)"
+    )
+    parser.add_argument(
         "--at-cv", action="store_true", help="score the cache at the CV-chosen threshold"
     )
     parser.add_argument(
@@ -955,7 +991,14 @@ def main() -> int:
     if "cache" in wanted:
         cjk = args.cjk_threshold or EmbedderConfig(kind=cache_kind).effective_cjk_threshold
         report["cache"] = eval_cache(
-            args.threshold, args.int8, cache_kind, cjk, args.cv, args.at_cv, args.held_out
+            args.threshold,
+            args.int8,
+            cache_kind,
+            cjk,
+            args.cv,
+            args.at_cv,
+            args.held_out,
+            verifier=not args.no_verifier,
         )
     if "kinds" in wanted:
         report["kinds"] = eval_kinds(args.int8)

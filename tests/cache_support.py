@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.cache import verifier
 from gateway.embedding import export_onnx
 from gateway.embedding.embedder import default_model_dir
 from tests.conftest import MASTER_KEY, RESTRICTED_KEY, TEAM_KEY, GatewayProcess
@@ -22,13 +23,17 @@ STRICT_KEY = "sk-team-four-key-0123456789"  # team "exactonly": semantic off
 
 @pytest.fixture(scope="session")
 def minilm_dir() -> Path:
-    """The ONNX export of the packaged MiniLM: reused from the user cache dir when there,
-    else exported once (what the Dockerfile does at build time)."""
+    """The ONNX export of the packaged MiniLM, and its pair model (the cache's verifier):
+    reused from the user cache dir when there, else exported once (what the Dockerfile
+    does at build time)."""
     pytest.importorskip("onnxruntime")
     directory = default_model_dir()
     if not export_onnx.is_exported(directory, int8=True):
         pytest.importorskip("torch")
         export_onnx.export(directory)
+    if not export_onnx.is_pair_exported(directory, verifier.WEIGHTS):
+        pytest.importorskip("torch")
+        export_onnx.export_pair_model(directory, verifier.WEIGHTS)
     return directory
 
 

@@ -91,6 +91,11 @@ class SemanticConfig(_Base, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     # The agreement guard (numbers, negation, polarity, direction, names, one-word
     # swaps). Turning it off is for experiments only: cosine alone serves wrong answers.
     guard: bool = True
+    # The verifier (``cache.verifier``, MiniLM kinds, with the guard): a cross-encoder
+    # that must confirm every hit between two mostly Latin-script questions. Such a
+    # question is searched ``verifier.MARGIN`` below the threshold (the verifier keeps
+    # out the neighbours that the embedding cannot); Chinese keeps the threshold.
+    verifier: bool = True
     # Vectors kept in each replica's index (LRU beyond that).
     max_entries: Count = 20_000
     # Longest query (characters) worth embedding; longer ones use the exact cache only.

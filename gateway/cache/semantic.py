@@ -1,4 +1,5 @@
-"""The semantic side: embed the query, search the replica's index, check the guard.
+"""The semantic side: embed the query, search the replica's index, check the guard, and
+(for Latin-script pairs) ask the verifier.
 
 Imported only when a semantic cache is configured (it needs numpy and an embedder).
 Features of each cached query are computed once, when its record enters the index.
@@ -13,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from gateway.cache import agreement
+from gateway.cache import agreement, verifier
 from gateway.cache.characters import CharacterSplitEmbedder
 from gateway.cache.config import DEFAULT_THRESHOLD, SemanticConfig
 from gateway.cache.index import IndexEntry, Refusal, VectorIndex
 from gateway.cache.store import SharedRecord
+from gateway.cache.verifier import PairVerifier
 from gateway.embedding.embedder import (
     Embedder,
     EmbeddingsCall,
@@ -46,9 +48,12 @@ class Query:
 
 
 class SemanticIndex:
-    def __init__(self, config: SemanticConfig, embedder: Embedder) -> None:
+    def __init__(
+        self, config: SemanticConfig, embedder: Embedder, verifier: PairVerifier | None = None
+    ) -> None:
         self._config = config
         self.embedder = embedder
+        self.verifier = verifier
         self._index = VectorIndex(config.max_entries)
         # A multilingual embedder sees CJK text itself: no character-overlap stand-in.
         self._cjk_overlap = not getattr(embedder, "multilingual", False)
@@ -57,14 +62,33 @@ class SemanticIndex:
         vector = await self.embedder.embed(text)
         return Query(text, vector, agreement.features(text))
 
-    def search(
+    def floor(self, query: Query, threshold: float, use_guard: bool) -> float:
+        """The similarity a candidate needs for ``query``: ``threshold``, less the
+        verifier's margin when the verifier will judge (a Latin-script query)."""
+        if self.verifier is None or not use_guard:
+            return threshold
+        if query.features.cjk_share > verifier.MAX_CJK_SHARE:
+            return threshold
+        return threshold - verifier.MARGIN
+
+    async def search(
         self, namespace: str, query: Query, threshold: float, use_guard: bool
     ) -> tuple[Found | None, Refusal | None]:
+        """The best candidate above the floor that the guard lets through; between two
+        Latin-script questions the verifier must confirm it, else it must reach
+        ``threshold`` itself. One verifier call at most per search."""
+        floor = self.floor(query, threshold, use_guard)
         match, refusal = self._index.search(
-            namespace, query.vector, query.features, threshold, use_guard, self._cjk_overlap
+            namespace, query.vector, query.features, floor, use_guard, self._cjk_overlap
         )
         if match is None:
             return None, refusal
+        if floor < threshold and match.entry.features.cjk_share <= verifier.MAX_CJK_SHARE:
+            assert self.verifier is not None
+            if not await self.verifier.same(query.text, match.entry.query):
+                return None, Refusal("verifier", match.similarity)
+        elif match.similarity < threshold:
+            return None, Refusal("below-threshold", match.similarity)
         return Found(match.entry.entry_id, match.similarity), None
 
     def searchable(self, entry_id: str) -> bool:
@@ -99,6 +123,10 @@ class SemanticIndex:
     def __len__(self) -> int:
         return len(self._index)
 
+    async def aclose(self) -> None:
+        if self.verifier is not None:
+            await self.verifier.aclose()
+
 
 def build_embedder(
     config: SemanticConfig, embeddings: EmbeddingsCall, embedders: Embedders
@@ -129,6 +157,19 @@ def build_embedder(
         cjk_threshold=spec.effective_cjk_threshold,
         reference=DEFAULT_THRESHOLD,
     )
+
+
+def build_verifier(config: SemanticConfig) -> PairVerifier | None:
+    """The verifier for a MiniLM kind with the guard on (``SemanticConfig.verifier``),
+    reading the pair model exported next to the embedder."""
+    spec = config.embedder
+    if not (config.verifier and config.guard) or spec.kind not in VERIFIED_KINDS:
+        return None
+    model_dir = Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
+    return verifier.PairVerifier(model_dir)
+
+
+VERIFIED_KINDS = ("minilm+use", "minilm", "minilm+wordllama")  # MiniLM reads the Latin side
 
 
 def record_vector(vector: Vector) -> bytes:

