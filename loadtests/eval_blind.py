@@ -144,17 +144,18 @@ class PairScorer:
 
         self.verifier = PairVerifier(default_model_dir())
 
-    def passes(
-        self, a: str, b: str, score: float, threshold: float, shares: tuple[float, float]
-    ) -> bool:
+    def passes(self, a: str, b: str, score: float, threshold: float, fa: Any, fb: Any) -> bool:
         """Whether the similarity (and, between two mostly Latin-script texts, the
-        verifier) lets a guarded pair through: ``SemanticIndex.search``'s rule."""
+        verifier) lets a guarded pair through: ``SemanticIndex.search``'s rule, ``a``
+        the query."""
         from gateway.cache import verifier as v
 
-        if self.verifier is None or max(shares) > v.MAX_CJK_SHARE:
+        if self.verifier is None or max(fa.cjk_share, fb.cjk_share) > v.MAX_CJK_SHARE:
             return score >= threshold
         if score < threshold - v.MARGIN:
             return False
+        if fa.units == fb.units:  # the same words: nothing for the verifier to judge
+            return True
         if (a, b) not in self._p:
             self._p[a, b] = self.verifier.probability(a, b)
         return bool(self._p[a, b] >= self.verifier.cut)
@@ -232,7 +233,7 @@ def cache_cells(
         score = scorer.score(r["a"], r["b"], cjk, threshold)
         fa, fb = guard.features(r["a"]), guard.features(r["b"])
         why = guard.agree(fa, fb)
-        passes = scorer.passes(r["a"], r["b"], score, threshold, (fa.cjk_share, fb.cjk_share))
+        passes = scorer.passes(r["a"], r["b"], score, threshold, fa, fb)
         hit = passes and why is None
         for key in (r["lang"], "all"):
             cell = cells[key]

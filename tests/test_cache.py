@@ -14,6 +14,7 @@ import httpx
 import openai
 import pytest
 
+from gateway.cache import verifier
 from tests import openapi_schema
 from tests.cache_support import (
     OTHER_KEY,
@@ -201,7 +202,9 @@ def test_a_client_can_tell_when_an_answer_is_searchable(
     tag = unique("")
     miss = ask(cached.url, chat("How do I rotate my API key?" + tag))
     assert miss.headers["x-gateway-cache"] == "miss"
-    assert miss.headers["x-gateway-cache-threshold"] == "0.8600"
+    # The team's threshold, or (once the query is embedded: other entries share its
+    # namespace) the lower one an English query is searched with, the verifier judging.
+    assert miss.headers["x-gateway-cache-threshold"] in ("0.8600", f"{0.86 - verifier.MARGIN:.4f}")
     key = miss.headers["x-gateway-cache-key"]
     assert wait_searchable(cached, key) == {"key": key, "stored": True, "searchable": True}
     # Searchable means a rewording hits now, with no polling of its own.
@@ -233,6 +236,27 @@ def test_a_refused_candidate_says_why(cached: GatewayProcess) -> None:
     # A context nobody cached before: nothing comparable, said as such.
     fresh = ask(cached.url, chat("Hello?" + tag, seed=int(uuid.uuid4().int % 10**6)))
     assert fresh.headers["x-gateway-cache-refused"] == "empty"
+
+
+def test_the_verifier_judges_english_rewordings_below_the_threshold(
+    cached: GatewayProcess, emulator: EmulatorServer
+) -> None:
+    """An English query is searched ``verifier.MARGIN`` below the threshold, and each
+    candidate must be confirmed by the verifier: a rewording is served, another question
+    on the same subject is refused and says so. (A fresh seed keeps the namespace this
+    test's own: no tag in the text for the verifier to read.)"""
+    seed = int(uuid.uuid4().int % 10**9)
+    stored = ask(cached.url, chat("How do I change my Wi-Fi password?", seed=seed))
+    wait_searchable(cached, stored.headers["x-gateway-cache-key"])
+    reworded = ask(cached.url, chat("steps to update the router's wireless password", seed=seed))
+    assert reworded.headers["x-gateway-cache"] == "semantic"
+    assert reworded.headers["x-gateway-cache-threshold"] == f"{0.86 - verifier.MARGIN:.4f}"
+    assert float(reworded.headers["x-gateway-cache-similarity"]) < 0.86  # below: verified
+    related = "Why does my Wi-Fi password keep changing?"
+    refused = ask(cached.url, chat(related, seed=seed))
+    assert refused.headers["x-gateway-cache"] == "miss"
+    assert refused.headers["x-gateway-cache-refused"].startswith("verifier; similarity=")
+    assert upstream_calls(emulator, related) >= 1
 
 
 def test_semantic_needs_a_deterministic_request_and_a_team_that_allows_it(

@@ -83,9 +83,13 @@ class SemanticIndex:
         )
         if match is None:
             return None, refusal
-        if floor < threshold and match.entry.features.cjk_share <= verifier.MAX_CJK_SHARE:
+        cached = match.entry.features
+        if floor < threshold and cached.cjk_share <= verifier.MAX_CJK_SHARE:
             assert self.verifier is not None
-            if not await self.verifier.same(query.text, match.entry.query):
+            # The same words in the same order (case, punctuation, contractions aside)
+            # are no rewording: the guard has compared all there is.
+            same_words = cached.units == query.features.units
+            if not same_words and not await self.verifier.same(query.text, match.entry.query):
                 return None, Refusal("verifier", match.similarity)
         elif match.similarity < threshold:
             return None, Refusal("below-threshold", match.similarity)

@@ -1,0 +1,94 @@
+"""The semantic cache's verifier: the pair model, where it applies, and its export."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gateway.cache import agreement, verifier
+from gateway.cache.config import EmbedderConfig, SemanticConfig
+from gateway.cache.semantic import Query, SemanticIndex, build_verifier
+from gateway.embedding import export_onnx
+from gateway.embedding.embedder import OnnxEmbedder
+from tests.cache_support import minilm_dir as minilm_dir  # fixture
+
+
+@pytest.fixture(scope="module")
+def pair_model(minilm_dir: Path) -> verifier.PairVerifier:
+    return verifier.PairVerifier(minilm_dir)
+
+
+@pytest.mark.parametrize(
+    ("query", "cached"),
+    [
+        # Typed again with a greeting (the same words need no verifier: ``SemanticIndex``).
+        ("Is the pool heated in winter?", "hi, is the pool heated in winter? thanks"),
+        # Reworded (new examples, 2026-12-06).
+        ("How do I change my Wi-Fi password?", "steps to update the router's wireless password"),
+        ("How do I cancel my gym membership?", "steps to cancel a gym membership"),
+        ("Can I take my cat on a plane?", "is it allowed to bring my cat on a flight"),
+    ],
+)
+def test_the_verifier_confirms_the_same_question(
+    pair_model: verifier.PairVerifier, query: str, cached: str
+) -> None:
+    assert pair_model.probability(query, cached) >= verifier.CUT
+
+
+@pytest.mark.parametrize(
+    ("query", "cached"),
+    [
+        # The same subject, another question: the embedding puts them close.
+        (
+            "How much does it cost to renew a passport?",
+            "How long does it take to renew a passport?",
+        ),
+        ("How do I apply for a library card?", "What can I borrow with a library card?"),
+        ("Who can join a credit union?", "How do I open a credit union account?"),
+        ("How do I change my Wi-Fi password?", "Why does my Wi-Fi password keep changing?"),
+        ("How do I cancel my gym membership?", "Is there a fee to cancel my gym membership?"),
+    ],
+)
+def test_the_verifier_refuses_a_related_question(
+    pair_model: verifier.PairVerifier, query: str, cached: str
+) -> None:
+    assert pair_model.probability(query, cached) < verifier.CUT
+
+
+def test_latin_queries_are_searched_below_the_threshold(
+    minilm_dir: Path, pair_model: verifier.PairVerifier
+) -> None:
+    index = SemanticIndex(
+        SemanticConfig(), OnnxEmbedder(minilm_dir, int8=True), verifier=pair_model
+    )
+
+    def query(text: str) -> Query:
+        return Query(text, np.zeros(384, dtype=np.float32), agreement.features(text))
+
+    english, chinese = query("How do I renew my passport?"), query("护照怎么续签")
+    assert index.floor(english, 0.86, use_guard=True) == pytest.approx(0.86 - verifier.MARGIN)
+    assert index.floor(chinese, 0.86, use_guard=True) == 0.86  # MiniLM cannot read it
+    assert index.floor(english, 0.86, use_guard=False) == 0.86  # no guard, no verifier
+    plain = SemanticIndex(SemanticConfig(), OnnxEmbedder(minilm_dir, int8=True))
+    assert plain.floor(english, 0.86, use_guard=True) == 0.86
+
+
+def test_the_verifier_comes_with_minilm_kinds_and_the_guard() -> None:
+    assert build_verifier(SemanticConfig(verifier=False)) is None
+    assert build_verifier(SemanticConfig(guard=False)) is None
+    use = SemanticConfig(embedder=EmbedderConfig(kind="use-multilingual"))
+    assert build_verifier(use) is None
+
+
+def test_the_pair_model_is_exported_again_when_its_weights_change(
+    minilm_dir: Path, tmp_path: Path
+) -> None:
+    weights = tmp_path / verifier.WEIGHTS.name
+    shutil.copyfile(verifier.WEIGHTS, weights)
+    assert export_onnx.is_pair_exported(minilm_dir, weights)  # same bytes, same model
+    weights.write_bytes(weights.read_bytes() + b"\0")
+    assert not export_onnx.is_pair_exported(minilm_dir, weights)
+    assert not export_onnx.is_pair_exported(tmp_path, verifier.WEIGHTS)  # nothing there
