@@ -411,14 +411,16 @@ def eval_cache(
     and pooled. ``verifier``: the cache's verifier judges Latin-script pairs, as the
     gateway runs the MiniLM kinds (``SemanticIndex.search``)."""
     from gateway.cache.config import EmbedderConfig, SemanticConfig
-    from gateway.cache.semantic import VERIFIED_KINDS
 
     scorer = PairScorer(int8, embedder if embedder in OWN_SCORERS else "minilm")
     hybrid = embedder in HYBRIDS
     report: Report = {"embedder": embedder, "cjk_threshold": cjk}
-    if verifier and embedder in VERIFIED_KINDS:
-        scorer.use_verifier()
-        report["verifier"] = "on"
+    if verifier:  # (imported only then: a tree from before the verifier scores without)
+        from gateway.cache.semantic import VERIFIED_KINDS
+
+        if embedder in VERIFIED_KINDS:
+            scorer.use_verifier()
+            report["verifier"] = "on"
     if cv or at_cv:
         report["dev threshold CV"] = cv_threshold(scorer, cjk=cjk, hybrid=hybrid)
     if threshold is None:
