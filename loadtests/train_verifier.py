@@ -41,6 +41,10 @@ from eval_blind import CACHE_SETS, DATA, HELD_OUT, cache_rows, load
 
 REPO = Path(__file__).resolve().parent.parent
 VALIDATE = ("blind13", "blind14", "blind15", "blind16")
+# Sets held out when the shipped model was trained (and scored on it afterwards): left
+# out too, so that this script reproduces that model. Retraining on them is a new model
+# whose cut must be chosen again.
+LATER = ("blind17", "blind18")
 EPOCHS, BATCH, LR, MAX_TOKENS, SEED = 2, 32, 4e-5, 96, 0
 RANK = 32
 _EMBEDDING_TABLES = ("word_embeddings", "position_embeddings", "token_type_embeddings")
@@ -50,7 +54,10 @@ def english_pairs() -> list[dict[str, Any]]:
     """Every English development pair, in a fixed order: the blind sets as listed, then
     QQP dev, then paraphrase-dev."""
     rows = [
-        dict(r, set=name) for name in CACHE_SETS if name not in HELD_OUT for r in cache_rows(name)
+        dict(r, set=name)
+        for name in CACHE_SETS
+        if name not in HELD_OUT + LATER
+        for r in cache_rows(name)
     ]
     rows += [
         {"a": r["a"], "b": r["b"], "same": bool(r["duplicate"]), "lang": "en", "set": "qqp"}
