@@ -154,7 +154,9 @@ class PairScorer:
             return score >= threshold
         if score < threshold - v.MARGIN:
             return False
-        if fa.units == fb.units:  # the same words: nothing for the verifier to judge
+        from gateway.cache import agreement
+
+        if agreement.same_content(fa, fb):  # the same words: nothing for the verifier to judge
             return True
         if (a, b) not in self._p:
             self._p[a, b] = self.verifier.probability(a, b)

@@ -58,6 +58,21 @@ def test_the_verifier_refuses_a_related_question(
     assert pair_model.probability(query, cached) < verifier.CUT
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("How do I export my invoice settings?", "How can I export my invoice settings?", True),
+        ("What's the refund policy?", "what is the refund policy", True),
+        ("How can I meet you?", "Where can I meet you?", False),  # wh-words count
+        ("How do I cancel my gym membership?", "steps to cancel a gym membership", False),
+    ],
+)
+def test_only_a_rewording_goes_to_the_verifier(a: str, b: str, same: bool) -> None:
+    """The same words in the same order, function words aside, need no verifier (it
+    scored 30 of 270 "How do I X my Y" / "How can I X my Y" pairs under its cut)."""
+    assert agreement.same_content(agreement.features(a), agreement.features(b)) is same
+
+
 def test_latin_queries_are_searched_below_the_threshold(
     minilm_dir: Path, pair_model: verifier.PairVerifier
 ) -> None:

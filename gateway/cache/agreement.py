@@ -325,6 +325,20 @@ def cjk_overlap(a: Features, b: Features) -> float:
     return 2 * len(a.cjk & b.cjk) / (len(a.cjk) + len(b.cjk))
 
 
+def same_content(a: Features, b: Features) -> bool:
+    """The same words in the same order, function words aside ("How do I export my
+    invoice" / "How can I export my invoice"): no rewording for the verifier to judge.
+    Wh-words count: "How can I meet you" / "Where can I meet you" differ."""
+    return _content(a.units) == _content(b.units)
+
+
+def _content(units: tuple[str, ...]) -> list[str]:
+    return [u for u in units if u not in lx.STOPWORDS or u in _WH_WORDS]
+
+
+_WH_WORDS = frozenset(["how", "what", "when", "where", "why", "who", "whom", "whose", "which"])
+
+
 def similarity(cosine: float, a: Features, b: Features, lexical_cjk: bool = True) -> float:
     """The embedding cosine, with the CJK share of the text scored by character overlap
     instead (MiniLM cannot see most CJK characters). A multilingual embedder's cosine is

