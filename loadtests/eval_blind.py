@@ -917,8 +917,8 @@ def eval_intent(int8: bool, kind: str | None = None, cjk: float = 0.7) -> Report
 
 def eval_latency(runs: int = 3) -> Report:
     """Wall time per call in this process (p50/p99 µs): the injection detector and the
-    PII detector on 1 KB prompts (distinct texts, so no memo helps), and the cache
-    guard's features + agreement per pair."""
+    PII detector on 1 KB prompts (distinct texts, so no memo helps), the cache
+    guard's features + agreement per pair, and the cache verifier per English pair."""
     import statistics
 
     from gateway.cache import agreement as guard
@@ -950,7 +950,7 @@ def eval_latency(runs: int = 3) -> Report:
             "p99_us": round(samples[int(len(samples) * 0.99)], 1),
         }
 
-    return {
+    report: Report = {
         "load_average_1m": os.getloadavg()[0],
         "injection_1KB": timed(injection.score, prompts),
         "pii_1KB": timed(pii.scan, prompts),
@@ -958,6 +958,15 @@ def eval_latency(runs: int = 3) -> Report:
             lambda p: guard.agree(guard.features(p[0]), guard.features(p[1])), pairs
         ),
     }
+    try:  # the cache verifier, one English pair per call (a tree without it: skipped)
+        from gateway.cache.verifier import PairVerifier
+        from gateway.embedding.embedder import default_model_dir
+    except ImportError:
+        return report
+    verifier = PairVerifier(default_model_dir())
+    english = [p for p, r in zip(pairs, cache_rows("dev-hard"), strict=True) if r["lang"] == "en"]
+    report["cache_verifier_pair"] = timed(lambda p: verifier.probability(*p), english)
+    return report
 
 
 def main() -> int:
