@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from gateway.embedding import export_onnx
-from gateway.embedding.embedder import EmbedderError
+from gateway.embedding.embedder import onnx_model
 
 log = logging.getLogger("gateway.cache")
 
@@ -50,28 +50,12 @@ class PairVerifier:
     name = "minilm-l6-v2-pair-int8"
 
     def __init__(self, model_dir: Path, *, cut: float = CUT, threads: int = 1) -> None:
-        try:
-            import onnxruntime as ort  # type: ignore[import-untyped]
-            from tokenizers import Tokenizer
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise EmbedderError(
-                "the semantic cache's verifier needs the 'cache' extra "
-                "(pip install 'llm-gateway[cache]')"
-            ) from exc
         if not export_onnx.is_pair_exported(model_dir, WEIGHTS):
             log.warning("exporting the cache verifier to ONNX into %s (first start)", model_dir)
             export_onnx.export_pair_model(model_dir, WEIGHTS)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.enable_cpu_mem_arena = False  # one short pair at a time: 26 MB, not 39
-        self._session = ort.InferenceSession(
-            str(model_dir / export_onnx.PAIR_FILE), options, providers=["CPUExecutionProvider"]
+        self._session, self._tokenizer = onnx_model(  # no arena: 26 MB RSS, not 39
+            model_dir / export_onnx.PAIR_FILE, export_onnx.PAIR_MAX_TOKENS, arena=False
         )
-        self._tokenizer = Tokenizer.from_file(str(model_dir / export_onnx.TOKENIZER_FILE))
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(export_onnx.PAIR_MAX_TOKENS)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="verify")
         self.cut = cut
         self.probability("warm up", "warm-up")  # first run allocates

@@ -82,30 +82,37 @@ def default_model_dir() -> Path:
     return Path(base) / "minilm-onnx"
 
 
+def onnx_model(model: Path, max_tokens: int, *, arena: bool = True) -> tuple[Any, Any]:
+    """An ONNX Runtime session of ``model`` on one thread (each worker or model-host
+    thread runs on one core) and the exported tokenizer beside it, unpadded and cut at
+    ``max_tokens``; ``arena`` False frees each call's buffers (one short input at a
+    time needs no pool)."""
+    try:
+        import onnxruntime as ort  # type: ignore[import-untyped]
+        from tokenizers import Tokenizer
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise EmbedderError(
+            "the semantic cache needs the 'cache' extra (pip install 'llm-gateway[cache]')"
+        ) from exc
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.enable_cpu_mem_arena = arena
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    tokenizer = Tokenizer.from_file(str(model.parent / export_onnx.TOKENIZER_FILE))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_tokens)
+    return session, tokenizer
+
+
 class OnnxEmbedder:
     def __init__(self, model_dir: Path, *, int8: bool = False, threads: int = 1) -> None:
-        try:
-            import onnxruntime as ort  # type: ignore[import-untyped]
-            from tokenizers import Tokenizer
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise EmbedderError(
-                "the semantic cache's embedder needs the 'cache' extra "
-                "(pip install 'llm-gateway[cache]')"
-            ) from exc
         if not export_onnx.is_exported(model_dir, int8):
             log.warning("exporting the embedder to ONNX into %s (first start)", model_dir)
             export_onnx.export(model_dir)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         model = model_dir / (export_onnx.INT8_FILE if int8 else export_onnx.MODEL_FILE)
-        self._session = ort.InferenceSession(
-            str(model), options, providers=["CPUExecutionProvider"]
-        )
-        self._tokenizer = Tokenizer.from_file(str(model_dir / export_onnx.TOKENIZER_FILE))
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(export_onnx.MAX_TOKENS)
+        self._session, self._tokenizer = onnx_model(model, export_onnx.MAX_TOKENS)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="embed")
         self.name = "minilm-l6-v2-int8" if int8 else "minilm-l6-v2"
         self.embed_sync("warm up")  # first run allocates; keep that off the first request
