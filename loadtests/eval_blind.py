@@ -135,14 +135,15 @@ class PairScorer:
         self._w: dict[str, Any] = {}
         self._u: dict[str, Any] = {}
         self._c: dict[str, Any] = {}  # subject-character vectors (the minilm kind's CJK side)
-        self.verifier: Any = None  # ``PairVerifier``, as the gateway runs MiniLM kinds
+        self.verifier: Any = None  # the cache's pair model, as the gateway runs MiniLM kinds
         self._p: dict[tuple[str, str], float] = {}
 
     def use_verifier(self) -> None:
-        from gateway.cache.verifier import PairVerifier
+        from gateway.cache.verifier import WEIGHTS
         from gateway.embedding.embedder import default_model_dir
+        from gateway.embedding.pair import PairModel
 
-        self.verifier = PairVerifier(default_model_dir())
+        self.verifier = PairModel(default_model_dir(), WEIGHTS)
 
     def passes(self, a: str, b: str, score: float, threshold: float, fa: Any, fb: Any) -> bool:
         """Whether the similarity (and, between two mostly Latin-script texts, the
@@ -160,7 +161,7 @@ class PairScorer:
             return True
         if (a, b) not in self._p:
             self._p[a, b] = self.verifier.probability(a, b)
-        return bool(self._p[a, b] >= self.verifier.cut)
+        return self._p[a, b] >= v.CUT
 
     def prepare(self, texts: set[str], hybrid: bool = False) -> None:
         if self.kind == "use-multilingual":
@@ -959,11 +960,12 @@ def eval_latency(runs: int = 3) -> Report:
         ),
     }
     try:  # the cache verifier, one English pair per call (a tree without it: skipped)
-        from gateway.cache.verifier import PairVerifier
+        from gateway.cache.verifier import WEIGHTS
         from gateway.embedding.embedder import default_model_dir
+        from gateway.embedding.pair import PairModel
     except ImportError:
         return report
-    verifier = PairVerifier(default_model_dir())
+    verifier = PairModel(default_model_dir(), WEIGHTS)
     english = [p for p, r in zip(pairs, cache_rows("dev-hard"), strict=True) if r["lang"] == "en"]
     report["cache_verifier_pair"] = timed(lambda p: verifier.probability(*p), english)
     return report

@@ -12,13 +12,15 @@ from gateway.cache import agreement, verifier
 from gateway.cache.config import EmbedderConfig, SemanticConfig
 from gateway.cache.semantic import Query, SemanticIndex, build_verifier
 from gateway.embedding import export_onnx
-from gateway.embedding.embedder import OnnxEmbedder
+from gateway.embedding.embedder import EmbedderError, OnnxEmbedder
+from gateway.embedding.pair import PairModel, pair_text
+from gateway.embedding.service import Embedders
 from tests.cache_support import minilm_dir as minilm_dir  # fixture
 
 
 @pytest.fixture(scope="module")
-def pair_model(minilm_dir: Path) -> verifier.PairVerifier:
-    return verifier.PairVerifier(minilm_dir)
+def pair_model(minilm_dir: Path) -> PairModel:
+    return PairModel(minilm_dir, verifier.WEIGHTS)
 
 
 @pytest.mark.parametrize(
@@ -33,7 +35,7 @@ def pair_model(minilm_dir: Path) -> verifier.PairVerifier:
     ],
 )
 def test_the_verifier_confirms_the_same_question(
-    pair_model: verifier.PairVerifier, query: str, cached: str
+    pair_model: PairModel, query: str, cached: str
 ) -> None:
     assert pair_model.probability(query, cached) >= verifier.CUT
 
@@ -53,7 +55,7 @@ def test_the_verifier_confirms_the_same_question(
     ],
 )
 def test_the_verifier_refuses_a_related_question(
-    pair_model: verifier.PairVerifier, query: str, cached: str
+    pair_model: PairModel, query: str, cached: str
 ) -> None:
     assert pair_model.probability(query, cached) < verifier.CUT
 
@@ -74,10 +76,10 @@ def test_only_a_rewording_goes_to_the_verifier(a: str, b: str, same: bool) -> No
 
 
 def test_latin_queries_are_searched_below_the_threshold(
-    minilm_dir: Path, pair_model: verifier.PairVerifier
+    minilm_dir: Path, pair_model: PairModel
 ) -> None:
     index = SemanticIndex(
-        SemanticConfig(), OnnxEmbedder(minilm_dir, int8=True), verifier=pair_model
+        SemanticConfig(), OnnxEmbedder(minilm_dir, int8=True), verifier.Verifier(pair_model)
     )
 
     def query(text: str) -> Query:
@@ -92,10 +94,39 @@ def test_latin_queries_are_searched_below_the_threshold(
 
 
 def test_the_verifier_comes_with_minilm_kinds_and_the_guard() -> None:
-    assert build_verifier(SemanticConfig(verifier=False)) is None
-    assert build_verifier(SemanticConfig(guard=False)) is None
+    service = Embedders()
+    assert build_verifier(SemanticConfig(verifier=False), service) is None
+    assert build_verifier(SemanticConfig(guard=False), service) is None
     use = SemanticConfig(embedder=EmbedderConfig(kind="use-multilingual"))
-    assert build_verifier(use) is None
+    assert build_verifier(use, service) is None
+
+
+class _GoneHost:
+    """A pair model whose model host is gone: what ``RemoteEmbedder`` raises then."""
+
+    name = "minilm-l6-v2-pair-int8"
+
+    async def embed(self, text: str) -> np.ndarray:
+        raise EmbedderError("model host: connection refused")
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_verifier_that_cannot_answer_refuses() -> None:
+    """Fails closed: a miss (the upstream answers), never an error or a blind hit."""
+    assert not await verifier.Verifier(_GoneHost()).same("How do I X?", "How can I X?")
+
+
+async def test_the_pair_travels_as_one_text(pair_model: PairModel) -> None:
+    """Through ``embed`` (what the model host serves) the pair gives its probability."""
+    query, cached = (
+        "How do I change my Wi-Fi password?",
+        "Why does my Wi-Fi password keep changing?",
+    )
+    vector = await pair_model.embed(pair_text(query, cached))
+    assert vector.shape == (1,)
+    assert float(vector[0]) == pytest.approx(pair_model.probability(query, cached), abs=1e-6)
 
 
 def test_the_pair_model_is_exported_again_when_its_weights_change(

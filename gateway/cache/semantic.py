@@ -19,7 +19,7 @@ from gateway.cache.characters import CharacterSplitEmbedder
 from gateway.cache.config import DEFAULT_THRESHOLD, SemanticConfig
 from gateway.cache.index import IndexEntry, Refusal, VectorIndex
 from gateway.cache.store import SharedRecord
-from gateway.cache.verifier import PairVerifier
+from gateway.cache.verifier import Verifier
 from gateway.embedding.embedder import (
     Embedder,
     EmbeddingsCall,
@@ -49,7 +49,7 @@ class Query:
 
 class SemanticIndex:
     def __init__(
-        self, config: SemanticConfig, embedder: Embedder, verifier: PairVerifier | None = None
+        self, config: SemanticConfig, embedder: Embedder, verifier: Verifier | None = None
     ) -> None:
         self._config = config
         self.embedder = embedder
@@ -127,10 +127,6 @@ class SemanticIndex:
     def __len__(self) -> int:
         return len(self._index)
 
-    async def aclose(self) -> None:
-        if self.verifier is not None:
-            await self.verifier.aclose()
-
 
 def build_embedder(
     config: SemanticConfig, embeddings: EmbeddingsCall, embedders: Embedders
@@ -163,14 +159,15 @@ def build_embedder(
     )
 
 
-def build_verifier(config: SemanticConfig) -> PairVerifier | None:
-    """The verifier for a MiniLM kind with the guard on (``SemanticConfig.verifier``),
-    reading the pair model exported next to the embedder."""
+def build_verifier(config: SemanticConfig, embedders: Embedders) -> Verifier | None:
+    """The verifier for a MiniLM kind with the guard on (``SemanticConfig.verifier``):
+    the pair model exported next to the embedder, from the shared embedder service (in
+    the model host when there is one)."""
     spec = config.embedder
     if not (config.verifier and config.guard) or spec.kind not in VERIFIED_KINDS:
         return None
     model_dir = Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
-    return verifier.PairVerifier(model_dir)
+    return Verifier(embedders.pair(model_dir, verifier.WEIGHTS))
 
 
 VERIFIED_KINDS = ("minilm+use", "minilm", "minilm+wordllama")  # MiniLM reads the Latin side

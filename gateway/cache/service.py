@@ -79,8 +79,6 @@ class ResponseCache:
         if self._pending:
             await asyncio.wait(list(self._pending), timeout=5)
         await self._store.aclose()
-        if self.semantic is not None:
-            await self.semantic.aclose()
         # The embedder belongs to the shared embedder service, which closes it.
 
     # --- lookup ---------------------------------------------------------------------
@@ -226,8 +224,9 @@ def build_cache(
         from gateway.cache.semantic import SemanticIndex, build_embedder, build_verifier
         from gateway.embedding.service import Embedders as OwnEmbedders
 
-        embedder = build_embedder(config.semantic, embeddings, embedders or OwnEmbedders())
-        semantic = SemanticIndex(config.semantic, embedder, build_verifier(config.semantic))
+        shared = embedders or OwnEmbedders()
+        embedder = build_embedder(config.semantic, embeddings, shared)
+        semantic = SemanticIndex(config.semantic, embedder, build_verifier(config.semantic, shared))
     with_embedder = semantic is not None
 
     def policy(team: Team) -> Policy | None:

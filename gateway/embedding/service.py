@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # numpy and onnxruntime load only when some feature embeds
         UseEmbedder,
         WordLlamaEmbedder,
     )
+    from gateway.embedding.pair import PairModel
     from gateway.embedding.remote import RemoteEmbedder
 
 # The model host's socket, set by ``gateway serve`` for its workers.
@@ -41,6 +42,7 @@ class Embedders:
         self._wordllama: WordLlamaEmbedder | None = None
         self._hybrid: dict[tuple[str, str, bool, float, float, int], HybridEmbedder] = {}
         self._use: dict[tuple[int, float | None, float | None], UseEmbedder] = {}
+        self._pair: dict[tuple[str, str], PairModel] = {}
 
     @classmethod
     def for_process(cls) -> Embedders:
@@ -81,6 +83,8 @@ class Embedders:
             )
         if spec["kind"] == "minilm":
             return self.onnx(model_dir, int8=spec["int8"])
+        if spec["kind"] == "pair":
+            return self.pair(model_dir, Path(spec["weights"]))
         raise ValueError(f"unknown embedder kind {spec['kind']!r}")
 
     def onnx(self, model_dir: Path, *, int8: bool, threads: int = 1) -> SyncEmbedder:
@@ -97,6 +101,21 @@ class Embedders:
 
             embedder = self._onnx[key] = OnnxEmbedder(model_dir, int8=int8, threads=threads)
         return embedder
+
+    def pair(self, model_dir: Path, weights: Path) -> SyncEmbedder:
+        """The cross-encoder exported from ``weights`` (``gateway.embedding.pair``),
+        loaded on first use: one text (a pair joined by ``pair.SEPARATOR``) in, its
+        probability out as a one-element vector."""
+        if self._model_host is not None:
+            spec = {"kind": "pair", "model_dir": str(model_dir), "weights": str(weights)}
+            return self._through_host(spec)
+        key = (str(model_dir), str(weights))
+        model = self._pair.get(key)
+        if model is None:
+            from gateway.embedding.pair import PairModel
+
+            model = self._pair[key] = PairModel(model_dir, weights)
+        return model
 
     def wordllama(self) -> WordLlamaEmbedder:
         """WordLlama's static multilingual vectors, loaded on first use (no threads)."""
@@ -195,3 +214,6 @@ class Embedders:
         for embedder in self._onnx.values():
             await embedder.aclose()
         self._onnx.clear()
+        for model in self._pair.values():
+            await model.aclose()
+        self._pair.clear()
