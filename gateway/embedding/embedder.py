@@ -106,7 +106,23 @@ def onnx_model(model: Path, max_tokens: int, *, arena: bool = True) -> tuple[Any
     return session, tokenizer
 
 
-class OnnxEmbedder:
+class PooledModel:
+    """A model that runs ``embed_sync`` on a thread pool of its own (``_pool``)."""
+
+    _pool: ThreadPoolExecutor
+
+    def embed_sync(self, text: str) -> Vector:
+        raise NotImplementedError
+
+    async def embed(self, text: str) -> Vector:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self.embed_sync, text)
+
+    async def aclose(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class OnnxEmbedder(PooledModel):
     def __init__(self, model_dir: Path, *, int8: bool = False, threads: int = 1) -> None:
         if not export_onnx.is_exported(model_dir, int8):
             log.warning("exporting the embedder to ONNX into %s (first start)", model_dir)
@@ -124,13 +140,6 @@ class OnnxEmbedder:
         output = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         vector: Vector = np.ascontiguousarray(output[0], dtype=np.float32)
         return vector
-
-    async def embed(self, text: str) -> Vector:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self.embed_sync, text)
-
-    async def aclose(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def split_scale(cjk_threshold: float, reference: float) -> float:

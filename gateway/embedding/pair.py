@@ -10,7 +10,6 @@ serve them: the two texts travel joined by ``SEPARATOR`` and the vector is
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from gateway.embedding import export_onnx
-from gateway.embedding.embedder import Vector, onnx_model
+from gateway.embedding.embedder import PooledModel, Vector, onnx_model
 
 log = logging.getLogger("gateway.embedding")
 
@@ -31,7 +30,7 @@ def pair_text(first: str, second: str) -> str:
     return f"{first.replace(SEPARATOR, ' ')}{SEPARATOR}{second.replace(SEPARATOR, ' ')}"
 
 
-class PairModel:
+class PairModel(PooledModel):
     """``probability(first, second)`` from the classifier's one logit; one order read
     (the model was trained on both)."""
 
@@ -62,10 +61,3 @@ class PairModel:
         first, _, second = text.partition(SEPARATOR)
         vector: Vector = np.asarray([self.probability(first, second)], dtype=np.float32)
         return vector
-
-    async def embed(self, text: str) -> Vector:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self.embed_sync, text)
-
-    async def aclose(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
