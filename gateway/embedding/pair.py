@@ -55,7 +55,7 @@ class PairModel(PooledModel):
             "token_type_ids": np.asarray([encoding.type_ids], dtype=np.int64),
         }
         logit = float(self._session.run(None, feed)[0].reshape(-1)[0])
-        return 1.0 / (1.0 + math.exp(-logit))
+        return 0.5 * (1.0 + math.tanh(logit / 2))  # the sigmoid, with no overflow
 
     def embed_sync(self, text: str) -> Vector:
         first, _, second = text.partition(SEPARATOR)
