@@ -121,7 +121,7 @@ def test_chat_span_tree_and_attributes(
     assert f"{server.context.trace_id:032x}" == CLIENT_TRACE
     assert f"{server.parent.span_id:016x}" == CLIENT_SPAN
     # ... and is passed on upstream, naming the attempt's span as the parent.
-    sent = emulator.requests[-1]["headers"]["traceparent"]
+    sent = _sent_traceparent(emulator)
     assert sent == f"00-{CLIENT_TRACE}-{attempt.context.span_id:016x}-01"
 
     a = attributes(attempt)
@@ -253,6 +253,17 @@ def test_content_captured_only_when_team_opts_in(traced: InProcessGateway) -> No
         assert output[0]["parts"][0]["content"] == f"echo: {PROMPT}"
 
 
+def _sent_traceparent(emulator: EmulatorServer) -> str:
+    """The trace context of the newest upstream request in the client's trace. The
+    emulator serves the whole session, so another test's late request (a background
+    store, a stream's tail) may have arrived after ours: look for ours, not the last."""
+    for request in reversed(emulator.requests):
+        sent = request["headers"].get("traceparent", "")
+        if sent.startswith(f"00-{CLIENT_TRACE}-"):
+            return str(sent)
+    raise AssertionError("no upstream request carried the client's trace")
+
+
 def test_unsampled_client_trace_is_followed_not_recorded(
     traced: InProcessGateway, emulator: EmulatorServer
 ) -> None:
@@ -267,7 +278,7 @@ def test_unsampled_client_trace_is_followed_not_recorded(
     )
     assert response.status_code == 200
     assert traced.take_spans(1, timeout=0.3) == []
-    sent = emulator.requests[-1]["headers"]["traceparent"]
+    sent = _sent_traceparent(emulator)
     assert sent.startswith(f"00-{CLIENT_TRACE}-") and sent.endswith("-00")
 
 
