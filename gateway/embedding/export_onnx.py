@@ -90,21 +90,8 @@ def export(out_dir: Path) -> Path:
         model = AutoModel.from_pretrained(str(source))
         model.eval()
         ids = torch.tensor([[101, 7592, 2088, 102]], dtype=torch.long)
-        with torch.no_grad():
-            torch.onnx.export(
-                _Pooled(model),
-                (ids, torch.ones_like(ids)),
-                str(staging / MODEL_FILE),
-                dynamo=False,
-                input_names=["input_ids", "attention_mask"],
-                output_names=["embedding"],
-                dynamic_axes={
-                    "input_ids": {0: "batch", 1: "tokens"},
-                    "attention_mask": {0: "batch", 1: "tokens"},
-                    "embedding": {0: "batch"},
-                },
-                opset_version=17,
-            )
+        inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+        _to_onnx(_Pooled(model), inputs, "embedding", staging / MODEL_FILE)
         _quantize(staging / MODEL_FILE, staging / INT8_FILE)
         _write_tokenizer(source / TOKENIZER_FILE, staging / TOKENIZER_FILE)
         manifest: dict[str, Any] = {
@@ -156,21 +143,8 @@ def export_pair_model(out_dir: Path, weights: Path) -> Path:
         model.eval()
         ids = torch.tensor([[101, 7592, 102, 2088, 102]], dtype=torch.long)
         types = torch.tensor([[0, 0, 0, 1, 1]], dtype=torch.long)
-        with torch.no_grad():
-            torch.onnx.export(
-                _Logit(model),
-                (ids, torch.ones_like(ids), types),
-                str(staging / "pair.onnx"),
-                dynamo=False,
-                input_names=["input_ids", "attention_mask", "token_type_ids"],
-                output_names=["logit"],
-                dynamic_axes={
-                    name: {0: "batch", 1: "tokens"}
-                    for name in ("input_ids", "attention_mask", "token_type_ids")
-                }
-                | {"logit": {0: "batch"}},
-                opset_version=17,
-            )
+        inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": types}
+        _to_onnx(_Logit(model), inputs, "logit", staging / "pair.onnx")
         _quantize(staging / "pair.onnx", staging / PAIR_FILE)
         if not (out_dir / TOKENIZER_FILE).is_file():
             _write_tokenizer(source / TOKENIZER_FILE, staging / TOKENIZER_FILE)
@@ -200,6 +174,24 @@ def _Logit(model: Any) -> Any:
             ).logits[:, 0]
 
     return Logit(model)
+
+
+def _to_onnx(module: Any, inputs: dict[str, Any], output: str, path: Path) -> None:
+    """One graph for ONNX Runtime: the inputs in order, dynamic in batch and tokens."""
+    import torch
+
+    with torch.no_grad():
+        torch.onnx.export(
+            module,
+            tuple(inputs.values()),
+            str(path),
+            dynamo=False,
+            input_names=list(inputs),
+            output_names=[output],
+            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in inputs}
+            | {output: {0: "batch"}},
+            opset_version=17,
+        )
 
 
 def _quantize(source: Path, target: Path) -> None:
