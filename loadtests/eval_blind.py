@@ -151,7 +151,7 @@ class PairScorer:
         the query."""
         from gateway.cache import verifier as v
 
-        if self.verifier is None or max(fa.cjk_share, fb.cjk_share) > v.MAX_CJK_SHARE:
+        if self.verifier is None or not (v.reads(fa) and v.reads(fb)):
             return score >= threshold
         if score < threshold - v.MARGIN:
             return False

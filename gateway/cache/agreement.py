@@ -333,10 +333,7 @@ def same_content(a: Features, b: Features) -> bool:
 
 
 def _content(units: tuple[str, ...]) -> list[str]:
-    return [u for u in units if u not in lx.STOPWORDS or u in _WH_WORDS]
-
-
-_WH_WORDS = frozenset(["how", "what", "when", "where", "why", "who", "whom", "whose", "which"])
+    return [u for u in units if u not in lx.STOPWORDS or u in lx.WH_WORDS_EN]
 
 
 def similarity(cosine: float, a: Features, b: Features, lexical_cjk: bool = True) -> float:

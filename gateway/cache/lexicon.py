@@ -750,6 +750,9 @@ QUESTION_KINDS_EN = {
     "when": "time",
     "why": "reason",
 }
+# The English wh-words: a pair that differs in one of them is a rewording even if no
+# other content word changed ("How can I meet you" / "Where can I meet you").
+WH_WORDS_EN = frozenset(["how", "what", "when", "where", "why", "who", "whom", "whose", "which"])
 # A Chinese yes-no question (吗, A不A, 是否) and a wh-question (怎么, 什么, 哪, 多少...)
 # on one topic ask different things: "感冒吃什么药" / "感冒会传染吗".
 WH_ZH = re.compile(r"怎么|怎样|如何|咋|什么|啥|哪|多少|几|谁|何时|为什么|为何|多久|多长")

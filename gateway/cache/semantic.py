@@ -67,7 +67,7 @@ class SemanticIndex:
         verifier's margin when the verifier will judge (a Latin-script query)."""
         if self.verifier is None or not use_guard:
             return threshold
-        if query.features.cjk_share > verifier.MAX_CJK_SHARE:
+        if not verifier.reads(query.features):
             return threshold
         return threshold - verifier.MARGIN
 
@@ -84,7 +84,7 @@ class SemanticIndex:
         if match is None:
             return None, refusal
         cached = match.entry.features
-        if floor < threshold and cached.cjk_share <= verifier.MAX_CJK_SHARE:
+        if floor < threshold and verifier.reads(cached):
             assert self.verifier is not None
             # The same words in the same order (case, punctuation, contractions and
             # function words aside) are no rewording: the guard has compared them.

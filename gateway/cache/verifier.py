@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from gateway.cache.agreement import Features
 from gateway.embedding.embedder import Embedder
 from gateway.embedding.pair import pair_text
 
@@ -33,6 +34,11 @@ WEIGHTS = Path(__file__).parent / "models" / "verifier-minilm.npz"
 CUT = 0.98
 MARGIN = 0.12
 MAX_CJK_SHARE = 0.5  # above this the text is mostly Chinese: MiniLM cannot read it
+
+
+def reads(features: Features) -> bool:
+    """Whether the verifier can read a text: mostly Latin script."""
+    return features.cjk_share <= MAX_CJK_SHARE
 
 
 class Verifier:
