@@ -178,7 +178,7 @@ def _parties(text: str) -> tuple[str, ...]:
     if len(found) < 2:
         return ()
     lead = text[: min(found.values())]
-    for filler in ("请问", "问一下", "想问", "如果", "要是", "假如"):
+    for filler in lx.PARTY_LEAD_FILLERS_ZH:
         lead = lead.replace(filler, "")
     if lead.strip() and lead.strip()[-1] not in _CLAUSE_STARTS_ZH:
         return ()

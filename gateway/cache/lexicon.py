@@ -882,3 +882,6 @@ PARTY_PAIRS = (
     ("plaintiff", "defendant"),
     ("first_party", "second_party"),
 )
+# What may stand before the first party without making it no subject: a polite opener
+# or a condition (请问房东…, 如果租客…).
+PARTY_LEAD_FILLERS_ZH = ("请问", "问一下", "想问", "如果", "要是", "假如")
