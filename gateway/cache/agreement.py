@@ -152,7 +152,7 @@ def features(text: str) -> Features:
         undo=any(word in text for word in lx.UNDO_ZH),
         problem=_problem(text) if cjk_text else False,
         asks=_asks(lower, text),
-        focus=frozenset(name for name, pattern in lx.FOCUS.items() if pattern.search(text.lower())),
+        focus=_focus(text.lower()),
         aspects=_aspects(text) if cjk_text else frozenset(),
         form=_form(text),
         units=_units(plain_lower),
@@ -434,6 +434,11 @@ def _asks(lower: list[str], text: str) -> frozenset[str]:
 
 
 _CLAUSE_OPENERS = frozenset({"and", "but", "so", "then", "also", "ok", "okay", "hey"})
+
+
+def _focus(lowered: str) -> frozenset[str]:
+    """What a question about a problem wants: its cause, its remedy (``lexicon.FOCUS``)."""
+    return frozenset(name for name, pattern in lx.FOCUS.items() if pattern.search(lowered))
 
 
 def _aspects(text: str) -> frozenset[str]:
