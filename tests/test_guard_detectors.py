@@ -212,6 +212,19 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("upstream timed out (client 10.1.2.3)", "IP_ADDRESS"),
         ("the firewall blocked client 203.0.113.9 twice", "IP_ADDRESS"),
         ("这个客户端10.2.3.4一直连不上", "IP_ADDRESS"),
+        # A product updated "to" a quad, a runtime or SDK, a key or tag that ends in
+        # "version", an edition (电脑版) and a virus database are versions; a build agent
+        # or runner is a host, as is what tests ran against (2026-12-06, fourth session).
+        ("Please upgrade the Teams desktop client to 1.6.0.24 tonight", None),
+        ("point the VPN client to 198.51.100.40", "IP_ADDRESS"),
+        ("Node runtime 18.19.0.1 is bundled", None),
+        ('<FileVersion>4.2.0.17</FileVersion>', None),
+        ('"app_version": "2.9.1.4"', None),
+        ("钉钉电脑版 7.1.0.52 闪退", None),
+        ("病毒库 5.0.3.21 更新失败", None),
+        ("the build agent (10.8.0.21) is offline", "IP_ADDRESS"),
+        ("Build 88 is out; smoke tests against 10.30.0.9 passed", "IP_ADDRESS"),
+        ("Geo lookup for 5.188.62.214 says Brazil", "IP_ADDRESS"),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -88,14 +88,15 @@ _IPV4 = re.compile(
 # words when glued to Chinese ("BIOS从1.0.2.9").
 _VERSION_NOUNS_EN = (
     r"version|ver|vers|firmware|fw|build|release|rel|bios|uefi|driver|kernel|clause|section|"
-    r"sec|chapter|article|art|paragraph|para|rule|oid|snmp|mib|package|pkg"
+    r"sec|chapter|article|art|paragraph|para|rule|oid|snmp|mib|package|pkg|runtime|sdk|jdk|"
+    r"jre|plugin|library|framework|installer|launcher"
 )
 _VERSION_VERBS_EN = (
     r"patch|hotfix|update|updated|updating|upgrade|upgraded|upgrading|downgrade|downgraded"
 )
 _HOST_WORDS = (
     r"server|servers|host|hosts|address|addr|ip|ips|gateway|router|dns|proxy|node|box|"
-    r"machine|endpoint|subnet|vip|mirror|repo|registry|site|service|服务器|主机|地址|网关|节点|机器|"
+    r"machine|endpoint|subnet|vip|mirror|repo|registry|site|service|agent|runner|worker|服务器|主机|地址|网关|节点|机器|"
     r"部署|灰度"
 )
 _LINK = r"(?:\s+(?:is|was|at|from|to|of|now|on|stays at|still at)\b|从|在|为|是)?"
@@ -103,7 +104,9 @@ _VERSION_BEFORE = re.compile(
     rf"(?i)(?:(?<![A-Za-z])(?:{_VERSION_NOUNS_EN})(?![A-Za-z])\.?"
     rf"(?:\s+(?!(?:{_HOST_WORDS})\b)[a-z]+)?"
     rf"|(?<![A-Za-z])(?:{_VERSION_VERBS_EN})(?![A-Za-z])\.?"
-    rf"|(?:版本号?|固件|内核|驱动|补丁)(?:(?!{_HOST_WORDS})[\u4e00-\u9fff]){{0,4}}"
+    rf"|(?-i:(?<=[a-z])Version)|[_-]version"  # a key or tag: <AssemblyVersion>, app_version=
+    rf"|(?:版本号?|固件|内核|驱动|补丁|病毒库)(?:(?!{_HOST_WORDS})[\u4e00-\u9fff]){{0,4}}"
+    rf"|[\u4e00-\u9fff]版"  # an edition: 电脑版, 专业版
     rf"|§|升级到?|升到|降级到?|第)"
     rf"{_LINK}[^\w\n,;\uff0c\uff1b\u3002]{{0,4}}$"  # a comma ends the clause: "2.5版本上线之后, X"
 )
@@ -126,6 +129,12 @@ _PRODUCT_BEFORE = re.compile(
     r"any|some|per|new|old|rogue|bad|unknown|remote|local|suspicious|malicious)\s)"
     r"[a-z][a-z0-9-]*(?<!ed)\s+(?:app|client|agent)\s*$"
     r"|[^\W\d_这那个台该此的]客户端\s*$"
+)
+# "Update your Zoom client to 5.16.10.26": a product updated to the quad (but "point the
+# VPN client to X" names its server).
+_UPDATED_TO = re.compile(
+    r"(?i)(?<![A-Za-z])(?:update|upgrade)[a-z]*\s[^,.;:!?\n]{0,30}?"
+    r"(?<![A-Za-z])(?:app|client|agent|software|runtime|plugin)\s+to\s*$"
 )
 # 图3.2.1.4, 表10.4.2.1 (a figure, a table), right before the quad; not 列表, 代表, 拓扑图.
 _FIGURE_BEFORE = re.compile(r"(?<![列代报扑地])[图表]$")
@@ -452,6 +461,7 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
                 or _SECTION_AFTER.match(text, stop) is not None
                 or _FIGURE_BEFORE.search(before) is not None
                 or _PRODUCT_BEFORE.search(before) is not None
+                or _UPDATED_TO.search(text, max(0, begin - 48, previous_end), begin) is not None
                 or (previous_version and _VERSION_JOIN.fullmatch(before) is not None)
                 or quad_context.other_number(text, begin, stop)
             )

@@ -34,7 +34,8 @@ _NETWORK_EN = (
     "database|browser|authenticate|authenticates|authenticated|login|logins|upload|"
     "uploads|uploader|mirror|mirrors|repo|registry|site|service|machine|box|vip|snmp|"
     "isp|api|apis|apiserver|staging|deploy|deploys|deployed|deploying|posts|sends|forwards|"
-    "accessed|accessing|client|clients|matchmaking|printer|printers|reach"
+    "accessed|accessing|client|clients|matchmaking|printer|printers|reach|agent|agents|"
+    "runner|runners|worker|workers|geo|ranges"
 )
 _NETWORK_ZH = (
     "地址|服务器|主机|网关|路由|防火墙|放行|拦截|封禁|白名单|黑名单|端口|网段|子网|掩码|"
@@ -76,8 +77,13 @@ _WORDS_EN = {
     **dict.fromkeys(_OTHER_EN.split("|"), False),
 }
 _WORDS_ZH = re.compile(f"(?P<network>{_NETWORK_ZH})|{_OTHER_ZH}")
-# "points to X", "came from X": a record's target, where a request came from.
-_POINTS_AT = re.compile(r"points?\s+(?:to|at)\b|(?:came|comes|coming)\s+from\b", re.I)
+# "points to X", "came from X", "tests against X": a record's target, where a request
+# came from, what a run was aimed at.
+_POINTS_AT = re.compile(
+    r"points?\s+(?:to|at)\b|(?:came|comes|coming)\s+from\b"
+    r"|(?:tests?|tested|ran|run|running)\s+against\b",
+    re.I,
+)
 _ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
 
 
