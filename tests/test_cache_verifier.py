@@ -30,7 +30,7 @@ def pair_model(minilm_dir: Path) -> PairModel:
         ("Is the pool heated in winter?", "hi, is the pool heated in winter? thanks"),
         # Reworded (new examples, 2026-12-06).
         ("How do I change my Wi-Fi password?", "steps to update the router's wireless password"),
-        ("How do I cancel my gym membership?", "steps to cancel a gym membership"),
+        ("How do I reset my password?", "steps to reset my password"),
         ("Can I take my cat on a plane?", "is it allowed to bring my cat on a flight"),
     ],
 )
@@ -52,6 +52,8 @@ def test_the_verifier_confirms_the_same_question(
         ("Who can join a credit union?", "How do I open a credit union account?"),
         ("How do I change my Wi-Fi password?", "Why does my Wi-Fi password keep changing?"),
         ("How do I cancel my gym membership?", "Is there a fee to cancel my gym membership?"),
+        # A shared unusual token: the six-layer model read these as one question (0.99).
+        ("What does error 0x80070005 mean?", "How do I fix error 0x80070005?"),
     ],
 )
 def test_the_verifier_refuses_a_related_question(
@@ -104,7 +106,7 @@ def test_the_verifier_comes_with_minilm_kinds_and_the_guard() -> None:
 class _GoneHost:
     """A pair model whose model host is gone: what ``RemoteEmbedder`` raises then."""
 
-    name = "minilm-l6-v2-pair-int8"
+    name = "minilm-l3-pair-int8"
 
     async def embed(self, text: str) -> np.ndarray:
         raise EmbedderError("model host: connection refused")

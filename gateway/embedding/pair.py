@@ -1,4 +1,4 @@
-"""A MiniLM cross-encoder: one probability for a pair of texts, read together.
+"""A MiniLM cross-encoder (three of its six layers): one probability for two texts.
 
 Exported like the embedder, from the packaged weights plus a fine-tuning change
 (``export_onnx.export_pair_model``); what the pair means is the caller's (the semantic
@@ -34,7 +34,7 @@ class PairModel(PooledModel):
     """``probability(first, second)`` from the classifier's one logit; one order read
     (the model was trained on both)."""
 
-    name = "minilm-l6-v2-pair-int8"
+    name = "minilm-l3-pair-int8"
     multilingual = False
 
     def __init__(self, model_dir: Path, weights: Path, *, threads: int = 1) -> None:
