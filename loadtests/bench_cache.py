@@ -313,7 +313,8 @@ def main() -> int:
                     return
                 if got != expected[kind]:
                     raise SystemExit(
-                        f"{kind}: expected {expected[kind]}, got {got} for {question!r}"
+                        f"{kind}: expected {expected[kind]}, got {got} for {question!r}: "
+                        + str({k: v for k, v in response.headers.items() if "cache" in k})
                     )
                 samples[kind].append(elapsed)
                 overhead[kind].append(float(response.headers["x-gateway-overhead-ms"]))

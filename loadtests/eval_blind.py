@@ -136,33 +136,42 @@ class PairScorer:
         self._w: dict[str, Any] = {}
         self._u: dict[str, Any] = {}
         self._c: dict[str, Any] = {}  # subject-character vectors (the minilm kind's CJK side)
-        self.verifier: Any = None  # the cache's pair model, as the gateway runs MiniLM kinds
+        # The cache's pair models by script, with their cut and margin, as the gateway
+        # runs MiniLM kinds (a tree with one verifier has only "latin").
+        self.verifiers: dict[str, tuple[Any, float, float]] = {}
         self._p: dict[tuple[str, str], float] = {}
 
     def use_verifier(self) -> None:
-        from gateway.cache.verifier import WEIGHTS
+        from gateway.cache import verifier as v
         from gateway.embedding.embedder import default_model_dir
         from gateway.embedding.pair import PairModel
 
-        self.verifier = PairModel(default_model_dir(), WEIGHTS)
+        self.verifiers["latin"] = (PairModel(default_model_dir(), v.WEIGHTS), v.CUT, v.MARGIN)
+        if hasattr(v, "WEIGHTS_ZH"):
+            model = PairModel(default_model_dir(), v.WEIGHTS_ZH)
+            self.verifiers["chinese"] = (model, v.CUT_ZH, v.MARGIN_ZH)
 
     def passes(self, a: str, b: str, score: float, threshold: float, fa: Any, fb: Any) -> bool:
-        """Whether the similarity (and, between two mostly Latin-script texts, the
+        """Whether the similarity (and, between two texts in one script, that script's
         verifier) lets a guarded pair through: ``SemanticIndex.search``'s rule, ``a``
         the query."""
         from gateway.cache import verifier as v
 
-        if self.verifier is None or not (v.reads(fa) and v.reads(fb)):
+        side = "latin" if v.reads(fa) else "chinese"
+        if side not in self.verifiers:
             return score >= threshold
-        if score < threshold - v.MARGIN:
+        model, cut, margin = self.verifiers[side]
+        if score < threshold - margin:
             return False
+        if v.reads(fb) != (side == "latin"):  # two scripts: the threshold decides
+            return score >= threshold
         from gateway.cache import agreement
 
         if agreement.same_content(fa, fb):  # the same words: nothing for the verifier to judge
             return True
         if (a, b) not in self._p:
-            self._p[a, b] = self.verifier.probability(a, b)
-        return self._p[a, b] >= v.CUT
+            self._p[a, b] = model.probability(a, b)
+        return self._p[a, b] >= cut
 
     def prepare(self, texts: set[str], hybrid: bool = False) -> None:
         if self.kind == "use-multilingual":
@@ -412,7 +421,7 @@ def eval_cache(
     scored). Every kind splits its vectors by script: ``cjk`` is the CJK side's
     threshold (subject characters for minilm, WordLlama for the hybrid, USE for USE).
     ``held_out``: also score the held-out sets (once, after every choice is made), each
-    and pooled. ``verifier``: the cache's verifier judges Latin-script pairs, as the
+    and pooled. ``verifier``: the cache's verifiers judge pairs in one script, as the
     gateway runs the MiniLM kinds (``SemanticIndex.search``)."""
     from gateway.cache.config import EmbedderConfig, SemanticConfig
 
@@ -920,7 +929,7 @@ def eval_intent(int8: bool, kind: str | None = None, cjk: float = 0.7) -> Report
 def eval_latency(runs: int = 3) -> Report:
     """Wall time per call in this process (p50/p99 µs): the injection detector and the
     PII detector on 1 KB prompts (distinct texts, so no memo helps), the cache
-    guard's features + agreement per pair, and the cache verifier per English pair."""
+    guard's features + agreement per pair, and each cache verifier per pair."""
     import statistics
 
     from gateway.cache import agreement as guard
@@ -960,15 +969,22 @@ def eval_latency(runs: int = 3) -> Report:
             lambda p: guard.agree(guard.features(p[0]), guard.features(p[1])), pairs
         ),
     }
-    try:  # the cache verifier, one English pair per call (a tree without it: skipped)
-        from gateway.cache.verifier import WEIGHTS
+    try:  # the cache verifiers, one pair per call (a tree without them: skipped)
+        from gateway.cache import verifier as v
         from gateway.embedding.embedder import default_model_dir
         from gateway.embedding.pair import PairModel
     except ImportError:
         return report
-    verifier = PairModel(default_model_dir(), WEIGHTS)
-    english = [p for p, r in zip(pairs, cache_rows("dev-hard"), strict=True) if r["lang"] == "en"]
-    report["cache_verifier_pair"] = timed(lambda p: verifier.probability(*p), english)
+    for key, name, lang in (
+        ("cache_verifier_pair", "WEIGHTS", "en"),
+        ("cache_verifier_pair_zh", "WEIGHTS_ZH", "zh"),
+    ):
+        if hasattr(v, name):
+            model = PairModel(default_model_dir(), getattr(v, name))
+            chosen = [
+                p for p, r in zip(pairs, cache_rows("dev-hard"), strict=True) if r["lang"] == lang
+            ]
+            report[key] = timed(lambda p, m=model: m.probability(*p), chosen)
     return report
 
 

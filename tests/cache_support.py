@@ -23,7 +23,7 @@ STRICT_KEY = "sk-team-four-key-0123456789"  # team "exactonly": semantic off
 
 @pytest.fixture(scope="session")
 def minilm_dir() -> Path:
-    """The ONNX export of the packaged MiniLM, and its pair model (the cache's verifier):
+    """The ONNX export of the packaged MiniLM, and the cache verifiers' pair models:
     reused from the user cache dir when there, else exported once (what the Dockerfile
     does at build time)."""
     pytest.importorskip("onnxruntime")
@@ -31,9 +31,10 @@ def minilm_dir() -> Path:
     if not export_onnx.is_exported(directory, int8=True):
         pytest.importorskip("torch")
         export_onnx.export(directory)
-    if not export_onnx.is_pair_exported(directory, verifier.WEIGHTS):
-        pytest.importorskip("torch")
-        export_onnx.export_pair_model(directory, verifier.WEIGHTS)
+    for weights in (verifier.WEIGHTS, verifier.WEIGHTS_ZH):
+        if not export_onnx.is_pair_exported(directory, weights):
+            pytest.importorskip("torch")
+            export_onnx.export_pair_model(directory, weights)
     return directory
 
 

