@@ -38,6 +38,7 @@ from gateway.embedding import e5_weights
 from gateway.embedding.export_onnx import BASE_KEY, LAYERS_KEY
 
 VALIDATE = ("blind15", "blind16", "blind17", "blind18")
+LATER = ("blind19",)  # held out when the shipped model was trained (scored on it since)
 LAYERS = (0, 4, 8, 11)
 EPOCHS, BATCH, LR, MAX_TOKENS, SEED, ENGLISH = 2, 32, 5e-5, 96, 0, 3000
 _POLITE = ("请问", "想问下", "求助\uff1a", "", "")  # uff1a: a full-width colon
@@ -62,11 +63,11 @@ def training_pairs(rng: random.Random) -> list[tuple[str, str, float]]:
     chinese = [
         r
         for name in CACHE_SETS
-        if name not in HELD_OUT + VALIDATE
+        if name not in HELD_OUT + VALIDATE + LATER
         for r in cache_rows(name)
         if r["lang"] == "zh"
     ]
-    english = [r for r in english_pairs() if r["set"] not in VALIDATE_EN]
+    english = [r for r in english_pairs(LATER) if r["set"] not in VALIDATE_EN]
     rng.shuffle(english)
     english = english[:ENGLISH]
     texts = sorted({t for r in chinese for t in (r["a"], r["b"])})
