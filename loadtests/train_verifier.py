@@ -123,7 +123,26 @@ def train(rows: list[dict[str, Any]]) -> Any:
     pairs = [(r["a"], r["b"], float(r["same"])) for r in rows]
     pairs += [(r["b"], r["a"], float(r["same"])) for r in rows]
     pairs += surface_pairs(rows)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
+    return fit(model, tokenizer, pairs, LR, random.shuffle)
+
+
+def fit(
+    model: Any,
+    tokenizer: Any,
+    pairs: list[tuple[str, str, float]],
+    lr: float,
+    shuffle: Any,
+    *,
+    token_types: bool = True,
+) -> Any:
+    """``EPOCHS`` of AdamW on the parameters that need a gradient, linear warm-up over
+    the first tenth and decay to zero, binary cross-entropy on the one logit; the pairs
+    reordered by ``shuffle`` before each epoch. ``token_types`` False: a model that has
+    none (XLM-R's pair template)."""
+    import torch
+
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=lr, weight_decay=0.01)
     steps = EPOCHS * (len(pairs) // BATCH + 1)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, s / (0.1 * steps)) * max(0.0, (steps - s) / steps)
@@ -131,7 +150,7 @@ def train(rows: list[dict[str, Any]]) -> Any:
     loss_of = torch.nn.BCEWithLogitsLoss()
     started = time.time()
     for epoch in range(EPOCHS):
-        random.shuffle(pairs)
+        shuffle(pairs)
         model.train()
         for i in range(0, len(pairs), BATCH):
             batch = pairs[i : i + BATCH]
@@ -143,6 +162,8 @@ def train(rows: list[dict[str, Any]]) -> Any:
                 max_length=MAX_TOKENS,
                 return_tensors="pt",
             )
+            if not token_types:
+                encoded.pop("token_type_ids", None)
             loss = loss_of(model(**encoded).logits.squeeze(-1), torch.tensor([x[2] for x in batch]))
             loss.backward()
             optimizer.step()

@@ -24,14 +24,13 @@ import argparse
 import os
 import random
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from eval_blind import CACHE_SETS, HELD_OUT, cache_rows
-from train_verifier import REPO, english_pairs, save, surface_pairs
+from train_verifier import REPO, english_pairs, fit, save, surface_pairs
 from train_verifier import VALIDATE as VALIDATE_EN
 
 from gateway.embedding import e5_weights
@@ -40,7 +39,7 @@ from gateway.embedding.export_onnx import BASE_KEY, LAYERS_KEY
 VALIDATE = ("blind15", "blind16", "blind17", "blind18")
 LATER = ("blind19",)  # held out when the shipped model was trained (scored on it since)
 LAYERS = (0, 4, 8, 11)
-EPOCHS, BATCH, LR, MAX_TOKENS, SEED, ENGLISH = 2, 32, 5e-5, 96, 0, 3000
+LR, SEED, ENGLISH = 5e-5, 0, 3000  # epochs, batch and length: train_verifier's
 _POLITE = ("请问", "想问下", "求助\uff1a", "", "")  # uff1a: a full-width colon
 _TAIL = ("", "\uff1f", "?", "呢", "啊", "吗")  # uff1f: a full-width question mark
 
@@ -107,39 +106,7 @@ def train(source: e5_weights.E5File) -> Any:
     model = e5_weights.classifier(source, list(LAYERS))
     tokenizer = tokenizer_of(source)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-    optimizer = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad], lr=LR, weight_decay=0.01
-    )
-    steps = EPOCHS * (len(pairs) // BATCH + 1)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, s / (0.1 * steps)) * max(0.0, (steps - s) / steps)
-    )
-    loss_of = torch.nn.BCEWithLogitsLoss()
-    started = time.time()
-    for epoch in range(EPOCHS):
-        rng.shuffle(pairs)
-        model.train()
-        for i in range(0, len(pairs), BATCH):
-            batch = pairs[i : i + BATCH]
-            encoded = tokenizer(
-                [x[0] for x in batch],
-                [x[1] for x in batch],
-                padding=True,
-                truncation=True,
-                max_length=MAX_TOKENS,
-                return_tensors="pt",
-            )
-            encoded.pop("token_type_ids", None)
-            logits = model(**encoded).logits.squeeze(-1)
-            loss = loss_of(logits, torch.tensor([x[2] for x in batch]))
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
-            if (i // BATCH) % 50 == 0:
-                print(f"epoch {epoch} pair {i} loss {loss.item():.3f} {time.time() - started:.0f}s")
-    model.eval()
-    return model
+    return fit(model, tokenizer, pairs, LR, rng.shuffle, token_types=False)
 
 
 def main() -> int:
