@@ -91,10 +91,10 @@ class SemanticConfig(_Base, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     # The agreement guard (numbers, negation, polarity, direction, names, one-word
     # swaps). Turning it off is for experiments only: cosine alone serves wrong answers.
     guard: bool = True
-    # The verifier (``cache.verifier``, MiniLM kinds, with the guard): a cross-encoder
-    # that must confirm every hit between two mostly Latin-script questions. Such a
-    # question is searched ``verifier.MARGIN`` below the threshold (the verifier keeps
-    # out the neighbours that the embedding cannot); Chinese keeps the threshold.
+    # The verifiers (``cache.verifier``, MiniLM kinds, with the guard): a cross-encoder
+    # per script (English, Chinese) that must confirm every hit between two questions in
+    # that script. Such a question is searched that verifier's margin below the
+    # threshold (it keeps out the neighbours that the embedding cannot).
     verifier: bool = True
     # Vectors kept in each replica's index (LRU beyond that).
     max_entries: Count = 20_000

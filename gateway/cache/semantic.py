@@ -65,8 +65,7 @@ class SemanticIndex:
     def floor(self, query: Query, threshold: float, use_guard: bool) -> float:
         """The similarity a candidate needs for ``query``: ``threshold``, less the
         margin of the verifier for its script, when there is one."""
-        reader = self._reader(query, use_guard)
-        return threshold - reader.margin if reader is not None else threshold
+        return _lowered(threshold, self._reader(query, use_guard))
 
     def _reader(self, query: Query, use_guard: bool) -> verifier.Reader | None:
         if self.verifier is None or not use_guard:
@@ -80,7 +79,7 @@ class SemanticIndex:
         questions in one script the verifier for that script must confirm it, else it
         must reach ``threshold`` itself. One verifier call at most per search."""
         reader = self._reader(query, use_guard)
-        floor = threshold - reader.margin if reader is not None else threshold
+        floor = _lowered(threshold, reader)
         match, refusal = self._index.search(
             namespace, query.vector, query.features, floor, use_guard, self._cjk_overlap
         )
@@ -160,6 +159,10 @@ def build_embedder(
         cjk_threshold=spec.effective_cjk_threshold,
         reference=DEFAULT_THRESHOLD,
     )
+
+
+def _lowered(threshold: float, reader: verifier.Reader | None) -> float:
+    return threshold - reader.margin if reader is not None else threshold
 
 
 def build_verifier(config: SemanticConfig, embedders: Embedders) -> Verifier | None:

@@ -62,13 +62,15 @@ def reads(features: Features) -> bool:
 
 
 def script(features: Features) -> str:
+    """Which verifier reads a text: "latin" or "chinese"."""
     return "latin" if reads(features) else "chinese"
 
 
 class Verifier:
-    """``same(query, cached)``: the probability, by the pair model of the query's script,
-    that the cached question's answer serves the query reaches that model's cut. Fails
-    closed: a model that cannot answer (the model host restarting) refuses."""
+    """``same(reader, query, cached)``: the probability, by the pair model of the query's
+    script (``reader``), that the cached question's answer serves the query reaches
+    that model's cut. Fails closed: a model that cannot answer (the model host
+    restarting) refuses."""
 
     def __init__(self, latin: Embedder, chinese: Embedder | None = None) -> None:
         self.readers = {"latin": Reader(latin, CUT, MARGIN)}
