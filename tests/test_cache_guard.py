@@ -21,6 +21,9 @@ from tests.cache_support import minilm_dir as minilm_dir  # fixture
 MUST_DIFFER = [
     ("Where is my order #1234?", "Where is my order #1243?", "number"),
     ("Book 3 nights in Lisbon", "Book 30 nights in Lisbon", "number"),
+    # A minus sign: an equation's sign, a temperature (found on blind20, 2026-12-06).
+    ("solve x^2 + 5x - 6 = 0", "solve x^2 + 5x + 6 = 0", "number"),
+    ("what is -5 degrees in F", "what is 5 degrees in F", "number"),
     ("Is the 9:04 train on time?", "Is the 9:40 train on time?", "number"),
     ("Is there a train at 6:30 am?", "Is there a train at 6:30 pm?", "number"),
     ("Upgrade me to the 64 GB model", "Upgrade me to the 256 GB model", "number"),
@@ -191,6 +194,9 @@ MUST_DIFFER = [
 ]
 
 MAY_MATCH = [
+    # A range or a model name is no minus sign (2026-12-06).
+    ("read pages 10-20 tonight", "read pages 10 - 20 tonight"),
+    ("Is COVID-19 contagious?", "is covid-19 contagious"),
     ("How do I reset my password?", "How can I reset my password?"),
     ("What's the refund policy?", "What is the refund policy?"),
     ("Book 5 nights in Porto", "Book five nights in Porto"),

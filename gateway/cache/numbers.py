@@ -72,6 +72,8 @@ def extract_numbers(text: str, lower: list[str]) -> frozenset[str]:
     found: set[str] = set()
     for match in _DIGITS.finditer(text):
         value = _canonical_number(match.group())
+        if _NEGATIVE.search(text, max(0, match.start() - 4), match.start()):
+            value = "-" + value  # x² + 5x - 6 and x² + 5x + 6 are two equations
         meridiem = _MERIDIEM.match(text, match.end())
         if meridiem:  # 6:30 pm == 18:30
             value = _clock(value, meridiem.group(1).lower())
@@ -84,6 +86,10 @@ def extract_numbers(text: str, lower: list[str]) -> frozenset[str]:
     return frozenset(v.removeprefix("word:") for v in found)
 
 
+# A minus sign right before a number: glued to it after no word, digit or dot ("-5 °C",
+# "(-3)", "= -2"; not 2-3, COVID-19, 2024-03-15), or spaced after a letter or bracket, as
+# in an expression ("5x - 6"; not "pages 10 - 20").
+_NEGATIVE = re.compile(r"(?:(?<![\w.\-\u2212])[-\u2212]|(?<=[A-Za-z)\]]\s)[-\u2212]\s)$")
 _MERIDIEM = re.compile(r"\s?([ap])\.?m\b\.?", re.IGNORECASE)
 
 
