@@ -225,6 +225,10 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("the build agent (10.8.0.21) is offline", "IP_ADDRESS"),
         ("Build 88 is out; smoke tests against 10.30.0.9 passed", "IP_ADDRESS"),
         ("Geo lookup for 5.188.62.214 says Brazil", "IP_ADDRESS"),
+        # An enzyme number (EC), in three blind sets (2026-12-06); EC2 is a host's cloud.
+        ("Trypsin (EC 3.4.21.4) cleaves after lysine", None),
+        ("脂肪酶（EC 3.1.1.3）在40 ℃时活性最高", None),
+        ("the EC2 host 54.12.3.4 is down", "IP_ADDRESS"),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

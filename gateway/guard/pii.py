@@ -105,6 +105,7 @@ _VERSION_BEFORE = re.compile(
     rf"(?:\s+(?!(?:{_HOST_WORDS})\b)[a-z]+)?"
     rf"|(?<![A-Za-z])(?:{_VERSION_VERBS_EN})(?![A-Za-z])\.?"
     rf"|(?-i:(?<=[a-z])Version)|[_-]version"  # a key or tag: <AssemblyVersion>, app_version=
+    rf"|(?-i:(?<![A-Za-z])EC(?:\s+number)?)"  # an enzyme: EC 3.4.21.4
     rf"|(?:版本号?|固件|内核|驱动|补丁|病毒库)(?:(?!{_HOST_WORDS})[\u4e00-\u9fff]){{0,4}}"
     rf"|[\u4e00-\u9fff]版"  # an edition: 电脑版, 专业版
     rf"|§|升级到?|升到|降级到?|第)"
