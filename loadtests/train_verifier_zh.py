@@ -40,7 +40,7 @@ VALIDATE = ("blind15", "blind16", "blind17", "blind18")
 # The shipped model: trained with ``--all`` (the validation sets too, their cut kept) on
 # every development set through blind19; blind20 was held out, and later sets are left
 # out so that this script reproduces it.
-LATER = ("blind20",)
+LATER = ("blind20", "blind21")
 LAYERS = (0, 4, 8, 11)
 LR, SEED, ENGLISH = 5e-5, 0, 3000  # epochs, batch and length: train_verifier's
 _POLITE = ("请问", "想问下", "求助\uff1a", "", "")  # uff1a: a full-width colon
