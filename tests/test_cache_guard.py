@@ -191,6 +191,11 @@ MUST_DIFFER = [
     ("What causes hiccups?", "How do I get rid of hiccups?", "question"),
     ("空调为什么漏水", "空调漏水了咋办", "question"),
     ("鱼缸水发绿是什么原因", "鱼缸水发绿怎么处理", "question"),
+    # ... and so are stopping or clearing it, and its symptoms against its treatment
+    # (2026-12-06, fifth session).
+    ("why do my gums bleed", "how to stop my gums from bleeding", "question"),
+    ("what causes printer paper jams", "how to clear a printer paper jam", "question"),
+    ("What are the symptoms of strep throat?", "How is strep throat treated?", "question"),
 ]
 
 MAY_MATCH = [

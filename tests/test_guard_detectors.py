@@ -229,6 +229,15 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("Trypsin (EC 3.4.21.4) cleaves after lysine", None),
         ("脂肪酶（EC 3.1.1.3）在40 ℃时活性最高", None),
         ("the EC2 host 54.12.3.4 is down", "IP_ADDRESS"),
+        # Account and shelf codes, and the OID tree's internet node, are no hosts; an
+        # address a DHCP lease handed out is (2026-12-06, fifth session).
+        ("Ledger account 4.10.200.15 - marketing expenses", None),
+        ("Bin location 12.4.3.2 (aisle 12, shelf 3)", None),
+        ("会计科目代码 1.2.10.3 为银行存款", None),
+        ("SNMP 里 1.3.6.1 是 internet 节点的 OID 前缀", None),
+        ("Our enterprise MIB hangs off 1.3.6.1 (the internet node)", None),
+        ("[WAN] DHCP lease obtained: 100.72.14.9, lease time 86400s", "IP_ADDRESS"),
+        ("Clause 4.2.1.3 of the lease covers repairs", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

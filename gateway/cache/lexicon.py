@@ -781,12 +781,14 @@ FOCUS: dict[str, re.Pattern[str]] = {
         r"|原因|为什么|为何|为啥|怎么回事|咋回事|什么(?:引起|导致|造成)"
     ),
     "remedy": re.compile(
-        r"\b(?:fix|fixes|fixing|treat|treating|cure|remed(?:y|ies)|get rid of|prevent|resolve"
-        r"|solve|repair|troubleshoot|relieve|soothe)\b|\bwhat (?:should|do|can) i do\b"
+        r"\b(?:fix|fixes|fixing|treat|treats|treating|treated|treatments?|cure|remed(?:y|ies)"
+        r"|get rid of|prevent|resolve|solve|repair|troubleshoot|relieve|soothe|stop|clear)\b"
+        r"|\bwhat (?:should|do|can) i do\b"
         r"|\bwhat to do\b"
         r"|(?:怎么|咋|如何)(?:办(?!理)|整|处理|解决|修|治|缓解|降|救|消除|去除|改善)"
         r"|(?:处理|解决)(?:方法|办法)"
     ),
+    "symptom": re.compile(r"\bsigns? of\b|\bsymptoms?\b|症状|征兆"),
 }
 
 # Abbreviations whose full stop does not end a sentence ("Dr. Okafor" is a name).

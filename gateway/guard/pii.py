@@ -119,6 +119,9 @@ _HOST_AFTER = re.compile(r":\d{1,5}(?![\d.])|/(?:[0-9]|[12]\d|3[0-2])(?![\d.])|�
 _HOST_BEFORE = re.compile(r"(?:@|//)$")
 # Private, loopback and link-local ranges, whose first parts no version number uses.
 _PRIVATE = re.compile(r"192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|127\.|169\.254\.")
+# The internet node of the OID tree (iso.org.dod.internet, under which every SNMP MIB
+# hangs): texts name it far more often than the host of that address.
+_OID_INTERNET = "1.3.6.1"
 _SECTION_AFTER = re.compile(r"[条节章款項项]")
 # A named app, client or agent right before the quad is that product's version: "the
 # camera app 3.2.0.11", "VPN client 4.10.8.25", 游戏客户端1.6.0.13. A bare one is the
@@ -457,7 +460,8 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
             version = _VERSION_BEFORE.search(before) is not None
         else:
             version = (
-                _glued(text, begin)  # v2.4.1.3, libfoo-5.2.0.1 (but IP10.0.0.1, ping8.8.8.8)
+                match.group() == _OID_INTERNET
+                or _glued(text, begin)  # v2.4.1.3, libfoo-5.2.0.1 (but IP10.0.0.1, ping8.8.8.8)
                 or _VERSION_BEFORE.search(before) is not None
                 or _SECTION_AFTER.match(text, stop) is not None
                 or _FIGURE_BEFORE.search(before) is not None

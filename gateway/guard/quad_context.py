@@ -61,7 +61,7 @@ _OTHER_EN = (
     "classification|theorem|lemma|corollary|proposition|equation|measurements|"
     "measurement|chest|waist|hips|height|code|gps|batch|departures|departure|"
     "identifier|asn|marks|exam|exams|mib|oid|invoice|invoices|inventory|asset|least|newer|"
-    "bios|position|slot|software"
+    "bios|position|slot|software|ledger|aisle|shelf"
 )
 _OTHER_ZH = (
     "版本|固件|升级|升到|回滚|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码|"
@@ -70,18 +70,19 @@ _OTHER_ZH = (
     "序列号|更新后|更新了|双色球|大乐透|开奖|得分|记分|分数|成绩|经度|纬度|度分秒|坐标|批次号|批次|批号|"
     "血压|身高|体重|测量|分拣码|面单|房卡|定理|公式|三围|胸围|腰围|箱号|单号|取件码|提货码|"
     "取货码|文号|排名|名次|门牌|配件|图纸|序号|印着|刻着|安装|及以上|或更高|公告|大纲|知识点|"
-    "任务|位置|槽位|(?<![发出])版(?![权面])"
+    "任务|位置|槽位|科目|库位|货位|(?<![发出])版(?![权面])"
 )
 _WORDS_EN = {
     **dict.fromkeys(_NETWORK_EN.split("|"), True),
     **dict.fromkeys(_OTHER_EN.split("|"), False),
 }
 _WORDS_ZH = re.compile(f"(?P<network>{_NETWORK_ZH})|{_OTHER_ZH}")
-# "points to X", "came from X", "tests against X": a record's target, where a request
-# came from, what a run was aimed at.
+# "points to X", "came from X", "tests against X", "DHCP lease": a record's target, where
+# a request came from, what a run was aimed at, an address handed out (not a tenancy).
 _POINTS_AT = re.compile(
     r"points?\s+(?:to|at)\b|(?:came|comes|coming)\s+from\b"
-    r"|(?:tests?|tested|ran|run|running)\s+against\b",
+    r"|(?:tests?|tested|ran|run|running)\s+against\b"
+    r"|(?<=dhcp\s)lease\b|lease\s+(?:time|obtained|renew\w*|expir\w*)\b",
     re.I,
 )
 _ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
