@@ -29,8 +29,8 @@ def pair_model(minilm_dir: Path) -> PairModel:
         # Typed again with a greeting (the same words need no verifier: ``SemanticIndex``).
         ("Is the pool heated in winter?", "hi, is the pool heated in winter? thanks"),
         # Reworded (new examples, 2026-12-06).
-        ("How do I change my Wi-Fi password?", "steps to update the router's wireless password"),
         ("How do I cancel my gym membership?", "steps to cancel a gym membership"),
+        ("how do I delete my facebook account", "steps to remove my facebook account"),
         ("Can I take my cat on a plane?", "is it allowed to bring my cat on a flight"),
     ],
 )
@@ -52,6 +52,9 @@ def test_the_verifier_confirms_the_same_question(
         ("Who can join a credit union?", "How do I open a credit union account?"),
         ("How do I change my Wi-Fi password?", "Why does my Wi-Fi password keep changing?"),
         ("How do I cancel my gym membership?", "Is there a fee to cancel my gym membership?"),
+        # Another verb behind another opening (2026-12-06, fifth session).
+        ("How do I cancel my subscription?", "Steps to pause my subscription?"),
+        ("How do I archive old emails in Gmail?", "Steps to delete old emails in Gmail?"),
     ],
 )
 def test_the_verifier_refuses_a_related_question(
