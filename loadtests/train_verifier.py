@@ -202,9 +202,7 @@ _VERB = re.compile(
 )
 
 
-def verb_swap_pairs(
-    rows: list[dict[str, Any]], rng: random.Random
-) -> list[tuple[str, str, float]]:
+def verb_swap_pairs(rows: list[dict[str, Any]], rng: random.Random) -> list[tuple[str, str, float]]:
     """A how-to question asked with another how-to opening ("How do I X?" / "Steps to
     X?"), or with a synonym of its verb: the same question; asked with a verb of another
     group ("Steps to hide X?"): a different one. Without the verb swaps a model that
