@@ -15,8 +15,9 @@ served, the query and the cached prompt must agree on:
 - direction: no term that is a source in one and a destination in the other
   (from X to Y, X → Y, 从X到Y, 把X改到Y);
 - aspect (Chinese): the same aspect asked about, price, time, requirements...
-  (办护照要花多少钱 / 护照怎么办理); and a problem's cause is not its remedy ("what
-  causes hiccups" / "how do I get rid of hiccups");
+  (办护照要花多少钱 / 护照怎么办理); and a problem's cause, its remedy and its symptoms
+  are three questions ("what causes hiccups" / "how do I get rid of hiccups" / "what
+  are the symptoms of strep throat");
 - names: every capitalised word of one appears in the other (Visa / Mastercard);
 - order: not the same subject words merely in another order ("JSON to YAML" / "YAML
   to JSON" however the direction is worded), nor two items that trade places in an
