@@ -142,6 +142,13 @@ _NARROWER = (
 )  # fmt: skip
 
 
+def how_to_questions(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The how-to questions among the texts of ``rows`` (QQP's aside, whose style is
+    another), sorted, each with what it asks how to do ("How do I X?": X)."""
+    texts = sorted({t for r in rows if r["set"] != "qqp" for t in (r["a"], r["b"])})
+    return [(text, how["rest"]) for text in texts if (how := _HOW_TO.match(text)) is not None]
+
+
 def question_kind_pairs(
     rows: list[dict[str, Any]], rng: random.Random
 ) -> list[tuple[str, str, float]]:
@@ -149,15 +156,10 @@ def question_kind_pairs(
     how-to question against another question about the same action or trouble (its
     cost, time, safety, cause: ``_ACTION_FRAMES``, ``_TROUBLE_FRAMES``), and against
     itself narrowed by a qualifier (``_NARROWER``). Either order."""
-    texts = sorted({t for r in rows if r["set"] != "qqp" for t in (r["a"], r["b"])})
     pairs: list[tuple[str, str, float]] = []
-    for text in texts:
-        how = _HOW_TO.match(text)
-        if how is None:
-            continue
+    for text, rest in how_to_questions(rows):
         if rng.random() < 0.5:
             continue
-        rest = how["rest"]
         other = rng.choice(_ACTION_FRAMES).format(rest)
         remedy = _REMEDY.match(rest)
         if remedy is not None and rng.random() < 0.5:
@@ -208,14 +210,9 @@ def verb_swap_pairs(rows: list[dict[str, Any]], rng: random.Random) -> list[tupl
     group ("Steps to hide X?"): a different one. Without the verb swaps a model that
     learns openings (here and from ``question_kind_pairs``) passes a changed verb behind a
     changed opening; without the synonyms it refuses "change" / "update"."""
-    texts = sorted({t for r in rows if r["set"] != "qqp" for t in (r["a"], r["b"])})
     verbs = sorted(_GROUP_OF)
     pairs: list[tuple[str, str, float]] = []
-    for text in texts:
-        how = _HOW_TO.match(text)
-        if how is None:
-            continue
-        rest = how["rest"]
+    for text, rest in how_to_questions(rows):
         if rng.random() < 0.25:
             pairs.append((text, rng.choice(_HOW_TO_FRAMES).format(rest), 1.0))
         verb = _VERB.match(rest)

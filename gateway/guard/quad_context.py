@@ -77,9 +77,10 @@ _WORDS_EN = {
     **dict.fromkeys(_OTHER_EN.split("|"), False),
 }
 _WORDS_ZH = re.compile(f"(?P<network>{_NETWORK_ZH})|{_OTHER_ZH}")
-# "points to X", "came from X", "tests against X", "DHCP lease": a record's target, where
-# a request came from, what a run was aimed at, an address handed out (not a tenancy).
-_POINTS_AT = re.compile(
+# Phrases whose words are no network words alone: "points to X", "came from X", "tests
+# against X", "DHCP lease": a record's target, where a request came from, what a run
+# was aimed at, an address handed out (not a tenancy).
+_NETWORK_PHRASE = re.compile(
     r"points?\s+(?:to|at)\b|(?:came|comes|coming)\s+from\b"
     r"|(?:tests?|tested|ran|run|running)\s+against\b"
     r"|(?<=dhcp\s)lease\b|lease\s+(?:time|obtained|renew\w*|expir\w*)\b",
@@ -95,7 +96,7 @@ def other_number(text: str, start: int, end: int) -> bool:
     nearest: tuple[int, bool] | None = None  # (gap, is a network word)
     for match in _ASCII_WORD.finditer(text, low, high):
         network = _WORDS_EN.get(match.group().lower())
-        if network is not True and _POINTS_AT.match(text, match.start()):
+        if network is not True and _NETWORK_PHRASE.match(text, match.start()):
             network = True  # "api.example.com points to X": a record's target, not a score
         if network is not None:
             nearest = _nearer(nearest, text, match.span(), start, end, network)
