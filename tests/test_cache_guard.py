@@ -436,6 +436,45 @@ def test_a_negated_loss_is_not_a_negation(text: str, negated: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "negated"),
+    [
+        ("My dog won't stop barking at night", False),  # it keeps barking
+        ("Can I get my credit score without paying?", False),  # for free
+        ("Is there a way to cancel at no cost?", False),
+        ("Can I drop the course without getting penalized?", False),
+        ("Which banks don't charge ATM fees?", True),  # only after without / no
+        ("Can I take aspirin on an empty stomach?", True),  # without eating
+        ("How do I check if a Python list is empty?", True),  # has no items
+        ("Why won't my car start?", True),
+    ],
+)
+def test_negations_read_by_what_they_mean(text: str, negated: bool) -> None:
+    """A negated stop is a going on, "without paying" a price (2026-12-06, sixth
+    session); "empty" negates without a negation word."""
+    assert bool(agreement.features(text).negated) is negated
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "rule"),
+    [
+        ("my dog won't stop barking at night", "dog keeps barking all night", None),
+        ("How can I view my credit report for free?", "check my credit report without paying", None),
+        ("Can I take aspirin on an empty stomach?", "is it ok to take aspirin without eating", None),
+        ("多久给绿萝浇一次水", "绿萝浇水频率是多少", None),  # 频率 asks how often
+        ("身份证有效期满了，怎么办理换证手续", "身份证到期怎么换证", None),  # expired: no time asked
+        ("机票退票要收费吗", "退机票需要额外付费吗", None),
+        ("What happens if I don't pay my phone bill?", "What happens if I pay my phone bill?", "negation"),
+        ("Is shipping free for members?", "Is shipping not free for members?", "negation"),
+        ("Can I take ibuprofen with food?", "Can I take ibuprofen on an empty stomach?", "negation"),
+        ("护照有效期是几年", "护照过期了怎么换", "aspect"),
+    ],
+)  # fmt: skip
+def test_equivalent_wordings_agree_and_contrasts_do_not(a: str, b: str, rule: str | None) -> None:
+    for first, second in ((a, b), (b, a)):
+        assert agreement.agree(agreement.features(first), agreement.features(second)) == rule
+
+
+@pytest.mark.parametrize(
     ("a", "b", "refused"),
     [
         ("晚上老是睡不着怎么办", "晚上总失眠怎么办", False),  # 着: never said positively

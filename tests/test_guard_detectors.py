@@ -238,6 +238,10 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("Our enterprise MIB hangs off 1.3.6.1 (the internet node)", None),
         ("[WAN] DHCP lease obtained: 100.72.14.9, lease time 86400s", "IP_ADDRESS"),
         ("Clause 4.2.1.3 of the lease covers repairs", None),
+        # A chart of accounts and a study guide number their lines (2026-12-06, sixth).
+        ("Chart of accounts line 1.4.20.7: prepaid rent", None),
+        ("Before the quiz, read 2.3.1.4 in the study guide", None),
+        ("the study guide is on the docs server at 10.2.3.4", "IP_ADDRESS"),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -9,7 +9,8 @@ served, the query and the cached prompt must agree on:
 - numbers: the set of quantities, codes and times (digits, English number words,
   Chinese numerals; "5" and "five", "2晚" and "两个晚上" agree), and the unit a number
   is given ("10 km" and "10 miles" disagree);
-- negation: the same count of negation words (not, without, 不, 没...);
+- negation: both negated or neither (not, without, 不, 没...; "won't stop", "without
+  paying" and "without losing" negate nothing, "on an empty stomach" does);
 - polarity: no axis on which one says one pole and the other the opposite pole
   (enable/disable, add/remove, 打开/关闭; see ``lexicon``);
 - direction: no term that is a source in one and a destination in the other
@@ -356,10 +357,16 @@ def _negated(lower: list[str], text: str) -> frozenset[str]:
     不可以, 没有, 不需要: "可以" and "不能" contrast whatever their wording) or 别.
     Empty: not negated."""
     for i, t in enumerate(lower):
+        following = lower[i + 1] if i + 1 < len(lower) else ""
         if t in lx.NEGATIONS_EN or t.endswith("n't"):
-            following = lower[i + 1] if i + 1 < len(lower) else ""
+            if following in lx.CONTINUE_VERBS_EN:
+                continue  # "won't stop running": it keeps running
+            if t in ("without", "no") and _object(lower, i) in lx.COST_WORDS_EN:
+                continue  # "without paying", "at no cost": for free ("don't pay" negates)
             if t not in ("without", "not") or _stem(following) not in lx.LOSS_VERBS_EN:
                 return _ANY  # "without losing my changes" keeps them: not a negation
+        elif t == "empty" and (following == "stomach" or _after(lower, i, lx.EMPTY_AFTER_EN)):
+            return _ANY  # "on an empty stomach": without eating; "is empty": has none
     if text.isascii():
         return frozenset()
     masked = _A_NOT_A.sub("", text)  # 收不收, 有没有: a question form, not a negation
@@ -373,6 +380,20 @@ def _negated(lower: list[str], text: str) -> frozenset[str]:
         ANY if not m.group(2) or m.group(1) == "别" or m.group(2) in lx.MODALS_ZH else m.group(2)
         for m in _NEGATED_ZH.finditer(masked)
     )
+
+
+def _object(lower: list[str], i: int) -> str:
+    """The word a negation at ``i`` governs, past an article or a passive's auxiliary
+    ("without a fee", "without getting charged")."""
+    for word in lower[i + 1 : i + 3]:
+        if word not in ("a", "an", "any", "extra", "additional", "getting", "being"):
+            return word
+    return ""
+
+
+def _after(lower: list[str], i: int, words: frozenset[str]) -> bool:
+    """The word before ``i`` is one of ``words``."""
+    return i > 0 and lower[i - 1] in words
 
 
 ANY = "*"

