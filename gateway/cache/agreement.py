@@ -18,7 +18,8 @@ served, the query and the cached prompt must agree on:
 - aspect (Chinese): the same aspect asked about, price, time, requirements...
   (办护照要花多少钱 / 护照怎么办理); and a problem's cause, its remedy and its symptoms
   are three questions ("what causes hiccups" / "how do I get rid of hiccups" / "what
-  are the symptoms of strep throat");
+  are the symptoms of strep throat"), as are how to do something and what follows
+  from it ("how do I report an account" / "what happens after I report an account");
 - names: every capitalised word of one appears in the other (Visa / Mastercard);
 - order: not the same subject words merely in another order ("JSON to YAML" / "YAML
   to JSON" however the direction is worded), nor two items that trade places in an
@@ -245,7 +246,7 @@ def agree(a: Features, b: Features) -> str | None:
     """None when the two texts may share an answer; else the first disagreement's name."""
     if a.numbers != b.numbers:
         return "number"
-    if bool(a.negated) != bool(b.negated) and _contrasted(a, b):
+    if _contrasted(a, b):
         return "negation"
     if _opposed(a.polarity, b.polarity):
         return "polarity"
@@ -402,12 +403,18 @@ _NEGATED_ZH = re.compile(rf"([{lx.NEGATION_CHARS_ZH}])([{_CJK}])?")
 
 
 def _contrasted(a: Features, b: Features) -> bool:
-    """One text is negated and the other is not: a contrast when the negation is
+    """One text negates what the other does not: a contrast when the negation is
     English, or when the other text says what the Chinese one negates ("征信好" /
-    "征信不好"). A Chinese negation of something the other never mentions is its own
-    wording of a state: "C盘满了" / "C盘空间不够了", "空腹" / "没吃东西"."""
-    negated, other = (a, b) if a.negated else (b, a)
-    return ANY in negated.negated or any(ch in other.hanzi for ch in negated.negated)
+    "征信不好"; or when both negate the same things but one negates one more, "打不着火
+    但仪表盘亮" / "打不着火而且仪表盘也不亮"). A Chinese negation of something the other never
+    mentions is its own wording of a state: "C盘满了" / "C盘空间不够了", "空腹" / "没吃东西"."""
+    if bool(a.negated) != bool(b.negated):
+        negated, other = (a, b) if a.negated else (b, a)
+        return ANY in negated.negated or any(ch in other.hanzi for ch in negated.negated)
+    if not (a.negated < b.negated or b.negated < a.negated):
+        return False  # the same negations, or each its own wording ("不腻" / "不油腻")
+    fewer, more = (a, b) if a.negated < b.negated else (b, a)
+    return any(ch in fewer.hanzi for ch in more.negated - fewer.negated)
 
 
 _A_NOT_A = re.compile(rf"([{_CJK}])[不没]\1")
@@ -459,8 +466,13 @@ _CLAUSE_OPENERS = frozenset({"and", "but", "so", "then", "also", "ok", "okay", "
 
 
 def _focus(lowered: str) -> frozenset[str]:
-    """What a question about a problem wants: its cause, its remedy (``lexicon.FOCUS``)."""
-    return frozenset(name for name, pattern in lx.FOCUS.items() if pattern.search(lowered))
+    """What a question wants: a problem's cause or remedy, an action's consequence or
+    procedure (``lexicon.FOCUS``). A remedy is a procedure too ("tips to stop X" / "how
+    do I keep X from...")."""
+    found = {name for name, pattern in lx.FOCUS.items() if pattern.search(lowered)}
+    if "remedy" in found:
+        found.add("procedure")
+    return frozenset(found)
 
 
 def _aspects(text: str) -> frozenset[str]:

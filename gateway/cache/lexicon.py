@@ -800,6 +800,13 @@ FOCUS: dict[str, re.Pattern[str]] = {
         r"|(?:处理|解决)(?:方法|办法)"
     ),
     "symptom": re.compile(r"\bsigns? of\b|\bsymptoms?\b|症状|征兆"),
+    # What follows an action against how to do it: "what happens after I report an
+    # account" / "how do I report an account". A remedy is a way to do something too.
+    "consequence": re.compile(r"\bwhat (?:happens|will happen)\b|\bconsequences?\b"),
+    "procedure": re.compile(
+        r"\bhow (?:do|can|should|would) (?:i|you|we|one) (?!know\b|tell\b)\w+|\bhow to\b"
+        r"|\bsteps? to\b|\bwhat (?:should|do|can) i do\b|\bwhat to do\b"
+    ),
 }
 
 # Abbreviations whose full stop does not end a sentence ("Dr. Okafor" is a name).
