@@ -252,7 +252,7 @@ def test_the_verifier_judges_english_rewordings_below_the_threshold(
     assert reworded.headers["x-gateway-cache"] == "semantic"
     assert reworded.headers["x-gateway-cache-threshold"] == f"{0.86 - verifier.MARGIN:.4f}"
     assert float(reworded.headers["x-gateway-cache-similarity"]) < 0.86  # below: verified
-    related = "Why does my Wi-Fi password keep changing?"
+    related = "Is it safe to change my Wi-Fi password?"  # the guard lets it through
     refused = ask(cached.url, chat(related, seed=seed))
     assert refused.headers["x-gateway-cache"] == "miss"
     assert refused.headers["x-gateway-cache-refused"].startswith("verifier; similarity=")
