@@ -7,7 +7,6 @@ Features of each cached query are computed once, when its record enters the inde
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -60,17 +59,8 @@ class SemanticIndex:
         self._cjk_overlap = not getattr(embedder, "multilingual", False)
 
     async def embed(self, text: str) -> Query:
-        """The query's vector and its features, the features read here while the
-        model embeds on its own thread (or in the model host): a local model releases
-        the GIL, so the two overlap on a second core."""
-        embedding = asyncio.ensure_future(self.embedder.embed(text))
-        await asyncio.sleep(0)  # the model starts before the features are read
-        try:
-            features = agreement.features(text)
-        except BaseException:
-            embedding.cancel()
-            raise
-        return Query(text, await embedding, features)
+        vector = await self.embedder.embed(text)
+        return Query(text, vector, agreement.features(text))
 
     def floor(self, query: Query, threshold: float, use_guard: bool) -> float:
         """The similarity a candidate needs for ``query``: ``threshold``, less the
