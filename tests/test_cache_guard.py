@@ -174,7 +174,7 @@ MUST_DIFFER = [
     (
         "How do I undo a git commit without losing my changes?",
         "How do I undo a git commit?",
-        "swap",
+        "scope",  # a qualifier after the same words (a minimal pair too)
     ),
     # Chinese: the subjects are opposite sides of a relation; a refusal or a loss is a
     # problem with the thing (2026-12-06).
@@ -473,6 +473,17 @@ def test_negations_read_by_what_they_mean(text: str, negated: bool) -> None:
         ("how do I cancel my gym membership", "what happens if I cancel my gym membership", "question"),
         ("why does my bike chain keep slipping", "how to replace a bike chain", "question"),
         ("tips to stop my glasses fogging up", "how do I keep my glasses from fogging up", None),
+        # After blind24's scoring: a qualifier added word for word narrows the question,
+        # and "X but not Y" / "not X and not Y" contrast in English too.
+        ("best running shoes", "best running shoes for flat feet", "scope"),
+        ("how to clean a cast iron pan", "how to clean a cast iron pan after cooking eggs", "scope"),
+        (
+            "the light is blinking but the wifi is not working",
+            "the light is not blinking and the wifi is not working",
+            "negation",
+        ),
+        ("why isn't my oven heating up", "oven not heating up, why", None),
+        ("my parcel says delivered but i never got it", "says delivered but there's no parcel", None),
     ],
 )  # fmt: skip
 def test_equivalent_wordings_agree_and_contrasts_do_not(a: str, b: str, rule: str | None) -> None:

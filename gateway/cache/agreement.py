@@ -13,6 +13,8 @@ served, the query and the cached prompt must agree on:
   paying" and "without losing" negate nothing, "on an empty stomach" does);
 - polarity: no axis on which one says one pole and the other the opposite pole
   (enable/disable, add/remove, 打开/关闭; see ``lexicon``);
+- scope: the same quantifiers and time frames, and neither question the other word for
+  word with a qualifier after it ("best shampoo" / "best shampoo for curly hair");
 - direction: no term that is a source in one and a destination in the other
   (from X to Y, X → Y, 从X到Y, 把X改到Y);
 - aspect (Chinese): the same aspect asked about, price, time, requirements...
@@ -262,6 +264,8 @@ def agree(a: Features, b: Features) -> str | None:
         return "scope"
     if a.when and b.when and a.when != b.when:  # "this weekend" / "today"
         return "scope"
+    if _narrowed(a.units, b.units) or _narrowed(b.units, a.units):
+        return "scope"
     if a.problem != b.problem:
         return "problem"
     if (a.asks and b.asks and not a.asks & b.asks) or (a.form and b.form and a.form != b.form):
@@ -282,6 +286,19 @@ def agree(a: Features, b: Features) -> str | None:
     if _reordered(a, b) or _exchanged(a.units, b.units, changes):
         return "order"
     return None
+
+
+def _narrowed(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """``long`` is ``short`` word for word with a qualifier after it ("best shampoo" /
+    "best shampoo for curly hair"): a narrower question. No paraphrase among the
+    development pairs has that shape; 17 different questions do."""
+    n = len(short)
+    return (
+        0 < n < len(long)
+        and long[:n] == short
+        and long[n] in lx.QUALIFIERS_EN
+        and any(_is_content(unit) for unit in long[n + 1 :])
+    )
 
 
 def _parties_swapped(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
@@ -353,10 +370,11 @@ def similarity(cosine: float, a: Features, b: Features, lexical_cjk: bool = True
 
 
 def _negated(lower: list[str], text: str) -> frozenset[str]:
-    """What a text negates: ``ANY`` for an English negation; for a Chinese one the
-    character it negates (睡不着: 着, 没锁上: 锁, 不够: 够), ``ANY`` for a modal (不能,
-    不可以, 没有, 不需要: "可以" and "不能" contrast whatever their wording) or 别.
-    Empty: not negated."""
+    """What a text negates: for an English negation ``ANY`` and the stem of each word
+    negated ("is not heating": heat); for a Chinese one the character it negates (睡不着:
+    着, 没锁上: 锁, 不够: 够), ``ANY`` for a modal (不能, 不可以, 没有, 不需要: "可以" and
+    "不能" contrast whatever their wording) or 别. Empty: not negated."""
+    negated: set[str] = set()
     for i, t in enumerate(lower):
         following = lower[i + 1] if i + 1 < len(lower) else ""
         if t in lx.NEGATIONS_EN or t.endswith("n't"):
@@ -364,10 +382,13 @@ def _negated(lower: list[str], text: str) -> frozenset[str]:
                 continue  # "won't stop running": it keeps running
             if t in ("without", "no") and _object(lower, i) in lx.COST_WORDS_EN:
                 continue  # "without paying", "at no cost": for free ("don't pay" negates)
-            if t not in ("without", "not") or _stem(following) not in lx.LOSS_VERBS_EN:
-                return _ANY  # "without losing my changes" keeps them: not a negation
+            if t in ("without", "not") and _stem(following) in lx.LOSS_VERBS_EN:
+                continue  # "without losing my changes" keeps them: not a negation
+            negated.update((ANY, _negated_word(lower, i)))
         elif t == "empty" and (following == "stomach" or _after(lower, i, lx.EMPTY_AFTER_EN)):
-            return _ANY  # "on an empty stomach": without eating; "is empty": has none
+            negated.add(ANY)  # "on an empty stomach": without eating; "is empty": has none
+    if negated:
+        return frozenset(negated)  # "": a negated word not found, which no other matches
     if text.isascii():
         return frozenset()
     masked = _A_NOT_A.sub("", text)  # 收不收, 有没有: a question form, not a negation
@@ -383,13 +404,27 @@ def _negated(lower: list[str], text: str) -> frozenset[str]:
     )
 
 
-def _object(lower: list[str], i: int) -> str:
+_ARTICLES = frozenset(["a", "an", "any", "extra", "additional", "getting", "being"])
+_ADVERBS = frozenset(
+    ["be", "been", "being", "even", "really", "yet", "always", "ever", "quite", "a", "an", "the"]
+)
+
+
+def _object(lower: list[str], i: int, skip: frozenset[str] = _ARTICLES) -> str:
     """The word a negation at ``i`` governs, past an article or a passive's auxiliary
-    ("without a fee", "without getting charged")."""
-    for word in lower[i + 1 : i + 3]:
-        if word not in ("a", "an", "any", "extra", "additional", "getting", "being"):
+    ("without a fee", "without getting charged"; ``skip``)."""
+    for word in lower[i + 1 : i + 4]:
+        if word not in skip:
             return word
     return ""
+
+
+def _negated_word(lower: list[str], i: int) -> str:
+    """The stem of the content word right after a negation ("is not even heating":
+    heat, "without an iron": iron), or "" ("hasn't my order arrived": the subject comes
+    first)."""
+    word = _object(lower, i, _ADVERBS)
+    return _stem(word) if _is_content(word) else ""
 
 
 def _after(lower: list[str], i: int, words: frozenset[str]) -> bool:
@@ -414,7 +449,7 @@ def _contrasted(a: Features, b: Features) -> bool:
     if not (a.negated < b.negated or b.negated < a.negated):
         return False  # the same negations, or each its own wording ("不腻" / "不油腻")
     fewer, more = (a, b) if a.negated < b.negated else (b, a)
-    return any(ch in fewer.hanzi for ch in more.negated - fewer.negated)
+    return any(x in fewer.hanzi or x in fewer.words for x in more.negated - fewer.negated)
 
 
 _A_NOT_A = re.compile(rf"([{_CJK}])[不没]\1")

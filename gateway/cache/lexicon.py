@@ -198,6 +198,12 @@ LOSS_VERBS_EN = frozenset(
     ["los", "lose", "delet", "delete", "eras", "erase", "wip", "wipe", "ruin", "damag",
      "damage", "break"]
 )  # fmt: skip
+# Words that open a qualifier narrowing a question: "best shampoo" / "best shampoo for
+# curly hair", "tips for better sleep" / "... when working night shifts".
+QUALIFIERS_EN = frozenset(
+    ["for", "when", "while", "during", "if", "on", "in", "with", "without", "as", "after",
+     "before", "at", "by", "under", "over", "from", "using", "via"]
+)  # fmt: skip
 # "won't stop running" = "keeps running", "never stops spinning": a negated stop is none.
 CONTINUE_VERBS_EN = frozenset(["stop", "stops", "stopping", "quit", "quits"])
 # "without paying", "at no cost", "without a penalty" say "for free", "penalty free": a
