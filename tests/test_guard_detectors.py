@@ -244,6 +244,12 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("the study guide is on the docs server at 10.2.3.4", "IP_ADDRESS"),
         ("Budget line 3.2.1.14 (travel) is overspent", None),  # blind23, once scored
         ("报销凭证号 6.12.3.40 已作废", None),
+        # blind24's (after its scoring): a lab sample, a table, a bookshelf.
+        ("Sample 14.2.7.9 was sent back to the lab", None),
+        ("数据见表 3.2.1.4", None),
+        ("那本书在书架 4.12.3.1 上", None),
+        ("ping 结果表示 10.0.0.1 不通", "IP_ADDRESS"),  # 表示 is no table
+        ("路由表里 10.8.0.0 的下一跳是哪", "IP_ADDRESS"),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

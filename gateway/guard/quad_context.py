@@ -62,8 +62,10 @@ _OTHER_EN = (
     "measurement|chest|waist|hips|height|code|gps|batch|departures|departure|"
     "identifier|asn|marks|exam|exams|mib|oid|invoice|invoices|inventory|asset|least|newer|"
     "bios|position|slot|software|ledger|aisle|shelf|chart|charts|guide|guides|textbook|"
-    "syllabus|budget|voucher"
+    "syllabus|budget|voucher|sample|samples|specimen"
 )
+# 表 is a table (见表 3.2.1.4), not a list (列表), a routing table (路由表), a meter or a watch
+# (电表, 水表, 手表), nor in 表示, 代表, 表面...
 _OTHER_ZH = (
     "版本|固件|升级|升到|回滚|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码|"
     "型号|货号|条款|标题|提纲|目录|步骤|数列|彩票|比分|比例|配方|温度|分段|等差|公差|档案|"
@@ -71,7 +73,7 @@ _OTHER_ZH = (
     "序列号|更新后|更新了|双色球|大乐透|开奖|得分|记分|分数|成绩|经度|纬度|度分秒|坐标|批次号|批次|批号|"
     "血压|身高|体重|测量|分拣码|面单|房卡|定理|公式|三围|胸围|腰围|箱号|单号|取件码|提货码|"
     "取货码|文号|排名|名次|门牌|配件|图纸|序号|印着|刻着|安装|及以上|或更高|公告|大纲|知识点|"
-    "任务|位置|槽位|科目|库位|货位|凭证|(?<![发出])版(?![权面])"
+    "任务|位置|槽位|科目|库位|货位|凭证|书架|(?<![由A-Za-z代发手电水列])表(?![示面达明扬态单])|(?<![发出])版(?![权面])"
 )
 _WORDS_EN = {
     **dict.fromkeys(_NETWORK_EN.split("|"), True),
