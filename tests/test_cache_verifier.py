@@ -194,3 +194,17 @@ def test_the_pair_model_is_exported_again_when_its_weights_change(
     weights.write_bytes(weights.read_bytes() + b"\0")
     assert not export_onnx.is_pair_exported(minilm_dir, weights)
     assert not export_onnx.is_pair_exported(tmp_path, verifier.WEIGHTS)  # nothing there
+
+
+def test_a_minilm_pair_model_can_keep_some_of_its_layers() -> None:
+    """``train_verifier.py --layers`` and the export cut MiniLM alike; the kept layers
+    are the packaged ones, in order (how the four-layer verifier was tried)."""
+    full = export_onnx.minilm_classifier()
+    cut = export_onnx.minilm_classifier([0, 2])
+    assert len(cut.bert.encoder.layer) == cut.config.num_hidden_layers == 2
+    kept = cut.state_dict()
+    for new, old in ((0, 0), (1, 2)):
+        name = "bert.encoder.layer.{}.output.dense.weight"
+        assert np.array_equal(
+            kept[name.format(new)].numpy(), full.state_dict()[name.format(old)].numpy()
+        )
