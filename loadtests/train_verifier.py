@@ -27,7 +27,8 @@ gateway rebuilds the pair model from the packaged weights plus these at export t
 
 Needs torch and transformers (the ``cache`` extra); about 30 minutes on 2 cores.
 ``--from-model DIR``: compress a model already fine-tuned (saved with
-``save_pretrained``) instead of training.
+``save_pretrained``) instead of training. ``--layers 0 1 2 3``: MiniLM cut to those
+encoder layers (the export cuts it alike; four were tried and not kept: docs/cache.md).
 """
 
 from __future__ import annotations

@@ -404,13 +404,13 @@ def _negated(lower: list[str], text: str) -> frozenset[str]:
     )
 
 
-_ARTICLES = frozenset(["a", "an", "any", "extra", "additional", "getting", "being"])
-_ADVERBS = frozenset(
+_BEFORE_OBJECT = frozenset(["a", "an", "any", "extra", "additional", "getting", "being"])
+_BEFORE_NEGATED = frozenset(
     ["be", "been", "being", "even", "really", "yet", "always", "ever", "quite", "a", "an", "the"]
 )
 
 
-def _object(lower: list[str], i: int, skip: frozenset[str] = _ARTICLES) -> str:
+def _object(lower: list[str], i: int, skip: frozenset[str] = _BEFORE_OBJECT) -> str:
     """The word a negation at ``i`` governs, past an article or a passive's auxiliary
     ("without a fee", "without getting charged"; ``skip``)."""
     for word in lower[i + 1 : i + 4]:
@@ -423,7 +423,7 @@ def _negated_word(lower: list[str], i: int) -> str:
     """The stem of the content word right after a negation ("is not even heating":
     heat, "without an iron": iron), or "" ("hasn't my order arrived": the subject comes
     first)."""
-    word = _object(lower, i, _ADVERBS)
+    word = _object(lower, i, _BEFORE_NEGATED)
     return _stem(word) if _is_content(word) else ""
 
 

@@ -188,10 +188,10 @@ def _pair_base(base: str, keep: list[int] | None, tokenizer: Path) -> tuple[Any,
 def minilm_classifier(keep: list[int] | None = None) -> Any:
     """The packaged MiniLM as a one-logit ``BertForSequenceClassification`` (its head
     new), cut to the encoder layers ``keep`` (all six when None)."""
+    source_dir = _package().get_model_path()  # first: a missing extra is one clear line
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    source_dir = _package().get_model_path()
     model = AutoModelForSequenceClassification.from_pretrained(str(source_dir), num_labels=1)
     if keep is not None:
         layers = model.bert.encoder.layer
