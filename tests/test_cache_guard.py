@@ -470,6 +470,7 @@ def test_negations_read_by_what_they_mean(text: str, negated: bool) -> None:
         ("Is shipping free for members?", "Is shipping not free for members?", "negation"),
         ("Can I take ibuprofen with food?", "Can I take ibuprofen on an empty stomach?", "negation"),
         ("护照有效期是几年", "护照过期了怎么换", "aspect"),
+        ("角磨机是用来干什么的", "角磨机应该怎么用", "aspect"),  # what it is for / how
         ("how do I cancel my gym membership", "what happens if I cancel my gym membership", "question"),
         ("why does my bike chain keep slipping", "how to replace a bike chain", "question"),
         ("tips to stop my glasses fogging up", "how do I keep my glasses from fogging up", None),
@@ -506,6 +507,15 @@ def test_equivalent_wordings_agree_and_contrasts_do_not(a: str, b: str, rule: st
         ("电脑开不了机但是电源灯亮", "电脑开不了机而且电源灯也不亮", True),
         ("腰不好适合什么运动", "腰不好不适合什么运动", True),
         ("快递显示签收了但我没收到", "快递说已签收可我没拿到", False),
+        # Each negating what the other says, and 没有 negating its own word (blind26's,
+        # after its scoring).
+        ("电脑风扇不转但是屏幕有显示", "电脑风扇在转但是屏幕没有显示", True),
+        ("离婚没签协议,有房子的话怎么分", "离婚没签协议,没有房子的话怎么分", True),
+        (
+            "why does the dryer heat when the drum isn't turning",
+            "why does the dryer not heat when the drum is turning",
+            True,
+        ),
         ("红烧肉怎么做才不腻", "做红烧肉怎样才能吃起来不油腻", False),
     ],
 )

@@ -398,10 +398,15 @@ def _negated(lower: list[str], text: str) -> frozenset[str]:
     for phrase, _, _ in lx.POLARITY_ZH:  # 不含 is a polarity, compared as one
         if phrase[0] in lx.NEGATION_CHARS_ZH:
             masked = masked.replace(phrase, "")
-    return frozenset(
-        ANY if not m.group(2) or m.group(1) == "别" or m.group(2) in lx.MODALS_ZH else m.group(2)
-        for m in _NEGATED_ZH.finditer(masked)
-    )
+    found: set[str] = set()
+    for m in _NEGATED_ZH.finditer(masked):
+        negation, char, after = m.groups()
+        modal = bool(char) and char in lx.MODALS_ZH
+        if char and negation != "别" and not modal:
+            found.add(char)
+        else:  # a modal negates what follows it too: 没有风 negates 风 (for _crossed)
+            found.update((ANY, after) if modal and after else (ANY,))
+    return frozenset(found)
 
 
 _BEFORE_OBJECT = frozenset(["a", "an", "any", "extra", "additional", "getting", "being"])
@@ -434,7 +439,8 @@ def _after(lower: list[str], i: int, words: frozenset[str]) -> bool:
 
 ANY = "*"
 _ANY = frozenset(ANY)
-_NEGATED_ZH = re.compile(rf"([{lx.NEGATION_CHARS_ZH}])([{_CJK}])?")
+# The negation, the character it negates, and (looked at, not taken) the one after it.
+_NEGATED_ZH = re.compile(rf"([{lx.NEGATION_CHARS_ZH}])([{_CJK}])?(?:(?=([{_CJK}])))?")
 
 
 def _contrasted(a: Features, b: Features) -> bool:
@@ -447,9 +453,29 @@ def _contrasted(a: Features, b: Features) -> bool:
         negated, other = (a, b) if a.negated else (b, a)
         return ANY in negated.negated or any(ch in other.hanzi for ch in negated.negated)
     if not (a.negated < b.negated or b.negated < a.negated):
-        return False  # the same negations, or each its own wording ("不腻" / "不油腻")
+        return _crossed(a, b)  # the same negations, or each its own wording ("不腻" / "不油腻")
     fewer, more = (a, b) if a.negated < b.negated else (b, a)
     return any(x in fewer.hanzi or x in fewer.words for x in more.negated - fewer.negated)
+
+
+def _crossed(a: Features, b: Features) -> bool:
+    """Each negates something the other says outright: "外机不转但是内机有风" / "外机在转但是
+    内机没有风", "X works but Y doesn't" / "X doesn't work but Y does"."""
+    return any(_said(x, b) for x in a.negated - b.negated) and any(
+        _said(x, a) for x in b.negated - a.negated
+    )
+
+
+def _said(unit: str, f: Features) -> bool:
+    """``unit`` stands in ``f`` with no negation just before it."""
+    return any(
+        u == unit and not any(_negation_unit(p) for p in f.units[max(0, i - 2) : i])
+        for i, u in enumerate(f.units)
+    )
+
+
+def _negation_unit(unit: str) -> bool:
+    return unit in lx.NEGATIONS_EN or unit in lx.NEGATION_CHARS_ZH
 
 
 _A_NOT_A = re.compile(rf"([{_CJK}])[不没]\1")

@@ -493,6 +493,7 @@ ASPECTS_ZH: dict[str, re.Pattern[str]] = {
     "precautions": re.compile(r"要注意|注意事项|注意什么|注意哪些|留意"),
     "features": re.compile(
         r"(?:什么|哪些|啥)(?:功能|权益|好处|特权|作用|用处)|有什么用|有啥用|干什么用|用途"
+        r"|用来干(?:什么|啥|嘛)|是干(?:什么|啥|嘛)的"
     ),
     "consequence": re.compile(r"会怎样|会怎么样|(?:什么|啥|哪些)(?:后果|影响)|副作用|不良反应"),
     "symptoms": re.compile(r"症状|征兆|前兆|(?:什么|哪些|啥)表现"),
