@@ -250,6 +250,11 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("那本书在书架 4.12.3.1 上", None),
         ("ping 结果表示 10.0.0.1 不通", "IP_ADDRESS"),  # 表示 is no table
         ("路由表里 10.8.0.0 的下一跳是哪", "IP_ADDRESS"),
+        # blind26's (after its scoring): a plural host word after "build", a line break
+        # before the quad, a test server, a seat.
+        ("# hosts of the build workers\n10.0.3.7   ci.internal", "IP_ADDRESS"),
+        ("100.101.2.3 这台正式服今晚停机", "IP_ADDRESS"),
+        ("座位号 2.0.1.7 在三楼", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -102,14 +102,14 @@ _HOST_WORDS = (
 _LINK = r"(?:\s+(?:is|was|at|from|to|of|now|on|stays at|still at)\b|从|在|为|是)?"
 _VERSION_BEFORE = re.compile(
     rf"(?i)(?:(?<![A-Za-z])(?:{_VERSION_NOUNS_EN})(?![A-Za-z])\.?"
-    rf"(?:\s+(?!(?:{_HOST_WORDS})\b)[a-z]+)?"
+    rf"(?:\s+(?!(?:{_HOST_WORDS})s?\b)[a-z]+)?"
     rf"|(?<![A-Za-z])(?:{_VERSION_VERBS_EN})(?![A-Za-z])\.?"
     rf"|(?-i:(?<=[a-z])Version)|[_-]version"  # a key or tag: <AssemblyVersion>, app_version=
     rf"|(?-i:(?<![A-Za-z])EC(?:\s+number)?)"  # an enzyme: EC 3.4.21.4
     rf"|(?:版本号?|固件|内核|驱动|补丁|病毒库)(?:(?!{_HOST_WORDS})[\u4e00-\u9fff]){{0,4}}"
     rf"|[\u4e00-\u9fff]版"  # an edition: 电脑版, 专业版
     rf"|§|升级到?|升到|降级到?|第)"
-    rf"{_LINK}[^\w\n,;\uff0c\uff1b\u3002]{{0,4}}$"  # a comma ends the clause: "2.5版本上线之后, X"
+    rf"{_LINK}[^\w\n,;\uff0c\uff1b\u3002]{{0,4}}\Z"  # a comma ends the clause: "2.5版本上线之后, X"
 )
 _GLUED = frozenset(string.ascii_letters + "_-")
 _WORD_BEFORE = re.compile(r"[A-Za-z]+$")
