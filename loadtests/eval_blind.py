@@ -110,9 +110,8 @@ CACHE_SETS = {
 # blind12: b6bc047, blind13 and blind14 together: 750c21d, blind15: d94a2d5, blind16:
 # 0771168, blind17 and blind18 together: b90d32a, blind19: 076b91f, blind20: e5e4d58,
 # blind21: 09e02d2, blind22: e236b99, blind23: 4f48cee, blind24: c4507c7, blind25:
-# 4ff67d8, blind26: e44cd2d); write a new
-# set, add it here (its IP texts follow), point HELD_OUT at it and freeze it before
-# tuning again.
+# 4ff67d8, blind26: e44cd2d); write a new set, add it here (its IP texts follow), point
+# HELD_OUT at it and freeze it before tuning again.
 HELD_OUT: tuple[str, ...] = ()  # several are scored each and pooled
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 

@@ -303,19 +303,17 @@ def fit(
 def save(
     model: Any,
     out: Path,
-    base: dict[str, Any] | None = None,
+    base: dict[str, Any],
     new: tuple[str, ...] = ("classifier.",),
     header: dict[str, Any] | None = None,
 ) -> None:
-    """What fine-tuning changed from ``base`` (a state dict; MiniLM's by default),
-    compressed (module docstring), float16. Parts that start with ``new`` have no
+    """What fine-tuning changed from ``base`` (the packaged model's state dict, cut to
+    the layers kept), compressed (module docstring), float16. Parts that start with ``new`` have no
     pretrained value (the head) and ship whole; ``header`` arrays go in as they are
     (``export_onnx.BASE_KEY``, ``LAYERS_KEY``)."""
     import numpy as np
     import torch
 
-    if base is None:
-        base = minilm_classifier(list(LAYERS)).state_dict()
     tensors: dict[str, Any] = dict(header or {})
     with torch.no_grad():
         for name, weight in model.state_dict().items():

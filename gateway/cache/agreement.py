@@ -438,7 +438,6 @@ def _after(lower: list[str], i: int, words: frozenset[str]) -> bool:
 
 
 ANY = "*"
-_ANY = frozenset(ANY)
 # The negation, the character it negates, and (looked at, not taken) the one after it.
 _NEGATED_ZH = re.compile(rf"([{lx.NEGATION_CHARS_ZH}])([{_CJK}])?(?:(?=([{_CJK}])))?")
 
