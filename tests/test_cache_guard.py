@@ -471,6 +471,9 @@ def test_negations_read_by_what_they_mean(text: str, negated: bool) -> None:
         ("Can I take ibuprofen with food?", "Can I take ibuprofen on an empty stomach?", "negation"),
         ("护照有效期是几年", "护照过期了怎么换", "aspect"),
         ("角磨机是用来干什么的", "角磨机应该怎么用", "aspect"),  # what it is for / how
+        ("空气净化器一般能用几年", "空气净化器多久要换一次滤网", "aspect"),  # how long / often
+        ("热水器的保养周期是多久", "热水器多长时间保养一回", None),  # both how often
+        ("烫发以后要隔多久才能洗头", "烫完头发多久能洗头", None),  # a wait, not how often
         ("how do I cancel my gym membership", "what happens if I cancel my gym membership", "question"),
         ("why does my bike chain keep slipping", "how to replace a bike chain", "question"),
         ("tips to stop my glasses fogging up", "how do I keep my glasses from fogging up", None),

@@ -536,8 +536,12 @@ def _focus(lowered: str) -> frozenset[str]:
 
 
 def _aspects(text: str) -> frozenset[str]:
-    """The aspects a Chinese question asks about (``lexicon.ASPECTS_ZH``)."""
-    return frozenset(name for name, pattern in lx.ASPECTS_ZH.items() if pattern.search(text))
+    """The aspects a Chinese question asks about (``lexicon.ASPECTS_ZH``); one that asks
+    how often asks no "time" besides (多久 in 多久换一次)."""
+    found = {name for name, pattern in lx.ASPECTS_ZH.items() if pattern.search(text)}
+    if "frequency" in found:
+        found.discard("time")
+    return frozenset(found)
 
 
 def _form(text: str) -> str:
