@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 from pathlib import Path
 
@@ -208,3 +209,18 @@ def test_a_minilm_pair_model_can_keep_some_of_its_layers() -> None:
         assert np.array_equal(
             kept[name.format(new)].numpy(), full.state_dict()[name.format(old)].numpy()
         )
+
+
+def test_the_chinese_training_pairs_ask_one_action_other_ways() -> None:
+    """``train_verifier_zh.aspect_pairs``: a how-to question against its action's cost,
+    time, frequency… (negatives) and two wordings of one of them (positives); no other
+    question makes any."""
+    from loadtests.train_verifier_zh import aspect_pairs
+
+    texts = ["护照怎么续签", "猫咪不吃东西怎么办", "护照有效期是几年"] * 40
+    pairs = aspect_pairs(texts, random.Random(0))
+    assert {same for _, _, same in pairs} == {0.0, 1.0}
+    for first, second, same in pairs:
+        assert "护照" in first and "续签" in first and "护照" in second and "续签" in second
+        if not same:
+            assert "护照怎么续签" in (first, second)
