@@ -537,10 +537,13 @@ def _focus(lowered: str) -> frozenset[str]:
 
 def _aspects(text: str) -> frozenset[str]:
     """The aspects a Chinese question asks about (``lexicon.ASPECTS_ZH``); one that asks
-    how often asks no "time" besides (多久 in 多久换一次)."""
+    how often asks no "time" besides (多久 in 多久清洗一次), unless what recurs is a
+    replacement: how long the thing lasts (多久换一次 / 用几年要换)."""
     found = {name for name, pattern in lx.ASPECTS_ZH.items() if pattern.search(text)}
     if "frequency" in found:
         found.discard("time")
+        if lx.REPLACING_ZH.search(text):
+            found = (found - {"frequency"}) | {"time"}
     return frozenset(found)
 
 

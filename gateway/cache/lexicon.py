@@ -483,11 +483,11 @@ ASPECTS_ZH: dict[str, re.Pattern[str]] = {
         r"|周期|有效期(?![满届到过已])|时长|多长|时间是?多少|哪天|哪一天|截止|几个星期|几周|几个月"
         r"|几年|多少年|多大|几岁|频率|几月份?|哪个月|时间表"
     ),
-    # How often, not how long: 多久清洗一次 / 能用几年 ("time" gives way, ``agreement``).
+    # How often, not how long: 多久清洗一次 / 能用几年 ("time" gives way, ``agreement``;
+    # but how often a thing is replaced is how long it lasts: ``REPLACING_ZH``).
     "frequency": re.compile(
         r"(?:多久|多长时间|几天|几周|几个月|几年|多少天)[^,。?!、\uff0c\uff1f\uff01]{0,6}[一1][次回]"
         r"|频率|(?<!回本)(?<!生长)周期|每隔|隔(?:多久|多长时间|几[天周个年])(?!才)"
-        r"|(?:多久|多长时间)[^,。?!、\uff0c\uff1f\uff01]{0,4}换一"
     ),
     "needs": re.compile(
         r"(?:什么|哪些|啥)(?:材料|资料|证件|文件|手续|东西)|条件|需要什么|(?:准备|带)(?:什么|哪些|啥)"
@@ -507,6 +507,8 @@ ASPECTS_ZH: dict[str, re.Pattern[str]] = {
         r"(?:吃|用|打|抹|涂)(?:什么|哪些|啥|哪种)(?:药|药膏)|怎么治|如何治|治疗"
     ),
 }
+# Replacing a thing: 床垫多久换一次 asks how long a mattress lasts (床垫用几年需要更换).
+REPLACING_ZH = re.compile(r"换")
 # Poles that a word list cannot spell: who lends to whom (找亲戚借钱 / 借钱给亲戚).
 POLARITY_PATTERNS_ZH: tuple[tuple[re.Pattern[str], str, int], ...] = (
     (re.compile(r"[向找跟问][^\uff0c\u3002\uff1f\uff01,.?!给]{1,4}借(?!给)"), "lend", 0),
