@@ -216,8 +216,9 @@ COST_WORDS_EN = frozenset(
 # negation word.
 EMPTY_AFTER_EN = frozenset(["is", "are", "was", "were", "be", "been", "an"])
 NEGATION_CHARS_ZH = "不没无未别非勿莫"
-# A negated modal or 有 contrasts with any positive wording of it (可以 / 不能, 有 / 没有).
-MODALS_ZH = "能可会要用行准许让给是需必该应得肯敢有"
+# A negated modal, 有 or 在 contrasts with any positive wording of it (可以 / 不能, 有 / 没有,
+# 试用期内 / 不在试用期内).
+MODALS_ZH = "能可会要用行准许让给是需必该应得肯敢有在"
 # Compounds in which those characters do not negate the sentence.
 NOT_NEGATION_ZH = (
     "非常",
