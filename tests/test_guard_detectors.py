@@ -255,6 +255,10 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("# hosts of the build workers\n10.0.3.7   ci.internal", "IP_ADDRESS"),
         ("100.101.2.3 这台正式服今晚停机", "IP_ADDRESS"),
         ("座位号 2.0.1.7 在三楼", None),
+        # blind27's (after its scoring): a ledger account, a delivery route, an encoder.
+        ("Charge the printer toner to GL account 5.2.14.100", None),
+        ("这条线路代码 3.12.4.8 的车每天两班", None),
+        ("编码器推流到 239.1.1.10 后收不到画面", "IP_ADDRESS"),  # 编码器 names no code
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),
