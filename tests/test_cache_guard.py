@@ -483,6 +483,9 @@ def test_negations_read_by_what_they_mean(text: str, negated: bool) -> None:
         # and "X but not Y" / "not X and not Y" contrast in English too.
         ("best running shoes", "best running shoes for flat feet", "scope"),
         ("how to clean a cast iron pan", "how to clean a cast iron pan after cooking eggs", "scope"),
+        # After blind27's: the same words up to the qualifier, and more after it.
+        ("cheap tent for beach camping", "cheap tent for camping in winter on the beach", "scope"),
+        ("cheap tent for beach camping", "cheap tent for camping on the beach", None),
         (
             "the light is blinking but the wifi is not working",
             "the light is not blinking and the wifi is not working",

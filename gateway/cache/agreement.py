@@ -289,16 +289,19 @@ def agree(a: Features, b: Features) -> str | None:
 
 
 def _narrowed(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
-    """``long`` is ``short`` word for word with a qualifier after it ("best shampoo" /
-    "best shampoo for curly hair"): a narrower question. No paraphrase among the
-    development pairs has that shape; 17 different questions do."""
+    """``long`` is a narrower question: ``short`` word for word with a qualifier after it
+    ("best shampoo" / "best shampoo for curly hair"), or the same words up to a qualifier
+    and after it every content word of ``short``'s and more ("… for home recording" /
+    "… for recording acoustic guitar at home"). No paraphrase among the development pairs
+    has either shape; 18 different questions do."""
     n = len(short)
-    return (
-        0 < n < len(long)
-        and long[:n] == short
-        and long[n] in lx.QUALIFIERS_EN
-        and any(_is_content(unit) for unit in long[n + 1 :])
-    )
+    if 0 < n < len(long) and long[:n] == short and long[n] in lx.QUALIFIERS_EN:
+        return any(_is_content(unit) for unit in long[n + 1 :])
+    q = next((i for i, unit in enumerate(short) if i and unit in lx.QUALIFIERS_EN), None)
+    if q is None or long[: q + 1] != short[: q + 1]:
+        return False
+    tail = {unit for unit in short[q + 1 :] if _is_content(unit)}
+    return bool(tail) and tail < {unit for unit in long[q + 1 :] if _is_content(unit)}
 
 
 def _parties_swapped(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
