@@ -473,6 +473,7 @@ def test_negations_read_by_what_they_mean(text: str, negated: bool) -> None:
         ("角磨机是用来干什么的", "角磨机应该怎么用", "aspect"),  # what it is for / how
         ("空气净化器一般能用几年", "空气净化器多久要清洗一次滤网", "aspect"),  # how long / often
         ("牙刷多久换一次比较好", "牙刷一般用几个月需要更换", None),  # a replacement: it lasts
+        ("交换机多久重启一次", "交换机一般能用几年", "aspect"),  # 交换机 replaces nothing
         ("保修期内换屏要钱吗", "不在保修期内换屏要钱吗", "negation"),  # 不在 negates 保 too
         ("热水器的保养周期是多久", "热水器多长时间保养一回", None),  # both how often
         ("烫发以后要隔多久才能洗头", "烫完头发多久能洗头", None),  # a wait, not how often

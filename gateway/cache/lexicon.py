@@ -509,7 +509,7 @@ ASPECTS_ZH: dict[str, re.Pattern[str]] = {
     ),
 }
 # Replacing a thing: 床垫多久换一次 asks how long a mattress lasts (床垫用几年需要更换).
-REPLACING_ZH = re.compile(r"换")
+REPLACING_ZH = re.compile(r"(?<![交兑转])换(?![算])")  # not 交换机, 兑换, 转换, 换算
 # Poles that a word list cannot spell: who lends to whom (找亲戚借钱 / 借钱给亲戚).
 POLARITY_PATTERNS_ZH: tuple[tuple[re.Pattern[str], str, int], ...] = (
     (re.compile(r"[向找跟问][^\uff0c\u3002\uff1f\uff01,.?!给]{1,4}借(?!给)"), "lend", 0),
