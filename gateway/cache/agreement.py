@@ -13,11 +13,11 @@ served, the query and the cached prompt must agree on:
   paying" and "without losing" negate nothing, "on an empty stomach" does);
 - polarity: no axis on which one says one pole and the other the opposite pole
   (enable/disable, add/remove, 打开/关闭; see ``lexicon``);
-- scope: the same quantifiers and time frames, and neither question the other word for
-  word with a qualifier after it ("best shampoo" / "best shampoo for curly hair");
+- scope: the same quantifiers and time frames, and neither question the other narrowed
+  by a qualifier ("best shampoo" / "best shampoo for curly hair"; ``_narrowed``);
 - direction: no term that is a source in one and a destination in the other
   (from X to Y, X → Y, 从X到Y, 把X改到Y);
-- aspect (Chinese): the same aspect asked about, price, time, requirements...
+- aspect (Chinese): the same aspect asked about, price, time, how often, requirements...
   (办护照要花多少钱 / 护照怎么办理); and a problem's cause, its remedy and its symptoms
   are three questions ("what causes hiccups" / "how do I get rid of hiccups" / "what
   are the symptoms of strep throat"), as are how to do something and what follows
