@@ -97,12 +97,13 @@ def aspect_pairs(texts: list[str], rng: random.Random) -> list[tuple[str, str, f
         how = _HOW_ZH.match(text)
         if how is None or how["v"] in _NOT_ACTIONS:
             continue
+        parts = how.groupdict()
         if rng.random() < 0.5:
             frames = rng.choice(_ASPECT_FRAMES[1:])
-            pairs.append((text, rng.choice(frames).format(**how.groupdict()), 0.0))
+            pairs.append((text, rng.choice(frames).format(**parts), 0.0))
         if rng.random() < 0.25:
             first, second = rng.sample(rng.choice(_ASPECT_FRAMES), 2)
-            pairs.append((first.format(**how.groupdict()), second.format(**how.groupdict()), 1.0))
+            pairs.append((first.format(**parts), second.format(**parts), 1.0))
     return [(b, a, same) if rng.random() < 0.5 else (a, b, same) for a, b, same in pairs]
 
 
