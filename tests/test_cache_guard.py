@@ -170,6 +170,9 @@ MUST_DIFFER = [
     ("Is it legal to fish in NY?", "Is it legal to fish in New Jersey?", "name"),
     ("Can I fly from Texas to Ohio?", "Can I fly from OH to TX?", "direction"),
     ("my laptop wont turn on", "my laptop turns on", "negation"),
+    # Opposite grips and thicknesses (2026-12-06, eighth session; new wordings).
+    ("how to loosen a bolt that is rusted", "how to tighten a bolt that is rusted", "polarity"),
+    ("how do I make my gravy thinner", "how do I make my gravy thicker", "polarity"),
     ("Is the warranty valid only in Canada?", "Is the warranty valid worldwide?", "scope"),
     (
         "How do I undo a git commit without losing my changes?",
@@ -526,6 +529,29 @@ def test_equivalent_wordings_agree_and_contrasts_do_not(a: str, b: str, rule: st
             True,
         ),
         ("红烧肉怎么做才不腻", "做红烧肉怎样才能吃起来不油腻", False),
+        # English, both negated and one negates one thing more, a word or not (blind26's,
+        # with a three-layer verifier, 2026-12-06): new wordings.
+        (
+            "what if my card has no balance and is not in my wallet",
+            "what if my card has no balance and is in my wallet",
+            True,
+        ),
+        (
+            "can my landlord evict me without notice if we don't have a lease",
+            "can my landlord evict me without notice if we have a lease",
+            True,
+        ),
+        (
+            "who pays if we don't have insurance and we don't have a contract",
+            "who pays if we don't have insurance and we have a contract",
+            True,
+        ),
+        # ... but "empty" is a state, no extra negation (it had no word of its own).
+        (
+            "can I take aspirin on an empty stomach",
+            "is it ok to take aspirin without eating",
+            False,
+        ),
     ],
 )
 def test_a_chinese_negation_refuses_only_a_contrast(a: str, b: str, refused: bool) -> None:

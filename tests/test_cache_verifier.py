@@ -224,3 +224,41 @@ def test_the_chinese_training_pairs_ask_one_action_other_ways() -> None:
         assert "护照" in first and "续签" in first and "护照" in second and "续签" in second
         if not same:
             assert "护照怎么续签" in (first, second)
+
+
+def test_the_distilled_verifier_learns_the_teachers_answer_where_it_matters() -> None:
+    """``distill_verifier.window_mse``: inside the window the student is pulled to the
+    teacher's logit both ways; beyond an edge only falling short of it counts."""
+    import torch
+
+    from loadtests.distill_verifier import WINDOW, window_mse
+
+    low, high = WINDOW
+    teacher = torch.tensor([high + 5.0, low - 5.0, 2.0])
+    assert window_mse(torch.tensor([high + 1.0, low - 1.0, 2.0]), teacher).item() == 0.0
+    assert window_mse(torch.tensor([high - 1.0, low - 1.0, 2.0]), teacher).item() == (
+        pytest.approx(1 / 3)
+    )
+    assert window_mse(torch.tensor([high, low + 2.0, 3.0]), teacher).item() == (
+        pytest.approx(5 / 3)
+    )
+
+
+def test_the_distilled_verifier_is_taught_on_questions_one_change_apart() -> None:
+    """``distill_verifier.perturbed``: a negation added or dropped, another opening, an
+    opposite, a dropped word or a qualifier; never the text unchanged."""
+    from loadtests.distill_verifier import perturbed, perturbed_pairs
+
+    text = "How do I tighten the chuck on my drill?"
+    rng = random.Random(3)
+    seen = {perturbed(text, rng) for _ in range(300)} - {None}
+    assert text not in seen
+    assert "How do I loosen the chuck on my drill?" in seen  # an opposite
+    assert "How do not I tighten the chuck on my drill?" in seen  # a negation, crude
+    assert any(other.startswith("Can i tighten the chuck") for other in seen)  # an opening
+    assert "How do I tighten chuck on my drill?" in seen  # a word dropped
+    rng = random.Random(0)
+    dropped = {perturbed("what happens if it is not in check", rng) for _ in range(100)}
+    assert "what happens if it is in check" in dropped  # a negation dropped
+    pairs = perturbed_pairs([text, "what is not allowed here"] * 5, random.Random(0))
+    assert pairs and all(a != b and same is None for a, b, same in pairs)

@@ -387,11 +387,12 @@ def _negated(lower: list[str], text: str) -> frozenset[str]:
                 continue  # "without paying", "at no cost": for free ("don't pay" negates)
             if t in ("without", "not") and _stem(following) in lx.LOSS_VERBS_EN:
                 continue  # "without losing my changes" keeps them: not a negation
-            negated.update((ANY, _negated_word(lower, i)))
+            word = _negated_word(lower, i)
+            negated.update((ANY, word if word or "" not in negated else f"#{len(negated)}"))
         elif t == "empty" and (following == "stomach" or _after(lower, i, lx.EMPTY_AFTER_EN)):
             negated.add(ANY)  # "on an empty stomach": without eating; "is empty": has none
     if negated:
-        return frozenset(negated)  # "": a negated word not found, which no other matches
+        return frozenset(negated)  # "", "#2"…: negated words not found, matching none
     if text.isascii():
         return frozenset()
     masked = _A_NOT_A.sub("", text)  # 收不收, 有没有: a question form, not a negation
@@ -457,6 +458,8 @@ def _contrasted(a: Features, b: Features) -> bool:
     if not (a.negated < b.negated or b.negated < a.negated):
         return _crossed(a, b)  # the same negations, or each its own wording ("不腻" / "不油腻")
     fewer, more = (a, b) if a.negated < b.negated else (b, a)
+    if not (a.cjk_share or b.cjk_share) and fewer.negated - {ANY}:
+        return True  # English, a negation more: "… and is not in check" / "… and is in check"
     return any(x in fewer.hanzi or x in fewer.words for x in more.negated - fewer.negated)
 
 

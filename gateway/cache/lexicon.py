@@ -292,6 +292,8 @@ _AXES_EN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("block", "deny", "reject", "decline", "forbid", "prevent", "ban", "refuse", "revoke"),
     ),
     "lock": (("lock", "freeze"), ("unlock", "unfreeze")),
+    "grip": (("tighten", "tight", "tighter"), ("loosen", "loose", "looser")),
+    "thickness": (("thicken", "thick", "thicker"), ("thin", "thinner")),
     "open": (("open",), ("close", "shut")),
     "run": (
         ("start", "begin", "resume", "continue", "reactivate", "unpause"),

@@ -135,20 +135,7 @@ def export_pair_model(out_dir: Path, weights: Path) -> Path:
             keep = [int(i) for i in tuned[LAYERS_KEY]] if LAYERS_KEY in tuned.files else None
             base = str(tuned[BASE_KEY]) if BASE_KEY in tuned.files else "minilm"
             model, write_tokenizer = _pair_base(base, keep, staging / tokenizer_file)
-            state = model.state_dict()
-            for key in tuned.files:
-                name, _, part = key.rpartition(":")
-                if part == "value":
-                    value = torch.from_numpy(tuned[key].astype(np.float32))
-                elif part == "u":  # the change as a low-rank product
-                    u, v = (tuned[f"{name}:{side}"].astype(np.float32) for side in "uv")
-                    value = state.get(name, torch.empty(0)) + torch.from_numpy(u @ v)
-                else:
-                    continue
-                if name not in state or state[name].shape != value.shape:
-                    raise SystemExit(f"{weights}: {name} does not fit {base}")
-                state[name] = value
-        model.load_state_dict(state)
+            apply_change(model, tuned, f"{weights}: {base}")
         model.eval()
         ids = torch.tensor([[0, 7592, 2, 2088, 2]], dtype=torch.long)
         types = torch.zeros_like(ids)
@@ -168,6 +155,28 @@ def export_pair_model(out_dir: Path, weights: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def apply_change(model: Any, tuned: Any, what: str) -> None:
+    """Load a pair model's change (``tuned``: its ``np.load``-ed weights, module
+    docstring of ``export_pair_model``) into ``model``, its base cut to the layers kept."""
+    import numpy as np
+    import torch
+
+    state = model.state_dict()
+    for key in tuned.files:
+        name, _, part = key.rpartition(":")
+        if part == "value":
+            value = torch.from_numpy(tuned[key].astype(np.float32))
+        elif part == "u":  # the change as a low-rank product
+            u, v = (tuned[f"{name}:{side}"].astype(np.float32) for side in "uv")
+            value = state.get(name, torch.empty(0)) + torch.from_numpy(u @ v)
+        else:
+            continue
+        if name not in state or state[name].shape != value.shape:
+            raise SystemExit(f"{what}: {name} does not fit")
+        state[name] = value
+    model.load_state_dict(state)
 
 
 def _pair_base(base: str, keep: list[int] | None, tokenizer: Path) -> tuple[Any, bool]:
