@@ -259,6 +259,9 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("Charge the printer toner to GL account 5.2.14.100", None),
         ("这条线路代码 3.12.4.8 的车每天两班", None),
         ("编码器推流到 239.1.1.10 后收不到画面", "IP_ADDRESS"),  # 编码器 names no code
+        # blind29's (after its scoring): a route code without 代, a courier's depot.
+        ("这趟车的路线码是 7.2.11.3", None),
+        ("The courier depot number 4.18.2.6 is on the label", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -63,12 +63,13 @@ _OTHER_EN = (
     "measurement|chest|waist|hips|height|code|gps|batch|departures|departure|"
     "identifier|asn|marks|exam|exams|mib|oid|invoice|invoices|inventory|asset|least|newer|"
     "bios|position|slot|software|ledger|aisle|shelf|chart|charts|guide|guides|textbook|"
-    "syllabus|budget|voucher|sample|samples|specimen|gl"
+    "syllabus|budget|voucher|sample|samples|specimen|gl|parcel|parcels|courier|depot|"
+    "consignment|shipment"
 )
 # 表 is a table (见表 3.2.1.4), not a list (列表), a routing table (路由表), a meter or a watch
 # (电表, 水表, 手表), nor in 表示, 代表, 表面...
 _OTHER_ZH = (
-    "版本|固件|升级|升到|回滚|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码(?!器)|线路代码|路线代码|"
+    "版本|固件|升级|升到|回滚|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码(?!器)|(?:线路|路线)代?码|"
     "型号|货号|条款|标题|提纲|目录|步骤|数列|彩票|比分|比例|配方|温度|分段|等差|公差|档案|"
     "章节|小节|段落|合同|协议|高尔夫|手册|插件|更新到|规定|规范|标准|练习|习题|模块|游戏|"
     "序列号|更新后|更新了|双色球|大乐透|开奖|得分|记分|分数|成绩|经度|纬度|度分秒|坐标|批次号|批次|批号|"
