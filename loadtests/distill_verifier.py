@@ -6,19 +6,20 @@
 
 The teacher is the six-layer verifier ``train_verifier.py`` trains (``TEACHER``); the
 student is the teacher itself cut to ``--layers``, trained to give the teacher's logit
-(squared error inside ``WINDOW``; beyond its edges only falling short counts), plus a little binary
-cross-entropy toward the pair's label where the pair has one. A verifier trained
-from MiniLM on the labels alone at three or four layers learned the wrong things
+(squared error inside ``WINDOW``; beyond its edges only falling short counts), plus a
+little binary cross-entropy toward the pair's label where the pair has one. A verifier
+trained from MiniLM on the labels alone at three or four layers learned the wrong things
 (docs/cache.md: blind to a changed verb, or refusing plain rewordings); taught by the
-teacher on the same pairs and more, it can learn the teacher's answers instead.
+teacher on the same pairs and more, it learns the teacher's answers instead.
 
 Pairs: the teacher's own training pairs (``train_verifier``: the English development
 pairs less ``VALIDATE`` and the later sets, both orders, surface variants, question-kind
 and verb-swap pairs), the generated pairs twice more with other draws, each how-to
-question with two other openings (``opening_pairs``), and each text
-against its nearest neighbours among the others by the cache's own embedder (the
-candidates a verifier is asked about: the teacher labels them). The cut and margin are
-then chosen on ``VALIDATE``, which neither model saw, as for the teacher.
+question with two other openings (``opening_pairs``), each text against its nearest
+neighbours by the cache's own embedder (the candidates a verifier is asked about), and
+texts against a copy changed in one place (``perturbed_pairs``); the teacher labels the
+pairs that have no label. The cut and margin are then chosen on ``VALIDATE``, which
+neither model saw, as for the teacher.
 
 What ships is the change from the packaged MiniLM cut to the same layers, compressed
 as the teacher's (``train_verifier.save``). Needs torch and transformers (the

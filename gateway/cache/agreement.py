@@ -388,7 +388,9 @@ def _negated(lower: list[str], text: str) -> frozenset[str]:
             if t in ("without", "not") and _stem(following) in lx.LOSS_VERBS_EN:
                 continue  # "without losing my changes" keeps them: not a negation
             word = _negated_word(lower, i)
-            negated.update((ANY, word if word or "" not in negated else f"#{len(negated)}"))
+            if not word and "" in negated:
+                word = f"#{len(negated)}"  # another negated word not found: each counts
+            negated.update((ANY, word))
         elif t == "empty" and (following == "stomach" or _after(lower, i, lx.EMPTY_AFTER_EN)):
             negated.add(ANY)  # "on an empty stomach": without eating; "is empty": has none
     if negated:

