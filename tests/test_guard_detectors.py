@@ -262,6 +262,11 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         # blind29's (after its scoring): a route code without 代, a courier's depot.
         ("这趟车的路线码是 7.2.11.3", None),
         ("The courier depot number 4.18.2.6 is on the label", None),
+        # An outline's headings (blind29's), not hosts listed with their names.
+        ("3.2.1.1 Overview\n3.2.1.2 Research aims\n3.2.1.3 Limits", None),
+        ("10.0.0.1 Gateway\n10.0.0.2 Printer", "IP_ADDRESS"),
+        ("1.1.1.1 Cloudflare\n1.0.0.1 Cloudflare backup", "IP_ADDRESS"),
+        ("2.1.1.1 Overview", "IP_ADDRESS"),  # one line: no numbering to belong to
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -465,6 +465,7 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
                 or _VERSION_BEFORE.search(before) is not None
                 or _SECTION_AFTER.match(text, stop) is not None
                 or _FIGURE_BEFORE.search(before) is not None
+                or _outline_heading(text, begin)
                 or _PRODUCT_BEFORE.search(before) is not None
                 or _UPDATED_TO.search(text, max(0, begin - 48, previous_end), begin) is not None
                 or (previous_version and _VERSION_JOIN.fullmatch(before) is not None)
@@ -482,6 +483,23 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
             hosts.append(Finding(begin, stop, "IP_ADDRESS"))
         following_version, following_begin = version, begin
     found.extend(reversed(hosts))
+
+
+# A heading of a numbered outline: single-digit parts, the quad opening its line, a title.
+_HEADING = re.compile(r"(?m)^(\d\.\d\.\d)\.\d[ \t]+[A-Z][a-z]")
+
+
+def _outline_heading(text: str, begin: int) -> bool:
+    """The quad heads a line of an outline ("1.2.1.1 Background") that numbers another
+    line the same way ("1.2.1.2 Research question"). Hosts listed with their names
+    ("10.0.0.2 Printer", "1.1.1.1 Cloudflare" / "1.0.0.1 Cloudflare") share no such
+    single-digit numbering."""
+    heading = _HEADING.match(text, begin)
+    if heading is None or (begin and text[begin - 1] != "\n"):
+        return False
+    numbering: str = heading.group(1)
+    lines = sum(1 for other in _HEADING.finditer(text) if other.group(1) == numbering)
+    return lines >= 2
 
 
 def _glued(text: str, begin: int) -> bool:
