@@ -69,7 +69,7 @@ Pair = tuple[str, str, float | None]  # the label, where the pair has one
 
 
 def teacher_model() -> Any:
-    """The shipped verifier as a torch model (float32, as exported before int8)."""
+    """The six-layer verifier as a torch model (float32, as exported before int8)."""
     import numpy as np
 
     model = minilm_classifier(None)
@@ -211,13 +211,18 @@ def distil_pairs(rows: list[dict[str, Any]]) -> list[Pair]:
     return pairs
 
 
-def batches(tokenizer: Any, pairs: list[Pair], rng: random.Random) -> list[list[int]]:
-    """Indexes of ``pairs`` in batches of similar length (little padding), shuffled."""
-    lengths = [
+def token_lengths(tokenizer: Any, pairs: list[Pair]) -> list[int]:
+    """Each pair's length in tokens, as the model reads it (for ``batches``)."""
+    return [
         len(tokenizer(a, b, truncation=True, max_length=MAX_TOKENS)["input_ids"])
         for a, b, _ in pairs
     ]
-    order = sorted(range(len(pairs)), key=lambda i: (lengths[i], rng.random()))
+
+
+def batches(lengths: list[int], rng: random.Random) -> list[list[int]]:
+    """Indexes of pairs of these ``lengths`` in batches of similar length (little
+    padding), shuffled."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
     groups = [order[i : i + BATCH] for i in range(0, len(order), BATCH)]
     rng.shuffle(groups)
     return groups
@@ -234,12 +239,12 @@ def encode(tokenizer: Any, pairs: list[Pair], group: list[int]) -> Any:
     )
 
 
-def teacher_logits(teacher: Any, tokenizer: Any, pairs: list[Pair]) -> Any:
+def teacher_logits(teacher: Any, tokenizer: Any, pairs: list[Pair], lengths: list[int]) -> Any:
     import torch
 
     logits = torch.empty(len(pairs))
     with torch.no_grad():
-        for group in batches(tokenizer, pairs, random.Random(SEED)):
+        for group in batches(lengths, random.Random(SEED)):
             logits[group] = teacher(**encode(tokenizer, pairs, group)).logits.squeeze(-1)
     return logits
 
@@ -256,7 +261,7 @@ def window_mse(logits: Any, teacher: Any) -> Any:
     return (error**2).mean()
 
 
-def fit(student: Any, tokenizer: Any, pairs: list[Pair], targets: Any) -> Any:
+def fit(student: Any, tokenizer: Any, pairs: list[Pair], lengths: list[int], targets: Any) -> Any:
     """``EPOCHS`` of AdamW, warm-up over the first tenth then linear decay."""
     import torch
 
@@ -271,7 +276,7 @@ def fit(student: Any, tokenizer: Any, pairs: list[Pair], targets: Any) -> Any:
     started = time.time()
     for epoch in range(EPOCHS):
         student.train()
-        for step, group in enumerate(batches(tokenizer, pairs, rng)):
+        for step, group in enumerate(batches(lengths, rng)):
             logits = student(**encode(tokenizer, pairs, group)).logits.squeeze(-1)
             loss = window_mse(logits, targets[group])
             gold = labels[group]
@@ -309,11 +314,12 @@ def main() -> int:
     rows = [r for r in english_pairs() if r["set"] not in set(VALIDATE)]
     pairs = distil_pairs(rows)
     print(f"{len(pairs)} pairs ({sum(p[2] is None for p in pairs)} unlabelled)", flush=True)
+    lengths = token_lengths(tokenizer, pairs)  # once: every pass batches by them
     teacher = teacher_model()
     started = time.time()
-    targets = teacher_logits(teacher, tokenizer, pairs)
+    targets = teacher_logits(teacher, tokenizer, pairs, lengths)
     print(f"teacher logits in {time.time() - started:.0f}s", flush=True)
-    student = fit(student_model(teacher, keep), tokenizer, pairs, targets)
+    student = fit(student_model(teacher, keep), tokenizer, pairs, lengths, targets)
     base = minilm_classifier(list(keep)).state_dict()
     save(student, args.out, base, header={LAYERS_KEY: np.asarray(keep, dtype=np.int64)})
     return 0

@@ -494,8 +494,8 @@ def _outline_heading(text: str, begin: int) -> bool:
     line the same way ("1.2.1.2 Research question"). Hosts listed with their names
     ("10.0.0.2 Printer", "1.1.1.1 Cloudflare" / "1.0.0.1 Cloudflare") share no such
     single-digit numbering."""
-    heading = _HEADING.match(text, begin)
-    if heading is None or (begin and text[begin - 1] != "\n"):
+    heading = _HEADING.match(text, begin)  # ``^``: only where a line opens
+    if heading is None:
         return False
     numbering: str = heading.group(1)
     lines = sum(1 for other in _HEADING.finditer(text) if other.group(1) == numbering)
