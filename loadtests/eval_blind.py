@@ -106,6 +106,7 @@ CACHE_SETS = {
     "blind27": "blind27/semcache-blind27.jsonl",  # scored once (2026-12-06): development now
     "blind28": "blind28/semcache-blind28.jsonl",  # scored once (2026-12-06): development now
     "blind29": "blind29/semcache-blind29.jsonl",  # scored once (2026-12-06): development now
+    "blind30": "blind30/semcache-blind30.jsonl",  # held out: frozen 2026-12-07, score once
 }
 # Each held-out set is scored once and joins the development sets. The figures in
 # docs/cache.md come from the commit that scored each set with --held-out (blind8:
@@ -116,7 +117,7 @@ CACHE_SETS = {
 # 4ff67d8, blind26: e44cd2d, blind27: d10cd1f, blind28: 8367f4d, blind29: 0adeb51); write
 # a new set, add it here (its IP texts follow), point HELD_OUT at it and freeze it before
 # tuning again.
-HELD_OUT: tuple[str, ...] = ()  # several may be scored at once, pooled
+HELD_OUT: tuple[str, ...] = ("blind30",)  # several may be scored at once, pooled
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
 
