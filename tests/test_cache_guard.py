@@ -57,6 +57,10 @@ MUST_DIFFER = [
     ("从北京到上海的高铁", "从上海到北京的高铁", "direction"),
     ("美元换人民币的汇率", "人民币换美元的汇率", "direction"),
     ("我的年假还剩几天", "我的病假还剩几天", "swap"),
+    # One swap made twice is one swap; a Chinese place is a name (new examples, 2026-12-07).
+    ("我养的是萨摩耶\uff0c能带萨摩耶坐高铁吗", "我养的是哈士奇\uff0c能带哈士奇坐高铁吗", "swap"),
+    ("在日本开车需要国际驾照吗", "韩国自驾要办国际驾照吗", "name"),
+    ("杭州的公积金怎么提取", "南京公积金咋提取", "name"),
     # Order-aware roles of conversions and movements (the same words, reversed):
     ("How do I convert a PNG image to JPEG?", "How do I convert a JPEG image to PNG?", "direction"),
     ("Turn a list into a dict in Python", "Turn a dict into a list in Python", "direction"),
@@ -365,6 +369,9 @@ MAY_MATCH_ZH = [
     ),
     ("Compare the Kindle with the Kobo", "Compare the Kobo with the Kindle"),
     ("猫和狗哪个更好养", "狗和猫哪个更好养"),
+    # The same places, one by another name (new examples, 2026-12-07).
+    ("澳洲留学一年要花多少钱", "在澳大利亚读书一年大概要多少费用"),
+    ("中国驾照在日本能用吗", "拿中国的驾照可以在日本开车吗"),
     ("周末去爬山还是去看海", "周末去看海还是去爬山"),
     ("微信和支付宝哪个提现手续费低", "支付宝和微信哪个提现手续费低"),
     ("公司拖欠员工工资怎么办", "员工被公司拖欠工资怎么办"),  # passive: the same subject

@@ -22,7 +22,9 @@ served, the query and the cached prompt must agree on:
   are three questions ("what causes hiccups" / "how do I get rid of hiccups" / "what
   are the symptoms of strep throat"), as are how to do something and what follows
   from it ("how do I report an account" / "what happens after I report an account");
-- names: every capitalised word of one appears in the other (Visa / Mastercard);
+- names: every capitalised word of one appears in the other (Visa / Mastercard), and
+  in Chinese, which has no capitals, not each names a place the other does not (日本 /
+  韩国);
 - order: not the same subject words merely in another order ("JSON to YAML" / "YAML
   to JSON" however the direction is worded), nor two items that trade places in an
   unchanged frame ("Can a tenant sue a landlord" / "...a landlord sue a tenant");
@@ -88,6 +90,7 @@ class Features:
     cjk: frozenset[str]
     cjk_share: float
     parties: tuple[str, ...]
+    places: frozenset[str]
     hanzi: frozenset[str]
 
 
@@ -164,8 +167,15 @@ def features(text: str) -> Features:
         cjk=_subject(plain),
         cjk_share=cjk_share,
         parties=_parties(text) if cjk_text else (),
+        places=_places(text) if cjk_text else frozenset(),
         hanzi=frozenset(cjk_text),
     )
+
+
+def _places(text: str) -> frozenset[str]:
+    """The places a Chinese text names (``lexicon.PLACES_ZH``), aliases read as one."""
+    found = lx.PLACES_ZH.findall(text)
+    return frozenset(lx.PLACE_ALIASES_ZH.get(place, place) for place in found)
 
 
 def _parties(text: str) -> tuple[str, ...]:
@@ -275,6 +285,8 @@ def agree(a: Features, b: Features) -> str | None:
     if a.aspects != b.aspects and not a.aspects & b.aspects:
         return "aspect"
     if not a.names <= b.words and not b.names <= a.words:
+        return "name"
+    if a.places - b.places and b.places - a.places:  # 爱尔兰 / 意大利
         return "name"
     if _parties_swapped(a.parties, b.parties):  # 房东…赔租客 / 租客…赔房东
         return "order"
@@ -692,8 +704,7 @@ def _minimal_pair(
     longest = max(len(a), len(b))
     if (
         chinese
-        and len(changes) == 1
-        and changes[0][0] == "replace"
+        and _one_substitution(a, b, changes)
         and changed_a
         and changed_b
         and not changed_a.keys() & changed_b.keys()
@@ -704,6 +715,14 @@ def _minimal_pair(
         return False
     size = max(_weight(only_a), _weight(only_b))
     return size <= _MAX_SWAP_UNITS and same >= _MIN_SHARED * longest
+
+
+def _one_substitution(a: tuple[str, ...], b: tuple[str, ...], changes: list[_Change]) -> bool:
+    """Every change replaces the same stretch by the same other stretch: one swap, made
+    once or repeated (爷爷是爱尔兰人能申请爱尔兰国籍吗 / …意大利人…意大利国籍吗)."""
+    return all(op == "replace" for op, *_ in changes) and (
+        len({(a[i1:i2], b[j1:j2]) for _, i1, i2, j1, j2 in changes}) == 1
+    )
 
 
 def _exchanged(a: tuple[str, ...], b: tuple[str, ...], changes: list[_Change]) -> bool:

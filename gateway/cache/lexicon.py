@@ -923,3 +923,25 @@ PARTY_PAIRS = (
 # What may stand before the first party without making it no subject: a polite opener
 # or a condition (请问房东…, 如果租客…).
 PARTY_LEAD_FILLERS_ZH = ("请问", "问一下", "想问", "如果", "要是", "假如")
+
+
+# Place names in Chinese, read as names (Chinese has no capitals to mark them): two
+# questions that each name a place the other does not ask about different places
+# (爷爷是爱尔兰人能申请国籍吗 / 爷爷是意大利人…). Countries, then China's provinces and
+# large cities; a longer name wins where one contains another (印度尼西亚, not 印度).
+_PLACES_ZH = (
+    "中国 美国 英国 法国 德国 意大利 西班牙 葡萄牙 荷兰 比利时 瑞士 奥地利 瑞典 挪威 丹麦 "
+    "芬兰 冰岛 爱尔兰 苏格兰 波兰 捷克 匈牙利 希腊 土耳其 俄罗斯 乌克兰 罗马尼亚 保加利亚 "
+    "塞尔维亚 克罗地亚 卢森堡 摩纳哥 日本 韩国 朝鲜 蒙古 越南 泰国 老挝 柬埔寨 缅甸 "
+    "马来西亚 新加坡 印度尼西亚 印尼 菲律宾 文莱 印度 巴基斯坦 孟加拉 尼泊尔 斯里兰卡 "
+    "马尔代夫 伊朗 伊拉克 以色列 沙特 阿联酋 卡塔尔 科威特 约旦 埃及 摩洛哥 南非 "
+    "尼日利亚 肯尼亚 埃塞俄比亚 坦桑尼亚 加拿大 墨西哥 古巴 巴西 阿根廷 智利 秘鲁 哥伦比亚 "
+    "委内瑞拉 澳大利亚 澳洲 新西兰 哈萨克斯坦 乌兹别克斯坦 欧洲 亚洲 非洲 北美 南美 "
+    "北京 上海 天津 重庆 广州 深圳 杭州 南京 苏州 成都 武汉 西安 长沙 郑州 济南 青岛 "
+    "大连 沈阳 哈尔滨 长春 石家庄 太原 合肥 福州 厦门 南昌 南宁 昆明 贵阳 海口 三亚 "
+    "兰州 西宁 银川 乌鲁木齐 拉萨 呼和浩特 宁波 无锡 东莞 佛山 珠海 温州 "
+    "广东 广西 浙江 江苏 福建 江西 安徽 山东 山西 河北 河南 湖北 湖南 四川 贵州 云南 "
+    "陕西 甘肃 青海 宁夏 新疆 西藏 内蒙古 辽宁 吉林 黑龙江 海南 台湾 香港 澳门"
+)
+PLACES_ZH = re.compile("|".join(sorted(_PLACES_ZH.split(), key=len, reverse=True)))
+PLACE_ALIASES_ZH = {"澳洲": "澳大利亚", "印尼": "印度尼西亚"}
