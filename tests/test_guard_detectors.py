@@ -267,6 +267,9 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("10.0.0.1 Gateway\n10.0.0.2 Printer", "IP_ADDRESS"),
         ("1.1.1.1 Cloudflare\n1.0.0.1 Cloudflare backup", "IP_ADDRESS"),
         ("2.1.1.1 Overview", "IP_ADDRESS"),  # one line: no numbering to belong to
+        # A plural reads as its singular (blind28's timetable, after its scoring).
+        ("The shuttle route codes look like 10.0.3.12 for the evening loop", None),
+        ("the firewall routes 10.0.3.12 to the shuttle app", "IP_ADDRESS"),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -100,7 +100,7 @@ def other_number(text: str, start: int, end: int) -> bool:
     low, high = max(0, start - REACH), min(len(text), end + REACH)
     nearest: tuple[int, bool] | None = None  # (gap, is a network word)
     for match in _ASCII_WORD.finditer(text, low, high):
-        network = _WORDS_EN.get(match.group().lower())
+        network = _cue(match.group().lower())
         if network is not True and _NETWORK_PHRASE.match(text, match.start()):
             network = True  # "api.example.com points to X": a record's target, not a score
         if network is not None:
@@ -110,6 +110,15 @@ def other_number(text: str, start: int, end: int) -> bool:
             network = match.group("network") is not None
             nearest = _nearer(nearest, text, match.span(), start, end, network)
     return nearest is not None and not nearest[1]
+
+
+def _cue(word: str) -> bool | None:
+    """Whether ``word`` is a network word (True), another number's word (False) or no
+    cue (None); a plural reads as its singular ("route codes", "table numbers")."""
+    cue = _WORDS_EN.get(word)
+    if cue is None and word.endswith("s"):
+        cue = _WORDS_EN.get(word[:-1])
+    return cue
 
 
 def _nearer(
