@@ -267,6 +267,11 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("10.0.0.1 Gateway\n10.0.0.2 Printer", "IP_ADDRESS"),
         ("1.1.1.1 Cloudflare\n1.0.0.1 Cloudflare backup", "IP_ADDRESS"),
         ("2.1.1.1 Overview", "IP_ADDRESS"),  # one line: no numbering to belong to
+        # ... behind list bullets, or with Chinese titles (2026-12-07).
+        ("* 2.1.3.1 Background\n* 2.1.3.2 Research question", None),
+        ("4.1.2.1 项目背景\n4.1.2.2 研究内容", None),
+        ("- 10.0.0.2 Printer\n- 10.0.0.3 Scanner", "IP_ADDRESS"),
+        ("- 1.1.1.1 首选DNS\n- 1.0.0.1 备用DNS", "IP_ADDRESS"),
         # A plural reads as its singular (blind28's timetable, after its scoring).
         ("The shuttle route codes look like 10.0.3.12 for the evening loop", None),
         ("the firewall routes 10.0.3.12 to the shuttle app", "IP_ADDRESS"),

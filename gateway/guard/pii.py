@@ -485,17 +485,20 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
     found.extend(reversed(hosts))
 
 
-# A heading of a numbered outline: single-digit parts, the quad opening its line, a title.
-_HEADING = re.compile(r"(?m)^(\d\.\d\.\d)\.\d[ \t]+[A-Z][a-z]")
+# A heading of a numbered outline: single-digit parts, the quad opening its line (after a
+# list bullet, if any), a title (capitalised, or Chinese).
+_HEADING = re.compile(
+    r"(?m)^[ \t]*(?:[-*\u2022][ \t]+)?(\d\.\d\.\d)\.\d[ \t]+(?:[A-Z][a-z]|[\u4e00-\u9fff])"
+)
 
 
 def _outline_heading(text: str, begin: int) -> bool:
-    """The quad heads a line of an outline ("1.2.1.1 Background") that numbers another
-    line the same way ("1.2.1.2 Research question"). Hosts listed with their names
-    ("10.0.0.2 Printer", "1.1.1.1 Cloudflare" / "1.0.0.1 Cloudflare") share no such
-    single-digit numbering."""
-    heading = _HEADING.match(text, begin)  # ``^``: only where a line opens
-    if heading is None:
+    """The quad heads a line of an outline ("1.2.1.1 Background", "- 3.1.2.1 需求调研")
+    that numbers another line the same way ("1.2.1.2 Research question"). Hosts listed
+    with their names ("10.0.0.2 Printer", "1.1.1.1 Cloudflare" / "1.0.0.1 Cloudflare")
+    share no such single-digit numbering."""
+    heading = _HEADING.match(text, text.rfind("\n", 0, begin) + 1)  # its line's start
+    if heading is None or heading.start(1) != begin:
         return False
     numbering: str = heading.group(1)
     lines = sum(1 for other in _HEADING.finditer(text) if other.group(1) == numbering)
