@@ -60,6 +60,14 @@ MUST_DIFFER = [
     # One swap made twice is one swap; a Chinese place is a name (new examples, 2026-12-07).
     ("我养的是萨摩耶\uff0c能带萨摩耶坐高铁吗", "我养的是哈士奇\uff0c能带哈士奇坐高铁吗", "swap"),
     ("在日本开车需要国际驾照吗", "韩国自驾要办国际驾照吗", "name"),
+    # "How long" asks a time; a harm is a consequence, not a cause (2026-12-07).
+    ("where can I renew my library card", "how long does a library card stay valid", "question"),
+    (
+        "why is my sourdough starter so runny",
+        "how long should I feed my sourdough starter",
+        "question",
+    ),
+    ("地下室潮湿是什么原因", "地下室潮湿对身体有什么危害", "question"),
     ("杭州的公积金怎么提取", "南京公积金咋提取", "name"),
     # Order-aware roles of conversions and movements (the same words, reversed):
     ("How do I convert a PNG image to JPEG?", "How do I convert a JPEG image to PNG?", "direction"),
@@ -371,6 +379,7 @@ MAY_MATCH_ZH = [
     ("猫和狗哪个更好养", "狗和猫哪个更好养"),
     # The same places, one by another name (new examples, 2026-12-07).
     ("澳洲留学一年要花多少钱", "在澳大利亚读书一年大概要多少费用"),
+    ("how long until my parcel arrives", "when will my parcel arrive"),  # both a time
     ("中国驾照在日本能用吗", "拿中国的驾照可以在日本开车吗"),
     ("周末去爬山还是去看海", "周末去看海还是去爬山"),
     ("微信和支付宝哪个提现手续费低", "支付宝和微信哪个提现手续费低"),

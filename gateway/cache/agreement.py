@@ -532,6 +532,9 @@ def _asks(lower: list[str], text: str) -> frozenset[str]:
         if t in lx.QUESTION_KINDS_EN
         and not (i + 1 < len(lower) and lower[i + 1].endswith("ing"))  # "when connecting"
     ]
+    kinds += [  # "how long" asks a time, as "when" does ("how long until" / "when can I")
+        (i, "time") for i, t in enumerate(lower[:-1]) if t == "how" and lower[i + 1] == "long"
+    ]
     last = max((i for i, t in enumerate(lower) if t not in _PUNCT), default=-1)
     found = {
         kind

@@ -820,7 +820,10 @@ FOCUS: dict[str, re.Pattern[str]] = {
     "symptom": re.compile(r"\bsigns? of\b|\bsymptoms?\b|症状|征兆"),
     # What follows an action against how to do it: "what happens after I report an
     # account" / "how do I report an account". A remedy is a way to do something too.
-    "consequence": re.compile(r"\bwhat (?:happens|will happen)\b|\bconsequences?\b"),
+    "consequence": re.compile(
+        r"\bwhat (?:happens|will happen)\b|\bconsequences?\b"
+        r"|(?:什么|啥|哪些)(?:危害|坏处|后果)|危害(?:大|性)"
+    ),
     "procedure": re.compile(
         r"\bhow (?:do|can|should|would) (?:i|you|we|one) (?!know\b|tell\b)\w+|\bhow to\b"
         r"|\bsteps? to\b|\bwhat (?:should|do|can) i do\b|\bwhat to do\b"
