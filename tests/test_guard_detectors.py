@@ -275,6 +275,14 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         # A plural reads as its singular (blind28's timetable, after its scoring).
         ("The shuttle route codes look like 10.0.3.12 for the evening loop", None),
         ("the firewall routes 10.0.3.12 to the shuttle app", "IP_ADDRESS"),
+        # blind30's (after its scoring): a label right before a private-range quad, a
+        # shelf position, multicast, where a submission came from.
+        ("Parts list: bracket, catalogue code 192.168.7.3, qty 12", None),
+        ("库存表：零件编号 172.20.3.9，数量12", None),
+        ("the installer hard-codes 192.168.1.1 as the gateway", "IP_ADDRESS"),
+        ("请到架位号 10.2.4.8 取书", None),
+        ("电视靠组播 239.2.2.1 收直播，依赖交换机的IGMP", "IP_ADDRESS"),
+        ("The disputed refund was submitted from 203.0.113.77 per the audit trail", "IP_ADDRESS"),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

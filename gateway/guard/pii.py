@@ -457,7 +457,9 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
         elif _HOST_AFTER.match(text, stop) or _HOST_BEFORE.search(before):
             version = False
         elif _PRIVATE.match(match.group()):  # no release is numbered 192.168 or 172.16
-            version = _VERSION_BEFORE.search(before) is not None
+            version = _VERSION_BEFORE.search(before) is not None or quad_context.named_before(
+                text, begin
+            )
         else:
             version = (
                 match.group() == _OID_INTERNET

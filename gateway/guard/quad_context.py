@@ -42,7 +42,7 @@ _NETWORK_ZH = (
     "连接|连不上|访问|解析|域名|内网|外网|公网|局域网|网卡|网络|安全组|入方向|出方向|"
     "下一跳|外联|代理|远程|监听|上网|宽带|光猫|拓扑|邻居|爆破|攻击|发件|邮件头|超时|"
     "数据库|浏览器|登录|上传|节点|机器|连的是|连到|部署|灰度|源站|接口|集群|测试机|服务|环境|"
-    "测试服|正式服|停机"
+    "测试服|正式服|停机|组播|多播|广播"
 )
 _OTHER_EN = (
     "version|versions|ver|release|releases|released|build|builds|patch|patched|hotfix|"
@@ -75,18 +75,18 @@ _OTHER_ZH = (
     "序列号|更新后|更新了|双色球|大乐透|开奖|得分|记分|分数|成绩|经度|纬度|度分秒|坐标|批次号|批次|批号|"
     "血压|身高|体重|测量|分拣码|面单|房卡|定理|公式|三围|胸围|腰围|箱号|单号|取件码|提货码|"
     "取货码|文号|排名|名次|门牌|配件|图纸|序号|印着|刻着|安装|及以上|或更高|公告|大纲|知识点|"
-    "任务|位置|槽位|科目|库位|货位|凭证|书架|座位|座号|(?<![由A-Za-z代发手电水列])表(?![示面达明扬态单])|(?<![发出])版(?![权面])"
+    "任务|位置|槽位|科目|库位|货位|凭证|书架|架位|架号|座位|座号|(?<![由A-Za-z代发手电水列])表(?![示面达明扬态单])|(?<![发出])版(?![权面])"
 )
 _WORDS_EN = {
     **dict.fromkeys(_NETWORK_EN.split("|"), True),
     **dict.fromkeys(_OTHER_EN.split("|"), False),
 }
 _WORDS_ZH = re.compile(f"(?P<network>{_NETWORK_ZH})|{_OTHER_ZH}")
-# Phrases whose words are no network words alone: "points to X", "came from X", "tests
-# against X", "DHCP lease": a record's target, where a request came from, what a run
-# was aimed at, an address handed out (not a tenancy).
+# Phrases whose words are no network words alone: "points to X", "came from X" ("sent,
+# submitted... from X"), "tests against X", "DHCP lease": a record's target, where a
+# request came from, what a run was aimed at, an address handed out (not a tenancy).
 _NETWORK_PHRASE = re.compile(
-    r"points?\s+(?:to|at)\b|(?:came|comes|coming)\s+from\b"
+    r"points?\s+(?:to|at)\b|(?:came|comes|coming|sent|submitted|originated|initiated)\s+from\b"
     r"|(?:tests?|tested|ran|run|running)\s+against\b"
     r"|(?<=dhcp\s)lease\b|lease\s+(?:time|obtained|renew\w*|expir\w*)\b",
     re.I,
@@ -183,3 +183,20 @@ _GAP_CLAUSE = re.compile("[,;:!?\u3002\uff1b\uff0c\uff01\uff1f]|\\.(?=\\s)")
 def network_word(word: str) -> bool:
     """``word`` is one of the networking words (``IP``, ``ping``)."""
     return _WORDS_EN.get(word.lower()) is True
+
+
+# The word a number is written under, right before it: "catalogue code 172.16.4.2",
+# "目录编号 172.16.4.2" (a space, a colon or "#" between).
+_LABEL_EN = re.compile(r"(?<![A-Za-z-])([A-Za-z]+)[ \t]*[:#]?[ \t]*$")  # not "hard-codes"
+_LABEL_ZH = re.compile(f"(?:{_OTHER_ZH})[ \t]*[:\uff1a#]?[ \t]*$")
+
+
+def named_before(text: str, begin: int) -> bool:
+    """The quad stands right after a word of another kind of number, with nothing
+    between but a space, a colon or "#": it is that number, even in a private range
+    (where only such a label outweighs the range)."""
+    before = text[max(0, begin - 24) : begin]
+    label = _LABEL_EN.search(before)
+    if label is not None and _cue(label.group(1).lower()) is False:
+        return True
+    return not before.isascii() and _LABEL_ZH.search(before) is not None
