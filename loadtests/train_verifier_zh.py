@@ -9,8 +9,9 @@ whether one answer serves both questions. Data: the Chinese development pairs in
 orders, less the ``VALIDATE`` sets (on which the cut was chosen: pairs the model never
 saw) and the held-out set; a quarter of the Chinese texts paired with a surface variant
 of themselves (请问, a question particle, 怎么 → 如何); each how-to question against the
-same action asked about another way (its cost, time, frequency…: ``aspect_pairs``); and
-3,000 English development pairs (less ``VALIDATE_EN`` and the sets left out) in one order
+same action asked about another way (its cost, time, frequency…: ``aspect_pairs``); a
+third of them against the same words with the topic moved (``moved_pairs``); and 3,000
+English development pairs (less ``VALIDATE_EN`` and the sets left out) in one order
 each, with surface variants of 15 % of their texts: the model is multilingual, and the
 English pairs teach the same task.
 
@@ -38,12 +39,12 @@ from train_verifier import REPO, english_pairs, fit, save, surface_pairs
 from gateway.embedding import e5_weights
 from gateway.embedding.export_onnx import BASE_KEY, LAYERS_KEY
 
-VALIDATE = ("blind23", "blind24", "blind25", "blind26")
+VALIDATE = ("blind27", "blind28", "blind29", "blind30")
 # The shipped model is this script's, without ``--all``: every development set through
-# blind22, and its cut chosen on the validation sets (which a model trained with them,
-# ``--all``, made stricter there, not better: docs/cache.md). blind27 was held out, and
-# later sets are left out so that this script reproduces it.
-LATER = ("blind27", "blind28", "blind29")
+# blind26, and its cut chosen on the validation sets (a model trained with them,
+# ``--all``, was stricter there, not better: docs/cache.md). Later sets are left out, so
+# that this script reproduces it.
+LATER: tuple[str, ...] = ()
 # The English verifier's validation sets when this model was trained (not --all).
 VALIDATE_EN = ("blind13", "blind14", "blind15", "blind16")
 LAYERS = (0, 4, 8, 11)
@@ -110,7 +111,8 @@ def aspect_pairs(texts: list[str], rng: random.Random) -> list[tuple[str, str, f
 # A leading name, when what follows is a whole question about it: not a postposition
 # (JavaScript中, SQL里, merge和rebase), nor a movement whose source it is (MySQL迁移到…).
 _ASCII_LEAD = re.compile(
-    r"^(?P<w>[A-Za-z][A-Za-z0-9 .+-]*[A-Za-z])\s*(?P<rest>(?![中里上和与及跟的])[\u4e00-\u9fff].{3,})$"
+    r"^(?P<w>[A-Za-z][A-Za-z0-9 .+-]*[A-Za-z])\s*"
+    r"(?P<rest>(?![中里上和与及跟的])[\u4e00-\u9fff].{3,})$"
 )
 _MOVES = re.compile(r"到|转|迁|换成|改成")
 _MODIFIER_LEAD = re.compile(
@@ -122,8 +124,8 @@ def moved_pairs(texts: list[str], rng: random.Random) -> list[tuple[str, str, fl
     """A third of the Chinese questions against the same words with the topic moved (a
     positive): a leading product name to the end ("Linux怎么查看磁盘空间" / "怎么查看磁盘空间
     Linux"), the subject after the verb ("乳胶床垫怎么清洗" / "怎么清洗乳胶床垫"), a leading
-    modifier to the end ("3D打印的拉丝问题怎么解决" / "拉丝问题怎么解决，3D打印的"). Users
-    word questions this way; the model refused such pairs (blind30, docs/cache.md)."""
+    modifier to the end after a comma ("3D打印的拉丝问题怎么解决" / "拉丝问题怎么解决…3D打印的").
+    Users word questions this way; the model refused such pairs (blind30, docs/cache.md)."""
     pairs: list[tuple[str, str, float]] = []
     for text in texts:
         if rng.random() >= 1 / 3:

@@ -226,6 +226,32 @@ def test_the_chinese_training_pairs_ask_one_action_other_ways() -> None:
             assert "护照怎么续签" in (first, second)
 
 
+def test_the_chinese_training_pairs_move_the_topic_not_the_meaning() -> None:
+    """``train_verifier_zh.moved_pairs``: the same words with a leading name, subject or
+    modifier moved (positives); never a name that is a movement's source, a name glued to
+    a postposition, nor a text unchanged."""
+    from loadtests.train_verifier_zh import moved_pairs
+
+    texts = [
+        "Excel怎么冻结首行",
+        "洗碗机怎么除垢",
+        "3D打印的拉丝问题怎么解决",
+        "MySQL迁移到Oracle要注意什么",
+        "JavaScript中闭包是什么",
+    ]
+    pairs = {
+        frozenset((a, b))
+        for seed in range(40)
+        for a, b, _ in moved_pairs(texts, random.Random(seed))
+    }
+    assert {
+        frozenset(("Excel怎么冻结首行", "怎么冻结首行 Excel")),
+        frozenset(("洗碗机怎么除垢", "怎么除垢洗碗机")),
+        frozenset(("3D打印的拉丝问题怎么解决", "拉丝问题怎么解决\uff0c3D打印的")),
+    } == pairs
+    assert all(same == 1.0 for _, _, same in moved_pairs(texts * 9, random.Random(1)))
+
+
 def test_the_distilled_verifier_learns_the_teachers_answer_where_it_matters() -> None:
     """``distill_verifier.window_mse``: inside the window the student is pulled to the
     teacher's logit both ways; beyond an edge only falling short of it counts."""
