@@ -280,6 +280,8 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("Parts list: bracket, catalogue code 192.168.7.3, qty 12", None),
         ("库存表：零件编号 172.20.3.9，数量12", None),
         ("the installer hard-codes 192.168.1.1 as the gateway", "IP_ADDRESS"),
+        ("lease 192.168.1.20 {\n  starts 4 2026/12/03 10:00:00;", "IP_ADDRESS"),  # dhcpd
+        ("we saw lots of 10.2.3.4 entries in the log", "IP_ADDRESS"),  # many, not a lot
         ("请到架位号 10.2.4.8 取书", None),
         ("电视靠组播 239.2.2.1 收直播，依赖交换机的IGMP", "IP_ADDRESS"),
         ("The disputed refund was submitted from 203.0.113.77 per the audit trail", "IP_ADDRESS"),

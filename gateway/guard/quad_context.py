@@ -116,7 +116,7 @@ def _cue(word: str) -> bool | None:
     """Whether ``word`` is a network word (True), another number's word (False) or no
     cue (None); a plural reads as its singular ("route codes", "table numbers")."""
     cue = _WORDS_EN.get(word)
-    if cue is None and word.endswith("s"):
+    if cue is None and word.endswith("s") and len(word) > 4:  # not "lots" (of): a lot
         cue = _WORDS_EN.get(word[:-1])
     return cue
 
@@ -185,18 +185,27 @@ def network_word(word: str) -> bool:
     return _WORDS_EN.get(word.lower()) is True
 
 
-# The word a number is written under, right before it: "catalogue code 172.16.4.2",
-# "目录编号 172.16.4.2" (a space, a colon or "#" between).
+# The label a number is written under, right before it: "catalogue code 172.16.4.2",
+# "目录编号 172.16.4.2" (a space, a colon or "#" between). Identifiers only: "lease
+# 192.168.1.20 {" opens a DHCP lease.
+_LABELS = (
+    "code|codes|sku|catalogue|catalog|part|item|serial|account|voucher|invoice|batch|lot|"
+    "shelf|aisle|slot|clause|section|chapter|figure|table|article|paragraph"
+)
+_LABELS_EN = frozenset(_LABELS.split("|"))
 _LABEL_EN = re.compile(r"(?<![A-Za-z-])([A-Za-z]+)[ \t]*[:#]?[ \t]*$")  # not "hard-codes"
-_LABEL_ZH = re.compile(f"(?:{_OTHER_ZH})[ \t]*[:\uff1a#]?[ \t]*$")
+_LABEL_ZH = re.compile(
+    "(?:编号|货号|型号|零件号|序号|序列号|单号|箱号|批号|批次号|凭证号?|科目|架位号?|架号|库位|货位"
+    "|条款|文号)[ \t]*[:\uff1a#]?[ \t]*$"
+)
 
 
 def named_before(text: str, begin: int) -> bool:
-    """The quad stands right after a word of another kind of number, with nothing
-    between but a space, a colon or "#": it is that number, even in a private range
-    (where only such a label outweighs the range)."""
+    """The quad stands right after an identifier's label, with nothing between but a
+    space, a colon or "#": it is that identifier, even in a private range (where only
+    such a label outweighs the range)."""
     before = text[max(0, begin - 24) : begin]
     label = _LABEL_EN.search(before)
-    if label is not None and _cue(label.group(1).lower()) is False:
+    if label is not None and label.group(1).lower() in _LABELS_EN:
         return True
     return not before.isascii() and _LABEL_ZH.search(before) is not None
