@@ -66,6 +66,7 @@ LATER = (
     "blind28",
     "blind29",
     "blind30",
+    "blind31",
 )
 EPOCHS, BATCH, LR, MAX_TOKENS, SEED = 2, 32, 4e-5, 96, 0
 RANK = 32

@@ -285,6 +285,15 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("请到架位号 10.2.4.8 取书", None),
         ("电视靠组播 239.2.2.1 收直播，依赖交换机的IGMP", "IP_ADDRESS"),
         ("The disputed refund was submitted from 203.0.113.77 per the audit trail", "IP_ADDRESS"),
+        # blind31's (after its scoring): "part no.", a parcel moved to a route, 路由码; NTP;
+        # a firewall rule for an address (no section rule).
+        ("Spare bracket, item no. 192.168.4.9, ships in two days", None),
+        ("Your parcel was moved to route 10.3.8.14 this morning", None),
+        ("we need to route 10.0.0.0/8 through the tunnel", "IP_ADDRESS"),
+        ("包裹分到路由码 6.2.14.3 了", None),
+        ("the sample config sets the NTP fallback to 198.51.100.7", "IP_ADDRESS"),
+        ("drop the old rule for 169.254.169.254", "IP_ADDRESS"),
+        ("Rule 3.2.1.4 of the handbook", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

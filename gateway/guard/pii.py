@@ -102,7 +102,7 @@ _HOST_WORDS = (
 _LINK = r"(?:\s+(?:is|was|at|from|to|of|now|on|stays at|still at)\b|从|在|为|是)?"
 _VERSION_BEFORE = re.compile(
     rf"(?i)(?:(?<![A-Za-z])(?:{_VERSION_NOUNS_EN})(?![A-Za-z])\.?"
-    rf"(?:\s+(?!(?:{_HOST_WORDS})s?\b)[a-z]+)?"
+    rf"(?:\s+(?!(?:{_HOST_WORDS})s?\b|(?:for|from|at|on|via|against|through)\b)[a-z]+)?"
     rf"|(?<![A-Za-z])(?:{_VERSION_VERBS_EN})(?![A-Za-z])\.?"
     rf"|(?-i:(?<=[a-z])Version)|[_-]version"  # a key or tag: <AssemblyVersion>, app_version=
     rf"|(?-i:(?<![A-Za-z])EC(?:\s+number)?)"  # an enzyme: EC 3.4.21.4

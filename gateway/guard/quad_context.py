@@ -35,10 +35,10 @@ _NETWORK_EN = (
     "uploads|uploader|mirror|mirrors|repo|registry|site|service|machine|box|vip|snmp|"
     "isp|api|apis|apiserver|staging|deploy|deploys|deployed|deploying|posts|sends|forwards|"
     "accessed|accessing|client|clients|matchmaking|printer|printers|reach|agent|agents|"
-    "runner|runners|worker|workers|geo|ranges"
+    "runner|runners|worker|workers|geo|ranges|ntp"
 )
 _NETWORK_ZH = (
-    "地址|服务器|主机|网关|路由|防火墙|放行|拦截|封禁|白名单|黑名单|端口|网段|子网|掩码|"
+    "地址|服务器|主机|网关|路由(?!代?码)|防火墙|放行|拦截|封禁|白名单|黑名单|端口|网段|子网|掩码|"
     "连接|连不上|访问|解析|域名|内网|外网|公网|局域网|网卡|网络|安全组|入方向|出方向|"
     "下一跳|外联|代理|远程|监听|上网|宽带|光猫|拓扑|邻居|爆破|攻击|发件|邮件头|超时|"
     "数据库|浏览器|登录|上传|节点|机器|连的是|连到|部署|灰度|源站|接口|集群|测试机|服务|环境|"
@@ -69,7 +69,7 @@ _OTHER_EN = (
 # 表 is a table (见表 3.2.1.4), not a list (列表), a routing table (路由表), a meter or a watch
 # (电表, 水表, 手表), nor in 表示, 代表, 表面...
 _OTHER_ZH = (
-    "版本|固件|升级|升到|回滚|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码(?!器)|(?:线路|路线)代?码|"
+    "版本|固件|升级|升到|回滚|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码(?!器)|(?:线路|路线|路由)代?码|"
     "型号|货号|条款|标题|提纲|目录|步骤|数列|彩票|比分|比例|配方|温度|分段|等差|公差|档案|"
     "章节|小节|段落|合同|协议|高尔夫|手册|插件|更新到|规定|规范|标准|练习|习题|模块|游戏|"
     "序列号|更新后|更新了|双色球|大乐透|开奖|得分|记分|分数|成绩|经度|纬度|度分秒|坐标|批次号|批次|批号|"
@@ -91,6 +91,9 @@ _NETWORK_PHRASE = re.compile(
     r"|(?<=dhcp\s)lease\b|lease\s+(?:time|obtained|renew\w*|expir\w*)\b",
     re.I,
 )
+# "sorted to route 14.3.22.9": a delivery round, not a network route (a route command
+# or a prefix, "route add", "to route 10.0.0.0/8", is a host by its syntax).
+_TO_ROUTE = re.compile(r"(?<=\bto\s)route\b", re.I)
 _ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
 
 
@@ -100,7 +103,7 @@ def other_number(text: str, start: int, end: int) -> bool:
     low, high = max(0, start - REACH), min(len(text), end + REACH)
     nearest: tuple[int, bool] | None = None  # (gap, is a network word)
     for match in _ASCII_WORD.finditer(text, low, high):
-        network = _cue(match.group().lower())
+        network = None if _TO_ROUTE.match(text, match.start()) else _cue(match.group().lower())
         if network is not True and _NETWORK_PHRASE.match(text, match.start()):
             network = True  # "api.example.com points to X": a record's target, not a score
         if network is not None:
@@ -193,7 +196,9 @@ _LABELS = (
     "shelf|aisle|slot|clause|section|chapter|figure|table|article|paragraph"
 )
 _LABELS_EN = frozenset(_LABELS.split("|"))
-_LABEL_EN = re.compile(r"(?<![A-Za-z-])([A-Za-z]+)[ \t]*[:#]?[ \t]*$")  # not "hard-codes"
+_LABEL_EN = re.compile(  # "part no. X", "item #X"; not "hard-codes X"
+    r"(?<![A-Za-z-])([A-Za-z]+)(?:[ \t]+(?:no|nr|number)\.?)?[ \t]*[:#]?[ \t]*$", re.I
+)
 _LABEL_ZH = re.compile(
     "(?:编号|货号|型号|零件号|序号|序列号|单号|箱号|批号|批次号|凭证号?|科目|架位号?|架号|库位|货位"
     "|条款|文号)[ \t]*[:\uff1a#]?[ \t]*$"
