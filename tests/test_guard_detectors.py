@@ -267,6 +267,13 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("10.0.0.1 Gateway\n10.0.0.2 Printer", "IP_ADDRESS"),
         ("1.1.1.1 Cloudflare\n1.0.0.1 Cloudflare backup", "IP_ADDRESS"),
         ("2.1.1.1 Overview", "IP_ADDRESS"),  # one line: no numbering to belong to
+        # ... unless its title ends in a colon, with no networking word on the line, and
+        # it is no public resolver (2026-12-07).
+        ("3.2.1.4 Background: why the project started", None),
+        ("4.1.3.2 实施计划\uff1a下月启动", None),
+        ("1.1.1.1 Cloudflare: primary", "IP_ADDRESS"),
+        ("8.8.4.4 Google: backup", "IP_ADDRESS"),
+        ("5.2.1.3 Backup DNS: use this one", "IP_ADDRESS"),
         # ... behind list bullets, or with Chinese titles (2026-12-07).
         ("* 2.1.3.1 Background\n* 2.1.3.2 Research question", None),
         ("4.1.2.1 项目背景\n4.1.2.2 研究内容", None),

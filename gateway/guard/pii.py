@@ -494,17 +494,37 @@ _HEADING = re.compile(
 )
 
 
+_TITLED = re.compile(r"(\d\.\d\.\d\.\d)[ \t]+[^\n:\uff1a]{2,40}[:\uff1a]")
+# Public resolvers written with single-digit parts: hosts, whatever follows them.
+_RESOLVERS = frozenset(
+    {"8.8.4.4", "1.0.0.1", "1.0.0.2", "1.0.0.3", "1.1.1.2", "1.1.1.3", "4.2.2.1", "4.2.2.2"}
+)
+
+
 def _outline_heading(text: str, begin: int) -> bool:
     """The quad heads a line of an outline ("1.2.1.1 Background", "- 3.1.2.1 需求调研")
-    that numbers another line the same way ("1.2.1.2 Research question"). Hosts listed
-    with their names ("10.0.0.2 Printer", "1.1.1.1 Cloudflare" / "1.0.0.1 Cloudflare")
-    share no such single-digit numbering."""
+    that numbers another line the same way ("1.2.1.2 Research question"), or a lone
+    line whose title ends in a colon. Hosts listed with their names ("10.0.0.2 Printer",
+    "1.1.1.1 Cloudflare" / "1.0.0.1 Cloudflare") share no such single-digit numbering."""
     heading = _HEADING.match(text, text.rfind("\n", 0, begin) + 1)  # its line's start
     if heading is None or heading.start(1) != begin:
         return False
     numbering: str = heading.group(1)
     lines = sum(1 for other in _HEADING.finditer(text) if other.group(1) == numbering)
-    return lines >= 2
+    if lines >= 2:
+        return True
+    # A lone heading: a title and a colon after it ("1.2.4.6 Risk register review: the
+    # board...", 5.1.2.3 项目背景 and a full-width colon), and no networking word on its
+    # line ("8.8.8.8 Google DNS: slow" is a host).
+    end = text.find("\n", begin)
+    line = text[heading.start() : end if end != -1 else len(text)]
+    titled = _TITLED.match(line, begin - heading.start())
+    return (
+        titled is not None
+        and titled.group(1) not in _RESOLVERS
+        and len(set(titled.group(1).split("."))) > 1  # 8.8.8.8, 9.9.9.9
+        and not quad_context.names_network(line)
+    )
 
 
 def _glued(text: str, begin: int) -> bool:

@@ -188,6 +188,13 @@ def network_word(word: str) -> bool:
     return _WORDS_EN.get(word.lower()) is True
 
 
+def names_network(text: str) -> bool:
+    """Whether ``text`` has any networking word ("DNS", "server", 网关)."""
+    if any(_cue(word.lower()) is True for word in _ASCII_WORD.findall(text)):
+        return True
+    return any(match.group("network") for match in _WORDS_ZH.finditer(text))
+
+
 # The label a number is written under, right before it: "catalogue code 172.16.4.2",
 # "目录编号 172.16.4.2" (a space, a colon or "#" between). Identifiers only: "lease
 # 192.168.1.20 {" opens a DHCP lease.
