@@ -492,8 +492,7 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
 _HEADING = re.compile(
     r"(?m)^[ \t]*(?:[-*\u2022][ \t]+)?(\d\.\d\.\d)\.\d[ \t]+(?:[A-Z][a-z]|[\u4e00-\u9fff])"
 )
-
-
+# A lone heading's title, ended by a colon (ASCII or full-width).
 _TITLED = re.compile(r"(\d\.\d\.\d\.\d)[ \t]+[^\n:\uff1a]{2,40}[:\uff1a]")
 # Public resolvers written with single-digit parts: hosts, whatever follows them.
 _RESOLVERS = frozenset(
