@@ -562,6 +562,18 @@ def test_equivalent_wordings_agree_and_contrasts_do_not(a: str, b: str, rule: st
             "who pays if we don't have insurance and we have a contract",
             True,
         ),
+        # The same words with the negation moved to another verb (blind29's shape, new
+        # wordings); a negation kept on the same verb is a rewording.
+        (
+            "why does my alarm ring when I didn't set it",
+            "why doesn't my alarm ring when I set it",
+            True,
+        ),
+        (
+            "why doesn't my alarm ring when I set it",
+            "why does my alarm not ring when I set it",
+            False,
+        ),
         # ... but "empty" is a state, no extra negation (it had no word of its own).
         (
             "can I take aspirin on an empty stomach",

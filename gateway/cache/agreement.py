@@ -479,10 +479,55 @@ def _contrasted(a: Features, b: Features) -> bool:
 
 def _crossed(a: Features, b: Features) -> bool:
     """Each negates something the other says outright: "外机不转但是内机有风" / "外机在转但是
-    内机没有风", "X works but Y doesn't" / "X doesn't work but Y does"."""
-    return any(_said(x, b) for x in a.negated - b.negated) and any(
+    内机没有风", "X works but Y doesn't" / "X doesn't work but Y does"; or the same words
+    with the negation moved to another clause: "why does it answer when I didn't ask" /
+    "why doesn't it answer when I ask"."""
+    if any(_said(x, b) for x in a.negated - b.negated) and any(
         _said(x, a) for x in b.negated - a.negated
-    )
+    ):
+        return True
+    return _moved(a.units) != _moved(b.units) and _unmoved(a.units) == _unmoved(b.units)
+
+
+_DO = frozenset(["do", "does", "did"])  # "doesn't answer" / "answers": do-support
+# Words that open a clause of their own: a "not" moved across one negates another verb.
+_CLAUSE_WORDS = frozenset(
+    [
+        "when",
+        "whenever",
+        "if",
+        "unless",
+        "because",
+        "since",
+        "while",
+        "after",
+        "before",
+        "until",
+        "though",
+        "although",
+        "and",
+        "but",
+        "or",
+        "so",
+    ]
+)
+
+
+def _unmoved(units: tuple[str, ...]) -> tuple[str, ...]:
+    """The words with every "not" and do-support taken out."""
+    return tuple(u for u in units if u != "not" and u not in _DO)
+
+
+def _moved(units: tuple[str, ...]) -> tuple[int, ...]:
+    """The clause each "not" stands in ("why does it ring | when I didn't set it": 1)."""
+    clause = 0
+    where: list[int] = []
+    for u in units:
+        if u == "not":
+            where.append(clause)
+        elif u in _CLAUSE_WORDS:
+            clause += 1
+    return tuple(where)
 
 
 def _said(unit: str, f: Features) -> bool:
