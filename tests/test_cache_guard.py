@@ -211,6 +211,12 @@ MUST_DIFFER = [
     ("why do my gums bleed", "how to stop my gums from bleeding", "question"),
     ("what causes printer paper jams", "how to clear a printer paper jam", "question"),
     ("What are the symptoms of strep throat?", "How is strep throat treated?", "question"),
+    # A size and a name trade places; one case of a question is not all of it (blind32's
+    # shapes, new wordings, 2026-12-07).
+    ("USB-C的充电器能给只有Micro-USB口的手机充电吗", "Micro-USB的充电器能给只有USB-C口的手机充电吗", "order"),
+    ("10mm的扳手能拧M8的螺丝吗", "M8的扳手能拧10mm的螺丝吗", "order"),
+    ("拔智齿疼不疼", "如果智齿是横着长的拔智齿疼不疼", "scope"),
+    ("打狂犬疫苗能喝酒吗", "打狂犬疫苗能喝酒吗，在吃头孢的话", "scope"),
 ]
 
 MAY_MATCH = [

@@ -102,6 +102,9 @@ def test_each_script_has_its_verifier(minilm_dir: Path, chinese_model: PairModel
     reader = both.reader(agreement.features("护照怎么续签"))
     assert reader is not None and reader.cut == verifier.CUT_ZH
     assert both.reader(agreement.features("How do I renew my passport?")) is both.readers["latin"]
+    # Half Chinese around English names: MiniLM reads no Chinese, the multilingual one both.
+    assert agreement.features("Docker镜像怎么删除").cjk_share == 0.5
+    assert both.reader(agreement.features("Docker镜像怎么删除")) is both.readers["chinese"]
 
 
 def test_the_chinese_pair_model_keeps_ascii_and_cjk_pieces() -> None:

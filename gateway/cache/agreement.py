@@ -276,6 +276,8 @@ def agree(a: Features, b: Features) -> str | None:
         return "scope"
     if _narrowed(a.units, b.units) or _narrowed(b.units, a.units):
         return "scope"
+    if _conditioned(a.units, b.units) or _conditioned(b.units, a.units):
+        return "scope"
     if a.problem != b.problem:
         return "problem"
     if (a.asks and b.asks and not a.asks & b.asks) or (a.form and b.form and a.form != b.form):
@@ -314,6 +316,28 @@ def _narrowed(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
         return False
     tail = {unit for unit in short[q + 1 :] if _is_content(unit)}
     return bool(tail) and tail < {unit for unit in long[q + 1 :] if _is_content(unit)}
+
+
+def _conditioned(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """``long`` is ``short`` with a Chinese condition before or after it: 洗牙会不会疼 /
+    有牙周炎的话洗牙会不会疼 (the answer for one case is not the answer for all)."""
+    n = len(short)
+    if not 0 < n < len(long):
+        return False
+    if long[-n:] == short:
+        extra = "".join(long[:-n])
+    elif long[:n] == short:
+        extra = "".join(long[n:])
+    else:
+        return False
+    if not _CONDITION_ZH.fullmatch(extra):
+        return False
+    core = _CONDITION_MARKS_ZH.sub("", extra)
+    return sum(_is_content(ch) for ch in core if _CJK_RUN.fullmatch(ch)) >= 2
+
+
+_CONDITION_ZH = re.compile("(?:如果|要是|假如|万一|若是|若).+|.+(?:的话|的时候)")
+_CONDITION_MARKS_ZH = re.compile("如果|要是|假如|万一|若是|若|的话|的时候")
 
 
 def _parties_swapped(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
@@ -830,7 +854,7 @@ def _exchanged_middle(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
 def _items(x: tuple[str, ...], y: tuple[str, ...], between: tuple[str, ...]) -> bool:
     """Two different items with content, in a frame of more than articles and with no
     coordinator in it (coordinated items may trade places)."""
-    if x == y or not any(map(_is_content, x)) or not any(map(_is_content, y)):
+    if x == y or not any(map(_has_content, x)) or not any(map(_has_content, y)):
         return False
     if any(u in lx.COORDINATORS_EN for u in between):
         return False
@@ -838,6 +862,13 @@ def _items(x: tuple[str, ...], y: tuple[str, ...], between: tuple[str, ...]) -> 
     if any(word in joined for word in lx.COORDINATORS_ZH):
         return False
     return any(u not in lx.ARTICLES_EN and u not in _PUNCT for u in between)
+
+
+def _has_content(unit: str) -> bool:
+    """A content word, or a number with its unit ("3.5mm" against "Type-C")."""
+    return _is_content(unit) or (
+        any(c.isdigit() for c in unit) and any(c.isascii() and c.isalpha() for c in unit)
+    )
 
 
 def _weight(units: Counter[str]) -> float:

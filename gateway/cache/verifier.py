@@ -37,7 +37,7 @@ log = logging.getLogger("gateway.cache")
 MODELS = Path(__file__).parent / "models"
 WEIGHTS = MODELS / "verifier-minilm.npz"
 WEIGHTS_ZH = MODELS / "verifier-e5-zh.npz"
-MAX_CJK_SHARE = 0.5  # above this the text is mostly Chinese: MiniLM cannot read it
+MAX_CJK_SHARE = 0.5  # from this share on, half the text or more is Chinese: MiniLM cannot read it
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,10 @@ CUT_ZH, MARGIN_ZH = 0.80, 0.10
 
 
 def reads(features: Features) -> bool:
-    """Whether the Latin-script verifier reads a text: mostly Latin script."""
-    return features.cjk_share <= MAX_CJK_SHARE
+    """Whether the Latin-script verifier reads a text: mostly Latin script. A Chinese
+    question around two English names (Docker镜像怎么删除, share 0.5) goes to the
+    multilingual model, which reads both."""
+    return features.cjk_share < MAX_CJK_SHARE
 
 
 def script(features: Features) -> str:
