@@ -213,10 +213,14 @@ MUST_DIFFER = [
     ("What are the symptoms of strep throat?", "How is strep throat treated?", "question"),
     # A size and a name trade places; one case of a question is not all of it (blind32's
     # shapes, new wordings, 2026-12-07).
-    ("USB-C的充电器能给只有Micro-USB口的手机充电吗", "Micro-USB的充电器能给只有USB-C口的手机充电吗", "order"),
+    (
+        "USB-C的充电器能给只有Micro-USB口的手机充电吗",
+        "Micro-USB的充电器能给只有USB-C口的手机充电吗",
+        "order",
+    ),
     ("10mm的扳手能拧M8的螺丝吗", "M8的扳手能拧10mm的螺丝吗", "order"),
     ("拔智齿疼不疼", "如果智齿是横着长的拔智齿疼不疼", "scope"),
-    ("打狂犬疫苗能喝酒吗", "打狂犬疫苗能喝酒吗，在吃头孢的话", "scope"),
+    ("打狂犬疫苗能喝酒吗", "打狂犬疫苗能喝酒吗，在吃头孢的话", "scope"),  # noqa: RUF001
 ]
 
 MAY_MATCH = [
