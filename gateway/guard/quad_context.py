@@ -64,7 +64,7 @@ _OTHER_EN = (
     "identifier|asn|marks|exam|exams|mib|oid|invoice|invoices|inventory|asset|least|newer|"
     "bios|position|slot|software|ledger|aisle|shelf|chart|charts|guide|guides|textbook|"
     "syllabus|budget|voucher|sample|samples|specimen|gl|parcel|parcels|courier|depot|"
-    "consignment|shipment"
+    "consignment|shipment|reference"
 )
 # 表 is a table (见表 3.2.1.4), not a list (列表), a routing table (路由表), a meter or a watch
 # (电表, 水表, 手表), nor in 表示, 代表, 表面...
@@ -75,7 +75,7 @@ _OTHER_ZH = (
     "序列号|更新后|更新了|双色球|大乐透|开奖|得分|记分|分数|成绩|经度|纬度|度分秒|坐标|批次号|批次|批号|"
     "血压|身高|体重|测量|分拣码|面单|房卡|定理|公式|三围|胸围|腰围|箱号|单号|取件码|提货码|"
     "取货码|文号|排名|名次|门牌|配件|图纸|序号|印着|刻着|安装|及以上|或更高|公告|大纲|知识点|"
-    "任务|位置|槽位|科目|库位|货位|凭证|书架|架位|架号|座位|座号|(?<![由A-Za-z代发手电水列])表(?![示面达明扬态单])|(?<![发出])版(?![权面])"
+    "任务|位置|槽位|科目|库位|货位|凭证|书架|架位|架号|座位|座号|成本中心|(?<![由A-Za-z代发手电水列])表(?![示面达明扬态单])|(?<![发出])版(?![权面])"
 )
 _WORDS_EN = {
     **dict.fromkeys(_NETWORK_EN.split("|"), True),
@@ -200,7 +200,8 @@ def names_network(text: str) -> bool:
 # 192.168.1.20 {" opens a DHCP lease.
 _LABELS = (
     "code|codes|sku|catalogue|catalog|part|item|serial|account|voucher|invoice|batch|lot|"
-    "shelf|aisle|slot|clause|section|chapter|figure|table|article|paragraph"
+    "shelf|aisle|slot|clause|section|chapter|figure|table|article|paragraph|sample|specimen|"
+    "reference"
 )
 _LABELS_EN = frozenset(_LABELS.split("|"))
 _LABEL_EN = re.compile(  # "part no. X", "item #X"; not "hard-codes X"
@@ -208,7 +209,7 @@ _LABEL_EN = re.compile(  # "part no. X", "item #X"; not "hard-codes X"
 )
 _LABEL_ZH = re.compile(
     "(?:编号|货号|型号|零件号|序号|序列号|单号|箱号|批号|批次号|凭证号?|科目|架位号?|架号|库位|货位"
-    "|条款|文号)[ \t]*[:\uff1a#]?[ \t]*$"
+    "|条款|文号|成本中心)[ \t]*[:\uff1a#]?[ \t]*$"
 )
 
 
