@@ -584,6 +584,17 @@ def test_equivalent_wordings_agree_and_contrasts_do_not(a: str, b: str, rule: st
             "why does my alarm not ring when I set it",
             False,
         ),
+        # One English negation, of a word the other text never says: the other's own
+        # wording of that state (blind32's paraphrases, new wordings); of a word it says,
+        # or of a word not found, a contrast.
+        ("my printer isnt printing anything", "printer stopped printing, why", True),
+        (
+            "how do i clip my cat's claws without hurting her",
+            "safe way to trim a cat's nails at home",
+            False,
+        ),
+        ("can I fly with a drone without a licence", "can I fly with a drone with a licence", True),
+        ("hasn't my order arrived yet", "where is my order", True),
         # ... but "empty" is a state, no extra negation (it had no word of its own).
         (
             "can I take aspirin on an empty stomach",
@@ -592,10 +603,10 @@ def test_equivalent_wordings_agree_and_contrasts_do_not(a: str, b: str, rule: st
         ),
     ],
 )
-def test_a_chinese_negation_refuses_only_a_contrast(a: str, b: str, refused: bool) -> None:
-    """A Chinese negation of something the other text never says positively is a
-    wording of a state (不够 = 满了), not a contrast; a negated modal, 没有 or 别, and any
-    English negation, always contrast."""
+def test_a_negation_refuses_only_a_contrast(a: str, b: str, refused: bool) -> None:
+    """A negation of something the other text never says positively is a wording of a
+    state (不够 = 满了, "without hurting her" / "safe"), not a contrast; a negated modal,
+    没有 or 别, and an English negation whose word is not found, always contrast."""
     why = agreement.agree(agreement.features(a), agreement.features(b))
     assert (why == "negation") is refused
 

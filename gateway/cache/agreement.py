@@ -485,13 +485,19 @@ _NEGATED_ZH = re.compile(rf"([{lx.NEGATION_CHARS_ZH}])([{_CJK}])?(?:(?=([{_CJK}]
 
 
 def _contrasted(a: Features, b: Features) -> bool:
-    """One text negates what the other does not: a contrast when the negation is
-    English, or when the other text says what the Chinese one negates ("征信好" /
-    "征信不好"; or when both negate the same things but one negates one more, "打不着火
-    但仪表盘亮" / "打不着火而且仪表盘也不亮"). A Chinese negation of something the other never
-    mentions is its own wording of a state: "C盘满了" / "C盘空间不够了", "空腹" / "没吃东西"."""
+    """One text negates what the other does not: a contrast when the other text says
+    what the negation negates ("征信好" / "征信不好", "isn't eating" / "stopped eating"),
+    or when both negate the same things but one negates one more ("打不着火但仪表盘亮" /
+    "打不着火而且仪表盘也不亮"). A negation of something the other never mentions is its
+    own wording of a state: "C盘满了" / "C盘空间不够了", "空腹" / "没吃东西", "even when I'm
+    not doing anything" / "when it's idle", "without signal" / "offline". An English
+    negation whose word is not found ("hasn't my order arrived"), a negated Chinese
+    modal, 没有 and 别 always contrast."""
     if bool(a.negated) != bool(b.negated):
         negated, other = (a, b) if a.negated else (b, a)
+        if not (negated.cjk_share or other.cjk_share):
+            words = negated.negated - {ANY}
+            return not words or any(_unfound(w) or w in other.words for w in words)
         return ANY in negated.negated or any(ch in other.hanzi for ch in negated.negated)
     if not (a.negated < b.negated or b.negated < a.negated):
         return _crossed(a, b)  # the same negations, or each its own wording ("不腻" / "不油腻")
@@ -499,6 +505,11 @@ def _contrasted(a: Features, b: Features) -> bool:
     if not (a.cjk_share or b.cjk_share) and fewer.negated - {ANY}:
         return True  # English, a negation more: "… and is not in check" / "… and is in check"
     return any(x in fewer.hanzi or x in fewer.words for x in more.negated - fewer.negated)
+
+
+def _unfound(word: str) -> bool:
+    """A negated word ``_negated`` did not find ("", "#2"…)."""
+    return not word or word.startswith("#")
 
 
 def _crossed(a: Features, b: Features) -> bool:
