@@ -469,6 +469,7 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
                 or _FIGURE_BEFORE.search(before) is not None
                 or _outline_heading(text, begin)
                 or _PRODUCT_BEFORE.search(before) is not None
+                or quad_context.named_before(text, begin)  # "cost centre 10.4.2.1"
                 or _UPDATED_TO.search(text, max(0, begin - 48, previous_end), begin) is not None
                 or (previous_version and _VERSION_JOIN.fullmatch(before) is not None)
                 or quad_context.other_number(text, begin, stop)

@@ -200,8 +200,8 @@ def names_network(text: str) -> bool:
 # 192.168.1.20 {" opens a DHCP lease.
 _LABELS = (
     "code|codes|sku|catalogue|catalog|part|item|serial|account|voucher|invoice|batch|lot|"
-    "shelf|aisle|slot|clause|section|chapter|figure|table|article|paragraph|sample|specimen|"
-    "reference"
+    "shelf|aisle|slot|bin|clause|section|chapter|figure|table|article|paragraph|sample|"
+    "specimen|reference"
 )
 _LABELS_EN = frozenset(_LABELS.split("|"))
 _LABEL_EN = re.compile(  # "part no. X", "item #X"; not "hard-codes X"
@@ -209,8 +209,11 @@ _LABEL_EN = re.compile(  # "part no. X", "item #X"; not "hard-codes X"
 )
 _LABEL_ZH = re.compile(
     "(?:编号|货号|型号|零件号|序号|序列号|单号|箱号|批号|批次号|凭证号?|科目|架位号?|架号|库位|货位"
-    "|条款|文号|成本中心)[ \t]*[:\uff1a#]?[ \t]*$"
+    "|条款|文号|成本中心|分拣码|取件码|提货码|取货码)[ \t]*[:\uff1a#]?[ \t]*$"
 )
+
+
+_COST_CENTRE = re.compile(r"\b(?:cost|profit)[ \t]+cent(?:re|er)[ \t]*[:#]?[ \t]*$", re.I)
 
 
 def named_before(text: str, begin: int) -> bool:
@@ -220,5 +223,7 @@ def named_before(text: str, begin: int) -> bool:
     before = text[max(0, begin - 24) : begin]
     label = _LABEL_EN.search(before)
     if label is not None and label.group(1).lower() in _LABELS_EN:
+        return True
+    if _COST_CENTRE.search(before):  # "cost centre 10.4.20.1" (not "data center")
         return True
     return not before.isascii() and _LABEL_ZH.search(before) is not None
