@@ -67,6 +67,8 @@ LATER = (
     "blind29",
     "blind30",
     "blind31",
+    "blind32",
+    "blind33",
 )
 EPOCHS, BATCH, LR, MAX_TOKENS, SEED = 2, 32, 4e-5, 96, 0
 RANK = 32
