@@ -218,7 +218,7 @@ _COST_CENTRE = re.compile(r"\b(?:cost|profit)[ \t]+cent(?:re|er)[ \t]*[:#]?[ \t]
 
 def named_before(text: str, begin: int) -> bool:
     """The quad stands right after an identifier's label, with nothing between but a
-    space, a colon or "#": it is that identifier, even in a private range (where only
+    space, a colon or "#": it is that identifier, in any range (in a private one, only
     such a label outweighs the range)."""
     before = text[max(0, begin - 24) : begin]
     label = _LABEL_EN.search(before)
