@@ -141,7 +141,7 @@ _UPDATED_TO = re.compile(
     r"(?<![A-Za-z])(?:app|client|agent|software|runtime|plugin)\s+to\s*$"
 )
 # 图3.2.1.4, 表10.4.2.1 (a figure, a table), right before the quad; not 列表, 代表, 拓扑图.
-_FIGURE_BEFORE = re.compile(r"(?<![列代报扑地])[图表]$")
+_FIGURE_BEFORE = re.compile(r"(?<![列代报扑地])[图表] ?$")  # 见表3.2.1.4, 如图 2.1.3.5
 _VERSION_JOIN = re.compile(r"(?i)\s*(?:to|and|or|-|\u2013|~|/|,|到|至|或|和|、)\s*")
 # Between an unmarked quad and the version after it: "from 1.0.2.9 to 1.0.3.1",
 # "1.0.2.9升到1.0.3.1", "6.0.1.3 → version 6.0.2.0": the first is a version too.

@@ -35,7 +35,7 @@ _NETWORK_EN = (
     "uploads|uploader|mirror|mirrors|repo|registry|site|service|machine|box|vip|snmp|"
     "isp|api|apis|apiserver|staging|deploy|deploys|deployed|deploying|posts|sends|forwards|"
     "accessed|accessing|client|clients|matchmaking|printer|printers|reach|agent|agents|"
-    "runner|runners|worker|workers|geo|ranges|ntp"
+    "runner|runners|worker|workers|geo|ranges|ntp|rtt|latency|anycast|probe"
 )
 _NETWORK_ZH = (
     "地址|服务器|主机|网关|路由(?!代?码)|防火墙|放行|拦截|封禁|白名单|黑名单|端口|网段|子网|掩码|"
@@ -209,11 +209,17 @@ _LABEL_EN = re.compile(  # "part no. X", "item #X"; not "hard-codes X"
 )
 _LABEL_ZH = re.compile(
     "(?:编号|货号|型号|零件号|序号|序列号|单号|箱号|批号|批次号|凭证号?|科目|架位号?|架号|库位|货位"
-    "|条款|文号|成本中心|分拣码|取件码|提货码|取货码)[ \t]*[:\uff1a#]?[ \t]*$"
+    "|条款|文号|成本中心|分拣码|取件码|提货码|取货码|编码(?!器))(?:请填写?|填写?|为|是)?"
+    "[ \t]*[:\uff1a#]?[ \t]*$"
 )
 
 
-_COST_CENTRE = re.compile(r"\b(?:cost|profit)[ \t]+cent(?:re|er)[ \t]*[:#]?[ \t]*$", re.I)
+# Two-word ledger labels: "cost centre 10.4.20.1", "budget line 172.16.4.2" (not "data center").
+_LEDGER_LABEL = re.compile(
+    r"\b(?:(?:cost|profit)[ \t]+cent(?:re|er)|budget[ \t]+(?:line|code|item|head))"
+    r"[ \t]*[:#]?[ \t]*$",
+    re.I,
+)
 
 
 def named_before(text: str, begin: int) -> bool:
@@ -224,6 +230,6 @@ def named_before(text: str, begin: int) -> bool:
     label = _LABEL_EN.search(before)
     if label is not None and label.group(1).lower() in _LABELS_EN:
         return True
-    if _COST_CENTRE.search(before):  # "cost centre 10.4.20.1" (not "data center")
+    if _LEDGER_LABEL.search(before):
         return True
     return not before.isascii() and _LABEL_ZH.search(before) is not None
