@@ -69,6 +69,7 @@ LATER = (
     "blind31",
     "blind32",
     "blind33",
+    "blind34",
 )
 EPOCHS, BATCH, LR, MAX_TOKENS, SEED = 2, 32, 4e-5, 96, 0
 RANK = 32
