@@ -117,11 +117,17 @@ _WORD_BEFORE = re.compile(r"[A-Za-z]+$")
 # 的服务; not 上线, 上市, 上架: a release goes live); before it: ``user@`` or ``//`` (a URL).
 _HOST_AFTER = re.compile(r":\d{1,5}(?![\d.])|/(?:[0-9]|[12]\d|3[0-2])(?![\d.])|上(?![线市架映])")
 _HOST_BEFORE = re.compile(r"(?:@|//)$")
-# Private, loopback and link-local ranges, whose first parts no version number uses.
-_PRIVATE = re.compile(r"192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|127\.|169\.254\.")
+# Private, loopback and link-local ranges, and those for documentation examples (RFC
+# 5737: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24), whose first parts no version
+# number uses.
+_PRIVATE = re.compile(
+    r"192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|127\.|169\.254\."
+    r"|192\.0\.2\.|198\.51\.100\.|203\.0\.113\."
+)
 # The internet node of the OID tree (iso.org.dod.internet, under which every SNMP MIB
-# hangs): texts name it far more often than the host of that address.
-_OID_INTERNET = "1.3.6.1"
+# hangs), X.500's attribute types (2.5.4.3, commonName) and certificate extensions
+# (2.5.29.17): texts name them far more often than the hosts of those addresses.
+_OID = re.compile(r"1\.3\.6\.1$|2\.5\.(?:4|29)\.\d+$")
 _SECTION_AFTER = re.compile(r"[条节章款項项]")
 # A named app, client or agent right before the quad is that product's version: "the
 # camera app 3.2.0.11", "VPN client 4.10.8.25", 游戏客户端1.6.0.13. A bare one is the
@@ -462,7 +468,7 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
             )
         else:
             version = (
-                match.group() == _OID_INTERNET
+                _OID.match(match.group()) is not None
                 or _glued(text, begin)  # v2.4.1.3, libfoo-5.2.0.1 (but IP10.0.0.1, ping8.8.8.8)
                 or _VERSION_BEFORE.search(before) is not None
                 or _SECTION_AFTER.match(text, stop) is not None
