@@ -70,6 +70,7 @@ LATER = (
     "blind32",
     "blind33",
     "blind34",
+    "blind35",
 )
 EPOCHS, BATCH, LR, MAX_TOKENS, SEED = 2, 32, 4e-5, 96, 0
 RANK = 32
