@@ -220,10 +220,30 @@ MUST_DIFFER = [
     ),
     ("10mm的扳手能拧M8的螺丝吗", "M8的扳手能拧10mm的螺丝吗", "order"),
     ("拔智齿疼不疼", "如果智齿是横着长的拔智齿疼不疼", "scope"),
+    # Two sides that trade places across a clause, whose pronoun pays for whom, and an
+    # amount against a time (blind36 and blind37's shapes, new wordings).
+    (
+        "I'm British and working in the US, how do taxes work",
+        "I'm American and working in the UK, how do taxes work",
+        "order",
+    ),
+    ("我的医保卡能给孩子买药吗", "孩子的医保卡能给我买药吗", "order"),
+    (
+        "how much rice and water for one cup of sushi rice",
+        "how long should sushi rice rest",
+        "question",
+    ),
     ("打狂犬疫苗能喝酒吗", "打狂犬疫苗能喝酒吗，在吃头孢的话", "scope"),  # noqa: RUF001
 ]
 
 MAY_MATCH = [
+    # An amount of time asks an amount and a time; coordinated items may trade places
+    # (2026-12-07).
+    ("how many hours a day should a puppy sleep", "how much sleep does a puppy need each day"),
+    (
+        "compare the Pixel 9 and the iPhone 16 cameras",
+        "compare the iPhone 16 and the Pixel 9 cameras",
+    ),
     # A range or a model name is no minus sign (2026-12-06).
     ("read pages 10-20 tonight", "read pages 10 - 20 tonight"),
     ("Is COVID-19 contagious?", "is covid-19 contagious"),

@@ -616,16 +616,36 @@ def _asks(lower: list[str], text: str) -> frozenset[str]:
         (i, "time") for i, t in enumerate(lower[:-1]) if t == "how" and lower[i + 1] == "long"
     ]
     last = max((i for i, t in enumerate(lower) if t not in _PUNCT), default=-1)
-    found = {
-        kind
-        for i, kind in kinds
-        if i == 0 or i == last or lower[i - 1] in _PUNCT or lower[i - 1] in _CLAUSE_OPENERS
-    } or {kind for _, kind in kinds}
+
+    def opens(i: int) -> bool:
+        return i == 0 or i == last or lower[i - 1] in _PUNCT or lower[i - 1] in _CLAUSE_OPENERS
+
+    found = {kind for i, kind in kinds if opens(i)} or {kind for _, kind in kinds}
+    for i, t in enumerate(lower[:-2]):  # an amount, when it opens the question
+        if t == "how" and lower[i + 1] in ("much", "many") and opens(i):
+            # "how many hours" or "how much time" is an amount of time: either kind
+            found.update(("amount", "time") if lower[i + 2] in _TIME_UNITS_EN else ("amount",))
     found.update(kind for word, kind in lx.QUESTION_KINDS_ZH if word in text)
     return frozenset(found)
 
 
 _CLAUSE_OPENERS = frozenset({"and", "but", "so", "then", "also", "ok", "okay", "hey"})
+_TIME_UNITS_EN = frozenset(
+    [
+        "time",
+        "seconds",
+        "minutes",
+        "mins",
+        "hours",
+        "hrs",
+        "days",
+        "nights",
+        "weeks",
+        "months",
+        "years",
+        "decades",
+    ]
+)
 
 
 def _focus(lowered: str) -> frozenset[str]:
@@ -867,8 +887,8 @@ def _items(x: tuple[str, ...], y: tuple[str, ...], between: tuple[str, ...]) -> 
     coordinator in it (coordinated items may trade places)."""
     if x == y or not any(map(_has_content, x)) or not any(map(_has_content, y)):
         return False
-    if any(u in lx.COORDINATORS_EN for u in between):
-        return False
+    if any(u in lx.COORDINATORS_EN for u in between) and not any(map(_is_content, between)):
+        return False  # "TCP and UDP"; not "I'm British and travelling to the US"
     joined = "".join(u for u in between if not u.isascii())
     if any(word in joined for word in lx.COORDINATORS_ZH):
         return False
@@ -876,10 +896,16 @@ def _items(x: tuple[str, ...], y: tuple[str, ...], between: tuple[str, ...]) -> 
 
 
 def _has_content(unit: str) -> bool:
-    """A content word, or a number with its unit ("3.5mm" against "Type-C")."""
-    return _is_content(unit) or (
-        any(c.isdigit() for c in unit) and any(c.isascii() and c.isalpha() for c in unit)
+    """A content word, a number with its unit ("3.5mm" against "Type-C") or a Chinese
+    personal pronoun (我 against 爸妈: whose account pays for whom)."""
+    return (
+        _is_content(unit)
+        or unit in _PERSONS_ZH
+        or (any(c.isdigit() for c in unit) and any(c.isascii() and c.isalpha() for c in unit))
     )
+
+
+_PERSONS_ZH = frozenset("我你您他她")
 
 
 def _weight(units: Counter[str]) -> float:
