@@ -324,6 +324,11 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("203.0.113.40 是本手册示例里的设备地址", "IP_ADDRESS"),
         ("the CSR failed: attribute 2.5.4.6 (countryName) on the server cert is empty", None),
         ("the server cert lacks 2.5.29.17, so the host name check fails", None),
+        # blind36 and blind37's (after their scoring): a ledger code, an audit control and
+        # a library shelfmark.
+        ("book the firewall licence to GL 192.168.40.7 (network opex)", None),
+        ("the server patching is not evidenced per control 6.1.4.2 of the policy", None),
+        ("request shelfmark 14.2.77.3, box 2; reading room only", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

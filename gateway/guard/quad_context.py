@@ -64,7 +64,7 @@ _OTHER_EN = (
     "identifier|asn|marks|exam|exams|mib|oid|invoice|invoices|inventory|asset|least|newer|"
     "bios|position|slot|software|ledger|aisle|shelf|chart|charts|guide|guides|textbook|"
     "syllabus|budget|voucher|sample|samples|specimen|gl|parcel|parcels|courier|depot|"
-    "consignment|shipment|reference"
+    "consignment|shipment|reference|control|shelfmark"
 )
 # 表 is a table (见表 3.2.1.4), not a list (列表), a routing table (路由表), a meter or a watch
 # (电表, 水表, 手表), nor in 表示, 代表, 表面...
@@ -201,7 +201,7 @@ def names_network(text: str) -> bool:
 _LABELS = (
     "code|codes|sku|catalogue|catalog|part|item|serial|account|voucher|invoice|batch|lot|"
     "shelf|aisle|slot|bin|clause|section|chapter|figure|table|article|paragraph|sample|"
-    "specimen|reference"
+    "specimen|reference|gl|shelfmark"
 )
 _LABELS_EN = frozenset(_LABELS.split("|"))
 _LABEL_EN = re.compile(  # "part no. X", "item #X"; not "hard-codes X"
