@@ -71,6 +71,8 @@ LATER = (
     "blind33",
     "blind34",
     "blind35",
+    "blind36",
+    "blind37",
 )
 EPOCHS, BATCH, LR, MAX_TOKENS, SEED = 2, 32, 4e-5, 96, 0
 RANK = 32
