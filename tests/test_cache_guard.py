@@ -233,6 +233,12 @@ MUST_DIFFER = [
         "how long should sushi rice rest",
         "question",
     ),
+    # Who qualifies against how to apply (blind36's, new wordings).
+    (
+        "what are the requirements to become a Lyft driver",
+        "how to become a Lyft driver",
+        "question",
+    ),
     ("打狂犬疫苗能喝酒吗", "打狂犬疫苗能喝酒吗，在吃头孢的话", "scope"),  # noqa: RUF001
 ]
 

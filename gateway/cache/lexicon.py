@@ -824,6 +824,11 @@ FOCUS: dict[str, re.Pattern[str]] = {
         r"\bwhat (?:happens|will happen)\b|\bconsequences?\b"
         r"|(?:什么|啥|哪些)(?:危害|坏处|后果)|危害(?:大|性)"
     ),
+    # Who qualifies against how to apply: "who is eligible for SNAP" / "how to apply for
+    # SNAP" (in Chinese, ASPECTS_ZH's requirements: 需要什么条件 / 怎么申请).
+    "requirement": re.compile(
+        r"\brequirements?\b|\beligib(?:le|ility)\b|\bqualif(?:y|ications?)\b|\bwho can\b"
+    ),
     "procedure": re.compile(
         r"\bhow (?:do|can|should|would) (?:i|you|we|one) (?!know\b|tell\b)\w+|\bhow to\b"
         r"|\bsteps? to\b|\bwhat (?:should|do|can) i do\b|\bwhat to do\b"
