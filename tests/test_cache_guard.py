@@ -233,6 +233,9 @@ MUST_DIFFER = [
         "how long should sushi rice rest",
         "question",
     ),
+    # An either-or question between other options (blind36's, new wording).
+    ("猫粮应该买进口还是国产", "猫粮应该干喂还是泡水", "question"),
+    ("装修先铺地板还是先刷墙", "装修用乳胶漆还是硅藻泥", "question"),
     # Who qualifies against how to apply (blind36's, new wordings).
     (
         "what are the requirements to become a Lyft driver",
@@ -389,6 +392,7 @@ def test_guard_refuses_near_identical_different_questions(a: str, b: str, rule: 
 
 
 MAY_MATCH_ZH = [
+    ("小费给现金还是刷卡好", "小费是付现金好还是刷卡好"),  # the same two options (2026-12-07)
     # Framing that changed (咋/怎么, 哪里/哪), a yes-no question asked two ways, and the
     # same quantifier in other words (new examples, 2026-12-06).
     ("冰箱冷冻室结霜怎么处理", "冰箱冷冻室结霜咋处理"),

@@ -92,6 +92,7 @@ class Features:
     parties: tuple[str, ...]
     places: frozenset[str]
     hanzi: frozenset[str]
+    choices: frozenset[str]
 
 
 def normalize(text: str) -> str:
@@ -169,6 +170,7 @@ def features(text: str) -> Features:
         parties=_parties(text) if cjk_text else (),
         places=_places(text) if cjk_text else frozenset(),
         hanzi=frozenset(cjk_text),
+        choices=_choices(text),
     )
 
 
@@ -284,6 +286,8 @@ def agree(a: Features, b: Features) -> str | None:
         return "question"
     if a.focus and b.focus and not a.focus & b.focus:  # its cause / its remedy
         return "question"
+    if a.choices and b.choices and not a.choices & b.choices:  # 税前还是税后 / 现金还是刷卡
+        return "question"
     if a.aspects != b.aspects and not a.aspects & b.aspects:
         return "aspect"
     if not a.names <= b.words and not b.names <= a.words:
@@ -338,6 +342,18 @@ def _conditioned(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
 
 _CONDITION_ZH = re.compile("(?:如果|要是|假如|万一|若是|若).+|.+(?:的话|的时候)")
 _CONDITION_MARKS_ZH = re.compile("如果|要是|假如|万一|若是|若|的话|的时候")
+
+
+def _choices(text: str) -> frozenset[str]:
+    """The characters of the two options a Chinese either-or question weighs (税前还是税后:
+    税, 前, 后), less question framing."""
+    found: set[str] = set()
+    for m in _CHOICE_ZH.finditer(text):
+        found.update(ch for ch in m.group(1) + m.group(2) if ch not in lx.STOP_CHARS_ZH)
+    return frozenset(found)
+
+
+_CHOICE_ZH = re.compile(r"([\u4e00-\u9fff]{1,2})还是([\u4e00-\u9fff]{1,2})")
 
 
 def _parties_swapped(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
