@@ -114,6 +114,8 @@ CACHE_SETS = {
     "blind35": "blind35/semcache-blind35.jsonl",  # scored once (2026-12-07): development now
     "blind36": "blind36/semcache-blind36.jsonl",  # scored once (2026-12-07): development now
     "blind37": "blind37/semcache-blind37.jsonl",  # scored once (2026-12-07): development now
+    "blind38": "blind38/semcache-blind38.jsonl",  # held out: frozen 2026-12-07
+    "blind39": "blind39/semcache-blind39.jsonl",  # held out: frozen 2026-12-07
 }
 # Each held-out set is scored once and joins the development sets. The figures in
 # docs/cache.md come from the commit that scored each set with --held-out (blind8:
@@ -126,7 +128,7 @@ CACHE_SETS = {
 # 838ce7e, blind35: 0a9d756, blind36 and blind37 together: b276d9c); write a new
 # set, add it here (its IP texts follow), point HELD_OUT at it and freeze it before
 # tuning again.
-HELD_OUT: tuple[str, ...] = ()  # several may be scored at once, pooled
+HELD_OUT: tuple[str, ...] = ("blind38", "blind39")  # several may be scored at once, pooled
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
 
