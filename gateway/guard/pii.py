@@ -113,9 +113,13 @@ _VERSION_BEFORE = re.compile(
 )
 _GLUED = frozenset(string.ascii_letters + "_-")
 _WORD_BEFORE = re.compile(r"[A-Za-z]+$")
-# After the quad: a port (``:8080``), a prefix length (``/24``) or 上, "on" (10.1.5.40上
-# 的服务; not 上线, 上市, 上架: a release goes live); before it: ``user@`` or ``//`` (a URL).
-_HOST_AFTER = re.compile(r":\d{1,5}(?![\d.])|/(?:[0-9]|[12]\d|3[0-2])(?![\d.])|上(?![线市架映])")
+# After the quad: a port (``:8080``), a prefix length (``/24``), 上, "on" (10.1.5.40上
+# 的服务; not 上线, 上市, 上架: a release goes live) or an access log's " - user [";
+# before it: ``user@`` or ``//`` (a URL).
+_HOST_AFTER = re.compile(
+    r":\d{1,5}(?![\d.])|/(?:[0-9]|[12]\d|3[0-2])(?![\d.])|上(?![线市架映])"
+    r"| - \S+ \["  # an access log's client: "45.33.32.156 - - [14/Mar/2026:…"
+)
 _HOST_BEFORE = re.compile(r"(?:@|//)$")
 # Private, loopback and link-local ranges, and those for documentation examples (RFC
 # 5737: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24), whose first parts no version
@@ -463,8 +467,10 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
         elif _HOST_AFTER.match(text, stop) or _HOST_BEFORE.search(before):
             version = False
         elif _PRIVATE.match(match.group()):  # no release is numbered 192.168 or 172.16
-            version = _VERSION_BEFORE.search(before) is not None or quad_context.named_before(
-                text, begin
+            version = (
+                _VERSION_BEFORE.search(before) is not None
+                or quad_context.named_before(text, begin)
+                or quad_context.named_after(text, stop)
             )
         else:
             version = (

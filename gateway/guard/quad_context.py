@@ -35,7 +35,8 @@ _NETWORK_EN = (
     "uploads|uploader|mirror|mirrors|repo|registry|site|service|machine|box|vip|snmp|"
     "isp|api|apis|apiserver|staging|deploy|deploys|deployed|deploying|posts|sends|forwards|"
     "accessed|accessing|client|clients|matchmaking|printer|printers|reach|agent|agents|"
-    "runner|runners|worker|workers|geo|ranges|ntp|rtt|latency|anycast|probe"
+    "runner|runners|worker|workers|geo|ranges|ntp|rtt|latency|anycast|probe|vrrp|hsrp|acl|"
+    "acls|keepalived|multicast|igmp"
 )
 _NETWORK_ZH = (
     "地址|服务器|主机|网关|路由(?!代?码)|防火墙|放行|拦截|封禁|白名单|黑名单|端口|网段|子网|掩码|"
@@ -209,7 +210,7 @@ _LABEL_EN = re.compile(  # "part no. X", "item #X"; not "hard-codes X"
 )
 _LABEL_ZH = re.compile(
     "(?:编号|货号|型号|零件号|序号|序列号|单号|箱号|批号|批次号|凭证号?|科目|架位号?|架号|库位|货位"
-    "|条款|文号|成本中心|分拣码|取件码|提货码|取货码|编码(?!器))(?:请填写?|填写?|为|是)?"
+    "|条款|文号|成本中心|分拣码|取件码|提货码|取货码|编码(?!器)|样品|样本|索书号)(?:请填写?|填写?|为|是)?"
     "[ \t]*[:\uff1a#]?[ \t]*$"
 )
 
@@ -220,6 +221,17 @@ _LEDGER_LABEL = re.compile(
     r"[ \t]*[:#]?[ \t]*$",
     re.I,
 )
+
+
+# ... or right after it: "172.20.3.9 是样本编号" (is the sample number).
+_LABEL_AFTER_ZH = re.compile(
+    r"[ \t]*(?:是|为)[\u4e00-\u9fff]{0,4}(?:编号|编码|序号|批号|货号|型号|单号|索书号)"
+)
+
+
+def named_after(text: str, end: int) -> bool:
+    """A Chinese identifier's label right after the quad, after 是 or 为."""
+    return _LABEL_AFTER_ZH.match(text, end) is not None
 
 
 def named_before(text: str, begin: int) -> bool:
