@@ -236,6 +236,12 @@ MUST_DIFFER = [
     # An either-or question between other options (blind36's, new wording).
     ("猫粮应该买进口还是国产", "猫粮应该干喂还是泡水", "question"),
     ("装修先铺地板还是先刷墙", "装修用乳胶漆还是硅藻泥", "question"),
+    # Above and below a neighbour (blind39's, new wording).
+    (
+        "how do I stop noise from the flat upstairs",
+        "how do I stop noise from the flat downstairs",
+        "polarity",
+    ),
     # Who qualifies against how to apply (blind36's, new wordings).
     (
         "what are the requirements to become a Lyft driver",

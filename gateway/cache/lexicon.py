@@ -295,6 +295,7 @@ _AXES_EN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "grip": (("tighten", "tight", "tighter"), ("loosen", "loose", "looser")),
     "thickness": (("thicken", "thick", "thicker"), ("thin", "thinner")),
     "open": (("open",), ("close", "shut")),
+    "storey": (("upstairs", "ceiling"), ("downstairs", "floor")),  # a neighbour's noise
     "run": (
         ("start", "begin", "resume", "continue", "reactivate", "unpause"),
         ("stop", "end", "pause", "halt", "suspend", "quit", "exit"),
