@@ -73,6 +73,8 @@ LATER = (
     "blind35",
     "blind36",
     "blind37",
+    "blind38",
+    "blind39",
 )
 EPOCHS, BATCH, LR, MAX_TOKENS, SEED = 2, 32, 4e-5, 96, 0
 RANK = 32
