@@ -336,6 +336,12 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("样品 192.168.2.5 的检测结果已更新", None),
         ("试管上的 172.18.4.2 是样本编号，不是地址", None),
         ("馆藏索书号 6.31.120.4，借期30天", None),
+        # blind40 and blind41's (after their scoring): a resolver near another number's
+        # word, a subclause, a call number with its class letters, a bin code.
+        ("point the DNS in the golden image to 114.114.114.114", "IP_ADDRESS"),
+        ("IEC 60601-1 subclause 7.9.2.14 lists the marking rules", None),
+        ("索书号是 TN 47.21.3.6，在二楼", None),
+        ("库位码 192.168.7.3 表示第 192 排货架", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -466,7 +466,8 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
             version = True
         elif _HOST_AFTER.match(text, stop) or _HOST_BEFORE.search(before):
             version = False
-        elif _PRIVATE.match(match.group()):  # no release is numbered 192.168 or 172.16
+        elif _PRIVATE.match(match.group()) or match.group() in _KNOWN_HOSTS:
+            # no release is numbered 192.168 or 172.16, nor 8.8.4.4
             version = (
                 _VERSION_BEFORE.search(before) is not None
                 or quad_context.named_before(text, begin)
@@ -510,6 +511,23 @@ _TITLED = re.compile(r"(\d\.\d\.\d\.\d)[ \t]+[^\n:\uff1a]{2,40}[:\uff1a]")
 # Public resolvers written with single-digit parts: hosts, whatever follows them.
 _RESOLVERS = frozenset(
     {"8.8.4.4", "1.0.0.1", "1.0.0.2", "1.0.0.3", "1.1.1.2", "1.1.1.3", "4.2.2.1", "4.2.2.2"}
+)
+# Public resolvers no outline, ratio or release shares (not 1.1.1.1 or 9.9.9.9):
+# addresses whatever words stand near them ("set the DNS on the kiosk image to
+# 8.8.4.4"), as private ranges are.
+_KNOWN_HOSTS = frozenset(
+    {
+        "8.8.4.4",
+        "149.112.112.112",
+        "208.67.222.222",
+        "208.67.220.220",
+        "114.114.114.114",
+        "114.114.115.115",
+        "223.5.5.5",
+        "223.6.6.6",
+        "119.29.29.29",
+        "180.76.76.76",
+    }
 )
 
 

@@ -65,7 +65,7 @@ _OTHER_EN = (
     "identifier|asn|marks|exam|exams|mib|oid|invoice|invoices|inventory|asset|least|newer|"
     "bios|position|slot|software|ledger|aisle|shelf|chart|charts|guide|guides|textbook|"
     "syllabus|budget|voucher|sample|samples|specimen|gl|parcel|parcels|courier|depot|"
-    "consignment|shipment|reference|control|shelfmark"
+    "consignment|shipment|reference|control|shelfmark|subclause"
 )
 # 表 is a table (见表 3.2.1.4), not a list (列表), a routing table (路由表), a meter or a watch
 # (电表, 水表, 手表), nor in 表示, 代表, 表面...
@@ -202,7 +202,7 @@ def names_network(text: str) -> bool:
 _LABELS = (
     "code|codes|sku|catalogue|catalog|part|item|serial|account|voucher|invoice|batch|lot|"
     "shelf|aisle|slot|bin|clause|section|chapter|figure|table|article|paragraph|sample|"
-    "specimen|reference|gl|shelfmark"
+    "specimen|reference|gl|shelfmark|subclause"
 )
 _LABELS_EN = frozenset(_LABELS.split("|"))
 _LABEL_EN = re.compile(  # "part no. X", "item #X"; not "hard-codes X"
@@ -210,8 +210,8 @@ _LABEL_EN = re.compile(  # "part no. X", "item #X"; not "hard-codes X"
 )
 _LABEL_ZH = re.compile(
     "(?:编号|货号|型号|零件号|序号|序列号|单号|箱号|批号|批次号|凭证号?|科目|架位号?|架号|库位|货位"
-    "|条款|文号|成本中心|分拣码|取件码|提货码|取货码|编码(?!器)|样品|样本|索书号)(?:请填写?|填写?|为|是)?"
-    "[ \t]*[:\uff1a#]?[ \t]*$"
+    "|条款|文号|成本中心|分拣码|取件码|提货码|取货码|编码(?!器)|样品|样本|索书号)[码号]?"
+    "(?:请填写?|填写?|为|是)?[ \t]*[:\uff1a#]?[ \t]*(?:[A-Z]{1,3}[ \t]*)?$"
 )
 
 
