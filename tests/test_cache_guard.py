@@ -236,6 +236,9 @@ MUST_DIFFER = [
     # An either-or question between other options (blind36's, new wording).
     ("猫粮应该买进口还是国产", "猫粮应该干喂还是泡水", "question"),
     ("装修先铺地板还是先刷墙", "装修用乳胶漆还是硅藻泥", "question"),
+    # A modifier put before a word narrows the question (blind40's, new wording); one
+    # that only says whose does not.
+    ("怎么清洗滤网", "怎么清洗油烟机上面的滤网", "scope"),
     # Above and below a neighbour (blind39's, new wording).
     (
         "how do I stop noise from the flat upstairs",
@@ -398,6 +401,7 @@ def test_guard_refuses_near_identical_different_questions(a: str, b: str, rule: 
 
 
 MAY_MATCH_ZH = [
+    ("怎么查社保缴费记录", "怎么查我的社保缴费记录"),  # whose, not which (2026-12-07)
     ("小费应该付现金还是刷卡", "小费是付现金还是刷卡"),  # the same two options (2026-12-07)
     # Framing that changed (咋/怎么, 哪里/哪), a yes-no question asked two ways, and the
     # same quantifier in other words (new examples, 2026-12-06).

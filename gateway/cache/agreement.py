@@ -280,6 +280,8 @@ def agree(a: Features, b: Features) -> str | None:
         return "scope"
     if _conditioned(a.units, b.units) or _conditioned(b.units, a.units):
         return "scope"
+    if _modified(a.units, b.units) or _modified(b.units, a.units):
+        return "scope"
     if a.problem != b.problem:
         return "problem"
     if (a.asks and b.asks and not a.asks & b.asks) or (a.form and b.form and a.form != b.form):
@@ -338,6 +340,26 @@ def _conditioned(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
         return False
     core = _CONDITION_MARKS_ZH.sub("", extra)
     return sum(_is_content(ch) for ch in core if _CJK_RUN.fullmatch(ch)) >= 2
+
+
+def _modified(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """``long`` is ``short`` with a Chinese modifier put before one of its words: 如何纠正
+    坐姿 / 如何纠正孩子写作业时的坐姿 (whose posture, and when, narrows the question)."""
+    n = len(long) - len(short)
+    if n < 4:
+        return False
+    for i in range(len(short) + 1):
+        if long[:i] == short[:i] and long[i + n :] == short[i:]:
+            extra = long[i : i + n]
+            return (
+                extra[-1] == "的"
+                and all(_CJK_RUN.fullmatch(u) for u in extra)
+                and sum(_is_content(u) and u not in _SELF_ZH for u in extra) >= 3
+            )
+    return False
+
+
+_SELF_ZH = frozenset("自己本人家")
 
 
 _CONDITION_ZH = re.compile("(?:如果|要是|假如|万一|若是|若).+|.+(?:的话|的时候)")
