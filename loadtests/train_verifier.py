@@ -75,6 +75,8 @@ LATER = (
     "blind37",
     "blind38",
     "blind39",
+    "blind40",
+    "blind41",
 )
 EPOCHS, BATCH, LR, MAX_TOKENS, SEED = 2, 32, 4e-5, 96, 0
 RANK = 32

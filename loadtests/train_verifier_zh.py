@@ -54,6 +54,8 @@ LATER = (
     "blind37",
     "blind38",
     "blind39",
+    "blind40",
+    "blind41",
 )
 # The English verifier's validation sets when this model was trained (not --all).
 VALIDATE_EN = ("blind13", "blind14", "blind15", "blind16")
