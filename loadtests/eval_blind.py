@@ -135,6 +135,13 @@ HELD_OUT: tuple[str, ...] = ()  # several may be scored at once, pooled
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
 
+def sets_from(first: str) -> tuple[str, ...]:
+    """The blind sets from ``first`` on, in the order they were written: those a model
+    trained before ``first`` was scored never saw."""
+    names = list(CACHE_SETS)
+    return tuple(names[names.index(first) :])
+
+
 def cache_rows(name: str) -> list[dict[str, Any]]:
     return load(DATA / CACHE_SETS[name])
 
