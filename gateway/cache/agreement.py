@@ -346,7 +346,7 @@ def _modified(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
     """``long`` is ``short`` with a Chinese modifier put before one of its words: 如何纠正
     坐姿 / 如何纠正孩子写作业时的坐姿 (whose posture, and when, narrows the question)."""
     n = len(long) - len(short)
-    if n < 4:
+    if n < 4 or len(long) > _MAX_ALIGN_UNITS:  # quadratic: questions only
         return False
     for i in range(len(short) + 1):
         if long[:i] == short[:i] and long[i + n :] == short[i:]:
