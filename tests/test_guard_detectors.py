@@ -335,6 +335,7 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("since the upgrade, VRRP adverts to 224.0.0.18 are dropped by the ACL", "IP_ADDRESS"),
         ("样品 192.168.2.5 的检测结果已更新", None),
         ("试管上的 172.18.4.2 是样本编号，不是地址", None),
+        ("192.168.1.10 是服务器编号为 3 的那台", "IP_ADDRESS"),
         ("馆藏索书号 6.31.120.4，借期30天", None),
         # blind40 and blind41's (after their scoring): a resolver near another number's
         # word, a subclause, a call number with its class letters, a bin code.

@@ -225,13 +225,15 @@ _LEDGER_LABEL = re.compile(
 
 # ... or right after it: "172.20.3.9 是样本编号" (is the sample number).
 _LABEL_AFTER_ZH = re.compile(
-    r"[ \t]*(?:是|为)[\u4e00-\u9fff]{0,4}(?:编号|编码|序号|批号|货号|型号|单号|索书号)"
+    r"[ \t]*(?:是|为)([\u4e00-\u9fff]{0,4})(?:编号|编码|序号|批号|货号|型号|单号|索书号)"
 )
 
 
 def named_after(text: str, end: int) -> bool:
-    """A Chinese identifier's label right after the quad, after 是 or 为."""
-    return _LABEL_AFTER_ZH.match(text, end) is not None
+    """A Chinese identifier's label right after the quad, after 是 or 为, naming no
+    network thing ("是样本编号"; not "是服务器编号")."""
+    label = _LABEL_AFTER_ZH.match(text, end)
+    return label is not None and not names_network(label.group(1))
 
 
 def named_before(text: str, begin: int) -> bool:
