@@ -508,9 +508,10 @@ _HEADING = re.compile(
 )
 # A lone heading's title, ended by a colon (ASCII or full-width).
 _TITLED = re.compile(r"(\d\.\d\.\d\.\d)[ \t]+[^\n:\uff1a]{2,40}[:\uff1a]")
-# Public resolvers written with single-digit parts: hosts, whatever follows them.
+# Public resolvers written with single-digit parts: no lone heading (8.8.4.4 never gets
+# here: it is one of ``_KNOWN_HOSTS``).
 _RESOLVERS = frozenset(
-    {"8.8.4.4", "1.0.0.1", "1.0.0.2", "1.0.0.3", "1.1.1.2", "1.1.1.3", "4.2.2.1", "4.2.2.2"}
+    {"1.0.0.1", "1.0.0.2", "1.0.0.3", "1.1.1.2", "1.1.1.3", "4.2.2.1", "4.2.2.2"}
 )
 # Public resolvers no outline, ratio or release shares (not 1.1.1.1 or 9.9.9.9):
 # addresses whatever words stand near them ("set the DNS on the kiosk image to
