@@ -252,9 +252,32 @@ MUST_DIFFER = [
         "question",
     ),
     ("打狂犬疫苗能喝酒吗", "打狂犬疫苗能喝酒吗，在吃头孢的话", "scope"),  # noqa: RUF001
+    # What against when, where or why (blind42's shape, new wordings, 2026-12-07).
+    ("what should the best man wear", "when does the best man arrive", "question"),
+    ("what do I bring to a citizenship interview", "where is my citizenship interview", "question"),
+    ("at what age do puppies lose their baby teeth", "what should puppies chew", "question"),
+    ("what papers do I need to sell a house", "how long does it take to sell a house", "question"),
 ]
 
 MAY_MATCH = [
+    # "what" that asks a time, a reason or a definition, or sits inside a clause
+    # (2026-12-07).
+    (
+        "at what age do most kids lose their first tooth",
+        "when does a child usually lose the first baby tooth",
+    ),
+    (
+        "my printer is making a grinding noise, what could be causing it",
+        "why does my printer grind",
+    ),
+    ("my kettle clicks off early, what could it be", "why does my kettle switch off early"),
+    ("when my bank says pending, what does that mean", "what does pending mean on my bank app"),
+    ("what should I do when my toddler bites", "how do I stop my toddler biting when he is angry"),
+    (
+        "if im on my landlords wifi can he see what websites i open",
+        "can the landlord see my browsing history when I use his wifi",
+    ),
+    ("what does a passport photo cost", "how much is a passport photo"),
     # An amount of time asks an amount and a time; coordinated items may trade places
     # (2026-12-07).
     ("how many hours a day should a puppy sleep", "how much sleep does a puppy need each day"),

@@ -48,6 +48,7 @@ same.
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -284,7 +285,7 @@ def agree(a: Features, b: Features) -> str | None:
         return "scope"
     if a.problem != b.problem:
         return "problem"
-    if (a.asks and b.asks and not a.asks & b.asks) or (a.form and b.form and a.form != b.form):
+    if _ask_differently(a.asks, b.asks) or (a.form and b.form and a.form != b.form):
         return "question"
     if a.focus and b.focus and not a.focus & b.focus:  # its cause / its remedy
         return "question"
@@ -656,9 +657,25 @@ def _asks(lower: list[str], text: str) -> frozenset[str]:
     last = max((i for i, t in enumerate(lower) if t not in _PUNCT), default=-1)
 
     def opens(i: int) -> bool:
-        return i == 0 or i == last or lower[i - 1] in _PUNCT or lower[i - 1] in _CLAUSE_OPENERS
+        before = lower[i - 1] if i else ""
+        return (
+            i in (0, last)
+            or before in _PUNCT
+            or before in _CLAUSE_OPENERS
+            or (before in _WHAT_OPENERS and lower[i] in _WHAT)  # "at what age"
+        )
 
-    found = {kind for i, kind in kinds if opens(i)} or {kind for _, kind in kinds}
+    # "what" with a verb after it asks a thing ("what should he say" / "when does he
+    # speak"), with a time, place or reason word one of those ("what age" / "when")
+    kinds += [
+        (i, k) for i, t in enumerate(lower) if t in _WHAT and (k := _what_kind(lower[i + 1 :]))
+    ]
+    found = {kind for i, kind in kinds if opens(i)}
+    if "thing" in found:
+        found.add("amount")  # "what does it cost" / "how much is it"
+    inner = {kind for i, kind in kinds if lower[i] not in _WHAT}  # "see what websites I visit"
+    if not found and inner:  # a wh-word inside a clause may not be the question
+        found = inner | {_INNER}
     for i, t in enumerate(lower[:-2]):  # an amount, when it opens the question
         if t == "how" and lower[i + 1] in ("much", "many") and opens(i):
             # "how many hours" or "how much time" is an amount of time: either kind
@@ -668,6 +685,50 @@ def _asks(lower: list[str], text: str) -> frozenset[str]:
 
 
 _CLAUSE_OPENERS = frozenset({"and", "but", "so", "then", "also", "ok", "okay", "hey"})
+_WHAT = frozenset(["what", "whats"])
+_WHAT_SKIP = frozenset(["is", "are", "the", "a", "an", "best", "right", "ideal", "good", "usual"])
+
+
+_INNER = "inner"  # the kinds asked come from wh-words inside clauses
+
+
+def _ask_differently(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two questions ask for different kinds of thing. A "what" that asks a
+    thing differs only from a wh-word that opens a question: "what should I do when he
+    cries" and "how do I calm him when he cries" ask one thing."""
+    if not a or not b or a & b - {_INNER}:
+        return False
+    return not ((_INNER in a and "thing" in b) or (_INNER in b and "thing" in a))
+
+
+def _what_kind(after: list[str]) -> str | None:
+    """The kind a "what" asks: that of the first word after it that names one ("what
+    time", "what's the best age": a time; "what causes": a reason; "what store": a
+    place), else a thing if a verb follows it or its noun ("what should I", "what
+    documents do I need"), else none: "what's the warranty period" asks how long."""
+    clause = list(itertools.takewhile(lambda w: w not in _PUNCT, after))
+    if any(w in lx.WHAT_MEANING_EN for w in clause):  # "what does X mean": a definition
+        return None
+    words = [w for w in clause[:5] if w not in _WHAT_SKIP]
+    if (
+        any(w in lx.WHAT_REASON_EN for w in words[:4])
+        or words[:2] == ["point", "of"]
+        or (len(clause) == 3 and clause[2] == "be")
+    ):
+        return "reason"  # "what could be causing it", "what's the point of", "what could it be"
+    if words and words[0] in lx.WHAT_KINDS_EN:
+        return lx.WHAT_KINDS_EN[words[0]]
+    if words[:1] and words[0] in _AUXILIARIES:  # "what should I say"
+        return "thing"
+    if words[1:2] and words[1] in _AUXILIARIES - {"to"}:  # "what documents do I need"
+        return "thing"
+    return None
+
+
+_WHAT_OPENERS = frozenset(["at", "in", "by", "until", "till", "from", "on"])
+_AUXILIARIES = frozenset(
+    ["should", "do", "does", "did", "can", "could", "would", "will", "to", "shall", "must", "might"]
+)
 _TIME_UNITS_EN = frozenset(
     [
         "time",

@@ -780,6 +780,23 @@ QUESTION_KINDS_EN = {
     "when": "time",
     "why": "reason",
 }
+# The words after "what" that make it ask a time, place or reason ("what age" / "when").
+WHAT_KINDS_EN = {
+    **dict.fromkeys([
+        "time", "times", "day", "days", "date", "dates", "year", "years", "month", "months",
+        "week", "weeks", "age", "ages", "hour", "hours", "season", "point", "stage", "deadline",
+    ], "time"),
+    **dict.fromkeys([
+        "place", "places", "country", "countries", "city", "cities", "town", "store", "stores",
+        "shop", "shops", "website", "websites", "site", "address", "location",
+    ], "place"),
+}  # fmt: skip
+# Words after "what" that make it ask why: "what could be causing it", "what's wrong".
+WHAT_REASON_EN = frozenset([
+    "cause", "causes", "caused", "causing", "reason", "reasons", "makes", "made", "wrong",
+    "behind", "explain", "explains", "led",
+])  # fmt: skip
+WHAT_MEANING_EN = frozenset(["mean", "means", "meaning", "stand", "stands"])
 # The English wh-words: a pair that differs in one of them is a rewording even if no
 # other content word changed ("How can I meet you" / "Where can I meet you").
 WH_WORDS_EN = frozenset(["how", "what", "when", "where", "why", "who", "whom", "whose", "which"])
