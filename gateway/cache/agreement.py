@@ -345,15 +345,17 @@ def _conditioned(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
 
 def _modified(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
     """``long`` is ``short`` with a Chinese modifier put before one of its words: 如何纠正
-    坐姿 / 如何纠正孩子写作业时的坐姿 (whose posture, and when, narrows the question)."""
+    坐姿 / 如何纠正孩子写作业时的坐姿 (whose posture, and when, narrows the question), or
+    after one with the part it names: 可以修剪邻居的树吗 / …的树伸到我家这边的部分吗."""
     n = len(long) - len(short)
     if n < 4 or len(long) > _MAX_ALIGN_UNITS:  # quadratic: questions only
         return False
     for i in range(len(short) + 1):
         if long[:i] == short[:i] and long[i + n :] == short[i:]:
             extra = long[i : i + n]
+            head = extra.index("的") if "的" in extra else -1  # 的 + at most 3: 的部分, 的那一截
             return (
-                extra[-1] == "的"
+                (extra[-1] == "的" or (head > 0 and len(extra) - head <= 4))
                 and all(_CJK_RUN.fullmatch(u) for u in extra)
                 and sum(_is_content(u) and u not in _SELF_ZH for u in extra) >= 3
             )

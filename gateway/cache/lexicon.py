@@ -534,7 +534,7 @@ PROBLEM_ZH = (
     *("失败", "报错", "出错", "故障", "异常", "错误", "不了", "无法"),
     *("打不开", "连不上", "坏了", "断网", "不能用", "被锁", "被封", "被盗"),
     *("被拒", "丢了", "丢失", "遗失", "弄丢", "不见了", "掉了", "没过", "没通过", "不通过"),
-    *("不及格", "挂科", "开错", "转错", "输错"),
+    *("不及格", "挂科", "开错", "转错", "输错", "乱码"),
 )
 # Names of things that hold a problem word: a warning light is not a fault (故障灯亮了).
 NOT_PROBLEM_ZH = ("故障灯", "故障指示灯", "故障码")
@@ -815,6 +815,18 @@ QUESTION_KINDS_ZH = (
     ("哪儿", "place"),
     ("在哪", "place"),
     ("谁", "person"),
+    # which stage is a time; what to say, bring or wear a thing ("what" against "when")
+    ("哪个环节", "time"),
+    ("什么环节", "time"),
+    ("哪个阶段", "time"),
+    ("什么阶段", "time"),
+    ("说些什么", "thing"),
+    ("说什么", "thing"),
+    ("带什么", "thing"),
+    ("穿什么", "thing"),
+    ("写什么", "thing"),
+    ("送什么", "thing"),
+    ("准备什么", "thing"),
 )
 
 # What a question about a problem wants: its cause or its remedy. "What causes knee
