@@ -105,6 +105,12 @@ def test_each_script_has_its_verifier(minilm_dir: Path, chinese_model: PairModel
     # Half Chinese around English names: MiniLM reads no Chinese, the multilingual one both.
     assert agreement.features("Docker镜像怎么删除").cjk_share == 0.5
     assert both.reader(agreement.features("Docker镜像怎么删除")) is both.readers["chinese"]
+    # Counted by words, not letters: a long name is one word (2026-12-07).
+    assert agreement.features("Dyson Supersonic吹风机怎么清洁").cjk_share < 0.5
+    assert (
+        both.reader(agreement.features("Dyson Supersonic吹风机怎么清洁")) is both.readers["chinese"]
+    )
+    assert both.reader(agreement.features("how do I pin a chat in 微信")) is both.readers["latin"]
 
 
 def test_the_chinese_pair_model_keeps_ascii_and_cjk_pieces() -> None:

@@ -90,10 +90,15 @@ class Features:
     units: tuple[str, ...]
     cjk: frozenset[str]
     cjk_share: float
+    cjk_chars: int
+    latin_words: int  # words in Latin script: a name is one word however long (verifier.reads)
     parties: tuple[str, ...]
     places: frozenset[str]
     hanzi: frozenset[str]
     choices: frozenset[str]
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'+.-]*")
 
 
 def normalize(text: str) -> str:
@@ -168,6 +173,8 @@ def features(text: str) -> Features:
         units=_units(plain_lower),
         cjk=_subject(plain),
         cjk_share=cjk_share,
+        cjk_chars=len(cjk_text),
+        latin_words=len(_LATIN_WORD.findall(text)),
         parties=_parties(text) if cjk_text else (),
         places=_places(text) if cjk_text else frozenset(),
         hanzi=frozenset(cjk_text),
