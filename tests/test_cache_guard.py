@@ -257,6 +257,12 @@ MUST_DIFFER = [
     ("what do I bring to a citizenship interview", "where is my citizenship interview", "question"),
     ("at what age do puppies lose their baby teeth", "what should puppies chew", "question"),
     ("伴娘在婚礼上要说什么", "伴娘一般在婚礼哪个环节致辞", "question"),
+    # Two items trading places where the article changes with them (blind44's shape).
+    (
+        "a guide for an italian cook making french pastry",
+        "a guide for a french cook making italian pastry",
+        "order",
+    ),
     # A part named after 的 narrows as a modifier does; garbled text is a problem
     # (blind39 and blind43's shapes, new wordings).
     ("怎么给绿萝浇水", "怎么给绿萝快要枯死的那几片浇水", "scope"),

@@ -788,11 +788,14 @@ def _form(text: str) -> str:
 
 
 def _units(lower: list[str]) -> tuple[str, ...]:
-    """The text as a sequence for alignment: English words (stemmed) and CJK characters."""
+    """The text as a sequence for alignment: English words (stemmed) and CJK characters;
+    "an" is "a" (the article follows the next word's sound, not the question)."""
     out: list[str] = []
     for tok in lower:
         if tok in _PUNCT:
             continue
+        if tok == "an":
+            tok = "a"
         if _CJK_RUN.fullmatch(tok):
             out.extend(_A_NOT_A.sub(r"\1", tok))  # 收不收 reads as 收
         else:
