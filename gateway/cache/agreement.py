@@ -435,8 +435,42 @@ def cjk_overlap(a: Features, b: Features) -> float:
 def same_content(a: Features, b: Features) -> bool:
     """The same words in the same order, function words aside ("How do I export my
     invoice" / "How can I export my invoice"): no rewording for the verifier to judge.
-    Wh-words count: "How can I meet you" / "Where can I meet you" differ."""
-    return _content(a.units) == _content(b.units)
+    Wh-words count: "How can I meet you" / "Where can I meet you" differ. In Chinese,
+    also the same characters with one stretch moved before or after its neighbour
+    (大棚里的白粉虱怎么治 / 怎么治大棚里的白粉虱, 公积金余额怎么查 / 怎么查公积金余额), which
+    the Chinese verifier refused at 0.1-0.7; the guard has compared their order
+    (directions, exchanges, whose) before this is asked."""
+    if _content(a.units) == _content(b.units):
+        return True
+    return bool(a.cjk_chars and b.cjk_chars) and _one_stretch_moved(
+        tuple(u for u in a.units if u not in lx.LIGHT_CHARS_ZH),
+        tuple(u for u in b.units if u not in lx.LIGHT_CHARS_ZH),
+    )
+
+
+def _one_stretch_moved(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """``b`` is ``a`` with two neighbouring stretches trading places: past their common
+    start and end, ``b`` is ``a`` rotated. A single character moved (我名下的车过户给我爸 /
+    我爸名下的车过户给我) is not enough."""
+    if len(a) != len(b) or len(a) > _MAX_MOVED_UNITS or a == b:
+        return False
+    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y), len(a))
+    end = len(a)
+    while end > start and a[end - 1] == b[end - 1]:
+        end -= 1
+    mid_a, mid_b = a[start:end], b[start:end]
+    return any(
+        mid_a[r:] + mid_a[:r] == mid_b and _stretch(mid_a[:r]) and _stretch(mid_a[r:])
+        for r in range(1, len(mid_a))
+    )
+
+
+def _stretch(units: tuple[str, ...]) -> bool:
+    """Two characters or more, or a word in Latin script (Excel怎么冻结首行)."""
+    return len(units) >= 2 or (len(units) == 1 and units[0].isascii())
+
+
+_MAX_MOVED_UNITS = 60
 
 
 def _content(units: tuple[str, ...]) -> list[str]:

@@ -675,6 +675,10 @@ STOP_CHARS_ZH = frozenset(
     "咋里之"  # how (colloquial), 哪里/这里 (where), 之前/之后 (the time words are compared apart)
 )
 
+# Particles and postpositions that move with a Chinese question's topic when it is put
+# first or last (在Excel里冻结首行 / Excel怎么冻结首行): ignored when comparing the order.
+LIGHT_CHARS_ZH = frozenset("了吗呢吧啊呀嘛在给把里上中")
+
 # The exchange rule: two items with one of these between them may trade places ("TCP
 # and UDP", 猫和狗, 爬山还是去看海); and in a question with one of the symmetric words
 # (units are stemmed, CJK text is matched as is), anything may trade places.
