@@ -257,6 +257,14 @@ MUST_DIFFER = [
     ("what do I bring to a citizenship interview", "where is my citizenship interview", "question"),
     ("at what age do puppies lose their baby teeth", "what should puppies chew", "question"),
     ("伴娘在婚礼上要说什么", "伴娘一般在婚礼哪个环节致辞", "question"),
+    # Who qualifies against the process; a situation set before a comma (blind46 and
+    # blind47's shapes, new wordings).
+    (
+        "what are the requirements to become a paramedic",
+        "what is the step by step process to become a paramedic",
+        "question",
+    ),
+    ("电动车充电桩安装多少钱", "车位在地下室，电动车充电桩安装多少钱", "scope"),  # noqa: RUF001
     # Two items trading places where the article changes with them (blind44's shape).
     (
         "a guide for an italian cook making french pastry",

@@ -91,6 +91,7 @@ class Features:
     cjk: frozenset[str]
     cjk_share: float
     cjk_chars: int
+    last_clause: tuple[str, ...]  # a Chinese text's units after its last comma (_situated)
     latin_words: int  # words in Latin script: a name is one word however long (verifier.reads)
     parties: tuple[str, ...]
     places: frozenset[str]
@@ -174,6 +175,7 @@ def features(text: str) -> Features:
         cjk=_subject(plain),
         cjk_share=cjk_share,
         cjk_chars=len(cjk_text),
+        last_clause=_last_clause(plain) if cjk_text else (),
         latin_words=len(_LATIN_WORD.findall(text)),
         parties=_parties(text) if cjk_text else (),
         places=_places(text) if cjk_text else frozenset(),
@@ -286,6 +288,8 @@ def agree(a: Features, b: Features) -> str | None:
         return "scope"
     if _narrowed(a.units, b.units) or _narrowed(b.units, a.units):
         return "scope"
+    if _situated(a, b) or _situated(b, a):
+        return "scope"
     if _conditioned(a.units, b.units) or _conditioned(b.units, a.units):
         return "scope"
     if _modified(a.units, b.units) or _modified(b.units, a.units):
@@ -348,6 +352,24 @@ def _conditioned(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
         return False
     core = _CONDITION_MARKS_ZH.sub("", extra)
     return sum(_is_content(ch) for ch in core if _CJK_RUN.fullmatch(ch)) >= 2
+
+
+def _situated(short: Features, long: Features) -> bool:
+    """``long`` is ``short`` after a clause that sets the asker's situation: 装修垃圾清运
+    多少钱 / 老小区没电梯, 装修垃圾清运多少钱 (the answer for one case is not the answer for
+    all). A clause that only calls for help (有没有人知道, …; 急, …) sets none."""
+    if not long.last_clause or long.last_clause != short.units or long.units == short.units:
+        return False
+    lead = "".join(long.units[: len(long.units) - len(short.units)])
+    lead = lx.HELP_CALLS_ZH.sub("", lead)
+    return sum(_is_content(u) for u in lead if _CJK_RUN.fullmatch(u)) >= 3
+
+
+def _last_clause(text: str) -> tuple[str, ...]:
+    return _units(_tokens(_LAST_CLAUSE.split(text)[-1])[1])
+
+
+_LAST_CLAUSE = re.compile(r"[,\uff0c]")
 
 
 def _modified(short: tuple[str, ...], long: tuple[str, ...]) -> bool:

@@ -679,6 +679,11 @@ STOP_CHARS_ZH = frozenset(
 # first or last (在Excel里冻结首行 / Excel怎么冻结首行): ignored when comparing the order.
 LIGHT_CHARS_ZH = frozenset("了吗呢吧啊呀嘛在给把里上中")
 
+# A clause that asks for help rather than saying the asker's situation (有没有人知道, …).
+HELP_CALLS_ZH = re.compile(
+    r"有没有人知道|有人知道吗?|谁知道|各位|大家好?|求问|求助|请问|想问|问一下|急|在线等|谢谢"
+)
+
 # The exchange rule: two items with one of these between them may trade places ("TCP
 # and UDP", 猫和狗, 爬山还是去看海); and in a question with one of the symmetric words
 # (units are stemmed, CJK text is matched as is), anything may trade places.
@@ -865,7 +870,8 @@ FOCUS: dict[str, re.Pattern[str]] = {
     ),
     "procedure": re.compile(
         r"\bhow (?:do|can|should|would) (?:i|you|we|one) (?!know\b|tell\b)\w+|\bhow to\b"
-        r"|\bsteps? to\b|\bwhat (?:should|do|can) i do\b|\bwhat to do\b"
+        r"|\bsteps? to\b|\bstep[- ]by[- ]step\b|\bprocess (?:to|for|of)\b"
+        r"|\bwhat (?:should|do|can) i do\b|\bwhat to do\b"
     ),
 }
 
