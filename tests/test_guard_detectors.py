@@ -343,6 +343,15 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("IEC 60601-1 subclause 7.9.2.14 lists the marking rules", None),
         ("索书号是 TN 47.21.3.6，在二楼", None),
         ("库位码 192.168.7.3 表示第 192 排货架", None),
+        # blind44 to blind47's (after their scoring): a parcel number, a cost centre's
+        # code, a catalogue number, a bin location, a shelf locator.
+        ("包裹号 10.2.3.4 显示已到达分拨中心", None),
+        ("差旅费记到成本中心代码 172.16.30.2 下", None),
+        ("reorder the filter as cat. no. 192.168.3.40 from the trade catalogue", None),
+        ("stock location: bin location 10.20.3.1, second rack", None),
+        ("the atlas is at shelf locator 172.20.1.9 in the map room", None),
+        ("图书定位码 192.168.8.1：三楼东侧", None),
+        ("ping 172.16.30.2 from the cost centre's office fails", "IP_ADDRESS"),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),
