@@ -265,6 +265,7 @@ MUST_DIFFER = [
         "question",
     ),
     ("电动车充电桩安装多少钱", "车位在地下室，电动车充电桩安装多少钱", "scope"),  # noqa: RUF001
+    ("怎么让母鸡多下蛋", "怎么让母鸡少下蛋", "polarity"),
     # Two items trading places where the article changes with them (blind44's shape).
     (
         "a guide for an italian cook making french pastry",
