@@ -731,7 +731,7 @@ def _asks(lower: list[str], text: str) -> frozenset[str]:
         )
 
     # "what" with a verb after it asks a thing ("what should he say" / "when does he
-    # speak"), with a time, place or reason word one of those ("what age" / "when")
+    # speak"); followed by a time, place or reason word, that kind ("what age": a time)
     kinds += [
         (i, k) for i, t in enumerate(lower) if t in _WHAT and (k := _what_kind(lower[i + 1 :]))
     ]
