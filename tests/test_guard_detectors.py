@@ -352,6 +352,11 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("the atlas is at shelf locator 172.20.1.9 in the map room", None),
         ("图书定位码 192.168.8.1：三楼东侧", None),
         ("ping 172.16.30.2 from the cost centre's office fails", "IP_ADDRESS"),
+        # blind48 and blind49's (after their scoring): a shelf mark in two words, SSDP,
+        # a key that names an address.
+        ("shelf mark 192.168.20.7 holds the county maps", None),
+        ("the projector in room C4 spams 239.255.255.250 with SSDP", "IP_ADDRESS"),
+        ("spec:\n  type: ClusterIP\n  clusterIP: 10.97.4.12", "IP_ADDRESS"),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

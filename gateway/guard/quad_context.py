@@ -36,7 +36,7 @@ _NETWORK_EN = (
     "isp|api|apis|apiserver|staging|deploy|deploys|deployed|deploying|posts|sends|forwards|"
     "accessed|accessing|client|clients|matchmaking|printer|printers|reach|agent|agents|"
     "runner|runners|worker|workers|geo|ranges|ntp|rtt|latency|anycast|probe|vrrp|hsrp|acl|"
-    "acls|keepalived|multicast|igmp"
+    "acls|keepalived|multicast|igmp|ssdp|upnp|mdns|llmnr|netbios"
 )
 _NETWORK_ZH = (
     "地址|服务器|主机|网关|路由(?!代?码)|防火墙|放行|拦截|封禁|白名单|黑名单|端口|网段|子网|掩码|"
@@ -105,6 +105,8 @@ def other_number(text: str, start: int, end: int) -> bool:
     nearest: tuple[int, bool] | None = None  # (gap, is a network word)
     for match in _ASCII_WORD.finditer(text, low, high):
         network = None if _TO_ROUTE.match(text, match.start()) else _cue(match.group().lower())
+        if _IP_KEY.search(match.group()):
+            network = True  # a key that names an address: clusterIP, externalIPs, host_ip
         if network is not True and _NETWORK_PHRASE.match(text, match.start()):
             network = True  # "api.example.com points to X": a record's target, not a score
         if network is not None:
@@ -114,6 +116,9 @@ def other_number(text: str, start: int, end: int) -> bool:
             network = match.group("network") is not None
             nearest = _nearer(nearest, text, match.span(), start, end, network)
     return nearest is not None and not nearest[1]
+
+
+_IP_KEY = re.compile(r"(?:[a-z](?:IP|Ip)|_ip)s?$")
 
 
 def _cue(word: str) -> bool | None:
@@ -217,10 +222,10 @@ _LABEL_ZH = re.compile(
 
 
 # Two-word labels: "cost centre 10.4.20.1", "budget line 172.16.4.2" (not "data center"),
-# "bin location 172.18.3.9", "cat. no. 192.168.0.12".
+# "bin location 172.18.3.9", "shelf mark 172.16.4.2", "cat. no. 192.168.0.12".
 _LEDGER_LABEL = re.compile(
     r"\b(?:(?:cost|profit)[ \t]+cent(?:re|er)|budget[ \t]+(?:line|code|item|head)"
-    r"|(?:bin|shelf|stock|storage|warehouse)[ \t]+location|cat\.?[ \t]*no\.?)"
+    r"|(?:bin|shelf|stock|storage|warehouse)[ \t]+location|shelf[ \t]+mark|cat\.?[ \t]*no\.?)"
     r"[ \t]*[:#]?[ \t]*$",
     re.I,
 )
