@@ -461,10 +461,13 @@ def same_content(a: Features, b: Features) -> bool:
     also the same characters with one stretch moved before or after its neighbour
     (大棚里的白粉虱怎么治 / 怎么治大棚里的白粉虱, 公积金余额怎么查 / 怎么查公积金余额), which
     the Chinese verifier refused at 0.1-0.7; the guard has compared their order
-    (directions, exchanges, whose) before this is asked."""
+    (directions, exchanges, whose) before this is asked, and a text with a word of
+    order in it (从, 转, 到, 比, 先…) is left to the verifier."""
     if _content(a.units) == _content(b.units):
         return True
-    return bool(a.cjk_chars and b.cjk_chars) and _one_stretch_moved(
+    if not (a.cjk_chars and b.cjk_chars) or lx.ORDER_CHARS_ZH.intersection(a.units + b.units):
+        return False  # 从冲浪转玩桨板冲浪 / 从桨板冲浪转玩冲浪: an order the guard missed
+    return _one_stretch_moved(
         tuple(u for u in a.units if u not in lx.LIGHT_CHARS_ZH),
         tuple(u for u in b.units if u not in lx.LIGHT_CHARS_ZH),
     )

@@ -685,6 +685,11 @@ STOP_CHARS_ZH = frozenset(
 # first or last (在Excel里冻结首行 / Excel怎么冻结首行): ignored when comparing the order.
 LIGHT_CHARS_ZH = frozenset("了吗呢吧啊呀嘛在给把里上中")
 
+# Characters that give a Chinese question's word order a meaning (from, turn into, to,
+# than, first): a stretch moved across them may be a direction the guard did not know
+# (从冲浪转玩桨板冲浪 / 从桨板冲浪转玩冲浪), so such texts are left to the verifier.
+ORDER_CHARS_ZH = frozenset("从由转到至换改迁比先→")
+
 # A clause that asks for help rather than saying the asker's situation (有没有人知道, …).
 HELP_CALLS_ZH = re.compile(
     r"有没有人知道|有人知道吗?|谁知道|各位|大家好?|求问|求助|请问|想问|问一下|急|在线等|谢谢"
