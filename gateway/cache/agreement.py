@@ -175,7 +175,7 @@ def features(text: str) -> Features:
         cjk=_subject(plain),
         cjk_share=cjk_share,
         cjk_chars=len(cjk_text),
-        last_clause=_last_clause(plain) if cjk_text else (),
+        last_clause=_last_clause(plain_lower) if cjk_text else (),
         latin_words=len(_LATIN_WORD.findall(text)),
         parties=_parties(text) if cjk_text else (),
         places=_places(text) if cjk_text else frozenset(),
@@ -365,11 +365,11 @@ def _situated(short: Features, long: Features) -> bool:
     return sum(_is_content(u) for u in lead if _CJK_RUN.fullmatch(u)) >= 3
 
 
-def _last_clause(text: str) -> tuple[str, ...]:
-    return _units(_tokens(_LAST_CLAUSE.split(text)[-1])[1])
-
-
-_LAST_CLAUSE = re.compile(r"[,\uff0c]")
+def _last_clause(lower: list[str]) -> tuple[str, ...]:
+    """The units after the text's last comma (a full-width one is ASCII after NFKC), from
+    the tokens already read: all of them when it has none."""
+    cut = max((i for i, tok in enumerate(lower) if tok == ","), default=-1)
+    return _units(lower[cut + 1 :])
 
 
 def _modified(short: tuple[str, ...], long: tuple[str, ...]) -> bool:

@@ -223,7 +223,7 @@ _LABEL_ZH = re.compile(
 
 # Two-word labels: "cost centre 10.4.20.1", "budget line 172.16.4.2" (not "data center"),
 # "bin location 172.18.3.9", "shelf mark 172.16.4.2", "cat. no. 192.168.0.12".
-_LEDGER_LABEL = re.compile(
+_TWO_WORD_LABEL = re.compile(
     r"\b(?:(?:cost|profit)[ \t]+cent(?:re|er)|budget[ \t]+(?:line|code|item|head)"
     r"|(?:bin|shelf|stock|storage|warehouse)[ \t]+location|shelf[ \t]+mark|cat\.?[ \t]*no\.?)"
     r"[ \t]*[:#]?[ \t]*$",
@@ -252,6 +252,6 @@ def named_before(text: str, begin: int) -> bool:
     label = _LABEL_EN.search(before)
     if label is not None and label.group(1).lower() in _LABELS_EN:
         return True
-    if _LEDGER_LABEL.search(before):
+    if _TWO_WORD_LABEL.search(before):
         return True
     return not before.isascii() and _LABEL_ZH.search(before) is not None
