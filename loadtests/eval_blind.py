@@ -128,6 +128,7 @@ CACHE_SETS = {
     "blind49": "blind49/semcache-blind49.jsonl",  # scored once (2026-12-07): development now
     "blind50": "blind50/semcache-blind50.jsonl",  # scored once (2026-12-07): development now
     "blind51": "blind51/semcache-blind51.jsonl",  # scored once (2026-12-07): development now
+    "blind52": "blind52/semcache-blind52.jsonl",  # held out: frozen, not yet scored
     "blind53": "blind53/semcache-blind53.jsonl",  # held out: frozen, not yet scored
 }
 # Each held-out set is scored once and joins the development sets. The figures in
@@ -144,7 +145,7 @@ CACHE_SETS = {
 # together: 52eb72e, blind48 and blind49 together: 4f99555, blind50 and blind51
 # together: c64c59b); write a new set, add it here (its IP texts follow), point
 # HELD_OUT at it and freeze it before tuning again.
-HELD_OUT: tuple[str, ...] = ("blind53",)  # several may be scored at once, pooled
+HELD_OUT: tuple[str, ...] = ("blind52", "blind53")  # several may be scored at once, pooled
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
 
