@@ -19,6 +19,19 @@ from tests.cache_support import DATA
 from tests.cache_support import minilm_dir as minilm_dir  # fixture
 
 MUST_DIFFER = [
+    # How long against how often, benefits against risks, who against which weekday
+    # (blind51 and blind53's false hits, new wordings, 2026-12-07).
+    (
+        "how long should a child practise piano each day",
+        "how often should a child have piano lessons",
+        "question",
+    ),
+    ("how long is each physio session", "how frequently should I see the physio", "question"),
+    ("what are the benefits of cold showers", "what are the risks of cold showers", "polarity"),
+    ("pros of leasing a car", "downsides of leasing a car", "polarity"),
+    ("creatine side effects", "creatine benefits", "polarity"),
+    ("空气炸锅的优点有哪些", "空气炸锅的缺点有哪些", "polarity"),
+    ("报销单一般谁来签字", "报销单每月几号之前要交", "question"),
     ("Where is my order #1234?", "Where is my order #1243?", "number"),
     ("Book 3 nights in Lisbon", "Book 30 nights in Lisbon", "number"),
     # A minus sign: an equation's sign, a temperature (found on blind20, 2026-12-06).
@@ -473,6 +486,13 @@ MAY_MATCH_ZH = [
     # The same places, one by another name (new examples, 2026-12-07).
     ("澳洲留学一年要花多少钱", "在澳大利亚读书一年大概要多少费用"),
     ("how long until my parcel arrives", "when will my parcel arrive"),  # both a time
+    # How often a thing is replaced is how long it lasts; so many a week is how often
+    # (2026-12-07).
+    ("how often should I replace my running shoes", "how many miles do running shoes last"),
+    ("how often do car tyres need changing", "how long do car tyres last"),
+    ("how many times a week should I water tomatoes", "how often should I water tomatoes"),
+    ("how many days a week should I lift", "how often per week should I lift weights"),
+    ("how many hours a day should a puppy sleep", "how long should a puppy sleep each day"),
     ("中国驾照在日本能用吗", "拿中国的驾照可以在日本开车吗"),
     ("周末去爬山还是去看海", "周末去看海还是去爬山"),
     ("微信和支付宝哪个提现手续费低", "支付宝和微信哪个提现手续费低"),

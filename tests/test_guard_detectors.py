@@ -357,6 +357,19 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("shelf mark 192.168.20.7 holds the county maps", None),
         ("the projector in room C4 spams 239.255.255.250 with SSDP", "IP_ADDRESS"),
         ("spec:\n  type: ClusterIP\n  clusterIP: 10.97.4.12", "IP_ADDRESS"),
+        # blind50 to blind53's (after their scoring): a sorting slot, a book shelved
+        # under a mark, a tariff line, a version's sibling, a number said to be none.
+        ("分拣格口 66.120.7.33 的包裹已全部装车", None),
+        ("The book is shelved under mark 155.9.42.6 on level 2.", None),
+        ("报关行说应归入税则号列84.71.30.0", None),
+        ("the driver is version 12.19.2.45 and the vendor site lists 12.19.2.60", None),
+        ("firmware version 12.19.2.45 is on the router; ping 12.19.3.60 fails", "IP_ADDRESS"),
+        ("firmware version 12.19.2.45 is on the router; ping 12.19.2.60 fails", "IP_ADDRESS"),
+        ("so 192.168.2.7 is aisle 192, rack 168. It is not a network address.", None),
+        ("172.16.2.5表示172区16排2层5位，不是网络地址", None),
+        ("ping 10.0.0.5 fails, but it is not a network issue", "IP_ADDRESS"),
+        ("10.0.0.5 是服务器，不是网关地址", "IP_ADDRESS"),
+        ("10.0.0.5 is down; 300.1.1.1 is not a network address", "IP_ADDRESS"),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -719,8 +719,11 @@ def _asks(lower: list[str], text: str) -> frozenset[str]:
         if t in lx.QUESTION_KINDS_EN
         and not (i + 1 < len(lower) and lower[i + 1].endswith("ing"))  # "when connecting"
     ]
-    kinds += [  # "how long" asks a time, as "when" does ("how long until" / "when can I")
-        (i, "time") for i, t in enumerate(lower[:-1]) if t == "how" and lower[i + 1] == "long"
+    kinds += [  # "how long" asks a time, as "when" does ("how long until" / "when can I");
+        # "how often" a frequency ("how long should I practise" / "how often should I")
+        (i, _HOW_KINDS[lower[i + 1]])
+        for i, t in enumerate(lower[:-1])
+        if t == "how" and lower[i + 1] in _HOW_KINDS
     ]
     last = max((i for i, t in enumerate(lower) if t not in _PUNCT), default=-1)
 
@@ -739,19 +742,39 @@ def _asks(lower: list[str], text: str) -> frozenset[str]:
         (i, k) for i, t in enumerate(lower) if t in _WHAT and (k := _what_kind(lower[i + 1 :]))
     ]
     found = {kind for i, kind in kinds if opens(i)}
-    if "thing" in found:
-        found.add("amount")  # "what does it cost" / "how much is it"
+    if "thing" in found or "frequency" in found:
+        # "what does it cost" / "how much is it"; "how often" / "how many times"
+        found.add("amount")
     inner = {kind for i, kind in kinds if lower[i] not in _WHAT}  # "see what websites I visit"
     if not found and inner:  # a wh-word inside a clause may not be the question
         found = inner | {_INNER}
     for i, t in enumerate(lower[:-2]):  # an amount, when it opens the question
         if t == "how" and lower[i + 1] in ("much", "many") and opens(i):
-            # "how many hours" or "how much time" is an amount of time: either kind
-            found.update(("amount", "time") if lower[i + 2] in _TIME_UNITS_EN else ("amount",))
+            # "how many hours" or "how much time" is an amount of time: either kind;
+            # "how many times" one of a frequency
+            found.add("amount")
+            after = lower[i + 2 : i + 10]
+            counted = lower[i + 2]
+            per = any(w in _PER_PERIOD and n in _PERIODS for w, n in itertools.pairwise(after))
+            if counted in _TIME_UNITS_EN and not (per and counted in ("days", "nights")):
+                # "how many hours a day": a time; "how many weeks between grooms": the
+                # interval of a frequency
+                found.update(("time", "frequency") if "between" in after else ("time",))
+            elif counted == "times" or per:  # "how many meals a day", "days a week"
+                found.add("frequency")
     found.update(kind for word, kind in lx.QUESTION_KINDS_ZH if word in text)
+    if "frequency" in found and _REPLACED.search(text):
+        found.add("time")  # how often a thing is replaced: how long it lasts, when it is due
     return frozenset(found)
 
 
+# "how often should I replace X" asks how long X lasts; "how many sessions a week" how often.
+_REPLACED = re.compile(r"\b(?:replac|chang|swap|renew|servic)", re.I)
+_PER_PERIOD = frozenset(["a", "per", "each", "every"])
+_PERIODS = frozenset(["day", "week", "month", "year", "fortnight", "night", "session"])
+
+
+_HOW_KINDS = {"long": "time", "often": "frequency", "frequently": "frequency"}
 _CLAUSE_OPENERS = frozenset({"and", "but", "so", "then", "also", "ok", "okay", "hey"})
 _WHAT = frozenset(["what", "whats"])
 _WHAT_SKIP = frozenset(["is", "are", "the", "a", "an", "best", "right", "ideal", "good", "usual"])
@@ -1102,6 +1125,8 @@ def _polarity(lower: list[str], text: str) -> frozenset[tuple[str, int]]:
             word = tok.replace("-", "_")  # opt-out, check-in
         elif tok == "with" and i + 1 < len(lower) and lower[i + 1] == "no":
             word = "without"  # "with no chemicals" = "without chemicals"
+        elif i + 1 < len(lower) and f"{tok}_{lower[i + 1]}" in lx.POLARITY_EN:
+            word = f"{tok}_{lower[i + 1]}"  # side effects
         elif tok in lx.PARTICLE_VERBS or _stem(tok) in lx.PARTICLE_VERBS:
             nxt = lower[i + 1] if i + 1 < len(lower) else ""
             if nxt in lx.PARTICLES:

@@ -357,6 +357,26 @@ _AXES_EN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "visibility_scope": (("public",), ("private",)),
     "money_flow": (("credit", "income"), ("debit", "expense")),
     "with": (("with", "including"), ("without", "excluding")),
+    # What speaks for a thing and what against it: "health benefits of oolong tea" /
+    # "side effects of drinking oolong tea" (two words joined: ``agreement._polarity``).
+    "merit": (
+        ("benefit", "benefits", "advantage", "advantages", "pros", "upside", "upsides", "perks"),
+        (
+            "risk",
+            "risks",
+            "disadvantage",
+            "disadvantages",
+            "cons",
+            "downside",
+            "downsides",
+            "drawback",
+            "drawbacks",
+            "danger",
+            "dangers",
+            "side_effect",
+            "side_effects",
+        ),
+    ),
 }
 POLARITY_EN: dict[str, tuple[str, int]] = {
     word: (axis, pole)
@@ -477,6 +497,7 @@ _AXES_ZH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "session": (("登录", "登入"), ("退出登录", "登出")),
     "visibility_scope": (("公开",), ("私密", "隐私")),
     "money_flow": (("收入", "入账"), ("支出", "出账")),
+    "merit": (("优点", "好处", "优势", "益处"), ("缺点", "坏处", "副作用", "弊端", "劣势")),
 }
 # What a Chinese question asks about the thing it names: its price, when or how long
 # (or at what age), what it needs, how much of it one may have, what it offers, what

@@ -459,6 +459,7 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
     quads: list[tuple[int, int, bool]] = []
     previous_end = -1
     previous_version = False
+    siblings: list[int] = []  # quads read from their words alone (no port, no range)
     for match in _IPV4.finditer(text, start, end):
         begin, stop = match.start(), match.end()
         before = text[max(0, begin - 24, previous_end) : begin]
@@ -472,6 +473,7 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
                 _VERSION_BEFORE.search(before) is not None
                 or quad_context.named_before(text, begin)
                 or quad_context.named_after(text, stop)
+                or quad_context.denied(text, stop)
             )
         else:
             version = (
@@ -486,9 +488,12 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
                 or _UPDATED_TO.search(text, max(0, begin - 48, previous_end), begin) is not None
                 or (previous_version and _VERSION_JOIN.fullmatch(before) is not None)
                 or quad_context.other_number(text, begin, stop)
+                or quad_context.denied(text, stop)
             )
+            siblings.append(len(quads))
         quads.append((begin, stop, version))
         previous_end, previous_version = stop, version
+    _same_numbering(text, quads, siblings)
     hosts: list[Finding] = []
     following_version = False
     following_begin = -1
@@ -499,6 +504,28 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
             hosts.append(Finding(begin, stop, "IP_ADDRESS"))
         following_version, following_begin = version, begin
     found.extend(reversed(hosts))
+
+
+def _same_numbering(text: str, quads: list[tuple[int, int, bool]], siblings: list[int]) -> None:
+    """A quad read from its words alone that shares its first three parts with one read
+    as a version is that version's sibling: "driver version 12.19.2.45 and the vendor
+    site lists 12.19.2.60" (private ranges and known resolvers are never read so),
+    unless a network word stands right before it ("ping 12.19.2.60")."""
+    versions = {_three_parts(text, b, e) for b, e, version in quads if version}
+    for i in siblings:
+        begin, stop, version = quads[i]
+        if version or _three_parts(text, begin, stop) not in versions:
+            continue
+        word = _LAST_WORD.search(text, max(0, begin - 32), begin)
+        if word is None or not quad_context.network_word(word.group(1)):
+            quads[i] = (begin, stop, True)
+
+
+_LAST_WORD = re.compile(r"([A-Za-z]+)[\s:=]*$")
+
+
+def _three_parts(text: str, begin: int, stop: int) -> str:
+    return text[begin:stop].rsplit(".", 1)[0]
 
 
 # A heading of a numbered outline: single-digit parts, the quad opening its line (after a

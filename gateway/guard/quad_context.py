@@ -215,7 +215,7 @@ _LABEL_EN = re.compile(  # "part no. X", "item #X"; not "hard-codes X"
 )
 _LABEL_ZH = re.compile(
     "(?:编号|货号|型号|零件号|序号|序列号|单号|箱号|批号|批次号|凭证号?|科目|架位号?|架号|库位|货位"
-    "|条款|文号|成本中心|分拣码|格口|取件码|提货码|取货码|编码(?!器)|样品|样本|索书号|包裹|定位码)"
+    "|条款|文号|税则号列|税则号|税号|成本中心|分拣码|格口|取件码|提货码|取货码|编码(?!器)|样品|样本|索书号|包裹|定位码)"
     "(?:代码|[码号])?"
     "(?:请填写?|填写?|为|是)?[ \t]*[:\uff1a#]?[ \t]*(?:[A-Z]{1,3}[ \t]*)?$"
 )
@@ -257,3 +257,21 @@ def named_before(text: str, begin: int) -> bool:
     if _TWO_WORD_LABEL.search(before):
         return True
     return not before.isascii() and _LABEL_ZH.search(before) is not None
+
+
+# The text says outright that the number is no address: "… 192.168.2.7 is aisle 192,
+# rack 168. It is not a network address"; "172.16.2.5表示172区16排2层5位" and then
+# "不是网络地址".
+# Not "not the server's address" or "不是服务器地址": an address still, just another one.
+_DENIED = re.compile(
+    r"\bnot\s+an?\s+(?:(?:ip|ipv4|network)\s+address|ipv?4?\b)|(?:不是|并非|而非)(?:IP|ip|网络)地址",
+    re.I,
+)
+
+
+def denied(text: str, end: int) -> bool:
+    """A denial follows the quad within ``REACH`` characters, with no other dotted
+    number between (that number's, then)."""
+    after = text[end : end + REACH]
+    denial = _DENIED.search(after)
+    return denial is not None and _DOTTED.search(after, 0, denial.start()) is None
