@@ -72,8 +72,8 @@ def chinese_model(minilm_dir: Path) -> PairModel:
 @pytest.mark.parametrize(
     ("query", "cached", "same"),
     [
-        # Reworded (new examples, 2026-12-06, fourth session; since the cut rose to 0.95,
-        # 怎样办理护照续签 at 0.949 is refused, and 如何续签护照 stands for it).
+        # Reworded (new examples, 2026-12-06, fourth session; 如何续签护照 since the cut
+        # rose above 0.85 on 2026-12-07: 怎样办理护照续签 scores 0.949).
         ("护照怎么续签", "如何续签护照", True),
         ("信用卡怎么提高额度", "如何申请提升信用卡额度\uff1f", True),
         ("猫咪不吃东西是什么原因", "我家猫突然不肯吃饭 咋回事", True),
@@ -139,12 +139,23 @@ def test_the_chinese_pair_model_keeps_ascii_and_cjk_pieces() -> None:
         ("怎么把我名下的房子过户给我妈", "怎么把我妈名下的房子过户给我", False),
         ("猫能吃狗粮吗", "狗能吃猫粮吗", False),
         ("从滑雪转玩单板滑雪难吗", "从单板滑雪转玩滑雪难吗", False),  # a word of order
+        # The same characters reordered, 的 aside, once the guard agrees (2026-12-07);
+        # not around a role (给, 跟…) or a join (和, 还是…): 大狗和小猫 / 小狗和大猫
+        ("瑜伽适合孕妇练吗", "孕妇适合练瑜伽吗", True),
+        ("眼霜是什么", "什么是眼霜", True),
+        ("过期的防晒霜还能用吗", "防晒霜过期了还能用吗", True),
+        ("大狗和小猫能一起养吗", "小狗和大猫能一起养吗", False),
+        ("红茶配牛奶还是绿茶配牛奶", "绿茶配牛奶还是红茶配牛奶", False),
+        ("新猫怎么跟家里的老狗相处", "新狗怎么跟家里的老猫相处", False),
     ],
 )
 def test_only_a_rewording_goes_to_the_verifier(a: str, b: str, same: bool) -> None:
     """The same words in the same order, function words aside, need no verifier (it
-    scored 30 of 270 "How do I X my Y" / "How can I X my Y" pairs under its cut)."""
-    assert agreement.same_content(agreement.features(a), agreement.features(b)) is same
+    scored 30 of 270 "How do I X my Y" / "How can I X my Y" pairs under its cut). Asked
+    only once the guard agrees (``SemanticIndex.search``), which refuses 猫能吃狗粮吗 /
+    狗能吃猫粮吗 (an exchange) first."""
+    fa, fb = agreement.features(a), agreement.features(b)
+    assert (agreement.agree(fa, fb) is None and agreement.same_content(fa, fb)) is same
 
 
 def test_latin_queries_are_searched_below_the_threshold(

@@ -459,18 +459,34 @@ def same_content(a: Features, b: Features) -> bool:
     invoice" / "How can I export my invoice"): no rewording for the verifier to judge.
     Wh-words count: "How can I meet you" / "Where can I meet you" differ. In Chinese,
     also the same characters with one stretch moved before or after its neighbour
-    (大棚里的白粉虱怎么治 / 怎么治大棚里的白粉虱, 公积金余额怎么查 / 怎么查公积金余额), which
-    the Chinese verifier refused at 0.1-0.7; the guard has compared their order
-    (directions, exchanges, whose) before this is asked, and a text with a word of
-    order in it (从, 转, 到, 比, 先…) is left to the verifier."""
+    (大棚里的白粉虱怎么治 / 怎么治大棚里的白粉虱, 公积金余额怎么查 / 怎么查公积金余额), or
+    reordered (``_same_characters``), which the Chinese verifier refused at 0.1-0.7; the
+    guard has compared their order (directions, exchanges, whose) before this is asked,
+    and a text with a word of order in it (从, 转, 到, 比, 先…) is left to the verifier."""
     if _content(a.units) == _content(b.units):
         return True
     if not (a.cjk_chars and b.cjk_chars) or lx.ORDER_CHARS_ZH.intersection(a.units + b.units):
         return False  # 从冲浪转玩桨板冲浪 / 从桨板冲浪转玩冲浪: an order the guard missed
-    return _one_stretch_moved(
-        tuple(u for u in a.units if u not in lx.LIGHT_CHARS_ZH),
-        tuple(u for u in b.units if u not in lx.LIGHT_CHARS_ZH),
-    )
+    light_a = tuple(u for u in a.units if u not in lx.LIGHT_CHARS_ZH)
+    light_b = tuple(u for u in b.units if u not in lx.LIGHT_CHARS_ZH)
+    return _one_stretch_moved(light_a, light_b) or _same_characters(a, b, light_a, light_b)
+
+
+def _same_characters(
+    a: Features, b: Features, light_a: tuple[str, ...], light_b: tuple[str, ...]
+) -> bool:
+    """The same characters in another order, 的 aside (太极拳适合老年人练吗 / 老年人适合练
+    太极拳吗, 脱口秀开放麦是什么 / 什么是脱口秀的开放麦): the guard, asked first, refuses an
+    exchange of roles or of modifiers (猫追狗 / 狗追猫, 新手机装旧卡 / 旧手机装新卡) and a
+    direction. Left to the verifier: a text that marks a role with 给, 向, 对, 被, 替 or 跟
+    (我名下的车过户给我爸 / 我爸名下的车过户给我), and one that joins items with 和, 与, 或, 及,
+    还是, which the guard lets trade places, modifiers and all (大狗和小猫 / 小狗和大猫)."""
+    units = a.units + b.units
+    if lx.ROLE_CHARS_ZH.intersection(units) or lx.JOIN_ZH.search("".join(units)):
+        return False
+    if len(light_a) > _MAX_MOVED_UNITS:
+        return False
+    return Counter(u for u in light_a if u != "的") == Counter(u for u in light_b if u != "的")
 
 
 def _one_stretch_moved(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
