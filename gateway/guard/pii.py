@@ -71,8 +71,16 @@ _LOOSE_PHONE = re.compile(
 )
 _PHONE_BEFORE = re.compile(
     r"(?i)(?:\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|call|sms|whatsapp|desk|"
-    r"contact|landline|hotline)\b|电话|手机|致电|联系|热线|座机|传真)[^\n\d]{0,16}$"
+    r"contact|landline|hotline|text me|ring me)\b|\b(?:my|new|mobile|cell|phone|contact|home|"
+    r"work)\s+(?:number|no\.?)\b|电话|手机|致电|联系|热线|座机|传真|拨打|总机|分机|来电|号码)"
+    r"[^\n\d]{0,16}$"
 )
+# A Chinese landline: a trunk 0 and a two- or three-digit area code, a dash, seven or
+# eight digits (021-54387206, 0755-86329154): the dash and the 0 make it a phone number.
+_CN_LANDLINE = re.compile(r"(?<![A-Za-z0-9_+\-.])0[1-9]\d{1,2}-[2-8]\d{6,7}(?![A-Za-z0-9_\-]|\.\d)")
+# Between two phone numbers: "call 020 7946 0321 or 07911 284650" (the second shares
+# the first's keyword).
+_PHONE_JOIN = re.compile("\\s*(?:or|and|/|,|或|或者|和|\u3001|\uff0c)\\s*$", re.I)
 _PHONE_AFTER = re.compile(r"(?i)\W{0,3}(?:office|fax|mobile|cell|home|work|desk)\b")
 _CN_ID = re.compile(rf"(?<![{_A}])(\d{{6}})[ \-]?(\d{{8}})[ \-]?(\d{{3}}[0-9Xx])(?![{_A}])")
 _CARD = re.compile(rf"(?<![{_A}.\-])\d(?:[ \-]?\d){{11,22}}(?![{_A}]|[.\-]\d)")
@@ -350,7 +358,10 @@ def _file_name(domain: str) -> bool:
 
 
 def _scan_phones(text: str, start: int, end: int, found: list[Finding]) -> None:
+    first = len(found)
     for match in _CN_MOBILE.finditer(text, start, end):
+        found.append(Finding(match.start(), match.end(), "PHONE"))
+    for match in _CN_LANDLINE.finditer(text, start, end):
         found.append(Finding(match.start(), match.end(), "PHONE"))
     for match in _E164.finditer(text, start, end):
         digits = re.sub(r"\D", "", match.group())
@@ -369,9 +380,20 @@ def _scan_phones(text: str, start: int, end: int, found: list[Finding]) -> None:
         if (
             7 <= count <= 15
             and not _IPV4.fullmatch(match.group())  # "DNS on my phone to 208.67.222.222"
-            and _phone_context(text, match.start(), match.end())
+            and not any(f.start < match.end() and match.start() < f.end for f in found[first:])
+            and (
+                _phone_context(text, match.start(), match.end())
+                or _after_phone(text, match.start(), found[first:])
+            )
         ):
             found.append(Finding(match.start(), match.end(), "PHONE"))
+
+
+def _after_phone(text: str, begin: int, phones: list[Finding]) -> bool:
+    """A phone number found just before, joined by "or", "and", a comma or 或."""
+    return any(
+        f.end <= begin and _PHONE_JOIN.search(text, f.end, begin) is not None for f in phones
+    )
 
 
 def _e164_ok(digits: str) -> bool:
