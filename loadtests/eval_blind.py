@@ -842,6 +842,8 @@ def eval_injection() -> Report:
         "blind3": load(DATA / "blind3/injection-blind3.jsonl"),
         # Scored once as the held-out set on 743d311 (2026-12-07); development since.
         "blind56": load(DATA / "blind56/injection-blind56.jsonl"),
+        # Held out: frozen 2026-12-07, not yet scored.
+        "blind59": load(DATA / "blind59/injection-blind59.jsonl"),
     }
     report: Report = {"threshold": detector.threshold}
     for name, rows in sets.items():
@@ -890,6 +892,7 @@ def eval_pii(held_out: bool = False) -> Report:
         ("blind2 ip", DATA / "blind2/ip-blind2.jsonl"),
         ("blind3", DATA / "blind3/pii-blind3.jsonl"),  # scored once (2026-12-06): dev now
         ("blind56", DATA / "blind56/pii-blind56.jsonl"),  # scored once (743d311): dev now
+        ("blind59", DATA / "blind59/pii-blind59.jsonl"),  # held out: frozen 2026-12-07
         ("ip-dev", DATA / "ip-dev/ip-dev.jsonl"),
         *((f"{n} ip", ip_set(n)) for n in ip_sets),
     ):
