@@ -30,8 +30,10 @@ then fitted on all folds. The decision threshold is calibrated on held-back data
 (S-Labs validation and the cross-validated development scores), per language: the
 lowest threshold whose false-positive rate is at most ``--max-fpr`` (0.04) on every
 English group becomes 0.5 through the bias; the Chinese groups' own threshold becomes
-the model's ``cjk_shift``, never below the English bar. XSTest and ``tests/data/blind``,
-``blind2`` and ``blind3`` are never used for fitting or calibration.
+the model's ``cjk_shift``, never below the English bar. XSTest and ``tests/data/blind``
+and ``blind2`` are never used for fitting or calibration; the held-out sets ``blind3``,
+``blind56`` and ``blind59`` join ``DEV_SETS`` once scored (2026-12-07), and the next
+fresh set (``blind60``) measures the model fitted on them.
 
     python loadtests/train_injection.py [--data tests/data/injection] [--out PATH]
 
@@ -74,6 +76,10 @@ DEV_SETS = (
     "injection-dev/injection-en-dev.jsonl",  # helper-written, 2026-12-06
     "injection-dev/injection-zh-dev2.jsonl",  # helper-written, 2026-12-06
     "injection-dev/addressing-benign.jsonl",  # messages that address the assistant, both ways
+    # Held-out sets once scored (2026-12-06, 2026-12-07): new carriers and wordings.
+    "blind3/injection-blind3.jsonl",
+    "blind56/injection-blind56.jsonl",
+    "blind59/injection-blind59.jsonl",
 )
 
 
