@@ -370,6 +370,12 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("ping 10.0.0.5 fails, but it is not a network issue", "IP_ADDRESS"),
         ("10.0.0.5 是服务器，不是网关地址", "IP_ADDRESS"),
         ("10.0.0.5 is down; 300.1.1.1 is not a network address", "IP_ADDRESS"),
+        # blind57 and blind58's (after their scoring): a labelled number's sibling in a
+        # private range, 料号, a tariff line; a host named right before stays one.
+        ("part no. 10.1.7.2 does not fit; the older chassis takes 10.1.7.20", None),
+        ("风扇料号是192.168.5.3，和旧款的192.168.5.30不能混用", None),
+        ("declared under tariff line 85.17.62.90 (network equipment)", None),
+        ("样品 192.168.2.5 已检测，服务器 192.168.2.6 上传失败", "IP_ADDRESS"),
         # Phone numbers blind56 found missing (2026-12-07): a Chinese landline, a second
         # number after "or", a number after "new number".
         ("有事请拨打021-54387206联系物业", "PHONE"),
@@ -377,6 +383,11 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("call 020 7946 0321 or 07911 284650", "PHONE"),
         ("my new number is 06-12483907", "PHONE"),
         ("the 2024-0012345 invoice", None),
+        # blind59's (after its scoring): a landline with a space, "ring", GitLab tokens.
+        ("客户说打010-8527 6130一直占线", "PHONE"),
+        ("for billing ring 1300 654 212", "PHONE"),
+        ("CI日志里打印出了GitLab令牌：glpat-Hq8Zr3Lt6Wx1Kp9Vm4Bc", "API_KEY"),
+        ("token placeholder glpat-xxxxxxxxxxxxxxxxxxxx", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -71,13 +71,15 @@ _LOOSE_PHONE = re.compile(
 )
 _PHONE_BEFORE = re.compile(
     r"(?i)(?:\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|call|sms|whatsapp|desk|"
-    r"contact|landline|hotline|text me|ring me)\b|\b(?:my|new|mobile|cell|phone|contact|home|"
+    r"contact|landline|hotline|text me|ring)\b|\b(?:my|new|mobile|cell|phone|contact|home|"
     r"work)\s+(?:number|no\.?)\b|电话|手机|致电|联系|热线|座机|传真|拨打|总机|分机|来电|号码)"
     r"[^\n\d]{0,16}$"
 )
 # A Chinese landline: a trunk 0 and a two- or three-digit area code, a dash, seven or
 # eight digits (021-54387206, 0755-86329154): the dash and the 0 make it a phone number.
-_CN_LANDLINE = re.compile(r"(?<![A-Za-z0-9_+\-.])0[1-9]\d{1,2}-[2-8]\d{6,7}(?![A-Za-z0-9_\-]|\.\d)")
+_CN_LANDLINE = re.compile(
+    r"(?<![A-Za-z0-9_+\-.])0[1-9]\d{1,2}-[2-8]\d{2,3} ?\d{4}(?![A-Za-z0-9_\-]|\.\d)"
+)
 # Between two phone numbers: "call 020 7946 0321 or 07911 284650" (the second shares
 # the first's keyword).
 _PHONE_JOIN = re.compile("\\s*(?:or|and|/|,|或|或者|和|\u3001|\uff0c)\\s*$", re.I)
@@ -184,6 +186,13 @@ _KEY_PATTERNS: tuple[tuple[str, re.Pattern[str], int], ...] = (
     ("ASIA", re.compile(r"ASIA(?<![A-Za-z0-9]ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"), 16),
     ("gh", re.compile(r"gh[pousr]_(?<![A-Za-z0-9_]gh._)[A-Za-z0-9]{36,}(?![A-Za-z0-9])"), 30),
     ("github_pat_", re.compile(r"github_pat_[A-Za-z0-9_]{60,}"), 40),
+    # GitLab access tokens (personal, project, group) and deploy tokens.
+    ("glpat-", re.compile(
+        r"glpat-(?<![A-Za-z0-9_\-]glpat-)[A-Za-z0-9_\-]{20,}(?![A-Za-z0-9_\-])"
+    ), 16),
+    ("gldt-", re.compile(
+        r"gldt-(?<![A-Za-z0-9_\-]gldt-)[A-Za-z0-9_\-]{20,}(?![A-Za-z0-9_\-])"
+    ), 16),
     ("xox", re.compile(r"xox[abprs]-(?<![A-Za-z0-9_\-]xox.-)[A-Za-z0-9\-]{10,}"), 10),
     ("AIza", re.compile(r"AIza(?<![A-Za-z0-9_\-]AIza)[0-9A-Za-z_\-]{35}"), 30),
     ("eyJ", re.compile(
@@ -497,6 +506,7 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
                 or quad_context.named_after(text, stop)
                 or quad_context.denied(text, stop)
             )
+            siblings.append(len(quads))
         else:
             version = (
                 _OID.match(match.group()) is not None
@@ -530,17 +540,24 @@ def _scan_ipv4(text: str, start: int, end: int, found: list[Finding]) -> None:
 
 def _same_numbering(text: str, quads: list[tuple[int, int, bool]], siblings: list[int]) -> None:
     """A quad read from its words alone that shares its first three parts with one read
-    as a version is that version's sibling: "driver version 12.19.2.45 and the vendor
-    site lists 12.19.2.60" (private ranges and known resolvers are never read so),
-    unless a network word stands right before it ("ping 12.19.2.60")."""
-    versions = {_three_parts(text, b, e) for b, e, version in quads if version}
+    as a version or a label is that number's sibling: "driver version 12.19.2.45 and the
+    vendor site lists 12.19.2.60", "part no. 192.168.7.2 does not fit the older chassis,
+    which takes 192.168.7.20", unless a network word stands right before it ("ping
+    12.19.2.60"). Netmasks are no numbering."""
+    versions = {
+        _three_parts(text, b, e) for b, e, version in quads if version and not _netmask(text[b:e])
+    }
     for i in siblings:
         begin, stop, version = quads[i]
         if version or _three_parts(text, begin, stop) not in versions:
             continue
         word = _LAST_WORD.search(text, max(0, begin - 32), begin)
-        if word is None or not quad_context.network_word(word.group(1)):
-            quads[i] = (begin, stop, True)
+        if word is not None and quad_context.network_word(word.group(1)):
+            continue
+        near = text[max(0, begin - 6) : begin]  # 服务器 192.168.2.6
+        if not near.isascii() and quad_context.names_network(near):
+            continue
+        quads[i] = (begin, stop, True)
 
 
 _LAST_WORD = re.compile(r"([A-Za-z]+)[\s:=]*$")

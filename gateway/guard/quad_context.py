@@ -215,7 +215,7 @@ _LABEL_EN = re.compile(  # "part no. X", "item #X"; not "hard-codes X"
 )
 _LABEL_ZH = re.compile(
     "(?:编号|货号|型号|零件号|序号|序列号|单号|箱号|批号|批次号|凭证号?|科目|架位号?|架号|库位|货位"
-    "|条款|文号|税则号列|税则号|税号|成本中心|分拣码|格口|取件码|提货码|取货码|编码(?!器)|样品|样本|索书号|包裹|定位码)"
+    "|条款|文号|税则号列|税则号|税号|料号|成本中心|分拣码|格口|取件码|提货码|取货码|编码(?!器)|样品|样本|索书号|包裹|定位码)"
     "(?:代码|[码号])?"
     "(?:请填写?|填写?|为|是)?[ \t]*[:\uff1a#]?[ \t]*(?:[A-Z]{1,3}[ \t]*)?$"
 )
@@ -223,11 +223,12 @@ _LABEL_ZH = re.compile(
 
 # Two-word labels: "cost centre 10.4.20.1", "budget line 172.16.4.2" (not "data center"),
 # "bin location 172.18.3.9", "shelf mark 172.16.4.2", "cat. no. 192.168.0.12",
-# "shelved under mark 155.9.42.6".
+# "shelved under mark 155.9.42.6", "tariff line 85.17.62.90".
 _TWO_WORD_LABEL = re.compile(
     r"\b(?:(?:cost|profit)[ \t]+cent(?:re|er)|budget[ \t]+(?:line|code|item|head)"
     r"|(?:bin|shelf|stock|storage|warehouse)[ \t]+location|shelf[ \t]+mark|cat\.?[ \t]*no\.?"
-    r"|(?:shelved|filed)[ \t]+under(?:[ \t]+mark)?)"
+    r"|(?:shelved|filed)[ \t]+under(?:[ \t]+mark)?"
+    r"|(?:tariff|commodity|hs)[ \t]+(?:line|code|heading|number|no\.?))"
     r"[ \t]*[:#]?[ \t]*$",
     re.I,
 )
