@@ -32,6 +32,14 @@ MUST_DIFFER = [
     ("creatine side effects", "creatine benefits", "polarity"),
     ("空气炸锅的优点有哪些", "空气炸锅的缺点有哪些", "polarity"),
     ("报销单一般谁来签字", "报销单每月几号之前要交", "question"),
+    # blind58's false hits, new wordings (2026-12-07): how a process works against its
+    # requirements; after the end against before the start.
+    (
+        "how does the visa application process work",
+        "what are the requirements for a visa application",
+        "question",
+    ),
+    ("手术结束后一般多久能出院", "手术开始前一般多久要禁食", "polarity"),
     ("Where is my order #1234?", "Where is my order #1243?", "number"),
     ("Book 3 nights in Lisbon", "Book 30 nights in Lisbon", "number"),
     # A minus sign: an equation's sign, a temperature (found on blind20, 2026-12-06).

@@ -490,7 +490,7 @@ _AXES_ZH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "link": (("连接", "配对"), ("断开", "取消配对")),
     "install": (("安装", "加装"), ("卸载", "拆下", "拆掉", "拆除")),
     "visibility": (("显示",), ("隐藏",)),
-    "time": (("之前", "以前", "提前"), ("之后", "以后", "推迟", "延后")),
+    "time": (("之前", "以前", "提前", "开始前"), ("之后", "以后", "推迟", "延后", "结束后")),
     "trip": (("到达", "入住", "抵达"), ("出发", "离开", "退房")),
     "temperature": (("制热", "加热", "升温"), ("制冷", "降温")),
     "order": (("第一", "最早"), ("最后", "最晚", "最新")),
@@ -914,7 +914,7 @@ FOCUS: dict[str, re.Pattern[str]] = {
     ),
     "procedure": re.compile(
         r"\bhow (?:do|can|should|would) (?:i|you|we|one) (?!know\b|tell\b)\w+|\bhow to\b"
-        r"|\bsteps? to\b|\bstep[- ]by[- ]step\b|\bprocess (?:to|for|of)\b"
+        r"|\bsteps? to\b|\bstep[- ]by[- ]step\b|\bprocess (?:to|for|of)\b|\bprocess works?\b"
         r"|\bwhat (?:should|do|can) i do\b|\bwhat to do\b"
     ),
 }
