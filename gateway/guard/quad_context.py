@@ -228,7 +228,7 @@ _TWO_WORD_LABEL = re.compile(
     r"\b(?:(?:cost|profit)[ \t]+cent(?:re|er)|budget[ \t]+(?:line|code|item|head)"
     r"|(?:bin|shelf|stock|storage|warehouse)[ \t]+location|shelf[ \t]+mark|cat\.?[ \t]*no\.?"
     r"|(?:shelved|filed)[ \t]+under(?:[ \t]+mark)?"
-    r"|(?:tariff|commodity|hs)[ \t]+(?:line|code|heading|number|no\.?))"
+    r"|(?:tariff|commodity|hs)[ \t]+(?:line|code|(?:sub-?)?heading|number|no\.?))"
     r"[ \t]*[:#]?[ \t]*$",
     re.I,
 )
