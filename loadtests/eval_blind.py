@@ -844,7 +844,7 @@ def eval_injection() -> Report:
         "blind56": load(DATA / "blind56/injection-blind56.jsonl"),
         # Scored once as the held-out set on 4af30ff (2026-12-07); development since.
         "blind59": load(DATA / "blind59/injection-blind59.jsonl"),
-        # Held out: frozen 2026-12-07, not yet scored.
+        # Scored once as the held-out set on 8729ff4 (2026-12-07); development since.
         "blind60": load(DATA / "blind60/injection-blind60.jsonl"),
     }
     report: Report = {"threshold": detector.threshold}
@@ -895,7 +895,7 @@ def eval_pii(held_out: bool = False) -> Report:
         ("blind3", DATA / "blind3/pii-blind3.jsonl"),  # scored once (2026-12-06): dev now
         ("blind56", DATA / "blind56/pii-blind56.jsonl"),  # scored once (743d311): dev now
         ("blind59", DATA / "blind59/pii-blind59.jsonl"),  # scored once (4af30ff): dev now
-        ("blind60", DATA / "blind60/pii-blind60.jsonl"),  # held out: frozen 2026-12-07
+        ("blind60", DATA / "blind60/pii-blind60.jsonl"),  # scored once (8729ff4): dev now
         ("ip-dev", DATA / "ip-dev/ip-dev.jsonl"),
         *((f"{n} ip", ip_set(n)) for n in ip_sets),
     ):
