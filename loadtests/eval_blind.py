@@ -135,6 +135,7 @@ CACHE_SETS = {
     "blind57": "blind57/semcache-blind57.jsonl",  # scored once (2026-12-07): development now
     "blind58": "blind58/semcache-blind58.jsonl",  # scored once (2026-12-07): development now
     "blind62": "blind62/semcache-blind62.jsonl",  # held out: frozen, not yet scored
+    "blind63": "blind63/semcache-blind63.jsonl",  # held out: frozen, not yet scored
 }
 # Each held-out set is scored once and joins the development sets. The figures in
 # docs/cache.md come from the commit that scored each set with --held-out (blind8:
@@ -151,7 +152,7 @@ CACHE_SETS = {
 # together: c64c59b, blind52 and blind53 together: 0bcde59, blind54 and blind55
 # together: a0746cf, blind57 and blind58 together: e85235a); write a new set, add it
 # here (its IP texts follow), point HELD_OUT at it and freeze it before tuning again.
-HELD_OUT: tuple[str, ...] = ("blind62",)  # several may be scored at once, pooled
+HELD_OUT: tuple[str, ...] = ("blind62", "blind63")  # several may be scored at once, pooled
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
 
