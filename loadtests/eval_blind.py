@@ -848,6 +848,8 @@ def eval_injection() -> Report:
         "blind59": load(DATA / "blind59/injection-blind59.jsonl"),
         # Scored once as the held-out set on 8729ff4 (2026-12-07); development since.
         "blind60": load(DATA / "blind60/injection-blind60.jsonl"),
+        # Held out: frozen 2026-12-07, not yet scored.
+        "blind61": load(DATA / "blind61/injection-blind61.jsonl"),
     }
     report: Report = {"threshold": detector.threshold}
     for name, rows in sets.items():
@@ -898,6 +900,7 @@ def eval_pii(held_out: bool = False) -> Report:
         ("blind56", DATA / "blind56/pii-blind56.jsonl"),  # scored once (743d311): dev now
         ("blind59", DATA / "blind59/pii-blind59.jsonl"),  # scored once (4af30ff): dev now
         ("blind60", DATA / "blind60/pii-blind60.jsonl"),  # scored once (8729ff4): dev now
+        ("blind61", DATA / "blind61/pii-blind61.jsonl"),  # held out: frozen 2026-12-07
         ("ip-dev", DATA / "ip-dev/ip-dev.jsonl"),
         *((f"{n} ip", ip_set(n)) for n in ip_sets),
     ):
