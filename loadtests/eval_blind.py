@@ -134,8 +134,8 @@ CACHE_SETS = {
     "blind55": "blind55/semcache-blind55.jsonl",  # scored once (2026-12-07): development now
     "blind57": "blind57/semcache-blind57.jsonl",  # scored once (2026-12-07): development now
     "blind58": "blind58/semcache-blind58.jsonl",  # scored once (2026-12-07): development now
-    "blind62": "blind62/semcache-blind62.jsonl",  # held out: frozen, not yet scored
-    "blind63": "blind63/semcache-blind63.jsonl",  # held out: frozen, not yet scored
+    "blind62": "blind62/semcache-blind62.jsonl",  # scored once (2026-12-07): development now
+    "blind63": "blind63/semcache-blind63.jsonl",  # scored once (2026-12-07): development now
 }
 # Each held-out set is scored once and joins the development sets. The figures in
 # docs/cache.md come from the commit that scored each set with --held-out (blind8:
@@ -150,9 +150,10 @@ CACHE_SETS = {
 # blind43 together: fe3adb8, blind44 and blind45 together: d2feaf7, blind46 and blind47
 # together: 52eb72e, blind48 and blind49 together: 4f99555, blind50 and blind51
 # together: c64c59b, blind52 and blind53 together: 0bcde59, blind54 and blind55
-# together: a0746cf, blind57 and blind58 together: e85235a); write a new set, add it
-# here (its IP texts follow), point HELD_OUT at it and freeze it before tuning again.
-HELD_OUT: tuple[str, ...] = ("blind62", "blind63")  # several may be scored at once, pooled
+# together: a0746cf, blind57 and blind58 together: e85235a, blind62 and blind63
+# together: 677c60c); write a new set, add it here (its IP texts follow), point HELD_OUT
+# at it and freeze it before tuning again.
+HELD_OUT: tuple[str, ...] = ()  # several may be scored at once, pooled
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
 
@@ -848,7 +849,7 @@ def eval_injection() -> Report:
         "blind59": load(DATA / "blind59/injection-blind59.jsonl"),
         # Scored once as the held-out set on 8729ff4 (2026-12-07); development since.
         "blind60": load(DATA / "blind60/injection-blind60.jsonl"),
-        # Held out: frozen 2026-12-07, not yet scored.
+        # Scored once as the held-out set on e8070cf (2026-12-07); development since.
         "blind61": load(DATA / "blind61/injection-blind61.jsonl"),
     }
     report: Report = {"threshold": detector.threshold}
@@ -900,7 +901,7 @@ def eval_pii(held_out: bool = False) -> Report:
         ("blind56", DATA / "blind56/pii-blind56.jsonl"),  # scored once (743d311): dev now
         ("blind59", DATA / "blind59/pii-blind59.jsonl"),  # scored once (4af30ff): dev now
         ("blind60", DATA / "blind60/pii-blind60.jsonl"),  # scored once (8729ff4): dev now
-        ("blind61", DATA / "blind61/pii-blind61.jsonl"),  # held out: frozen 2026-12-07
+        ("blind61", DATA / "blind61/pii-blind61.jsonl"),  # scored once (e8070cf): dev now
         ("ip-dev", DATA / "ip-dev/ip-dev.jsonl"),
         *((f"{n} ip", ip_set(n)) for n in ip_sets),
     ):

@@ -855,6 +855,7 @@ YES_NO_ZH = re.compile(r"([\u4e00-\u9fff])[不没]\1|是否|能否|可否|吗[?!
 QUESTION_KINDS_ZH = (
     ("为什么", "reason"),
     ("为何", "reason"),
+    ("为啥", "reason"),  # 滑板车乱停为啥会被罚款 / 租的滑板车应该停在哪里
     ("什么时候", "time"),
     ("何时", "time"),
     ("几点", "time"),
