@@ -40,7 +40,7 @@ MUST_DIFFER = [
         "question",
     ),
     ("手术结束后一般多久能出院", "手术开始前一般多久要禁食", "polarity"),
-    ("共享单车为啥会被锁", "共享单车应该停在哪里", "question"),  # 为啥 asks why (blind63)
+    ("共享单车为啥会被罚款", "共享单车应该停在哪里", "question"),  # 为啥 asks why (blind63)
     ("Where is my order #1234?", "Where is my order #1243?", "number"),
     ("Book 3 nights in Lisbon", "Book 30 nights in Lisbon", "number"),
     # A minus sign: an equation's sign, a temperature (found on blind20, 2026-12-06).
