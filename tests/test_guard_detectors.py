@@ -375,6 +375,8 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("part no. 10.1.7.2 does not fit; the older chassis takes 10.1.7.20", None),
         ("风扇料号是192.168.5.3，和旧款的192.168.5.30不能混用", None),
         ("declared under tariff line 85.17.62.90 (network equipment)", None),
+        ("Parcel 172.16.8.3 is on shelf B", None),  # blind62 and blind63's labels
+        ("Pick location 192.168.4.12 means aisle 192", None),
         ("样品 192.168.2.5 已检测，服务器 192.168.2.6 上传失败", "IP_ADDRESS"),
         # Phone numbers blind56 found missing (2026-12-07): a Chinese landline, a second
         # number after "or", a number after "new number".

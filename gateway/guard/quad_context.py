@@ -207,7 +207,7 @@ def names_network(text: str) -> bool:
 _LABELS = (
     "code|codes|sku|catalogue|catalog|part|item|serial|account|voucher|invoice|batch|lot|"
     "shelf|aisle|slot|bin|clause|section|chapter|figure|table|article|paragraph|sample|"
-    "specimen|reference|gl|shelfmark|subclause|locator"
+    "specimen|reference|gl|shelfmark|subclause|locator|parcel"
 )
 _LABELS_EN = frozenset(_LABELS.split("|"))
 _LABEL_EN = re.compile(  # "part no. X", "item #X"; not "hard-codes X"
@@ -223,10 +223,11 @@ _LABEL_ZH = re.compile(
 
 # Two-word labels: "cost centre 10.4.20.1", "budget line 172.16.4.2" (not "data center"),
 # "bin location 172.18.3.9", "shelf mark 172.16.4.2", "cat. no. 192.168.0.12",
-# "shelved under mark 155.9.42.6", "tariff line 85.17.62.90".
+# "shelved under mark 155.9.42.6", "tariff line 85.17.62.90", "pick location 192.168.4.12".
 _TWO_WORD_LABEL = re.compile(
     r"\b(?:(?:cost|profit)[ \t]+cent(?:re|er)|budget[ \t]+(?:line|code|item|head)"
-    r"|(?:bin|shelf|stock|storage|warehouse)[ \t]+location|shelf[ \t]+mark|cat\.?[ \t]*no\.?"
+    r"|(?:bin|shelf|stock|storage|warehouse|pick|picking)[ \t]+location"
+    r"|shelf[ \t]+mark|cat\.?[ \t]*no\.?"
     r"|(?:shelved|filed)[ \t]+under(?:[ \t]+mark)?"
     r"|(?:tariff|commodity|hs)[ \t]+(?:line|code|(?:sub-?)?heading|number|no\.?))"
     r"[ \t]*[:#]?[ \t]*$",
