@@ -478,11 +478,13 @@ def _same_characters(
     """The same characters in another order, 的 aside (太极拳适合老年人练吗 / 老年人适合练
     太极拳吗, 脱口秀开放麦是什么 / 什么是脱口秀的开放麦): the guard, asked first, refuses an
     exchange of roles or of modifiers (猫追狗 / 狗追猫, 新手机装旧卡 / 旧手机装新卡) and a
-    direction. Left to the verifier: a text that marks a role with 给, 向, 对, 被, 替 or 跟
-    (我名下的车过户给我爸 / 我爸名下的车过户给我), and one that joins items with 和, 与, 或, 及,
-    还是, which the guard lets trade places, modifiers and all (大狗和小猫 / 小狗和大猫)."""
+    direction. Left to the verifier: a text that marks a role with 给, 向, 对, 被 or 替
+    (我名下的车过户给我爸 / 我爸名下的车过户给我), and one with a coordinator (和, 跟, 或,
+    还是…: ``lexicon.COORDINATORS_ZH``), around which the exchange rule lets items trade
+    places, modifiers and all (大狗和小猫 / 小狗和大猫)."""
     units = a.units + b.units
-    if lx.ROLE_CHARS_ZH.intersection(units) or lx.JOIN_ZH.search("".join(units)):
+    joined = "".join(units)
+    if lx.ROLE_CHARS_ZH.intersection(units) or any(w in joined for w in lx.COORDINATORS_ZH):
         return False
     if len(light_a) > _MAX_MOVED_UNITS:
         return False

@@ -710,12 +710,9 @@ LIGHT_CHARS_ZH = frozenset("了吗呢吧啊呀嘛在给把里上中")
 # than, first): a stretch moved across them may be a direction the guard did not know
 # (从冲浪转玩桨板冲浪 / 从桨板冲浪转玩冲浪), so such texts are left to the verifier.
 ORDER_CHARS_ZH = frozenset("从由转到至换改迁比先→")
-# Characters that mark who does what to whom (give to, toward, by, for, with): the same
-# characters reordered around them may have traded roles.
-ROLE_CHARS_ZH = frozenset("给向对被替跟")
-# Characters that join items (and, with, or): the items may trade places, so the same
-# characters reordered around them may have moved a modifier from one to the other.
-JOIN_ZH = re.compile("[和与或及]|还是")
+# Characters that mark who does what to whom (give to, toward, by, for): the same
+# characters reordered around them may have traded roles (跟, "with", is a coordinator).
+ROLE_CHARS_ZH = frozenset("给向对被替")
 
 # A clause that asks for help rather than saying the asker's situation (有没有人知道, …).
 HELP_CALLS_ZH = re.compile(
