@@ -28,12 +28,14 @@ cross-validated choice among 1, 5, 15, 30, 60). Their figures are 5-fold
 cross-validated (each fold scored by a model fitted without it); the shipped model is
 then fitted on all folds. The decision threshold is calibrated on held-back data only
 (S-Labs validation and the cross-validated development scores), per language: the
-lowest threshold whose false-positive rate is at most ``--max-fpr`` (0.04) on every
-English group becomes 0.5 through the bias; the Chinese groups' own threshold becomes
-the model's ``cjk_shift``, never below the English bar. XSTest and ``tests/data/blind``
-and ``blind2`` are never used for fitting or calibration; the held-out sets ``blind3``,
-``blind56`` and ``blind59`` join ``DEV_SETS`` once scored (2026-12-07), and the next
-fresh set (``blind60``) measures the model fitted on them.
+lowest threshold whose false-positive rate is at most ``--max-fpr`` (0.05, the goal's
+own bound; 0.04 until 2026-12-07, when the hard negatives of ``injection-en-dev`` held
+the English bar at 0.73) on every English group becomes 0.5 through the bias; the
+Chinese groups' own threshold becomes the model's ``cjk_shift``, never below the
+English bar. XSTest and ``tests/data/blind`` and ``blind2`` are never used for fitting
+or calibration; the held-out sets ``blind3``, ``blind56``, ``blind59``, ``blind60`` and
+``blind61`` join ``DEV_SETS`` once scored (2026-12-07), and the next fresh set
+(``blind66``) measures the model fitted on them.
 
     python loadtests/train_injection.py [--data tests/data/injection] [--out PATH]
 
@@ -80,6 +82,8 @@ DEV_SETS = (
     "blind3/injection-blind3.jsonl",
     "blind56/injection-blind56.jsonl",
     "blind59/injection-blind59.jsonl",
+    "blind60/injection-blind60.jsonl",
+    "blind61/injection-blind61.jsonl",
 )
 
 
@@ -250,7 +254,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=ROOT / "tests/data/injection")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
-    parser.add_argument("--max-fpr", type=float, default=0.04)
+    parser.add_argument("--max-fpr", type=float, default=0.05)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--dev-weight", type=float, default=30.0)
     args = parser.parse_args()
