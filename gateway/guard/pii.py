@@ -122,7 +122,8 @@ _VERSION_BEFORE = re.compile(
     rf"{_LINK}[^\w\n,;\uff0c\uff1b\u3002]{{0,4}}\Z"  # a comma ends the clause: "2.5版本上线之后, X"
 )
 _GLUED = frozenset(string.ascii_letters + "_-")
-_WORD_BEFORE = re.compile(r"[A-Za-z]+$")
+# The word ending right before a quad, or before the spaces, ``:`` or ``=`` that lead to it.
+_WORD_BEFORE = re.compile(r"([A-Za-z]+)[\s:=]*$")
 # After the quad: a port (``:8080``), a prefix length (``/24``), 上, "on" (10.1.5.40上
 # 的服务; not 上线, 上市, 上架: a release goes live) or an access log's " - user [";
 # before it: ``user@`` or ``//`` (a URL).
@@ -551,16 +552,13 @@ def _same_numbering(text: str, quads: list[tuple[int, int, bool]], siblings: lis
         begin, stop, version = quads[i]
         if version or _three_parts(text, begin, stop) not in versions:
             continue
-        word = _LAST_WORD.search(text, max(0, begin - 32), begin)
+        word = _WORD_BEFORE.search(text, max(0, begin - 32), begin)
         if word is not None and quad_context.network_word(word.group(1)):
             continue
         near = text[max(0, begin - 6) : begin]  # 服务器 192.168.2.6
         if not near.isascii() and quad_context.names_network(near):
             continue
         quads[i] = (begin, stop, True)
-
-
-_LAST_WORD = re.compile(r"([A-Za-z]+)[\s:=]*$")
 
 
 def _three_parts(text: str, begin: int, stop: int) -> str:
@@ -630,7 +628,7 @@ def _glued(text: str, begin: int) -> bool:
     if begin == 0 or text[begin - 1] not in _GLUED:
         return False
     word = _WORD_BEFORE.search(text, max(0, begin - 32), begin)
-    return word is None or not quad_context.network_word(word.group())
+    return word is None or not quad_context.network_word(word.group(1))
 
 
 def _netmask(quad: str) -> bool:
