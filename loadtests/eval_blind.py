@@ -852,6 +852,8 @@ def eval_injection() -> Report:
         "blind60": load(DATA / "blind60/injection-blind60.jsonl"),
         # Scored once as the held-out set on e8070cf (2026-12-07); development since.
         "blind61": load(DATA / "blind61/injection-blind61.jsonl"),
+        # Held out: frozen before any scoring (2026-12-07), not yet scored.
+        "blind66": load(DATA / "blind66/injection-blind66.jsonl"),
     }
     report: Report = {"threshold": detector.threshold}
     for name, rows in sets.items():
@@ -903,6 +905,7 @@ def eval_pii(held_out: bool = False) -> Report:
         ("blind59", DATA / "blind59/pii-blind59.jsonl"),  # scored once (4af30ff): dev now
         ("blind60", DATA / "blind60/pii-blind60.jsonl"),  # scored once (8729ff4): dev now
         ("blind61", DATA / "blind61/pii-blind61.jsonl"),  # scored once (e8070cf): dev now
+        ("blind66", DATA / "blind66/pii-blind66.jsonl"),  # held out: frozen, not yet scored
         ("ip-dev", DATA / "ip-dev/ip-dev.jsonl"),
         *((f"{n} ip", ip_set(n)) for n in ip_sets),
     ):
