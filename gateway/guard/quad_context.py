@@ -47,7 +47,7 @@ _NETWORK_ZH = (
 )
 _OTHER_EN = (
     "version|versions|ver|release|releases|released|build|builds|patch|patched|hotfix|"
-    "upgrade|upgraded|upgrading|downgrade|downgraded|rollback|rolled|changelog|"
+    "upgrade|upgraded|upgrading|downgrade|downgraded|rollback|rolled|pinned|changelog|"
     "install|installed|installer|package|packages|pkg|nuget|maven|gem|gems|gemfile|jar|"
     "npm|pip|lock|lockfile|dependency|dependencies|artifact|assembly|library|sdk|soname|"
     "abi|compiled|firmware|splash|figure|fig|table|chapter|section|clause|paragraph|"
@@ -70,7 +70,7 @@ _OTHER_EN = (
 # 表 is a table (见表 3.2.1.4), not a list (列表), a routing table (路由表), a meter or a watch
 # (电表, 水表, 手表), nor in 表示, 代表, 表面...
 _OTHER_ZH = (
-    "版本|固件|升级|升到|回滚|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码(?!器)|(?:线路|路线|路由)代?码|"
+    "版本|固件|升级|升到|回滚|回退到|降级|降到|构建|补丁|发布|更新日志|安装包|依赖|编号|零件号|编码(?!器)|(?:线路|路线|路由)代?码|"
     "型号|货号|条款|标题|提纲|目录|步骤|数列|彩票|比分|比例|配方|温度|分段|等差|公差|档案|"
     "章节|小节|段落|合同|协议|高尔夫|手册|插件|更新到|规定|规范|标准|练习|习题|模块|游戏|"
     "序列号|更新后|更新了|双色球|大乐透|开奖|得分|记分|分数|成绩|经度|纬度|度分秒|坐标|批次号|批次|批号|"
@@ -106,7 +106,7 @@ def other_number(text: str, start: int, end: int) -> bool:
     for match in _ASCII_WORD.finditer(text, low, high):
         network = None if _TO_ROUTE.match(text, match.start()) else _cue(match.group().lower())
         if _IP_KEY.search(match.group()):
-            network = True  # a key that names an address: clusterIP, externalIPs, host_ip
+            network = True  # a key naming an address: clusterIP, externalIPs, db_host, bind_addr
         if network is not True and _NETWORK_PHRASE.match(text, match.start()):
             network = True  # "api.example.com points to X": a record's target, not a score
         if network is not None:
@@ -118,7 +118,7 @@ def other_number(text: str, start: int, end: int) -> bool:
     return nearest is not None and not nearest[1]
 
 
-_IP_KEY = re.compile(r"(?:[a-z](?:IP|Ip)|_ip)s?$")
+_IP_KEY = re.compile(r"(?:[a-z](?:IP|Ip|Host|Addr)|[_-](?:ip|host|addr|address))s?$")
 
 
 def _cue(word: str) -> bool | None:
@@ -145,7 +145,7 @@ def _nearer(
         between = text[end : span[0]]
     else:
         return nearest
-    if not network and _claimed(between, text[start:end]):
+    if not network and (_claimed(between, text[start:end]) or _OWN_NUMBER.match(text, span[1])):
         return nearest
     gap = _distance(between)
     if nearest is None or gap < nearest[0] or (gap == nearest[0] and network):
@@ -162,6 +162,11 @@ def _claimed(between: str, quad: str) -> bool:
         not _is_quad(m.group()) and not quad.startswith(m.group() + ".")
         for m in _DOTTED.finditer(between)
     )
+
+
+# A plain number right after a word is what the word labels ("floor 2", "room 14"), not
+# a quad further on: "the printer on floor 2 is at 10.0.2.254".
+_OWN_NUMBER = re.compile(r"\s*(?:no\.?\s*|#\s*)?\d+(?![.\d])")
 
 
 def _is_quad(number: str) -> bool:
