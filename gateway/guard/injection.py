@@ -59,10 +59,11 @@ _MAX_DECODED = 8
 _NEUTRAL = -1.0  # log-odds without a classifier: rules alone decide
 # Chinese and English traffic score on different scales (the Chinese training text is
 # smaller and differently written), so text that is mostly CJK (``cjk_share`` at least
-# 0.3) and fires no rule has the classifier's log-odds lowered by the model's own
-# ``cjk_shift``: calibrated with the model on the Chinese development sets, apart from
-# the English ones (``loadtests/train_injection.py``). Where a rule fires, the rule is
-# the evidence and the classifier counts as trained.
+# 0.3) and that no rule marks as an attack has the classifier's log-odds lowered by the
+# model's own ``cjk_shift``: calibrated with the model on the Chinese development sets,
+# apart from the English ones (``loadtests/train_injection.py``). Where a rule marks an
+# attack, the rule is the evidence and the classifier counts as trained; a protective
+# rule alone (如何防止别人套出系统提示词) keeps the shift.
 _QUOTED = 0.2
 _OPEN_QUOTES = ("“", "「", "『", "«", "‘")
 _CLOSE_QUOTES = ("”", "」", "』", "»", "’")
@@ -124,6 +125,10 @@ class InjectionDetector:
         return [self._rules[i].name for i, spans in self._anchored(normal).items()
                 if _strength(self._rules[i], normal, spans)]  # fmt: skip
 
+    def rules_mark_attack(self, text: str) -> bool:
+        """Whether the rules, summed, speak for an attack (then no ``cjk_shift`` applies)."""
+        return self._evidence(text)[1] > 0
+
     def _evidence(self, text: str) -> tuple[float, float]:
         """(classifier log-odds, sum of the rules' log-odds boosts)."""
         classifier = self._classifier.log_odds(tokens(text)) if self._classifier else _NEUTRAL
@@ -132,8 +137,8 @@ class InjectionDetector:
         for index, spans in self._anchored(normal).items():
             rule = self._rules[index]
             rules += _strength(rule, normal, spans) * rule.boost
-        if not rules and self._classifier is not None and cjk_share(text) >= 0.3:
-            classifier -= self._classifier.cjk_shift
+        if rules <= 0 and self._classifier is not None and cjk_share(text) >= 0.3:
+            classifier -= self._classifier.cjk_shift  # no rule speaks for an attack
         return classifier, rules
 
     def _anchored(self, normal: str) -> dict[int, list[tuple[int, int]]]:
