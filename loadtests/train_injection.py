@@ -351,7 +351,8 @@ def main() -> None:
     rules = InjectionDetector(shipped)
     moved = np.array(
         [
-            shift + ((cjk_shift - CJK_SHIFT_SCORED) if zh and not rules.rules_mark_attack(t) else 0.0)
+            shift
+            + ((cjk_shift - CJK_SHIFT_SCORED) if zh and not rules.rules_mark_attack(t) else 0.0)
             for t, zh in zip(dev_x, chinese, strict=True)
         ]
     )
