@@ -853,8 +853,10 @@ def eval_injection() -> Report:
         "blind60": load(DATA / "blind60/injection-blind60.jsonl"),
         # Scored once as the held-out set on e8070cf (2026-12-07); development since.
         "blind61": load(DATA / "blind61/injection-blind61.jsonl"),
-        # Held out: frozen before any scoring (2026-12-07), not yet scored.
+        # Scored once as the held-out set on 835292a (2026-12-07); development since.
         "blind66": load(DATA / "blind66/injection-blind66.jsonl"),
+        # Held out: frozen before any scoring (2026-12-07), not yet scored.
+        "blind67": load(DATA / "blind67/injection-blind67.jsonl"),
     }
     report: Report = {"threshold": detector.threshold}
     for name, rows in sets.items():
@@ -906,7 +908,8 @@ def eval_pii(held_out: bool = False) -> Report:
         ("blind59", DATA / "blind59/pii-blind59.jsonl"),  # scored once (4af30ff): dev now
         ("blind60", DATA / "blind60/pii-blind60.jsonl"),  # scored once (8729ff4): dev now
         ("blind61", DATA / "blind61/pii-blind61.jsonl"),  # scored once (e8070cf): dev now
-        ("blind66", DATA / "blind66/pii-blind66.jsonl"),  # held out: frozen, not yet scored
+        ("blind66", DATA / "blind66/pii-blind66.jsonl"),  # scored once (835292a): dev now
+        ("blind67", DATA / "blind67/pii-blind67.jsonl"),  # held out: frozen, not yet scored
         ("ip-dev", DATA / "ip-dev/ip-dev.jsonl"),
         *((f"{n} ip", ip_set(n)) for n in ip_sets),
     ):
