@@ -71,14 +71,17 @@ _LOOSE_PHONE = re.compile(
 )
 _PHONE_BEFORE = re.compile(
     r"(?i)(?:\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|call|sms|whatsapp|desk|"
-    r"contact|landline|hotline|text me|ring)\b|\b(?:my|new|mobile|cell|phone|contact|home|"
+    r"contact|landline|hotline|text me|ring|callback|call-back|call back)\b"
+    r"|\b(?:my|new|mobile|cell|phone|contact|home|"
     r"work)\s+(?:number|no\.?)\b|电话|手机|致电|联系|热线|座机|传真|拨打|总机|分机|来电|号码)"
     r"[^\n\d]{0,16}$"
 )
-# A Chinese landline: a trunk 0 and a two- or three-digit area code, a dash, seven or
-# eight digits (021-54387206, 0755-86329154): the dash and the 0 make it a phone number.
+# A Chinese landline: a trunk 0 and a two- or three-digit area code, then a dash or the
+# code in brackets, seven or eight digits (021-54387206, 0755-86329154, (010) 8456 2317):
+# the 0 and the dash or brackets make it a phone number.
 _CN_LANDLINE = re.compile(
-    r"(?<![A-Za-z0-9_+\-.])0[1-9]\d{1,2}-[2-8]\d{2,3} ?\d{4}(?![A-Za-z0-9_\-]|\.\d)"
+    r"(?<![A-Za-z0-9_+\-.])(?:0[1-9]\d{1,2}-|\(0[1-9]\d{1,2}\) ?)[2-8]\d{2,3} ?\d{4}"
+    r"(?![A-Za-z0-9_\-]|\.\d)"
 )
 # Between two phone numbers: "call 020 7946 0321 or 07911 284650" (the second shares
 # the first's keyword).
