@@ -7,7 +7,6 @@ Features of each cached query are computed once, when its record enters the inde
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -60,16 +59,8 @@ class SemanticIndex:
         self._cjk_overlap = not getattr(embedder, "multilingual", False)
 
     async def embed(self, text: str) -> Query:
-        """The query's vector and its guard features, read on the event loop while the
-        embedder's pool (or the model host) computes the vector."""
-        pending = asyncio.ensure_future(self.embedder.embed(text))
-        await asyncio.sleep(0)  # the embedding starts before the features are read
-        try:
-            features = agreement.features(text)
-        except BaseException:
-            pending.cancel()
-            raise
-        return Query(text, await pending, features)
+        vector = await self.embedder.embed(text)
+        return Query(text, vector, agreement.features(text))
 
     def floor(self, query: Query, threshold: float, use_guard: bool) -> float:
         """The similarity a candidate needs for ``query``: ``threshold``, less the
