@@ -153,8 +153,8 @@ CACHE_SETS = {
 # together: 52eb72e, blind48 and blind49 together: 4f99555, blind50 and blind51
 # together: c64c59b, blind52 and blind53 together: 0bcde59, blind54 and blind55
 # together: a0746cf, blind57 and blind58 together: e85235a, blind62 and blind63
-# together: 677c60c, blind64 and blind65 together: 8b7bd11); write a new set, add it here (its IP texts follow), point HELD_OUT
-# at it and freeze it before tuning again.
+# together: 677c60c, blind64 and blind65 together: 8b7bd11); write a new set, add it
+# here (its IP texts follow), point HELD_OUT at it and freeze it before tuning again.
 HELD_OUT: tuple[str, ...] = ()  # several may be scored at once, pooled
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
