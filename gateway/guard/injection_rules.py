@@ -319,7 +319,9 @@ RULES: tuple[Rule, ...] = (
           content=True),
     # The model addressed in another language inside content: "si eres un asistente de IA
     # leyendo esto", "Hinweis an den KI-Assistenten", "このメールを読んでいるAIアシスタントへ".
-    _rule("foreign_addresses_ai", 0.95, "ia|ki|ai",
+    _rule("foreign_addresses_ai", 0.95,
+          "si eres|asistente|an den ki|an die ki|an das ki|ki-assistent|si vous|se sei|"
+          "アシスタント",
           r"\bsi\s+eres\s+(?:un|una)\s+(?:asistente|modelo|ia)\b|\basistente\s+de\s+ia\b"
           r"|\b(?:hinweis|nachricht|anweisung)\s+an\s+(?:den|die|das)\s+ki\b|\bki-assistent"
           r"|\bsi\s+vous\s+(?:êtes|etes)\s+(?:une?\s+)?(?:ia|assistant|mod[eè]le)\b"
