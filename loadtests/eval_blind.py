@@ -857,8 +857,10 @@ def eval_injection() -> Report:
         "blind61": load(DATA / "blind61/injection-blind61.jsonl"),
         # Scored once as the held-out set on 835292a (2026-12-07); development since.
         "blind66": load(DATA / "blind66/injection-blind66.jsonl"),
-        # Held out: frozen before any scoring (2026-12-07), not yet scored.
+        # Scored once as the held-out set on c1c490e (2026-12-07); development since.
         "blind67": load(DATA / "blind67/injection-blind67.jsonl"),
+        # Held out: frozen before any scoring (2026-12-07), not yet scored.
+        "blind70": load(DATA / "blind70/injection-blind70.jsonl"),
     }
     report: Report = {"threshold": detector.threshold}
     for name, rows in sets.items():
@@ -911,7 +913,8 @@ def eval_pii(held_out: bool = False) -> Report:
         ("blind60", DATA / "blind60/pii-blind60.jsonl"),  # scored once (8729ff4): dev now
         ("blind61", DATA / "blind61/pii-blind61.jsonl"),  # scored once (e8070cf): dev now
         ("blind66", DATA / "blind66/pii-blind66.jsonl"),  # scored once (835292a): dev now
-        ("blind67", DATA / "blind67/pii-blind67.jsonl"),  # held out: frozen, not yet scored
+        ("blind67", DATA / "blind67/pii-blind67.jsonl"),  # scored once (c1c490e): dev now
+        ("blind70", DATA / "blind70/pii-blind70.jsonl"),  # held out: frozen, not yet scored
         ("ip-dev", DATA / "ip-dev/ip-dev.jsonl"),
         *((f"{n} ip", ip_set(n)) for n in ip_sets),
     ):
