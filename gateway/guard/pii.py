@@ -83,6 +83,9 @@ _CN_LANDLINE = re.compile(
     r"(?<![A-Za-z0-9_+\-.])(?:0[1-9]\d{1,2}-|\(0[1-9]\d{1,2}\) ?)[2-8]\d{2,3} ?\d{4}"
     r"(?![A-Za-z0-9_\-]|\.\d)"
 )
+# A UK mobile as people write it, 07 and nine digits with a space after the fifth (07700
+# 900461, 07911 284 650): the 07 and the grouping make it a phone number.
+_UK_MOBILE = re.compile(r"(?<![A-Za-z0-9_+\-.])07\d{3} \d{3} ?\d{3}(?![A-Za-z0-9_\-]|\.\d)")
 # Between two phone numbers: "call 020 7946 0321 or 07911 284650" (the second shares
 # the first's keyword).
 _PHONE_JOIN = re.compile("\\s*(?:or|and|/|,|或|或者|和|\u3001|\uff0c)\\s*$", re.I)
@@ -146,7 +149,7 @@ _PRIVATE = re.compile(
 # hangs), X.500's attribute types (2.5.4.3, commonName) and certificate extensions
 # (2.5.29.17): texts name them far more often than the hosts of those addresses.
 _OID = re.compile(r"1\.3\.6\.1$|2\.5\.(?:4|29)\.\d+$")
-_SECTION_AFTER = re.compile(r"[条节章款項项]")
+_SECTION_AFTER = re.compile(r"\s?(?:[条节章款項]|项(?!目))")
 # A named app, client or agent right before the quad is that product's version: "the
 # camera app 3.2.0.11", "VPN client 4.10.8.25", 游戏客户端1.6.0.13. A bare one is the
 # peer of a log line or a request ("- client 198.51.100.23", "(client 10.0.0.23)",
@@ -374,8 +377,9 @@ def _scan_phones(text: str, start: int, end: int, found: list[Finding]) -> None:
     first = len(found)
     for match in _CN_MOBILE.finditer(text, start, end):
         found.append(Finding(match.start(), match.end(), "PHONE"))
-    for match in _CN_LANDLINE.finditer(text, start, end):
-        found.append(Finding(match.start(), match.end(), "PHONE"))
+    for pattern in (_CN_LANDLINE, _UK_MOBILE):
+        for match in pattern.finditer(text, start, end):
+            found.append(Finding(match.start(), match.end(), "PHONE"))
     for match in _E164.finditer(text, start, end):
         digits = re.sub(r"\D", "", match.group())
         if _e164_ok(digits):
@@ -548,12 +552,14 @@ def _same_numbering(text: str, quads: list[tuple[int, int, bool]], siblings: lis
     vendor site lists 12.19.2.60", "part no. 192.168.7.2 does not fit the older chassis,
     which takes 192.168.7.20", unless a network word stands right before it ("ping
     12.19.2.60"). Netmasks are no numbering."""
-    versions = {
-        _three_parts(text, b, e) for b, e, version in quads if version and not _netmask(text[b:e])
-    }
+    numbered = [(b, e) for b, e, version in quads if version and not _netmask(text[b:e])]
+    versions = {_three_parts(text, b, e) for b, e in numbered}
     for i in siblings:
         begin, stop, version = quads[i]
-        if version or _three_parts(text, begin, stop) not in versions:
+        if version or not (
+            _three_parts(text, begin, stop) in versions
+            or any(_next_release(text, b, e, begin, stop) for b, e in numbered)
+        ):
             continue
         word = _WORD_BEFORE.search(text, max(0, begin - 32), begin)
         if word is not None and quad_context.network_word(word.group(1)):
@@ -562,6 +568,21 @@ def _same_numbering(text: str, quads: list[tuple[int, int, bool]], siblings: lis
         if not near.isascii() and quad_context.names_network(near):
             continue
         quads[i] = (begin, stop, True)
+
+
+def _next_release(text: str, b: int, e: int, begin: int, stop: int) -> bool:
+    """Two quads of one sentence that share their first two parts, the first a version:
+    the next release ("firmware 2.4.11.208 fixes the dropouts and 2.4.12.31 adds WPA3")."""
+    first, second = text[b:e].split("."), text[begin:stop].split(".")
+    return (
+        e <= begin
+        and first[:2] == second[:2]
+        and first[2] != second[2]
+        and _SENTENCE_END.search(text, e, begin) is None
+    )
+
+
+_SENTENCE_END = re.compile("[.!?;](?:\\s|$)|[\n\u3002\uff01\uff1f\uff1b]")
 
 
 def _three_parts(text: str, begin: int, stop: int) -> str:
