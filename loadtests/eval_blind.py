@@ -859,7 +859,7 @@ def eval_injection() -> Report:
         "blind66": load(DATA / "blind66/injection-blind66.jsonl"),
         # Scored once as the held-out set on c1c490e (2026-12-07); development since.
         "blind67": load(DATA / "blind67/injection-blind67.jsonl"),
-        # Held out: frozen before any scoring (2026-12-07), not yet scored.
+        # Scored once as the held-out set on 3e12f49 (2026-12-07); development since.
         "blind70": load(DATA / "blind70/injection-blind70.jsonl"),
     }
     report: Report = {"threshold": detector.threshold}
@@ -914,7 +914,7 @@ def eval_pii(held_out: bool = False) -> Report:
         ("blind61", DATA / "blind61/pii-blind61.jsonl"),  # scored once (e8070cf): dev now
         ("blind66", DATA / "blind66/pii-blind66.jsonl"),  # scored once (835292a): dev now
         ("blind67", DATA / "blind67/pii-blind67.jsonl"),  # scored once (c1c490e): dev now
-        ("blind70", DATA / "blind70/pii-blind70.jsonl"),  # held out: frozen, not yet scored
+        ("blind70", DATA / "blind70/pii-blind70.jsonl"),  # scored once (3e12f49): dev now
         ("ip-dev", DATA / "ip-dev/ip-dev.jsonl"),
         *((f"{n} ip", ip_set(n)) for n in ip_sets),
     ):
