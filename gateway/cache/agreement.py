@@ -829,12 +829,15 @@ def _what_kind(after: list[str]) -> str | None:
         return lx.WHAT_KINDS_EN[words[0]]
     if words[:1] and words[0] in _AUXILIARIES:  # "what should I say"
         return "thing"
-    if words[1:2] and words[1] in _AUXILIARIES - {"to"}:  # "what documents do I need"
-        return "thing"
+    if words[:1] and words[0] in _MEASURES:
+        return None  # "what length paddle do I need" asks how long it should be
+    if any(w in _AUXILIARIES - {"to"} for w in words[1:4]):
+        return "thing"  # "what documents do I need", "what sparring gear do I need"
     return None
 
 
 _WHAT_OPENERS = frozenset(["at", "in", "by", "until", "till", "from", "on"])
+_MEASURES = frozenset(["size", "length", "weight", "height", "width", "depth", "thickness"])
 _AUXILIARIES = frozenset(
     ["should", "do", "does", "did", "can", "could", "would", "will", "to", "shall", "must", "might"]
 )

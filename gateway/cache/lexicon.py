@@ -909,6 +909,7 @@ FOCUS: dict[str, re.Pattern[str]] = {
     # SNAP" (in Chinese, ASPECTS_ZH's requirements: 需要什么条件 / 怎么申请).
     "requirement": re.compile(
         r"\brequirements?\b|\beligib(?:le|ility)\b|\bqualif(?:y|ications?)\b|\bwho can\b"
+        r"|\b(?:have|has|need|needs) to meet\b|\bmust meet\b"  # what regulations it must meet
     ),
     "procedure": re.compile(
         r"\bhow (?:do|can|should|would) (?:i|you|we|one) (?!know\b|tell\b)\w+|\bhow to\b"
