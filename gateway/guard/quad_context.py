@@ -118,7 +118,7 @@ def other_number(text: str, start: int, end: int) -> bool:
     return nearest is not None and not nearest[1]
 
 
-_IP_KEY = re.compile(r"(?:[a-z](?:IP|Ip|Host|Addr)|[_-](?:ip|host|addr|address))s?$")
+_IP_KEY = re.compile(r"(?:[a-z](?:IP|Ip|Host|Addr)|[_-](?i:ip|host|addr|address))s?$")
 
 
 def _cue(word: str) -> bool | None:
@@ -145,7 +145,11 @@ def _nearer(
         between = text[end : span[0]]
     else:
         return nearest
-    if not network and (_claimed(between, text[start:end]) or _OWN_NUMBER.match(text, span[1])):
+    if not network and (
+        _claimed(between, text[start:end])
+        or _OWN_NUMBER.match(text, span[1])
+        or (span[1] <= start and _ORDINAL_BEFORE.search(text, max(0, span[0] - 12), span[0]))
+    ):
         return nearest
     gap = _distance(between)
     if nearest is None or gap < nearest[0] or (gap == nearest[0] and network):
@@ -167,6 +171,13 @@ def _claimed(between: str, quad: str) -> bool:
 # A plain number right after a word is what the word labels ("floor 2", "room 14"), not
 # a quad further on: "the printer on floor 2 is at 10.0.2.254".
 _OWN_NUMBER = re.compile(r"\s*(?:no\.?\s*|#\s*)?\d+(?![.\d])")
+# So does an ordinal before it, when it stands before the quad: "since we moved to the
+# third floor my desk phone shows X".
+_ORDINAL_BEFORE = re.compile(
+    r"(?:\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|top|ground)"
+    r"|\b\d+(?:st|nd|rd|th))\s+$",
+    re.I,
+)
 
 
 def _is_quad(number: str) -> bool:
