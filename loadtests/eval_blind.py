@@ -863,7 +863,7 @@ def eval_injection() -> Report:
         "blind67": load(DATA / "blind67/injection-blind67.jsonl"),
         # Scored once as the held-out set on 3e12f49 (2026-12-07); development since.
         "blind70": load(DATA / "blind70/injection-blind70.jsonl"),
-        # Held out: frozen before any scoring (2026-12-07), not yet scored.
+        # Scored once as the held-out set on 2607b93 (2026-12-07); development since.
         "blind73": load(DATA / "blind73/injection-blind73.jsonl"),
     }
     report: Report = {"threshold": detector.threshold}
@@ -919,7 +919,7 @@ def eval_pii(held_out: bool = False) -> Report:
         ("blind66", DATA / "blind66/pii-blind66.jsonl"),  # scored once (835292a): dev now
         ("blind67", DATA / "blind67/pii-blind67.jsonl"),  # scored once (c1c490e): dev now
         ("blind70", DATA / "blind70/pii-blind70.jsonl"),  # scored once (3e12f49): dev now
-        ("blind73", DATA / "blind73/pii-blind73.jsonl"),  # held out: frozen, not yet scored
+        ("blind73", DATA / "blind73/pii-blind73.jsonl"),  # scored once (2607b93): dev now
         ("ip-dev", DATA / "ip-dev/ip-dev.jsonl"),
         *((f"{n} ip", ip_set(n)) for n in ip_sets),
     ):
