@@ -187,7 +187,7 @@ RULES: tuple[Rule, ...] = (
           r"\b(?:your|the|its)\s+(?:(?:full|entire|complete|exact|original|first)\s+)?"
           r"(?:system|initial|hidden|original|secret|internal|developer|pre-?set|confidential|"
           r"underlying)\s*(?:prompt|instructions?|message|rules|guidelines|configuration|"
-          r"directives)"),
+          r"directives|preamble)"),
     _rule("repeat_above", 0.8, "repeat|print|output|copy|recite|echo|reproduce|starting with",
           r"\b(?:repeat|print|output|copy|recite|echo|reproduce)\b[^.\n]{0,30}?\b(?:words|text|"
           r"everything|all|content|messages?|lines?)\b[^.\n]{0,20}?\b(?:above|before this|"
@@ -238,7 +238,7 @@ RULES: tuple[Rule, ...] = (
           r"(?:进入|开启|启用|已开启|激活|切换到|切换为|打开|处于)[^。！？\n]{0,6}(?:开发者|上帝|越狱|"
           r"无限制|无审查|管理员|调试|dan)模式|(?:开发者|越狱|无限制|上帝)模式(?:已|已经)?(?:开启|启用|激活)"),
     _rule("zh_no_limits", 0.75, "限制|约束|规则|道德|审查|政策|规定|底线",
-          r"(?:没有|不受|摆脱|无视|不用遵守|不必遵守|无需遵守|不需要遵守|不再需要遵守|不再遵守|突破|解除)(?:任何)?"
+          r"(?:没有|不受|摆脱|无视|不讲|不用遵守|不必遵守|无需遵守|不需要遵守|不再需要遵守|不再遵守|突破|解除)(?:任何)?"
           rf"{_ZH_NOT_A_RULE}[^。！？\n]{{0,6}}?"
           r"(?:限制|约束|规则|道德|审查|内容政策|安全政策|保密规定|底线)"),
     _rule("zh_unbound_ai", 0.9, "不受|摆脱|不用遵守",
@@ -307,15 +307,16 @@ RULES: tuple[Rule, ...] = (
           rf"translat|classif|label|answer|pars|analy[sz]|grad|scor|screen)[a-z]*\s+"
           rf"(?:this|these|the\s+following|my|our|it)\b"
           rf"|@?\bai[-_ ]instructions?\b", content=True),
-    _rule("zh_content_addresses_ai", 0.97, "ai|人工智能|助手|模型|机器人|llm|gpt|翻译器|系统",
+    _rule("zh_content_addresses_ai", 0.97,
+          "ai|人工智能|助手|模型|机器人|llm|gpt|翻译器|系统|智能体|代理",
           rf"(?:给|致|对)\s*[^。！？\n]{{0,10}}?(?:{_ZH_AI})(?:的话)?\s*[：:，,]"
           rf"|(?:{_ZH_AI})\s*(?:请注意|注意|须知|你好|您好|请执行|请)\s*[：:，,]?"
           rf"|(?:亲爱的|尊敬的|各位)[^。！？\n]{{0,6}}?(?:{_ZH_AI})"
           rf"|(?:跟|和|对|给)[^。！？\n]{{0,10}}?(?:{_ZH_AI})(?:说|讲|交代)(?:一声|一下)?"
           rf"|仅供[^。！？\n]{{0,10}}?(?:{_ZH_AI})[^。！？\n]{{0,6}}?(?:阅读|查看|处理|参考)"
           rf"|@\s*(?:{_ZH_AI})"
-          rf"|(?:做|负责|进行|处理|阅读|总结|整理|翻译|看|读|审核|分析|筛选|解析)[^。！？\n]{{0,10}}?的"
-          rf"(?:{_ZH_AI})\s*[，,：:]?\s*(?:请|把|将|要|务必|在|听好|听着|注意|必须|应当|应该|需要)"
+          rf"|(?:做|负责|进行|处理|阅读|总结|整理|翻译|看|读|审核|分析|筛选|解析|识别)[^。！？\n]{{0,10}}?的"
+          rf"(?:{_ZH_AI})\s*[，,：:]?\s*(?:请|把|将|要|务必|在|听好|听着|注意|必须|须|应当|应该|需要)"
           rf"|(?:{_ZH_AI})在(?:处理|总结|阅读|翻译|整理|分析|审核|解析|回答)[^。！？\n]{{0,12}}?时",
           content=True),
     # The model addressed in another language inside content: "si eres un asistente de IA
@@ -348,11 +349,12 @@ RULES: tuple[Rule, ...] = (
           r"command|override|prompt)s?\s*>"),
     # A label that poses as an order to the agent reading the content: "AGENT DIRECTIVE:"
     # (代理执行指令 and a colon).
-    _rule("agent_directive", 0.95, "directive|instruction|command",
-          r"\b(?:agent|assistant|ai|llm|bot|model)\s+(?:directive|instruction|command)s?\s*:",
+    _rule("agent_directive", 0.95, "directive|instruction|command|notice",
+          r"\b(?:agent|assistant|ai|llm|bot|model)\s+(?:directive|instruction|command|notice)s?\s*:",
           content=True),
-    _rule("zh_agent_directive", 0.95, "指令|命令",
-          r"(?:代理|智能体|ai|助手|模型)(?:执行)?(?:指令|命令)\s*[:：]", content=True),
+    _rule("zh_agent_directive", 0.95, "指令|命令|通知",
+          r"(?:代理|智能体|ai|助手|模型)的?(?:系统)?(?:执行)?(?:指令|命令|通知)\s*[:：]",
+          content=True),
     # Evidence the other way: a question about how to protect against the thing ("如何
     # 防止别人套出我的系统提示词", "how can I stop users from extracting my system prompt")
     # is the commonest false positive of a detector that keys on the topic's words. It
