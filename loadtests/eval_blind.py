@@ -834,6 +834,21 @@ def eval_embed_cost(kind: str, int8: bool = True, runs: int = 200) -> Report:
 
 # --- injection ---------------------------------------------------------------------------
 
+# The injection + PII held-out sets (a folder each, holding injection-NAME.jsonl and
+# pii-NAME.jsonl), by the commit that scored each once; development since. A new one is
+# added here frozen, marked "held out", and scored on the tree of that moment.
+GUARD_SETS = {
+    "blind3": "2026-12-06",
+    "blind56": "743d311",
+    "blind59": "4af30ff",
+    "blind60": "8729ff4",
+    "blind61": "e8070cf",
+    "blind66": "835292a",
+    "blind67": "c1c490e",
+    "blind70": "3e12f49",
+    "blind73": "2607b93",
+}
+
 
 def eval_injection() -> Report:
     from gateway.guard.classifier import InjectionClassifier
@@ -848,24 +863,7 @@ def eval_injection() -> Report:
         "blind": load(DATA / "blind/injection-blind.jsonl"),
         # Ordinary traffic and injections in new carriers (blind2/README.md).
         "blind2 everyday": load(DATA / "blind2/everyday-blind2.jsonl"),
-        # Scored once as the held-out set (2026-12-06); development since.
-        "blind3": load(DATA / "blind3/injection-blind3.jsonl"),
-        # Scored once as the held-out set on 743d311 (2026-12-07); development since.
-        "blind56": load(DATA / "blind56/injection-blind56.jsonl"),
-        # Scored once as the held-out set on 4af30ff (2026-12-07); development since.
-        "blind59": load(DATA / "blind59/injection-blind59.jsonl"),
-        # Scored once as the held-out set on 8729ff4 (2026-12-07); development since.
-        "blind60": load(DATA / "blind60/injection-blind60.jsonl"),
-        # Scored once as the held-out set on e8070cf (2026-12-07); development since.
-        "blind61": load(DATA / "blind61/injection-blind61.jsonl"),
-        # Scored once as the held-out set on 835292a (2026-12-07); development since.
-        "blind66": load(DATA / "blind66/injection-blind66.jsonl"),
-        # Scored once as the held-out set on c1c490e (2026-12-07); development since.
-        "blind67": load(DATA / "blind67/injection-blind67.jsonl"),
-        # Scored once as the held-out set on 3e12f49 (2026-12-07); development since.
-        "blind70": load(DATA / "blind70/injection-blind70.jsonl"),
-        # Scored once as the held-out set on 2607b93 (2026-12-07); development since.
-        "blind73": load(DATA / "blind73/injection-blind73.jsonl"),
+        **{name: load(DATA / name / f"injection-{name}.jsonl") for name in GUARD_SETS},
     }
     report: Report = {"threshold": detector.threshold}
     for name, rows in sets.items():
@@ -912,15 +910,7 @@ def eval_pii(held_out: bool = False) -> Report:
         ("dev pii-dev-extra", DATA / "dev-hard/pii-dev-extra.jsonl"),
         ("blind", DATA / "blind/pii-blind.jsonl"),
         ("blind2 ip", DATA / "blind2/ip-blind2.jsonl"),
-        ("blind3", DATA / "blind3/pii-blind3.jsonl"),  # scored once (2026-12-06): dev now
-        ("blind56", DATA / "blind56/pii-blind56.jsonl"),  # scored once (743d311): dev now
-        ("blind59", DATA / "blind59/pii-blind59.jsonl"),  # scored once (4af30ff): dev now
-        ("blind60", DATA / "blind60/pii-blind60.jsonl"),  # scored once (8729ff4): dev now
-        ("blind61", DATA / "blind61/pii-blind61.jsonl"),  # scored once (e8070cf): dev now
-        ("blind66", DATA / "blind66/pii-blind66.jsonl"),  # scored once (835292a): dev now
-        ("blind67", DATA / "blind67/pii-blind67.jsonl"),  # scored once (c1c490e): dev now
-        ("blind70", DATA / "blind70/pii-blind70.jsonl"),  # scored once (3e12f49): dev now
-        ("blind73", DATA / "blind73/pii-blind73.jsonl"),  # scored once (2607b93): dev now
+        *((name, DATA / name / f"pii-{name}.jsonl") for name in GUARD_SETS),
         ("ip-dev", DATA / "ip-dev/ip-dev.jsonl"),
         *((f"{n} ip", ip_set(n)) for n in ip_sets),
     ):
