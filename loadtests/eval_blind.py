@@ -849,7 +849,7 @@ GUARD_SETS = {
     "blind67": "c1c490e",
     "blind70": "3e12f49",
     "blind73": "2607b93",
-    "blind76": "held out",  # frozen before any scoring (2026-12-07)
+    "blind76": "5331408",
 }
 
 
