@@ -34,9 +34,8 @@ the English bar at 0.73) on every English group becomes 0.5 through the bias; th
 Chinese groups' own threshold becomes the model's ``cjk_shift``, never below the
 English bar. XSTest and ``tests/data/blind`` and ``blind2`` are never used for fitting
 or calibration; the held-out sets ``blind3``, ``blind56``, ``blind59``, ``blind60``,
-``blind61``, ``blind66``, ``blind67``, ``blind70`` and ``blind73`` join ``DEV_SETS`` once
-scored (2026-12-07); each fresh set measured the model fitted on the sets before it
-(docs/guardrails.md).
+``blind61``, ``blind66`` and ``blind67`` join ``DEV_SETS`` once scored (2026-12-07);
+the fresh set ``blind70`` measured the model fitted on them (docs/guardrails.md).
 
     python loadtests/train_injection.py [--data tests/data/injection] [--out PATH]
 
@@ -87,8 +86,6 @@ DEV_SETS = (
     "blind61/injection-blind61.jsonl",
     "blind66/injection-blind66.jsonl",
     "blind67/injection-blind67.jsonl",
-    "blind70/injection-blind70.jsonl",
-    "blind73/injection-blind73.jsonl",
 )
 
 

@@ -67,6 +67,8 @@ _NEUTRAL = -1.0  # log-odds without a classifier: rules alone decide
 _QUOTED = 0.2
 _OPEN_QUOTES = ("“", "「", "『", "«", "‘")
 _CLOSE_QUOTES = ("”", "」", "』", "»", "’")
+_SINGLE_OPEN = re.compile(r"(?:^|(?<=[\s(\[:]))'(?!\s)")
+_SINGLE_CLOSE = re.compile(r"(?<=\S)'(?=[\s.,;:!?)]|$)")
 
 
 def normalise(text: str) -> str:
@@ -186,6 +188,12 @@ def _quoted(normal: str, start: int) -> bool:
     before = normal[max(0, start - 40) : start]
     opening = max(before.rfind(q) for q in _OPEN_QUOTES)
     closing = max(before.rfind(q) for q in _CLOSE_QUOTES)
+    # A straight single quote opens after a space or a bracket and closes after a word;
+    # one inside a word (don't) does neither.
+    for quote in _SINGLE_OPEN.finditer(before):
+        opening = max(opening, quote.start())
+    for quote in _SINGLE_CLOSE.finditer(before):
+        closing = max(closing, quote.start())
     return opening > closing or before.count('"') % 2 == 1
 
 
