@@ -86,6 +86,8 @@ _CN_LANDLINE = re.compile(
 # A UK mobile as people write it, 07 and nine digits with a space after the fifth (07700
 # 900461, 07911 284 650): the 07 and the grouping make it a phone number.
 _UK_MOBILE = re.compile(r"(?<![A-Za-z0-9_+\-.])07\d{3} \d{3} ?\d{3}(?![A-Za-z0-9_\-]|\.\d)")
+# Australian mobiles as written, 4-3-3 with spaces ("0412 557 903").
+_AU_MOBILE = re.compile(r"(?<![A-Za-z0-9_+\-.])04\d{2} \d{3} \d{3}(?![A-Za-z0-9_\-]|[.\s]\d)")
 # Between two phone numbers: "call 020 7946 0321 or 07911 284650" (the second shares
 # the first's keyword).
 _PHONE_JOIN = re.compile("\\s*(?:or|and|/|,|或|或者|和|\u3001|\uff0c)\\s*$", re.I)
@@ -149,7 +151,7 @@ _PRIVATE = re.compile(
 # hangs), X.500's attribute types (2.5.4.3, commonName) and certificate extensions
 # (2.5.29.17): texts name them far more often than the hosts of those addresses.
 _OID = re.compile(r"1\.3\.6\.1$|2\.5\.(?:4|29)\.\d+$")
-_SECTION_AFTER = re.compile(r"\s?(?:[条节章款項]|项(?!目))")
+_SECTION_AFTER = re.compile(r"\s?(?:[这那]一?)?(?:[条节章款項]|项(?!目))")  # 8.1.4.2 这一项
 # A named app, client or agent right before the quad is that product's version: "the
 # camera app 3.2.0.11", "VPN client 4.10.8.25", 游戏客户端1.6.0.13. A bare one is the
 # peer of a log line or a request ("- client 198.51.100.23", "(client 10.0.0.23)",
@@ -202,6 +204,9 @@ _KEY_PATTERNS: tuple[tuple[str, re.Pattern[str], int], ...] = (
     ), 16),
     ("xox", re.compile(r"xox[abprs]-(?<![A-Za-z0-9_\-]xox.-)[A-Za-z0-9\-]{10,}"), 10),
     ("AIza", re.compile(r"AIza(?<![A-Za-z0-9_\-]AIza)[0-9A-Za-z_\-]{35}"), 30),
+    # Hugging Face and npm access tokens.
+    ("hf_", re.compile(r"hf_(?<![A-Za-z0-9_\-]hf_)[A-Za-z0-9]{30,}(?![A-Za-z0-9_\-])"), 30),
+    ("npm_", re.compile(r"npm_(?<![A-Za-z0-9_\-]npm_)[A-Za-z0-9]{36}(?![A-Za-z0-9_\-])"), 30),
     ("eyJ", re.compile(
         r"eyJ(?<![A-Za-z0-9_\-]eyJ)[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"
     ), 20),
@@ -377,7 +382,7 @@ def _scan_phones(text: str, start: int, end: int, found: list[Finding]) -> None:
     first = len(found)
     for match in _CN_MOBILE.finditer(text, start, end):
         found.append(Finding(match.start(), match.end(), "PHONE"))
-    for pattern in (_CN_LANDLINE, _UK_MOBILE):
+    for pattern in (_CN_LANDLINE, _UK_MOBILE, _AU_MOBILE):
         for match in pattern.finditer(text, start, end):
             found.append(Finding(match.start(), match.end(), "PHONE"))
     for match in _E164.finditer(text, start, end):
@@ -571,13 +576,18 @@ def _same_numbering(text: str, quads: list[tuple[int, int, bool]], siblings: lis
 
 
 def _next_release(text: str, b: int, e: int, begin: int, stop: int) -> bool:
-    """Two quads of one sentence that share their first two parts, the first a version:
-    the next release ("firmware 2.4.11.208 fixes the dropouts and 2.4.12.31 adds WPA3")."""
+    """Two quads of one sentence, the first a version, that share their first two parts
+    ("firmware 2.4.11.208 fixes the dropouts and 2.4.12.31 adds WPA3"), or their first
+    part with the second one apart ("Build 3.18.0.2 fails, 3.17.9.4 was fine"): another
+    release."""
     first, second = text[b:e].split("."), text[begin:stop].split(".")
     return (
         e <= begin
-        and first[:2] == second[:2]
-        and first[2] != second[2]
+        and first[0] == second[0]
+        and (
+            (first[1] == second[1] and first[2] != second[2])
+            or abs(int(first[1]) - int(second[1])) == 1
+        )
         and _SENTENCE_END.search(text, e, begin) is None
     )
 
@@ -709,6 +719,12 @@ def _random_looking(value: str, min_body: int) -> bool:
     body = "".join(_KEY_BODY.findall(value))
     if len(body) < min_body or "EXAMPLE" in value.upper():
         return False
-    has_digit = any(c.isdigit() for c in body)
-    has_alpha = any(c.isalpha() for c in body)
-    return has_digit and has_alpha and checksums.shannon_bits(body) >= 3.0
+    letters = [c for c in body if c.isalpha()]
+    if not letters or checksums.shannon_bits(body) < 3.0:
+        return False
+    if any(c.isdigit() for c in body):
+        return True
+    # No digit: random only if long and of both cases throughout, as a random base-62
+    # body is (a word in CamelCase has a capital a word).
+    upper = sum(c.isupper() for c in letters) / len(letters)
+    return len(body) >= 30 and 0.25 <= upper <= 0.75
