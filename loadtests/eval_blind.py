@@ -850,7 +850,7 @@ GUARD_SETS = {
     "blind70": "3e12f49",
     "blind73": "2607b93",
     "blind76": "5331408",
-    "blind77": "held out",  # frozen before any scoring (2026-12-07)
+    "blind77": "2bdf98a",
 }
 
 
