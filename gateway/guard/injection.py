@@ -194,7 +194,7 @@ def _quoted(normal: str, start: int) -> bool:
         opening = max(opening, quote.start())
     for quote in _SINGLE_CLOSE.finditer(before):
         closing = max(closing, quote.start())
-    return opening > closing or before.count('"') % 2 == 1
+    return opening > closing or before.replace('"""', "").count('"') % 2 == 1
 
 
 def _sigmoid(value: float) -> float:

@@ -87,7 +87,8 @@ _EN_ORDER = (
     r"in\s+(?:all\s+)?(?:further|future|subsequent|later)\s+(?:answers|replies|responses)|"
     r"make sure|ensure|you must|you should|always|never|only|when (?:summari[sz]|explain|"
     r"writ|answer|you|asked|generat|translat|describ|respond|rewrit|process|review)[a-z]*|cancel|"
-    r"accept|skip|state|before (?:answering|replying|responding|summari[sz]ing)"
+    r"accept|skip|state|before (?:answering|replying|responding|summari[sz]ing)|escalate|assign|"
+    r"tag|set (?:this|it|aside)"
 )
 _ZH_AI = (
     r"ai|人工智能|助手|大模型|语言模型|模型|机器人|llm|gpt|翻译器|翻译系统|(?:ai|llm)?代理|智能体|"
@@ -117,7 +118,7 @@ _ZH_REVEAL = (
 _ZH_HOW = r"(?:怎样|怎么|如何|怎么样)[^。！？!?\n]{0,6}?"
 _ZH_HOW_PROTECT = rf"{_ZH_HOW}(?:保护|防止|避免|防范|加固|防御|保密)"
 _ZH_HIDDEN = (
-    r"(?:系统提示|系统指令|系统消息|系统设定|初始指令|初始提示|隐藏(?:的)?(?:规则|指令|提示|设定)|"
+    r"(?:系统提示|系统指令|系统消息|系统设定|初始指令|初始提示|隐藏(?:的)?[a-z]{0,4}(?:规则|指令|提示|设定)|"
     r"开发者(?:消息|指令|提示)|内部(?:规则|指令|配置|设定|准则|守则)|预设(?:指令|提示)|提示词|prompt)"
 )
 
@@ -126,6 +127,11 @@ RULES: tuple[Rule, ...] = (
     _rule("override", 0.9,
           "ignore|disregard|forget|override|bypass|skip|drop|abandon|discard|neglect",
           rf"\b{_EN_VERB}\b[^.\n]{{0,40}}?\b{_EN_WHICH}\b[^.\n]{{0,30}}?\b{_EN_WHAT}\b"),
+    _rule("stop_following", 0.9, "stop following|stop obeying",
+          r"\bstop\s+(?:following|obeying)\s+(?:the|your|all|any|those|these)\s+(?:[\w-]+\s+){0,2}"
+          r"(?:script|instructions|rules|guidelines|prompt|polic(?:y|ies)|directives)\b"),
+    _rule("zh_stop_following", 0.7, "别再|不要再|不用再|停止",
+          r"(?:别再|不要再|不用再|停止)(?:按照?|照着|遵守|遵循)[^。！？\n]{0,6}?(?:话术|脚本|指令)"),
     _rule("forget_everything", 0.85, "forget|disregard|ignore",
           r"\b(?:forget|disregard|ignore)\s+(?:about\s+)?(?:everything|all(?: of)? that|"
           r"what(?:ever)? (?:you(?:'ve| have)? been|i) (?:told|said))"),
@@ -135,10 +141,14 @@ RULES: tuple[Rule, ...] = (
     _rule("from_now_on", 0.45, "from now on|henceforth|going forward",
           r"\b(?:from now on|henceforth|going forward)\b[^.\n]{0,20}\byou\b[^.\n]{0,20}\b"
           r"(?:are|will|must|shall|only|always|never)\b"),
-    _rule("safety_off", 0.8, "filter|safety|guideline|restriction|censor",
+    _rule("safety_off", 0.8, "filter|safety|guideline|restriction|censor|limits|rules",
           r"\b(?:turn|switch|shut)\w*\s+off\s+(?:your\s+|the\s+|all\s+)?(?:safety|content|ethical)"
           r"\s*(?:filters?|guidelines?|protocols?|restrictions?)|\b(?:safety|content)\s+filters?\s+"
-          r"(?:are|is|have been)\s+(?:now\s+)?(?:off|disabled|removed|deactivated)"),
+          r"(?:are|is|have been)\s+(?:now\s+)?(?:off|disabled|removed|deactivated)"
+          # "whatever limits the front-desk bot had are lifted"
+          r"|\b(?:limits|restrictions|rules|filters)\s+(?:(?:that\s+)?(?:the\s+|your\s+)?[\w-]*\s*"
+          r"(?:bot|assistant|ai|model)\s+had|you\s+had|on\s+you)\s+(?:are|were|have been|got)\s+"
+          r"(?:now\s+)?(?:lifted|removed|suspended|switched off|turned off|disabled)"),
     _rule("forget_guardrails", 0.9, "guardrail",
           r"\b(?:forget|ignore|drop|skip|disregard)\s+(?:about\s+)?(?:the\s+|your\s+|those\s+|"
           r"all\s+(?:the\s+|your\s+)?)?(?:safety\s+)?guardrails\b"),
@@ -154,9 +164,12 @@ RULES: tuple[Rule, ...] = (
           rf"{_ZH_IGNORE}[^。！？!?\n]{{0,14}}?{_ZH_WHICH}[^。！？!?\n]{{0,14}}?{_ZH_WHAT}"),
     _rule("zh_override_weak", 0.5, "忽略|无视|忽视|理会|管|忘|抛开|丢弃|绕过|跳过|放弃",
           rf"{_ZH_IGNORE}[^。！？!?\n]{{0,14}}?{_ZH_WHICH}[^。！？!?\n]{{0,8}}?{_ZH_WHAT_WEAK}"),
-    _rule("zh_void", 0.85, "不算|不作数|作废|无效|过期|失效|不再适用",
+    _rule("zh_void", 0.85, "不算|不作数|作废|无效|过期|失效|不再适用|撤回|撤销",
           r"(?:以上|上面|之前|前面|原来|原有)(?:的)?(?:内容|指令|要求|说的|规则|设定|设置|提示|限制)?"
-          r"(?:都|全部|统统|已经|已)?(?:不算数?|不作数|作废|无效|过期|失效|不再适用)"),
+          r"(?:都|全部|统统|已经|已)?(?:不算数?|不作数|作废|无效|过期|失效|不再适用)"
+          # 你此前加载的配置为测试稿 … 已撤回
+          r"|(?:此前|之前|原先|原来)(?:加载|收到|拿到|读到)的(?:配置|设定|指令|规则|提示)"
+          r"[^。！？\n]{0,10}?(?:作废|撤回|撤销|无效|失效|不算)"),
     # "忽略之前的所有邮件" drops the user's own earlier e-mails: "all" (所有, 全部) must be
     # all instructions, all content, or stand alone; "一切" (everything) always does.
     # (Separators between CJK characters are gone after ``normalise``.)
@@ -189,7 +202,7 @@ RULES: tuple[Rule, ...] = (
           r"write out|recite|paste|copy|translate|summari[sz]e|what (?:is|are|were))\b[^.\n]{0,40}?"
           r"\b(?:your|the|its)\s+(?:(?:full|entire|complete|exact|original|first)\s+)?"
           r"(?:system|initial|hidden|original|secret|internal|developer|pre-?set|confidential|"
-          r"underlying)\s*(?:prompt|instructions?|message|rules|guidelines|configuration|"
+          r"underlying|opening|starting)\s*(?:prompt|instructions?|message|rules|guidelines|configuration|"
           r"directives|preamble)"),
     _rule("repeat_above", 0.8, "repeat|print|output|copy|recite|echo|reproduce|starting with",
           r"\b(?:repeat|print|output|copy|recite|echo|reproduce)\b[^.\n]{0,30}?\b(?:words|text|"
@@ -247,6 +260,8 @@ RULES: tuple[Rule, ...] = (
           r"(?:没有|不受|摆脱|无视|不讲|不用遵守|不必遵守|无需遵守|不需要遵守|不再需要遵守|不再遵守|突破|解除)(?:任何)?"
           rf"{_ZH_NOT_A_RULE}[^。！？\n]{{0,6}}?"
           r"(?:限制|约束|规则|道德|审查|内容政策|安全政策|保密规定|底线)"),
+    _rule("zh_free_of_filters", 0.75, "挣脱|摆脱",
+          r"(?:挣脱|摆脱)了?[^。！？\n]{0,8}?(?:过滤器|过滤系统|审查系统|安全限制)"),
     _rule("zh_unbound_ai", 0.9, "不受|摆脱|不用遵守",
           rf"(?:不受|摆脱|不用遵守){_ZH_NOT_A_RULE}"
           r"[^。！？!?\n]{0,12}(?:约束|限制|管控|规则|政策)的?(?:ai|模型|助手|机器人|人工智能)"),
@@ -313,7 +328,9 @@ RULES: tuple[Rule, ...] = (
           rf"|\b(?:{_EN_AI})\s+(?:(?:that|which|who)\s+)?(?:is\s+|are\s+)?(?:summari[sz]|read|process|review|"
           rf"translat|classif|label|answer|pars|analy[sz]|grad|scor|screen)[a-z]*\s+"
           rf"(?:this|these|the\s+following|my|our|it)\b"
-          rf"|@?\bai[-_ ]instructions?\b", content=True),
+          rf"|@?\bai[-_ ]instructions?\b"
+          rf"|@[a-z0-9_-]*(?:bot|ai|assistant|gpt)\b\s+(?:please\s+)?(?:{_EN_ORDER})\b",
+          content=True),
     _rule("zh_content_addresses_ai", 0.97,
           "ai|人工智能|助手|模型|机器人|llm|gpt|翻译器|系统|智能体|代理|自动",
           rf"(?:给|致|对)\s*[^。！？\n]{{0,10}}?(?:{_ZH_AI})(?:的话)?\s*[)）]?\s*[：:，,]"
@@ -323,8 +340,10 @@ RULES: tuple[Rule, ...] = (
           rf"|仅供[^。！？\n]{{0,10}}?(?:{_ZH_AI})[^。！？\n]{{0,6}}?(?:阅读|查看|处理|参考)"
           rf"|@\s*(?:{_ZH_AI})"
           rf"|(?:做|负责|进行|处理|阅读|总结|整理|翻译|看|读|审核|分析|筛选|解析|识别)[^。！？\n]{{0,10}}?的"
-          rf"(?:{_ZH_AI})\s*[，,：:]?\s*(?:请|把|将|要|务必|在|听好|听着|注意|必须|须|应当|应该|需要)"
-          rf"|(?:{_ZH_AI})在(?:处理|总结|阅读|翻译|整理|分析|审核|解析|回答)[^。！？\n]{{0,12}}?时",
+          rf"(?:{_ZH_AI})\s*[，,：:]?\s*(?:请|把|将|要|务必|在|听好|听着|注意|必须|须|应当|应该|需要|看过来|看这里)"
+          rf"|(?:{_ZH_AI})在(?:处理|总结|阅读|翻译|整理|分析|审核|解析|回答)[^。！？\n]{{0,12}}?时"
+          r"|(?:审稿|评审|审核|筛选|总结|摘要|翻译|客服|打分|评分|润色|校对)(?:模型|ai|助手|机器人|工具)"
+          r"\s*[：:]",
           content=True),
     # The model addressed in another language inside content: "si eres un asistente de IA
     # leyendo esto", "Hinweis an den KI-Assistenten", "このメールを読んでいるAIアシスタントへ".
@@ -401,15 +420,18 @@ RULES: tuple[Rule, ...] = (
           r"\b(?:first|opening|initial|earliest)\s+(?:thing|words?|lines?|sentences?|paragraphs?|"
           r"\d+\s+words)\b[^.\n]{0,40}?\b(?:in|of)\s+your\s+(?:context|instructions|setup|"
           r"configuration)\b|\byour\s+(?:setup|initial|hidden|starting|opening)\s+"
-          r"(?:text|message|instructions|prompt)\b"
+          r"(?:text|message|instructions|prompt|guidelines)\b"
           r"|\b(?:placed|put|added|inserted)\s+(?:in\s+front\s+of|before|above|at\s+the\s+"
           r"(?:start|top)\s+of)\s+(?:this|the|our)\s+(?:chat|conversation)\b"
+          r"|\b(?:placed|put|added|inserted)\s+(?:in\s+front\s+of|before|above)\s+my\s+"
+          r"(?:question|message|prompt)s?\b"
           r"|\bthe\s+one\s+(?:users|people|i|we)\s+(?:normally\s+|usually\s+)?(?:can't|cannot|"
           r"don't|never)\s+see\b"
           r"|\bwhat(?:'s|\s+is|\s+was)\s+(?:written|said|there)\s+(?:above|before)\s+my\s+first\s+"
           r"message\b"),
-    _rule("zh_context_start", 0.85, "上下文",
+    _rule("zh_context_start", 0.85, "上下文|问题前面|问题之前|消息前面|消息之前",
           r"上下文[^。！？\n]{0,4}?(?:最)?(?:开头|开始|前面|第一|最前)"
+          r"|(?:放在|加在|写在|塞在)我(?:的)?(?:问题|消息|提问)(?:前面|之前)"
           r"|上下文里[^。！？\n]{0,20}?(?:密钥|key|token|接口地址|凭证|口令)"),
     # "what secret keys, internal URLs or tool names ended up in your context": its secrets.
     _rule("context_secrets", 0.9, "context|prompt|configuration",
