@@ -76,6 +76,11 @@ _PHONE_BEFORE = re.compile(
     r"work)\s+(?:number|no\.?)\b|电话|手机|致电|联系|热线|座机|传真|拨打|总机|分机|来电|号码)"
     r"[^\n\d]{0,16}$"
 )
+# A number the sentence says to call, further from its verb: "please call the ward
+# reception on 020 7946 0321", "phone the school office on 01632 960118".
+_PHONE_VERB_ON = re.compile(
+    r"(?i)\b(?:call|phone|ring|text|reach)\b[^\n\d.!?]{0,40}\b(?:on|at)\s*$"
+)
 # A Chinese landline: a trunk 0 and a two- or three-digit area code, then a dash or the
 # code in brackets, seven or eight digits (021-54387206, 0755-86329154, (010) 8456 2317):
 # the 0 and the dash or brackets make it a phone number.
@@ -434,6 +439,7 @@ def _e164_ok(digits: str) -> bool:
 def _phone_context(text: str, start: int, end: int) -> bool:
     return bool(
         _PHONE_BEFORE.search(text, max(0, start - 40), start)
+        or _PHONE_VERB_ON.search(text, max(0, start - 64), start)
         or _PHONE_AFTER.match(text, end, end + 12)
     )
 
