@@ -77,9 +77,11 @@ _PHONE_BEFORE = re.compile(
     r"[^\n\d]{0,16}$"
 )
 # A number the sentence says to call, further from its verb: "please call the ward
-# reception on 020 7946 0321", "phone the school office on 01632 960118".
+# reception on 020 7946 0321", "phone the school office on 01632 960118" (not a call of
+# code: "call the function at …").
 _PHONE_VERB_ON = re.compile(
-    r"(?i)\b(?:call|phone|ring|text|reach)\b[^\n\d.!?]{0,40}\b(?:on|at)\s*$"
+    r"(?i)\b(?:call|phone|ring|text|reach)\b"
+    r"(?:(?!function|method|api\b|endpoint|hook)[^\n\d.!?]){0,40}\b(?:on|at)\s*$"
 )
 # A Chinese landline: a trunk 0 and a two- or three-digit area code, then a dash or the
 # code in brackets, seven or eight digits (021-54387206, 0755-86329154, (010) 8456 2317):
