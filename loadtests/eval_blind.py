@@ -851,7 +851,7 @@ GUARD_SETS = {
     "blind73": "2607b93",
     "blind76": "5331408",
     "blind77": "2bdf98a",
-    "blind78": "held out",  # frozen before any scoring (2026-12-07)
+    "blind78": "09916ae",
 }
 
 
