@@ -144,6 +144,7 @@ CACHE_SETS = {
     "blind72": "blind72/semcache-blind72.jsonl",  # scored once (2026-12-07): development now
     "blind74": "blind74/semcache-blind74.jsonl",  # held out: frozen, not yet scored
     "blind75": "blind75/semcache-blind75.jsonl",  # held out: frozen, not yet scored
+    "blind79": "blind79/semcache-blind79.jsonl",  # held out: frozen, not yet scored
 }
 # Each held-out set is scored once and joins the development sets. The figures in
 # docs/cache.md come from the commit that scored each set with --held-out (blind8:
@@ -162,7 +163,7 @@ CACHE_SETS = {
 # together: 677c60c, blind64 and blind65 together: 8b7bd11, blind68 and blind69
 # together: 2041390, blind71 and blind72 together: bfe420f); write a new set, add it
 # here (its IP texts follow), point HELD_OUT at it and freeze it before tuning again.
-HELD_OUT: tuple[str, ...] = ("blind74", "blind75")  # several may be scored at once, pooled
+HELD_OUT: tuple[str, ...] = ("blind74", "blind75", "blind79")  # several may be scored at once, pooled
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
 
