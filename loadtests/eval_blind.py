@@ -163,7 +163,8 @@ CACHE_SETS = {
 # together: 677c60c, blind64 and blind65 together: 8b7bd11, blind68 and blind69
 # together: 2041390, blind71 and blind72 together: bfe420f); write a new set, add it
 # here (its IP texts follow), point HELD_OUT at it and freeze it before tuning again.
-HELD_OUT: tuple[str, ...] = ("blind74", "blind75", "blind79")  # several may be scored at once, pooled
+# Several may be scored at once, pooled.
+HELD_OUT: tuple[str, ...] = ("blind74", "blind75", "blind79")
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
 
