@@ -93,7 +93,7 @@ _EN_ORDER = (
 _ZH_AI = (
     r"ai|人工智能|助手|大模型|语言模型|模型|机器人|llm|gpt|翻译器|翻译系统|(?:ai|llm)?代理|智能体|"
     r"自动[^。！？\n]{0,4}系统|(?:筛选|审核|评分|审批|汇总|总结|统计|评估)系统|"
-    r"(?:ai|自动|智能)(?:翻译|润色|校对|写作|摘要|总结|审核)?(?:工具|软件|程序)"
+    r"(?:ai|自动化?|智能)(?:翻译|润色|校对|写作|摘要|总结|审核|起草)?(?:工具|软件|程序)"
 )
 # A length, time or count limit ("不受字数限制", "不受地域限制的AI翻译") is no rule the
 # model is freed of.
@@ -245,11 +245,12 @@ RULES: tuple[Rule, ...] = (
     _rule("no_limits_persona", 0.8,
           "restrict|limit|rules|filter|ethic|moral|censor|boundar|guideline",
           r"\b(?:pretend|act|behave|imagine|roleplay|role-play|play|become|you are|you're|be)\b"
-          r"[^.\n]{0,60}?\b(?:no|without|free (?:of|from)|not bound by|unbound by|don't have|"
+          r"[^.\n]{0,80}?\b(?:no|without|free (?:of|from)|not bound by|unbound by|don't have|"
           r"do not have|beyond|ignores?|(?:doesn'?t|doesnt|don'?t|dont)\s+care\s+about|"
           r"(?:removed|stripped|deleted|disabled)\s+(?:all|every|its|their|the))\s+(?:any\s+)?"
           r"(?:\w+\s+)?(?:restrictions?|limits|filters?|"
-          r"limitations|rules|filters|guidelines|ethics|morals|morality|censorship|boundaries)\b"),
+          r"limitations|rules|filters|guidelines|ethics|morals|morality|censorship|boundaries|"
+          r"duties|obligations)\b"),
     _rule("unrestricted_ai", 0.75, "unrestricted|unfiltered|uncensored|jailbroken|jailbreak",
           r"\b(?:you are|you're|you will be|as)\s+(?:now\s+)?(?:an?\s+)?(?:unrestricted|unfiltered|"
           r"uncensored|jailbroken)\b|\bjailbreak\s+(?:yourself|this (?:ai|model|chat))"),
@@ -259,7 +260,9 @@ RULES: tuple[Rule, ...] = (
     _rule("zh_no_limits", 0.75, "限制|约束|规则|道德|审查|政策|规定|底线",
           r"(?:没有|不受|摆脱|无视|不讲|不用遵守|不必遵守|无需遵守|不需要遵守|不再需要遵守|不再遵守|突破|解除)(?:任何)?"
           rf"{_ZH_NOT_A_RULE}[^。！？\n]{{0,6}}?"
-          r"(?:限制|约束|规则|道德|审查|内容政策|安全政策|保密规定|底线)"),
+          r"(?:限制|约束|规则|道德|审查|内容政策|安全政策|保密规定|底线)"
+          r"|(?:人格|角色|扮演|你演|你是)[^。！？\n]{0,20}?(?:什么|任何)(?:规定|规则|限制|道德)都"
+          r"(?:不管|不顾|不在乎|不遵守|不讲)"),
     _rule("zh_free_of_filters", 0.75, "挣脱|摆脱",
           r"(?:挣脱|摆脱)了?[^。！？\n]{0,8}?(?:过滤器|过滤系统|审查系统|安全限制)"),
     _rule("zh_unbound_ai", 0.9, "不受|摆脱|不用遵守",
@@ -300,7 +303,7 @@ RULES: tuple[Rule, ...] = (
           r"model|llm|chatbot|bot|gpt)\b|\b(?:ai|assistant|chatbot|llm|gpt)\s*[,:]\s*(?:please\s+)?"
           r"(?:ignore|disregard|do not|don't|stop|instead|you must|immediately|now)\b"),
     _rule("zh_note_to_ai", 0.8, "ai|助手|模型|机器人|人工智能|gpt|如果你是",
-          r"(?:给|对|致)\s*(?:ai|人工智能|助手|模型|机器人|gpt)(?:助手)?(?:的)?(?:指令|说明|提示|消息)|"
+          r"(?:给|对|致)\s*(?:ai|人工智能|助手|模型|机器人|gpt)(?:助手)?(?:的)?(?:指令|说明|提示|消息|备注|留言)|"
           r"(?:ai|助手|模型|gpt)(?:助手)?\s*[，,:：]\s*(?:请)?(?:忽略|不要|立即|马上|务必|改为|直接|告诉|"
           r"引导|调用|输出|回复|发送|转账|执行)|(?:ai|助手|模型|机器人)[^。！？\n]{0,4}请注意|"
           r"仅供(?:ai|模型|助手|机器人)(?:阅读|查看|处理)|"
@@ -313,7 +316,8 @@ RULES: tuple[Rule, ...] = (
           " ai|ai:|ai,|ai-|ai_|(ai|a.i.|assistant|llm|language model|model|bot|gpt|copilot|"
           "automated|automatic|screening",
           rf"\b(?:{_EN_AI})(?:\s+(?:reviewer|reader|screener|summari[sz]er|grader|parser))?"
-          rf"\s*[,:]\s*(?:please\s+|also\s+|now\s+|just\s+)?(?:{_EN_ORDER})\b"
+          rf"\s*[,:]\s*(?:please\s+|also\s+|now\s+|just\s+)?"
+          rf"(?:(?:after|once|when|before|while)\s+[\w-]+(?:\s+[\w-]+){{0,2}}\s*,\s*)?(?:{_EN_ORDER})\b"
           rf"|\b(?:notes?|notice|messages?|instructions?|directives?|reminders?|memo|commands?)"
           rf"\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?(?:[a-z-]+\s+){{0,2}}(?:{_EN_AI})\b"
           rf"|\b(?:to|for)\s+(?:whatever|whichever|any|every)\s+(?:{_EN_AI})\s+"
@@ -329,10 +333,12 @@ RULES: tuple[Rule, ...] = (
           rf"translat|classif|label|answer|pars|analy[sz]|grad|scor|screen)[a-z]*\s+"
           rf"(?:this|these|the\s+following|my|our|it)\b"
           rf"|@?\bai[-_ ]instructions?\b"
+          r"|\bif\s+(?:a|the|any)\s+(?:computer|machine|program)\s+is\s+(?:reading|processing|"
+          r"transcribing|summari[sz]ing|tidying|sorting)\b"
           rf"|@[a-z0-9_-]*(?:bot|ai|assistant|gpt)\b\s+(?:please\s+)?(?:{_EN_ORDER})\b",
           content=True),
     _rule("zh_content_addresses_ai", 0.97,
-          "ai|人工智能|助手|模型|机器人|llm|gpt|翻译器|系统|智能体|代理|自动",
+          "ai|人工智能|助手|模型|机器人|llm|gpt|翻译器|系统|智能体|代理|自动|如果是|如果你是",
           rf"(?:给|致|对)\s*[^。！？\n]{{0,10}}?(?:{_ZH_AI})(?:的话)?\s*[)）]?\s*[：:，,]"
           rf"|(?:{_ZH_AI})\s*(?:请注意|注意|须知|你好|您好|请执行|请)\s*[：:，,]?"
           rf"|(?:亲爱的|尊敬的|各位)[^。！？\n]{{0,6}}?(?:{_ZH_AI})"
@@ -343,15 +349,19 @@ RULES: tuple[Rule, ...] = (
           rf"(?:{_ZH_AI})\s*[，,：:]?\s*(?:请|把|将|要|务必|在|听好|听着|注意|必须|须|应当|应该|需要|看过来|看这里)"
           rf"|(?:{_ZH_AI})在(?:处理|总结|阅读|翻译|整理|分析|审核|解析|回答)[^。！？\n]{{0,12}}?时"
           r"|(?:审稿|评审|审核|筛选|总结|摘要|翻译|客服|打分|评分|润色|校对)(?:模型|ai|助手|机器人|工具)"
-          r"\s*[：:]",
+          r"\s*[：:]"
+          rf"|<!--\s*(?:{_ZH_AI})\s*[：:]"
+          rf"|致\s*[^。！？\n]{{0,14}}?(?:{_ZH_AI})(?:(?!的)[\u4e00-\u9fff]){{0,4}}\s*(?:[：:]|——|—|--)"
+          r"|如果(?:是|你是)(?:电脑|机器|程序|ai|模型)在(?:整理|处理|总结|转写|阅读|听)",
           content=True),
     # The model addressed in another language inside content: "si eres un asistente de IA
     # leyendo esto", "Hinweis an den KI-Assistenten", "このメールを読んでいるAIアシスタントへ".
     _rule("foreign_addresses_ai", 0.95,
           "si eres|asistente|an den ki|an die ki|an das ki|ki-assistent|si vous|se sei|"
-          "アシスタント",
+          "sprachmodell|アシスタント",
           r"\bsi\s+eres\s+(?:un|una)\s+(?:asistente|modelo|ia)\b|\basistente\s+de\s+ia\b"
           r"|\b(?:hinweis|nachricht|anweisung)\s+an\s+(?:den|die|das)\s+ki\b|\bki-assistent"
+          r"|\ban\s+(?:das|den|die)\s+(?:sprachmodell|ki-modell|ki-system)\b"
           r"|\ban\s+(?:den|die|das)\s+ki-(?:system|modell|tool)\b"
           r"|\bsi\s+vous\s+(?:êtes|etes)\s+(?:une?\s+)?(?:ia|assistant|mod[eè]le)\b"
           r"|\bse\s+sei\s+(?:un|una)\s+(?:assistente|ia|modello)\b"
