@@ -854,7 +854,7 @@ GUARD_SETS = {
     "blind76": "5331408",
     "blind77": "2bdf98a",
     "blind78": "09916ae",
-    "blind80": "held out",  # frozen before any scoring (2026-12-07)
+    "blind80": "4bbcd04",
 }
 
 
