@@ -401,6 +401,12 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("call the function at 10 20 30 40", None),
         ("等保测评里 8.1.4.2 这一项判定为符合", None),
         ("Build 3.18.0.2 fails, 3.17.9.4 was fine", None),
+        # blind80's: a 19-digit UnionPay number written 4-4-4-4-3 is judged whole, a
+        # cross-reference labels its quad, a form's contact label reaches past a name.
+        ("这张卡6228 4811 5072 3968 413一直提示卡号无效", None),
+        ("银行卡 6222 0212 3456 7890 128", "CREDIT_CARD"),
+        ("cross-reference 3.4.10.2 for sump pumps", None),
+        ("Emergency contact: Helen Ward (mother), 0161 496 0754", "PHONE"),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

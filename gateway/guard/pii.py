@@ -75,6 +75,8 @@ _PHONE_BEFORE = re.compile(
     r"|\b(?:my|new|mobile|cell|phone|contact|home|"
     r"work)\s+(?:number|no\.?)\b|电话|手机|致电|联系|热线|座机|传真|拨打|总机|分机|来电|号码)"
     r"[^\n\d]{0,16}$"
+    # a form's label, then a name: "Emergency contact: Helen Ward (mother), 0161 496 0754"
+    r"|(?i:\b(?:contact|phone|tel|mobile|emergency contact)\s*:[^\n\d]{0,40}$)"
 )
 # A number the sentence says to call, further from its verb: "please call the ward
 # reception on 020 7946 0321", "phone the school office on 01632 960118" (not a call of
@@ -456,8 +458,11 @@ def _scan_cards(text: str, start: int, end: int, found: list[Finding]) -> None:
     for match in _CARD.finditer(text, start, end):
         value = match.group()
         # Drop trailing groups until it fits: "4111 1111 1111 1111 2025" is a card
-        # followed by a year, not a 20-digit non-card.
+        # followed by a year, not a 20-digit non-card. Not a 19-digit UnionPay number
+        # written 4-4-4-4-3: that is one card number, valid or not.
         groups = re.split(r"([ \-])", value)
+        if _UNIONPAY_19.fullmatch(value):
+            groups = [value]
         while groups:
             candidate = "".join(groups)
             digits = candidate.replace(" ", "").replace("-", "")
@@ -467,6 +472,9 @@ def _scan_cards(text: str, start: int, end: int, found: list[Finding]) -> None:
                 found.append(Finding(match.start(), match.start() + len(candidate), "CREDIT_CARD"))
                 break
             groups = groups[:-2]
+
+
+_UNIONPAY_19 = re.compile(r"62\d\d([ \-]?)\d{4}\1\d{4}\1\d{4}\1\d{3}")
 
 
 def _plausible_grouping(candidate: str) -> bool:

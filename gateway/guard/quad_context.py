@@ -245,7 +245,8 @@ _TWO_WORD_LABEL = re.compile(
     r"|(?:bin|shelf|stock|storage|warehouse|pick|picking)[ \t]+location"
     r"|shelf[ \t]+mark|cat\.?[ \t]*no\.?"
     r"|(?:shelved|filed)[ \t]+under(?:[ \t]+mark)?"
-    r"|(?:tariff|commodity|hs)[ \t]+(?:line|code|(?:sub-?)?heading|number|no\.?))"
+    r"|(?:tariff|commodity|hs)[ \t]+(?:line|code|(?:sub-?)?heading|number|no\.?)"
+    r"|cross-?ref(?:erence)?|xref)"
     r"[ \t]*[:#]?[ \t]*$",
     re.I,
 )
