@@ -248,7 +248,9 @@ def test_the_verifier_judges_english_rewordings_below_the_threshold(
     seed = int(uuid.uuid4().int % 10**9)
     stored = ask(cached.url, chat("How do I change my Wi-Fi password?", seed=seed))
     wait_searchable(cached, stored.headers["x-gateway-cache-key"])
-    reworded = ask(cached.url, chat("steps to update the router's wireless password", seed=seed))
+    # (The verifier retrained on 2026-12-07 scores this rewording 0.998; with "update" for
+    # "change", 0.92, under its cut of 0.97: docs/cache.md.)
+    reworded = ask(cached.url, chat("steps to change the router's wireless password", seed=seed))
     assert reworded.headers["x-gateway-cache"] == "semantic"
     assert reworded.headers["x-gateway-cache-threshold"] == f"{0.86 - verifier.MARGIN:.4f}"
     assert float(reworded.headers["x-gateway-cache-similarity"]) < 0.86  # below: verified

