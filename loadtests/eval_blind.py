@@ -145,6 +145,7 @@ CACHE_SETS = {
     "blind74": "blind74/semcache-blind74.jsonl",  # scored once (2026-12-07): development now
     "blind75": "blind75/semcache-blind75.jsonl",  # scored once (2026-12-07): development now
     "blind79": "blind79/semcache-blind79.jsonl",  # scored once (2026-12-07): development now
+    "blind81": "blind81/semcache-blind81.jsonl",  # held out: frozen, not yet scored
     "blind82": "blind82/semcache-blind82.jsonl",  # held out: frozen, not yet scored
 }
 # Each held-out set is scored once and joins the development sets. The figures in
@@ -166,7 +167,7 @@ CACHE_SETS = {
 # together: c26ca53); write a new set, add it
 # here (its IP texts follow), point HELD_OUT at it and freeze it before tuning again.
 # Several may be scored at once, pooled.
-HELD_OUT: tuple[str, ...] = ("blind82",)
+HELD_OUT: tuple[str, ...] = ("blind81", "blind82")
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
 
