@@ -76,7 +76,7 @@ _PHONE_BEFORE = re.compile(
     r"work)\s+(?:number|no\.?)\b|电话|手机|致电|联系|热线|座机|传真|拨打|总机|分机|来电|号码)"
     r"[^\n\d]{0,16}$"
     # a form's label, then a name: "Emergency contact: Helen Ward (mother), 0161 496 0754"
-    r"|(?i:\b(?:contact|phone|tel|mobile|emergency contact)\s*:[^\n\d]{0,40}$)"
+    r"|(?i:\b(?:contact|phone|tel|mobile)\s*:[^\n\d]{0,40}$)"
 )
 # A number the sentence says to call, further from its verb: "please call the ward
 # reception on 020 7946 0321", "phone the school office on 01632 960118" (not a call of
@@ -454,6 +454,10 @@ def _scan_cn_ids(text: str, start: int, end: int, found: list[Finding]) -> None:
             found.append(Finding(match.start(), match.end(), "CN_ID_CARD"))
 
 
+# A 19-digit UnionPay number as written, 4-4-4-4-3.
+_UNIONPAY_19 = re.compile(r"62\d\d([ \-]?)\d{4}\1\d{4}\1\d{4}\1\d{3}")
+
+
 def _scan_cards(text: str, start: int, end: int, found: list[Finding]) -> None:
     for match in _CARD.finditer(text, start, end):
         value = match.group()
@@ -472,9 +476,6 @@ def _scan_cards(text: str, start: int, end: int, found: list[Finding]) -> None:
                 found.append(Finding(match.start(), match.start() + len(candidate), "CREDIT_CARD"))
                 break
             groups = groups[:-2]
-
-
-_UNIONPAY_19 = re.compile(r"62\d\d([ \-]?)\d{4}\1\d{4}\1\d{4}\1\d{3}")
 
 
 def _plausible_grouping(candidate: str) -> bool:
@@ -741,6 +742,6 @@ def _random_looking(value: str, min_body: int) -> bool:
     if any(c.isdigit() for c in body):
         return True
     # No digit: random only if long and of both cases throughout, as a random base-62
-    # body is (a word in CamelCase has a capital a word).
+    # body is (CamelCase words have about one capital per word).
     upper = sum(c.isupper() for c in letters) / len(letters)
     return len(body) >= 30 and 0.25 <= upper <= 0.75
