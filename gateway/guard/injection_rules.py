@@ -361,7 +361,7 @@ RULES: tuple[Rule, ...] = (
           "sprachmodell|アシスタント",
           r"\bsi\s+eres\s+(?:un|una)\s+(?:asistente|modelo|ia)\b|\basistente\s+de\s+ia\b"
           r"|\b(?:hinweis|nachricht|anweisung)\s+an\s+(?:den|die|das)\s+ki\b|\bki-assistent"
-          r"|\ban\s+(?:das|den|die)\s+(?:sprachmodell|ki-modell|ki-system)\b"
+          r"|\ban\s+(?:das|den|die)\s+sprachmodell\b"
           r"|\ban\s+(?:den|die|das)\s+ki-(?:system|modell|tool)\b"
           r"|\bsi\s+vous\s+(?:êtes|etes)\s+(?:une?\s+)?(?:ia|assistant|mod[eè]le)\b"
           r"|\bse\s+sei\s+(?:un|una)\s+(?:assistente|ia|modello)\b"
