@@ -171,11 +171,12 @@ HELD_OUT: tuple[str, ...] = ()
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
 
-def sets_from(first: str) -> tuple[str, ...]:
-    """The blind sets from ``first`` on, in the order they were written: those a model
-    trained before ``first`` was scored never saw."""
+def sets_from(first: str, through: str | None = None) -> tuple[str, ...]:
+    """The blind sets from ``first`` on (to ``through``, if given), in the order they were
+    written: those a model trained before ``first`` was scored never saw."""
     names = list(CACHE_SETS)
-    return tuple(names[names.index(first) :])
+    end = names.index(through) + 1 if through else len(names)
+    return tuple(names[names.index(first) : end])
 
 
 def cache_rows(name: str) -> list[dict[str, Any]]:
