@@ -147,6 +147,8 @@ CACHE_SETS = {
     "blind79": "blind79/semcache-blind79.jsonl",  # scored once (2026-12-07): development now
     "blind81": "blind81/semcache-blind81.jsonl",  # scored once (2026-12-07): development now
     "blind82": "blind82/semcache-blind82.jsonl",  # scored once (2026-12-07): development now
+    "blind83": "blind83/semcache-blind83.jsonl",  # held out: frozen, not yet scored
+    "blind84": "blind84/semcache-blind84.jsonl",  # held out: frozen, not yet scored
 }
 # Each held-out set is scored once and joins the development sets. The figures in
 # docs/cache.md come from the commit that scored each set with --held-out (blind8:
@@ -167,7 +169,7 @@ CACHE_SETS = {
 # together: c26ca53, blind81 and blind82 together: 0aa4032); write a new set, add it
 # here (its IP texts follow), point HELD_OUT at it and freeze it before tuning again.
 # Several may be scored at once, pooled.
-HELD_OUT: tuple[str, ...] = ()
+HELD_OUT: tuple[str, ...] = ("blind83", "blind84")
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
 
@@ -859,6 +861,7 @@ GUARD_SETS = {
     "blind77": "2bdf98a",
     "blind78": "09916ae",
     "blind80": "4bbcd04",
+    "blind85": "held out",
 }
 
 
