@@ -861,7 +861,7 @@ GUARD_SETS = {
     "blind77": "2bdf98a",
     "blind78": "09916ae",
     "blind80": "4bbcd04",
-    "blind85": "held out",
+    "blind85": "fd80673",
 }
 
 
