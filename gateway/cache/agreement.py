@@ -92,6 +92,7 @@ class Features:
     cjk_share: float
     cjk_chars: int
     last_clause: tuple[str, ...]  # a Chinese text's units after its last comma (_situated)
+    first_clause: tuple[str, ...]  # and before its first comma
     latin_words: int  # words in Latin script: a name is one word however long (verifier.reads)
     parties: tuple[str, ...]
     places: frozenset[str]
@@ -176,6 +177,7 @@ def features(text: str) -> Features:
         cjk_share=cjk_share,
         cjk_chars=len(cjk_text),
         last_clause=_last_clause(plain_lower) if cjk_text else (),
+        first_clause=_first_clause(plain_lower) if cjk_text else (),
         latin_words=len(_LATIN_WORD.findall(text)),
         parties=_parties(text) if cjk_text else (),
         places=_places(text) if cjk_text else frozenset(),
@@ -355,14 +357,21 @@ def _conditioned(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
 
 
 def _situated(short: Features, long: Features) -> bool:
-    """``long`` is ``short`` after a clause that sets the asker's situation: 装修垃圾清运
-    多少钱 / 老小区没电梯, 装修垃圾清运多少钱 (the answer for one case is not the answer for
-    all). A clause that only calls for help (有没有人知道, …; 急, …) sets none."""
-    if not long.last_clause or long.last_clause != short.units or long.units == short.units:
+    """``long`` is ``short`` with a clause that sets the asker's situation, before or after
+    it: 装修垃圾清运多少钱 / 老小区没电梯, 装修垃圾清运多少钱; 坐邮轮带什么鞋 / 坐邮轮带什么鞋,
+    岸上徒步行程很多 (the answer for one case is not the answer for all; no paraphrase among
+    the development pairs has either shape). A clause that only calls for help
+    (有没有人知道, …; 急, …) sets none."""
+    if not short.units or long.units == short.units:
         return False
-    lead = "".join(long.units[: len(long.units) - len(short.units)])
-    lead = lx.HELP_CALLS_ZH.sub("", lead)
-    return sum(_is_content(u) for u in lead if _CJK_RUN.fullmatch(u)) >= 3
+    if long.last_clause == short.units:
+        extra = long.units[: len(long.units) - len(short.units)]
+    elif long.first_clause == short.units:
+        extra = long.units[len(short.units) :]
+    else:
+        return False
+    clause = lx.HELP_CALLS_ZH.sub("", "".join(extra))
+    return sum(_is_content(u) for u in clause if _CJK_RUN.fullmatch(u)) >= 3
 
 
 def _last_clause(lower: list[str]) -> tuple[str, ...]:
@@ -370,6 +379,12 @@ def _last_clause(lower: list[str]) -> tuple[str, ...]:
     the tokens already read: all of them when it has none."""
     cut = max((i for i, tok in enumerate(lower) if tok == ","), default=-1)
     return _units(lower[cut + 1 :])
+
+
+def _first_clause(lower: list[str]) -> tuple[str, ...]:
+    """The units before the text's first comma: all of them when it has none."""
+    cut = next((i for i, tok in enumerate(lower) if tok == ","), len(lower))
+    return _units(lower[:cut])
 
 
 def _modified(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
