@@ -105,8 +105,8 @@ MUST_DIFFER = [
     ("把视频转码为MP4", "把MP4转码为视频", "direction"),
     ("本学期怎么选课", "下学期怎么选课", "scope"),
     # The asker's situation in a clause before or after the same question (2026-12-07).
-    ("装修垃圾清运多少钱", "老小区没电梯，装修垃圾清运多少钱", "scope"),
-    ("空调外机怎么清洗", "空调外机怎么清洗，装在窗外够不着", "scope"),
+    ("装修垃圾清运多少钱", "老小区没电梯\uff0c装修垃圾清运多少钱", "scope"),
+    ("空调外机怎么清洗", "空调外机怎么清洗\uff0c装在窗外够不着", "scope"),
     # The same words reordered around a bare direction word the role rules do not read.
     ("Sketch转Figma怎么弄", "Figma转Sketch怎么弄", "order"),
     ("北京飞上海要多久", "上海飞北京要多久", "order"),
