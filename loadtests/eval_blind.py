@@ -863,7 +863,7 @@ GUARD_SETS = {
     "blind78": "09916ae",
     "blind80": "4bbcd04",
     "blind85": "fd80673",
-    "blind86": "held out",
+    "blind86": "5514594",
 }
 
 
