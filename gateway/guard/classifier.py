@@ -30,6 +30,8 @@ import sys
 import unicodedata
 from pathlib import Path
 
+from gateway.guard import confusables
+
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "injection_lr.json"
 _TOKEN = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # ASCII text (most prompts) is tokenised by one translate + split, both C loops: upper
@@ -73,7 +75,7 @@ def tokens(text: str) -> list[str]:
         if _LETTER_DIGIT.search(spaced):
             spaced = _unleet(spaced)
         return spaced.split()
-    lowered = unicodedata.normalize("NFKC", text).lower()
+    lowered = unicodedata.normalize("NFKC", confusables.fold(text)).lower()
     if _LETTER_DIGIT.search(lowered):
         lowered = _unleet(lowered)
     return _TOKEN.findall(lowered)

@@ -36,6 +36,7 @@ from typing import Any
 
 import ahocorasick  # type: ignore[import-not-found,unused-ignore]
 
+from gateway.guard import confusables
 from gateway.guard.classifier import InjectionClassifier, tokens
 from gateway.guard.findings import Finding
 from gateway.guard.injection_rules import RULES, Rule
@@ -72,10 +73,11 @@ _SINGLE_CLOSE = re.compile(r"(?<=\S)'(?=[\s.,;:!?)]|$)")
 
 
 def normalise(text: str) -> str:
-    """NFKC, lower case, separators between CJK characters removed (忽-略 → 忽略)."""
+    """NFKC, lower case, Latin look-alikes in Latin words folded (``confusables``),
+    separators between CJK characters removed (忽-略 → 忽略)."""
     if text.isascii():  # O(1): no normalisation or CJK work to do
         return text.lower()
-    lowered = unicodedata.normalize("NFKC", text).lower()
+    lowered = unicodedata.normalize("NFKC", confusables.fold(text)).lower()
     return _CJK_GAPS.sub(r"\1", lowered) if _HAS_CJK.search(lowered) else lowered
 
 
