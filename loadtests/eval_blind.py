@@ -866,7 +866,7 @@ GUARD_SETS = {
     "blind80": "4bbcd04",
     "blind85": "fd80673",
     "blind86": "5514594",
-    "blind89": "held out",
+    "blind89": "d1c61c3",
 }
 
 
