@@ -1008,8 +1008,13 @@ def eval_intent(int8: bool, kind: str | None = None, cjk: float = 0.7) -> Report
             classifier.held_back_accuracy(), 3
         ),
     }
-    # Both scored before (blind3 once, as the held-out set of 2026-12-06): development now.
-    for name in ("blind/intent-blind.jsonl", "blind3/intent-blind3.jsonl"):
+    # blind and blind3 scored before (blind3 once, as the held-out set of 2026-12-06):
+    # development now. blind90: held out, frozen 2026-12-07, not yet scored.
+    for name in (
+        "blind/intent-blind.jsonl",
+        "blind3/intent-blind3.jsonl",
+        "blind90/intent-blind90.jsonl",
+    ):
         cells: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         wrong = []
         for r in load(DATA / name):
