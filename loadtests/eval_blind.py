@@ -1008,8 +1008,8 @@ def eval_intent(int8: bool, kind: str | None = None, cjk: float = 0.7) -> Report
             classifier.held_back_accuracy(), 3
         ),
     }
-    # blind and blind3 scored before (blind3 once, as the held-out set of 2026-12-06):
-    # development now. blind90: held out, frozen 2026-12-07, not yet scored.
+    # Each scored before (blind3 once, as the held-out set of 2026-12-06; blind90 once,
+    # on b0022f7, 2026-12-07): development now.
     for name in (
         "blind/intent-blind.jsonl",
         "blind3/intent-blind3.jsonl",
