@@ -464,9 +464,7 @@ def _scan_cards(text: str, start: int, end: int, found: list[Finding]) -> None:
         # Drop trailing groups until it fits: "4111 1111 1111 1111 2025" is a card
         # followed by a year, not a 20-digit non-card. Not a 19-digit UnionPay number
         # written 4-4-4-4-3: that is one card number, valid or not.
-        groups = re.split(r"([ \-])", value)
-        if _UNIONPAY_19.fullmatch(value):
-            groups = [value]
+        groups = [value] if _UNIONPAY_19.fullmatch(value) else re.split(r"([ \-])", value)
         while groups:
             candidate = "".join(groups)
             digits = candidate.replace(" ", "").replace("-", "")
