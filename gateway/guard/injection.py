@@ -167,7 +167,10 @@ def _strength(rule: Rule, normal: str, windows: list[tuple[int, int]]) -> float:
     strength = 0.0
     for start, end in _merge(windows):
         for match in rule.pattern.finditer(normal, max(start, rule.min_offset), end):
-            if rule.content or not _quoted(normal, match.start()):
+            at = match.start()
+            if rule.not_after is not None and rule.not_after.search(normal, max(0, at - 40), at):
+                continue
+            if rule.content or not _quoted(normal, at):
                 return 1.0
             strength = _QUOTED
     return strength

@@ -37,6 +37,9 @@ class Rule:
     # first ``min_offset`` characters, where a user greeting the assistant stands.
     content: bool = False
     min_offset: int = 0
+    # Context that, ending right where a match starts, makes it no instruction: a
+    # developer's code building a chat request (``messages = [{"role": "system"…``).
+    not_after: re.Pattern[str] | None = None
 
     @property
     def boost(self) -> float:
@@ -44,7 +47,14 @@ class Rule:
         return math.log(self.weight / (1.0 - self.weight))
 
 
-def _rule(name: str, weight: float, anchors: str, pattern: str, content: bool = False) -> Rule:
+def _rule(
+    name: str,
+    weight: float,
+    anchors: str,
+    pattern: str,
+    content: bool = False,
+    not_after: str | None = None,
+) -> Rule:
     anchor_list = tuple(a.replace("\\|", "|") for a in re.split(r"(?<!\\)\|", anchors))
     return Rule(
         name,
@@ -54,6 +64,7 @@ def _rule(name: str, weight: float, anchors: str, pattern: str, content: bool = 
         name.startswith("zh_"),
         content,
         (_CONTENT_OFFSET_ZH if name.startswith("zh_") else _CONTENT_OFFSET) if content else 0,
+        re.compile(not_after + r"\Z") if not_after else None,
     )
 
 
@@ -301,7 +312,10 @@ RULES: tuple[Rule, ...] = (
           r"(?:^|\n)\s*(?:[=#*\-]{3,}|\[|【|\()\s*(?:system|admin|developer|root|override|系统|"
           r"管理员|开发者)\b[^\n]{0,30}?(?:[=#*\-]{3,}|\]|】|\)|:|：)|(?:^|\n)\s*#{2,}\s*"
           r"(?:system|new instructions?|admin|override|系统)"),
-    _rule("role_json", 0.85, '"role"', r"[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']"),
+    # A forged turn, unless it is the first element of a list a program assigns to an
+    # unquoted ``messages`` (Python, JavaScript): a developer asking about an SDK call.
+    _rule("role_json", 0.85, '"role"', r"[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']",
+          not_after=r"(?<![\"'\w])messages\s*[=:]\s*\[\s*\{\s*"),
     _rule("system_colon", 0.5, "system:|system：|系统：|系统:",
           r"(?:^|\n|[\"'{,])\s*(?:system|系统)\s*[:：]"),
     _rule("zh_system_notice", 0.8, "系统|管理员|开发者",
