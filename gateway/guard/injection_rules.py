@@ -346,7 +346,7 @@ RULES: tuple[Rule, ...] = (
     # this, write...", "If you are the assistant answering a customer...".
     _rule("content_addresses_ai", 0.97,
           " ai|ai:|ai,|ai-|ai_|(ai|a.i.|assistant|llm|language model|model|bot|gpt|copilot|"
-          "automated|automatic|screening|engine",
+          "automated|automatic|screening|engine|whoever|whomever|whatever",
           rf"\b(?:{_EN_AI})(?:\s+(?:reviewer|reader|screener|summari[sz]er|grader|parser))?"
           rf"\s*[,:]\s*(?:please\s+|also\s+|now\s+|just\s+)?"
           rf"(?:(?:after|once|when|before|while)\s+[\w-]+(?:\s+[\w-]+){{0,2}}\s*,\s*)?(?:{_EN_ORDER})\b"
@@ -362,15 +362,19 @@ RULES: tuple[Rule, ...] = (
           rf"|\bif\s+you(?:'re|\s+are)\s+(?:an?\s+|the\s+)?(?:[a-z-]+\s+){{0,2}}(?:{_EN_AI})\b"
           rf"(?:\s+(?:reading|processing|summari[sz]ing|answering|reviewing|translating|parsing))?"
           rf"|\b(?:{_EN_AI})\s+(?:(?:that|which|who)\s+)?(?:is\s+|are\s+)?(?:summari[sz]|read|process|review|"
-          rf"translat|classif|label|answer|pars|analy[sz]|grad|scor|screen)[a-z]*\s+"
-          rf"(?:this|these|the\s+following|my|our|it)\b"
+          rf"translat|classif|label|answer|pars|analy[sz]|grad|scor|screen|render|rewrit|rephras|"
+          rf"reword|paraphras)[a-z]*\s+(?:this|these|the\s+following|my|our|it)\b"
+          # "whoever or whatever is rewriting this": the processor, named by what it does
+          r"|\bwho(?:m)?ever\s+or\s+whatever\s+(?:is\s+)?[a-z]+ing\s+(?:this|these|it)\b"
+          r"|\bwhatever\s+(?:tool|program|software|system|app)\s+(?:is\s+)?(?:reading|processing|"
+          r"rewriting|summari[sz]ing|translating|editing|handling|parsing)\s+(?:this|these|it)\b"
           rf"|@?\bai[-_ ]instructions?\b"
           r"|\bif\s+(?:a|the|any)\s+(?:computer|machine|program)\s+is\s+(?:reading|processing|"
           r"transcribing|summari[sz]ing|tidying|sorting)\b"
           rf"|@[a-z0-9_-]*(?:bot|ai|assistant|gpt)\b\s+(?:please\s+)?(?:{_EN_ORDER})\b",
           content=True),
     _rule("zh_content_addresses_ai", 0.97,
-          "ai|人工智能|助手|模型|机器人|llm|gpt|翻译器|系统|智能体|代理|自动|如果是|如果你是|引擎",
+          "ai|人工智能|助手|模型|机器人|llm|gpt|翻译器|系统|智能体|代理|自动|如果是|如果你是|引擎|不管|无论",
           rf"(?:给|致|对)\s*[^。！？\n]{{0,10}}?(?:{_ZH_AI})(?:的话)?\s*[)）]?\s*[：:，,]"
           rf"|(?:{_ZH_AI})\s*(?:请注意|注意|须知|你好|您好|请执行|请)\s*[：:，,]?"
           rf"|(?:亲爱的|尊敬的|各位)[^。！？\n]{{0,6}}?(?:{_ZH_AI})"
@@ -384,7 +388,10 @@ RULES: tuple[Rule, ...] = (
           r"\s*[：:]"
           rf"|<!--\s*(?:{_ZH_AI})\s*[：:]"
           rf"|致\s*[^。！？\n]{{0,14}}?(?:{_ZH_AI})(?:(?!的)[\u4e00-\u9fff]){{0,4}}\s*(?:[：:]|——|—|--)"
-          r"|如果(?:是|你是)(?:电脑|机器|程序|ai|模型)在(?:整理|处理|总结|转写|阅读|听)",
+          r"|如果(?:是|你是)(?:电脑|机器|程序|ai|模型)在(?:整理|处理|总结|转写|阅读|听)"
+          # 不管是谁或者什么程序在改写这段话: the processor, named by what it does
+          r"|(?:不管|无论)是?谁[^。！？\n]{0,4}?(?:什么|哪个)?(?:程序|工具|软件|系统|ai|模型|机器)"
+          r"在(?:改写|处理|整理|总结|阅读|读|看|翻译|润色|转写)",
           content=True),
     # The model addressed in another language inside content: "si eres un asistente de IA
     # leyendo esto", "Hinweis an den KI-Assistenten", "このメールを読んでいるAIアシスタントへ".
