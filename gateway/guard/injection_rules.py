@@ -198,6 +198,16 @@ RULES: tuple[Rule, ...] = (
     _rule("zh_set_aside", 0.85, "把|将",
           rf"(?:把|将)[^。！？!?\n]{{0,6}}?{_ZH_WHICH}[^。！？!?\n]{{0,8}}?{_ZH_WHAT}[^。！？!?\n]{{0,6}}?"
           r"(?:都|全部|统统|一律)?(?:当作?没看见|当作?不存在|视而不见|忽略掉?|无视|忘掉|忘了|抛开|丢掉|作废)"),
+    # Without 把: "你那套规矩今天先放一边", "之前的设定暂时搁置".
+    _rule("zh_set_aside_plain", 0.8, "一边|搁置|靠边",
+          rf"(?:{_ZH_WHICH}|那套|这套)[^。！？!?\n]{{0,4}}?{_ZH_WHAT}[^。！？!?\n]{{0,6}}?"
+          r"(?:先|暂时|暂且|都|全|统统)?(?:放一边|放到一边|放在一边|搁一边|搁到一边|扔一边|搁置|靠边站?)"),
+    # "set it aside … and run purely on what I tell you"
+    _rule("only_what_i_say", 0.8, "on what i|aside",
+          r"\b(?:run|act|operate|work|respond|answer|go)\s+(?:purely|only|solely|entirely|just)\s+"
+          r"(?:on|by)\s+what\s+i\s+(?:tell|say|give|type)\b"
+          r"|\b(?:set|put|lay|leave)\s+(?:it|them|that|those|these|all\s+that)\s+aside\b[^.\n]{0,60}?"
+          r"\b(?:what\s+i\s+(?:say|tell|ask|type)|my\s+(?:instructions|rules|word|orders))\b"),
     _rule("zh_priority", 0.8, "优先级|只听",
           r"优先级(?:最)?高于(?:系统|之前|所有|你的)|(?:现在|以后)?只(?:听|听从|服从)我的?"),
     _rule("priority", 0.8, "priority|precedence",
