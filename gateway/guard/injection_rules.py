@@ -122,6 +122,12 @@ _ZH_WHAT = (
 )
 # "忽略上面的内容" is also how people correct themselves: weaker evidence on its own.
 _ZH_WHAT_WEAK = r"(?:内容|对话|要求|任务|话)"
+# The model's own prompt ("your own actual system prompt", "the system prompt"), not a
+# document's rules ("the rules as written in the lease").
+_YOUR_PROMPT = (
+    r"your\s+(?:own\s+)?(?:(?:actual|real|exact|full|current|whole|original)\s+)*"
+    r"(?:system\s+prompt|prompt|instructions|rules|guidelines)|the\s+system\s+prompt"
+)
 _ZH_REVEAL = (
     r"(?:输出|显示|打印|告诉我|透露|泄露|复述|重复|列出|给我|发给我|贴出|展示|翻译|公开|说出|念出|导出|"
     r"原样|完整|全文|逐字|写出|放进|放到)"
@@ -243,6 +249,19 @@ RULES: tuple[Rule, ...] = (
           r"(?:system|initial|hidden|original|secret|internal|developer|pre-?set|confidential|"
           r"underlying|opening|starting)\s*(?:prompt|instructions?|message|rules|guidelines|configuration|"
           r"directives|preamble)"),
+    # The prompt asked for word for word, or named as what the model runs on: "the rules
+    # you're operating under, verbatim", "the prompt you're running on … send it back".
+    _rule("verbatim_prompt", 0.8, "verbatim|word for word|you're|you are|exactly as",
+          rf"\b(?:{_YOUR_PROMPT})\b[^.\n]{{0,40}}?"
+          r"\b(?:verbatim|word for word|exactly as (?:it is|is|written))\b"
+          rf"|\b(?:verbatim|word for word)\s*,?\s+(?:{_YOUR_PROMPT})\b"
+          r"|\b(?:prompt|instructions|rules|guidelines)\s+(?:that\s+)?you(?:'re|\s+are)\s+"
+          r"(?:running|operating|working)\s+(?:on|under|with)\b"),
+    _rule("zh_verbatim_prompt", 0.8, "原封不动|一字不改|一字不差|逐字|原话|原文",
+          r"你(?:的|设定里?的?|收到的|被设置的)?(?:prompt|提示词|系统提示|设定|指令)[^。！？!?\n]{0,20}?"
+          r"(?:原封不动|一字不改|一字不差|逐字|原话|原文)"
+          r"|(?:原封不动|一字不改|一字不差|逐字)地?(?:续写|复述|写出|发回|抄|背)[^。！？!?\n]{0,8}?"
+          r"你的?(?:prompt|提示词|系统提示|设定|指令)"),
     _rule("repeat_above", 0.8, "repeat|print|output|copy|recite|echo|reproduce|starting with",
           r"\b(?:repeat|print|output|copy|recite|echo|reproduce)\b[^.\n]{0,30}?\b(?:words|text|"
           r"everything|all|content|messages?|lines?)\b[^.\n]{0,20}?\b(?:above|before this|"
