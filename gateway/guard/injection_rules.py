@@ -130,7 +130,7 @@ _YOUR_PROMPT = (
 )
 _ZH_REVEAL = (
     r"(?:输出|显示|打印|告诉我|透露|泄露|复述|重复|列出|给我|发给我|贴出|展示|翻译|公开|说出|念出|导出|"
-    r"原样|完整|全文|逐字|写出|放进|放到)"
+    r"原样|完整|全文|逐字|写出|放进|放到|回显|发回)"
 )
 _ZH_HOW = r"(?:怎样|怎么|如何|怎么样)[^。！？!?\n]{0,6}?"
 _ZH_HOW_PROTECT = rf"{_ZH_HOW}(?:保护|防止|避免|防范|加固|防御|保密)"
@@ -243,7 +243,7 @@ RULES: tuple[Rule, ...] = (
           r"(?:不要|别|停止)(?:再)?执行(?:原|原来|原先|之前)的?(?:任务|指令)|(?:你的)?(?:新|真正的)(?:任务|指令)(?:是|为)"),
     # --- prompt extraction --------------------------------------------------------------
     _rule("reveal_prompt", 0.85, "prompt|instruction|rules|guideline|configuration|message",
-          r"\b(?:reveal|show|print|output|display|repeat|tell|give|share|leak|dump|list|spell out|"
+          r"\b(?:reveal|show|print|output|display|repeat|tell|give|share|leak|dump|list|spell out|echo|"
           r"write out|recite|paste|copy|translate|summari[sz]e|what (?:is|are|were))\b[^.\n]{0,40}?"
           r"\b(?:your|the|its)\s+(?:(?:full|entire|complete|exact|original|first)\s+)?"
           r"(?:system|initial|hidden|original|secret|internal|developer|pre-?set|confidential|"
