@@ -871,7 +871,7 @@ GUARD_SETS = {
     "blind85": "fd80673",
     "blind86": "5514594",
     "blind89": "d1c61c3",
-    "blind95": "held out",
+    "blind95": "2d18b11",
 }
 
 
