@@ -873,7 +873,7 @@ GUARD_SETS = {
     "blind86": "5514594",
     "blind89": "d1c61c3",
     "blind95": "2d18b11",
-    "blind96": "held out",
+    "blind96": "dbd39eb",
 }
 
 
