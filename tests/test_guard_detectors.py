@@ -407,6 +407,12 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("银行卡 6222 0212 3456 7890 128", "CREDIT_CARD"),
         ("cross-reference 3.4.10.2 for sump pumps", None),
         ("Emergency contact: Helen Ward (mother), 0161 496 0754", "PHONE"),
+        # blind96's (after its scoring): Beijing's landline with +86 (area code 10), an
+        # SSN glued to its label.
+        ("来电号码：+86-10-8456-7788，通话时长 312 秒", "PHONE"),
+        ("+86 10 6552 9988 is the Beijing office", "PHONE"),
+        ("员工SSN134-02-7768需要同步", "US_SSN"),
+        ("version SN134-02-7768 of the part", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -188,7 +188,10 @@ _VERSION_STEP = re.compile(
     r"(?:the\s+)?(?:version|ver|v|版本)?\s*"
 )
 _IPV6 = re.compile(r"(?<![0-9A-Za-z:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![0-9A-Za-z:])")
-_SSN = re.compile(rf"(?<![{_A}\-])(\d{{3}})([\- ])(\d{{2}})\2(\d{{4}})(?![{_A}]|-\d)")
+# A value glued to its label is still one: "员工SSN134-02-7768".
+_SSN = re.compile(
+    rf"(?:(?<![{_A}\-])|(?<=[Ss][Ss][Nn]))(\d{{3}})([\- ])(\d{{2}})\2(\d{{4}})(?![{_A}]|-\d)"
+)
 _SSN_COMPACT = re.compile(
     r"(?i)(?:ssn|social security(?: number| no\.?)?)\W{0,12}(?<!\d)(\d{3})(\d{2})(\d{4})(?!\d)"
 )
@@ -433,9 +436,13 @@ def _e164_ok(digits: str) -> bool:
     if digits[0] == "1":
         return checksums.nanp_ok(digits[1:])
     if digits.startswith("86"):
+        # a mobile (1[3-9] and nine digits), Beijing's landline (area code 10 and eight
+        # digits: +86-10-8456-7788) or another area's (no leading 1)
         national = digits[2:]
-        return (len(national) == 11 and national[0] == "1" and national[1] in "3456789") or (
-            9 <= len(national) <= 11 and national[0] != "1"
+        return (
+            (len(national) == 11 and national[0] == "1" and national[1] in "3456789")
+            or (len(national) == 10 and national.startswith("10"))
+            or (9 <= len(national) <= 11 and national[0] != "1")
         )
     return len(set(digits)) > 2
 
