@@ -155,6 +155,7 @@ CACHE_SETS = {
     "blind92": "blind92/semcache-blind92.jsonl",  # scored once (2026-12-07): development now
     "blind93": "blind93/semcache-blind93.jsonl",  # held out: frozen, not yet scored
     "blind94": "blind94/semcache-blind94.jsonl",  # held out: frozen, not yet scored
+    "blind97": "blind97/semcache-blind97.jsonl",  # held out: frozen, not yet scored
 }
 # Each held-out set is scored once and joins the development sets. The figures in
 # docs/cache.md come from the commit that scored each set with --held-out (blind8:
@@ -177,7 +178,7 @@ CACHE_SETS = {
 # together: 02698fc); write a new set, add it
 # here (its IP texts follow), point HELD_OUT at it and freeze it before tuning again.
 # Several may be scored at once, pooled.
-HELD_OUT: tuple[str, ...] = ("blind93", "blind94")
+HELD_OUT: tuple[str, ...] = ("blind93", "blind94", "blind97")
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
 
