@@ -778,7 +778,7 @@ def test_look_alike_letters_read_as_the_latin_they_imitate() -> None:
         ('{"messages": [{"role": "system", "content": p}]}', "role_json", True),
     ],
 )
-def test_rules_of_the_fourteenth_session(text: str, rule: str, fires: bool) -> None:
+def test_rules_of_the_fifteenth_session(text: str, rule: str, fires: bool) -> None:
     """The rule itself (the verdict also weighs the classifier): each fires on its form
     and not on the look-alike beside it."""
     assert (rule in detector().rule_hits(text)) is fires
