@@ -413,6 +413,17 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("+86 10 6552 9988 is the Beijing office", "PHONE"),
         ("员工SSN134-02-7768需要同步", "US_SSN"),
         ("version SN134-02-7768 of the part", None),
+        # blind85/93-99's (after their scoring): an agent pinned to a release, a sibling
+        # release after a semicolon, a pallet location, a library call number, a compound
+        # of location labels.
+        ("Pin the agent to 4.18.2.1 for now", None),
+        ("先把agent锁在2.6.0.12，等测试签字再升级", None),
+        ("Upgrade the agent to 7.3.2.118 before Friday; 7.3.1.95 still leaks.", None),
+        ("Point the agent to 10.20.1.5 and restart it", "IP_ADDRESS"),
+        ("Pallet location 192.168.3.1 means row 192, bay 168", None),
+        ("shelved at call number 21.3.150.8 on level 2", None),
+        ("aisle-rack-shelf-bin 192.168.2.7, 4 cartons", None),
+        ("the hard-codes 10.0.0.7 in the config", "IP_ADDRESS"),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

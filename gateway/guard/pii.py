@@ -174,9 +174,12 @@ _PRODUCT_BEFORE = re.compile(
 )
 # "Update your Zoom client to 5.16.10.26": a product updated to the quad (but "point the
 # VPN client to X" names its server).
+# "upgrade the agent to X", "pin the agent to X" (an agent is pointed at an address but
+# pinned to a release), 把agent锁在X.
 _UPDATED_TO = re.compile(
-    r"(?i)(?<![A-Za-z])(?:update|upgrade)[a-z]*\s[^,.;:!?\n]{0,30}?"
-    r"(?<![A-Za-z])(?:app|client|agent|software|runtime|plugin)\s+to\s*$"
+    r"(?i)(?<![A-Za-z])(?:update|upgrade|pin|downgrade|roll(?:ed|ing)?\s*back)[a-z]*\s"
+    r"[^,.;:!?\n]{0,30}?(?<![A-Za-z])(?:app|client|agent|software|runtime|plugin)\s+to\s*$"
+    r"|(?<![A-Za-z])(?:agent|client|app|客户端|插件|软件)\s*(?:版本)?(?:锁在|锁定在|固定在|停在|回退到|退回到)\s*$"
 )
 # 图3.2.1.4, 表10.4.2.1 (a figure, a table), right before the quad; not 列表, 代表, 拓扑图.
 _FIGURE_BEFORE = re.compile(r"(?<![列代报扑地])[图表] ?$")  # 见表3.2.1.4, 如图 2.1.3.5
@@ -614,7 +617,9 @@ def _next_release(text: str, b: int, e: int, begin: int, stop: int) -> bool:
     )
 
 
-_SENTENCE_END = re.compile("[.!?;](?:\\s|$)|[\n\u3002\uff01\uff1f\uff1b]")
+# A semicolon goes on about the same release ("upgrade to 7.3.2.118 before Friday;
+# 7.3.1.95 still leaks").
+_SENTENCE_END = re.compile("[.!?](?:\\s|$)|[\n\u3002\uff01\uff1f]")
 
 
 def _three_parts(text: str, begin: int, stop: int) -> str:

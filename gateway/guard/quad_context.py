@@ -242,7 +242,8 @@ _LABEL_ZH = re.compile(
 # "shelved under mark 155.9.42.6", "tariff line 85.17.62.90", "pick location 192.168.4.12".
 _TWO_WORD_LABEL = re.compile(
     r"\b(?:(?:cost|profit)[ \t]+cent(?:re|er)|budget[ \t]+(?:line|code|item|head)"
-    r"|(?:bin|shelf|stock|storage|warehouse|pick|picking)[ \t]+location"
+    r"|(?:bin|shelf|stock|storage|warehouse|pick|picking|pallet)[ \t]+location"
+    r"|call[ \t]+(?:number|no\.?)"  # a library's: "shelved at call number 21.3.150.8"
     r"|shelf[ \t]+mark|cat\.?[ \t]*no\.?"
     r"|(?:shelved|filed)[ \t]+under(?:[ \t]+mark)?"
     r"|(?:tariff|commodity|hs)[ \t]+(?:line|code|(?:sub-?)?heading|number|no\.?)"
@@ -265,6 +266,11 @@ def named_after(text: str, end: int) -> bool:
     return label is not None and not names_network(label.group(1))
 
 
+# A compound of labels: "aisle-rack-shelf-bin 192.168.3.12" (not "hard-codes X").
+_COMPOUND_LABEL = re.compile(r"(?<![A-Za-z-])((?:[A-Za-z]+-)+[A-Za-z]+)[ \t]*[:#]?[ \t]*$")
+_LOCATION_PARTS = _LABELS_EN | {"rack", "row", "bay", "level", "zone"}
+
+
 def named_before(text: str, begin: int) -> bool:
     """The quad stands right after an identifier's label, with nothing between but a
     space, a colon or "#": it is that identifier, in any range (in a private one, only
@@ -272,6 +278,11 @@ def named_before(text: str, begin: int) -> bool:
     before = text[max(0, begin - 24) : begin]
     label = _LABEL_EN.search(before)
     if label is not None and label.group(1).lower() in _LABELS_EN:
+        return True
+    compound = _COMPOUND_LABEL.search(before)
+    if compound is not None and all(
+        part in _LOCATION_PARTS for part in compound.group(1).lower().split("-")
+    ):
         return True
     if _TWO_WORD_LABEL.search(before):
         return True
