@@ -424,6 +424,10 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("shelved at call number 21.3.150.8 on level 2", None),
         ("aisle-rack-shelf-bin 192.168.2.7, 4 cartons", None),
         ("the hard-codes 10.0.0.7 in the config", "IP_ADDRESS"),
+        # blind99's: a second number "or our … branch on", an invoice number after 号码.
+        ("Ring us at 020 7946 0827 or our Manchester branch on 0161 496 0352", "PHONE"),
+        ("发票号码04418273，请核对", None),
+        ("联系号码04418273", "PHONE"),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

@@ -73,7 +73,8 @@ _PHONE_BEFORE = re.compile(
     r"(?i)(?:\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|call|sms|whatsapp|desk|"
     r"contact|landline|hotline|text me|ring|callback|call-back|call back)\b"
     r"|\b(?:my|new|mobile|cell|phone|contact|home|"
-    r"work)\s+(?:number|no\.?)\b|电话|手机|致电|联系|热线|座机|传真|拨打|总机|分机|来电|号码)"
+    r"work)\s+(?:number|no\.?)\b|电话|手机|致电|联系|热线|座机|传真|拨打|总机|分机|来电"
+    r"|(?<!发票)(?<!订单)(?<!快递)(?<!运单)(?<!工单)(?<!证件)(?<!合同)号码)"  # not 发票号码
     r"[^\n\d]{0,16}$"
     # a form's label, then a name: "Emergency contact: Helen Ward (mother), 0161 496 0754"
     r"|(?i:\b(?:contact|phone|tel|mobile)\s*:[^\n\d]{0,40}$)"
@@ -99,7 +100,12 @@ _UK_MOBILE = re.compile(r"(?<![A-Za-z0-9_+\-.])07\d{3} \d{3} ?\d{3}(?![A-Za-z0-9
 _AU_MOBILE = re.compile(r"(?<![A-Za-z0-9_+\-.])04\d{2} \d{3} \d{3}(?![A-Za-z0-9_\-]|[.\s]\d)")
 # Between two phone numbers: "call 020 7946 0321 or 07911 284650" (the second shares
 # the first's keyword).
-_PHONE_JOIN = re.compile("\\s*(?:or|and|/|,|或|或者|和|\u3001|\uff0c)\\s*$", re.I)
+_PHONE_JOIN = re.compile(
+    "\\s*(?:or|and|/|,|或|或者|和|\u3001|\uff0c)\\s*$"
+    # "… or our Manchester branch on 0161 496 0352"
+    "|\\s*(?:or|and)\\s+(?:our|the|their|your)\\b[^\\n\\d.!?]{0,40}\\b(?:on|at)\\s*$",
+    re.I,
+)
 _PHONE_AFTER = re.compile(r"(?i)\W{0,3}(?:office|fax|mobile|cell|home|work|desk)\b")
 _CN_ID = re.compile(rf"(?<![{_A}])(\d{{6}})[ \-]?(\d{{8}})[ \-]?(\d{{3}}[0-9Xx])(?![{_A}])")
 _CARD = re.compile(rf"(?<![{_A}.\-])\d(?:[ \-]?\d){{11,22}}(?![{_A}]|[.\-]\d)")
