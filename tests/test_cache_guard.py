@@ -460,6 +460,23 @@ def test_guard_reads_a_source_named_by_a_phrase_as_an_exchange() -> None:
     assert agreement.agree(agreement.features(a), agreement.features(b)) == "order"
 
 
+def test_the_us_in_lower_case_is_the_country() -> None:
+    """ "the us" is no pronoun (blind97): a lower-case US and UK that trade places differ,
+    and the pair is no longer "the same words" that skip the verifier."""
+    for a, b in (
+        (
+            "internship in the us for a uk student visa",
+            "internship in the uk for a us student visa",
+        ),
+        ("can i use my uk kettle in the us", "can i use my us kettle in the uk"),
+    ):
+        fa, fb = agreement.features(a), agreement.features(b)
+        assert agreement.agree(fa, fb) is not None
+        assert not agreement.same_content(fa, fb)
+    tell = agreement.features("can you tell us the opening hours")
+    assert "usa" not in tell.units
+
+
 @pytest.mark.parametrize(
     ("a", "b", "rule"), MUST_DIFFER, ids=[r[2] + ":" + r[0] for r in MUST_DIFFER]
 )

@@ -913,13 +913,17 @@ def _form(text: str) -> str:
 
 def _units(lower: list[str]) -> tuple[str, ...]:
     """The text as a sequence for alignment: English words (stemmed) and CJK characters;
-    "an" is "a" (the article follows the next word's sound, not the question)."""
+    "an" is "a" (the article follows the next word's sound, not the question), and "the
+    us" is the country, no pronoun ("internship in the us for a uk student visa" / "…in
+    the uk for a us student visa": blind97)."""
     out: list[str] = []
     for tok in lower:
         if tok in _PUNCT:
             continue
         if tok == "an":
             tok = "a"
+        elif tok == "us" and out and out[-1] == "the":
+            tok = "usa"
         if _CJK_RUN.fullmatch(tok):
             out.extend(_A_NOT_A.sub(r"\1", tok))  # 收不收 reads as 收
         else:
