@@ -880,7 +880,7 @@ GUARD_SETS = {
     "blind96": "dbd39eb",
     "blind98": "92a5f87",
     "blind99": "92a5f87",
-    "blind101": "held out",
+    "blind101": "7c467c3",
 }
 
 
