@@ -171,7 +171,7 @@ RULES: tuple[Rule, ...] = (
           r"(?:is|are|has been|have been)\s+(?:now\s+)?(?:lifted|removed|suspended|waived|disabled)"
           r"\s+for\s+(?:this|the)\s+(?:chat|session|conversation|thread)\b"),
     # Memory poisoning: "save this to your long-term memory so every future user hears it".
-    _rule("memory_poison", 0.8, "memory|记忆|记住",
+    _rule("memory_poison", 0.8, "memory|记忆",
           r"\b(?:save|store|add|write|commit|put|keep)\s+(?:this|it|that|the following)\s+"
           r"(?:in|to|into)\s+your\s+(?:long[- ]term\s+|permanent\s+|persistent\s+)?memory\b"
           r"[^.\n]{0,60}?"
@@ -576,7 +576,8 @@ RULES: tuple[Rule, ...] = (
           r"obey|carry out|act)"
           # "Then carry out what the translated sentence says."
           r"|\b(?:carry out|do|follow|execute|obey|act on)\s+what(?:ever)?\s+(?:the|it|that)\s+"
-          r"(?:translated|decoded|reversed)\s+(?:sentence|text|message|line|version)?\s*(?:says|asks)|(?:解码|base64|rot13|翻译|还原|反过来|倒过来)[^。！？\n]{0,20}?"
+          r"(?:translated|decoded|reversed)\s+(?:sentence|text|message|line|version)?\s*(?:says|asks)"
+          r"|(?:解码|base64|rot13|翻译|还原|反过来|倒过来)[^。！？\n]{0,20}?"
           r"(?:执行|照做|照着做|按照|遵照|去做|按)"),
     _rule("pinyin_override", 0.8, "hulue|hu lue|hulve|hu lve|hulüe|hu lüe|hulv|hu lv",
           r"\bhu\s?l[uüv]e\b[^.\n]{0,30}\b(?:zhi\s?ling|gui\s?ze|yao\s?qiu|ti\s?shi)\b"),

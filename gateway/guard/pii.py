@@ -178,10 +178,9 @@ _PRODUCT_BEFORE = re.compile(
     r"[a-z][a-z0-9-]*(?<!ed)\s+(?:app|client|agent)\s*$"
     r"|[^\W\d_这那个台该此的]客户端\s*$"
 )
-# "Update your Zoom client to 5.16.10.26": a product updated to the quad (but "point the
-# VPN client to X" names its server).
-# "upgrade the agent to X", "pin the agent to X" (an agent is pointed at an address but
-# pinned to a release), 把agent锁在X.
+# "Update your Zoom client to 5.16.10.26", "pin the agent to X", 把agent锁在X: a product
+# updated or pinned to the quad, a release (but "point the VPN client to X" names its
+# server).
 _UPDATED_TO = re.compile(
     r"(?i)(?<![A-Za-z])(?:update|upgrade|pin|downgrade|roll(?:ed|ing)?\s*back)[a-z]*\s"
     r"[^,.;:!?\n]{0,30}?(?<![A-Za-z])(?:app|client|agent|software|runtime|plugin)\s+to\s*$"
