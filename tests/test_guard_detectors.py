@@ -428,6 +428,9 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         ("Ring us at 020 7946 0827 or our Manchester branch on 0161 496 0352", "PHONE"),
         ("发票号码04418273，请核对", None),
         ("联系号码04418273", "PHONE"),
+        # blind102's: a range of addresses joined by "-" (not a glued name, libfoo-5.2.0.1).
+        ("no IP addresses available in range set: 10.244.3.1-10.244.3.254", "IP_ADDRESS"),
+        ("upgrade from firmware 1.0.2.9-1.0.3.1 fixed it", None),
         # File names with a density suffix or a file extension are not e-mail addresses.
         ("use splash@2x.png and splash@3x.png on retina", None),
         ("图标 tab_home@1.5x.webp 显示模糊", None),

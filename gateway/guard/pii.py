@@ -690,8 +690,11 @@ def _outline_heading(text: str, begin: int) -> bool:
 
 def _glued(text: str, begin: int) -> bool:
     """A letter, ``_`` or ``-`` right before the quad, unless the letters name a host
-    (``IP39.144.22.87``, ``ping114.114.114.114`` in Chinese text)."""
+    (``IP39.144.22.87``, ``ping114.114.114.114`` in Chinese text). A ``-`` after a digit
+    joins a range (``10.244.3.1-10.244.3.254``): the first quad decides for both."""
     if begin == 0 or text[begin - 1] not in _GLUED:
+        return False
+    if text[begin - 1] == "-" and begin > 1 and text[begin - 2].isdigit():
         return False
     word = _WORD_BEFORE.search(text, max(0, begin - 32), begin)
     return word is None or not quad_context.network_word(word.group(1))
