@@ -882,6 +882,7 @@ GUARD_SETS = {
     "blind98": "92a5f87",
     "blind99": "92a5f87",
     "blind101": "7c467c3",
+    "blind103": "held out",
 }
 
 
