@@ -882,7 +882,7 @@ GUARD_SETS = {
     "blind98": "92a5f87",
     "blind99": "92a5f87",
     "blind101": "7c467c3",
-    "blind103": "held out",
+    "blind103": "76023b8",
 }
 
 
