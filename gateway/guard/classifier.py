@@ -75,7 +75,18 @@ def tokens(text: str) -> list[str]:
         if _LETTER_DIGIT.search(spaced):
             spaced = _unleet(spaced)
         return spaced.split()
-    lowered = unicodedata.normalize("NFKC", confusables.fold(text)).lower()
+    return folded_tokens(folded(text))
+
+
+def folded(text: str) -> str:
+    """NFKC, Latin look-alikes folded (``confusables``), lower case: a non-ASCII text as
+    the classifier and the injection rules both read it."""
+    return unicodedata.normalize("NFKC", confusables.fold(text)).lower()
+
+
+def folded_tokens(lowered: str) -> list[str]:
+    """The tokens of a ``folded`` text (separators between CJK characters may already be
+    gone: they are no tokens), so that the detector folds a prompt once."""
     if _LETTER_DIGIT.search(lowered):
         lowered = _unleet(lowered)
     return _TOKEN.findall(lowered)

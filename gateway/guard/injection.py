@@ -29,15 +29,13 @@ import binascii
 import codecs
 import math
 import re
-import unicodedata
 import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
 import ahocorasick  # type: ignore[import-not-found,unused-ignore]
 
-from gateway.guard import confusables
-from gateway.guard.classifier import InjectionClassifier, tokens
+from gateway.guard.classifier import InjectionClassifier, folded, folded_tokens, tokens
 from gateway.guard.findings import Finding
 from gateway.guard.injection_rules import RULES, Rule
 from gateway.wire.texts import cjk_share
@@ -77,7 +75,7 @@ def normalise(text: str) -> str:
     separators between CJK characters removed (忽-略 → 忽略)."""
     if text.isascii():  # O(1): no normalisation or CJK work to do
         return text.lower()
-    lowered = unicodedata.normalize("NFKC", confusables.fold(text)).lower()
+    lowered = folded(text)
     return _CJK_GAPS.sub(r"\1", lowered) if _HAS_CJK.search(lowered) else lowered
 
 
@@ -135,8 +133,12 @@ class InjectionDetector:
 
     def _evidence(self, text: str) -> tuple[float, float]:
         """(classifier log-odds, sum of the rules' log-odds boosts)."""
-        classifier = self._classifier.log_odds(tokens(text)) if self._classifier else _NEUTRAL
         normal = normalise(text)
+        classifier = _NEUTRAL
+        if self._classifier is not None:
+            # one fold serves both: the separators ``normalise`` drops are no tokens
+            toks = tokens(text) if text.isascii() else folded_tokens(normal)
+            classifier = self._classifier.log_odds(toks)
         rules = 0.0
         for index, spans in self._anchored(normal).items():
             rule = self._rules[index]
