@@ -178,10 +178,8 @@ CACHE_SETS = {
 # together: c26ca53, blind81 and blind82 together: 0aa4032, blind83 and blind84
 # together: dcdb2e4, blind87 and blind88 together: e67d687, blind91 and blind92
 # together: 02698fc, blind93, blind94 and blind97 together: 8ede56a, blind100: ad67086,
-# blind102: 845f717);
-# write a new set, add it
-# here (its IP texts follow), point HELD_OUT at it and freeze it before tuning again.
-# Several may be scored at once, pooled.
+# blind102: 845f717); write a new set, add it here (its IP texts follow), point HELD_OUT
+# at it and freeze it before tuning again. Several may be scored at once, pooled.
 HELD_OUT: tuple[str, ...] = ()
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
