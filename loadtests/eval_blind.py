@@ -881,7 +881,7 @@ GUARD_SETS = {
     "blind99": "92a5f87",
     "blind101": "7c467c3",
     "blind103": "76023b8",
-    "blind106": "held out",
+    "blind106": "8ca2e0d",
 }
 
 
