@@ -7,6 +7,7 @@ Features of each cached query are computed once, when its record enters the inde
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -59,8 +60,16 @@ class SemanticIndex:
         self._cjk_overlap = not getattr(embedder, "multilingual", False)
 
     async def embed(self, text: str) -> Query:
-        vector = await self.embedder.embed(text)
-        return Query(text, vector, agreement.features(text))
+        # The model runs off this thread (its pool or the model host) without the GIL:
+        # hand it the text first, read the text's guard features meanwhile.
+        pending = asyncio.ensure_future(self.embedder.embed(text))
+        await asyncio.sleep(0)  # one step of the task: the text is with the model
+        try:
+            features = agreement.features(text)
+        except BaseException:
+            pending.cancel()
+            raise
+        return Query(text, await pending, features)
 
     def floor(self, query: Query, threshold: float, use_guard: bool) -> float:
         """The similarity a candidate needs for ``query``: ``threshold``, less the
