@@ -886,7 +886,7 @@ GUARD_SETS = {
     "blind101": "7c467c3",
     "blind103": "76023b8",
     "blind106": "8ca2e0d",
-    "blind109": "held out",
+    "blind109": "31109c9",
 }
 
 
