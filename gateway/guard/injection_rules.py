@@ -89,7 +89,8 @@ _EN_AI = (
     r"ai|a\.i\.|assistants?|llms?|language models?|models?|chatbots?|bots?|gpt|copilot|"
     r"(?:automated|automatic|screening|ai)\s+(?:[a-z-]+\s+)?(?:systems?|screeners?|reviewers?)|"
     r"(?:automated|automatic)\s+(?:[a-z-]+\s+)?(?:translators?|tools?|proofreaders?|editors?|"
-    r"summari[sz]ers?|writers?|assistants?|agents?)|(?:translation|summari[sz]ation|ai)\s+engines?"
+    r"summari[sz]ers?|writers?|assistants?|agents?)|(?:translation|summari[sz]ation|ai)\s+engines?|"
+    r"(?:summary|summari[sz]ation|summari[sz]ing|translation)\s+(?:tools?|bots?|models?)"
 )
 _EN_ORDER = (
     r"ignore|disregard|stop|do not|don't|dont|instead|add|mark|tell|say|write|include|insert|"
@@ -144,6 +145,18 @@ RULES: tuple[Rule, ...] = (
     _rule("override", 0.9,
           "ignore|disregard|forget|override|bypass|skip|drop|abandon|discard|neglect",
           rf"\b{_EN_VERB}\b[^.\n]{{0,40}}?\b{_EN_WHICH}\b[^.\n]{{0,30}}?\b{_EN_WHAT}\b"),
+    # The same override in the other languages a customer's message may carry into a
+    # translation or summary: German, French, Spanish, Italian, Portuguese.
+    _rule("foreign_override", 0.9,
+          "ignorier|vergiss|vergessen|ignore|oublie|olvida|ignora|dimentica|esque",
+          r"\b(?:ignorier(?:e|en)?|vergiss|vergessen\s+sie)\s+(?:alle\s+)?(?:deine|ihre|die|eure)\s+"
+          r"(?:bisherigen\s+|vorherigen\s+|fr(?:ü|ue)heren\s+|obigen\s+|urspr(?:ü|ue)nglichen\s+)?"
+          r"(?:anweisungen|instruktionen|regeln|vorgaben)\b"
+          r"|\b(?:ignore[rz]?|oublie[rz]?)\s+(?:toutes\s+)?(?:les|tes|vos)\s+(?:instructions|consignes|"
+          r"r(?:è|e)gles)\b"
+          r"|\b(?:ignora|olvida|ignore|esque(?:ç|c)a)\s+(?:todas\s+)?(?:las|tus|sus|as|suas|tuas)\s+"
+          r"(?:instrucciones|instru(?:ç|c)(?:õ|o)es|reglas|regras)\b"
+          r"|\b(?:ignora|dimentica)\s+(?:tutte\s+)?(?:le\s+)?(?:tue\s+|sue\s+)?(?:istruzioni|regole)\b"),
     _rule("stop_following", 0.9, "stop following|stop obeying",
           r"\bstop\s+(?:following|obeying)\s+(?:the|your|all|any|those|these)\s+(?:[\w-]+\s+){0,2}"
           r"(?:script|instructions|rules|guidelines|prompt|polic(?:y|ies)|directives)\b"),
@@ -327,7 +340,7 @@ RULES: tuple[Rule, ...] = (
     _rule("no_limits_persona", 0.8,
           "restrict|limit|rules|filter|ethic|moral|censor|boundar|guideline",
           r"\b(?:pretend|act|behave|imagine|roleplay|role-play|play|become|you are|you're|be)\b"
-          r"[^.\n]{0,80}?\b(?:no|without|free (?:of|from)|not bound by|unbound by|don't have|"
+          r"[^.\n]{0,80}?\b(?:no|zero|without|free (?:of|from)|not bound by|unbound by|don't have|"
           r"do not have|beyond|ignores?|(?:doesn'?t|doesnt|don'?t|dont)\s+care\s+about|"
           r"(?:removed|stripped|deleted|disabled)\s+(?:all|every|its|their|the))\s+(?:any\s+)?"
           r"(?:\w+\s+)?(?:restrictions?|limits|filters?|"
@@ -408,7 +421,7 @@ RULES: tuple[Rule, ...] = (
     # this, write...", "If you are the assistant answering a customer...".
     _rule("content_addresses_ai", 0.97,
           " ai|ai:|ai,|ai-|ai_|(ai|a.i.|assistant|llm|language model|model|bot|gpt|copilot|"
-          "automated|automatic|screening|engine|whoever|whomever|whatever|summari",
+          "automated|automatic|screening|engine|whoever|whomever|whatever|summari|summary|translation",
           rf"\b(?:{_EN_AI})(?:\s+(?:reviewer|reader|screener|summari[sz]er|grader|parser))?"
           rf"\s*[,:]\s*(?:please\s+|also\s+|now\s+|just\s+)?"
           rf"(?:(?:after|once|when|before|while)\s+[\w-]+(?:\s+[\w-]+){{0,2}}\s*,\s*)?(?:{_EN_ORDER})\b"
@@ -561,7 +574,7 @@ RULES: tuple[Rule, ...] = (
           r"\b(?:act(?:ing)? as|play(?:ing)?(?: the role of)?|pretend(?:ing)? to be|"
           r"you(?:'re|\s+are)(?:\s+now)?|role-?play)\b[^\n]{0,120}?\b(?:answers?\s+(?:anything|everything|all\s+"
           r"(?:the\s+)?questions?\s+you)|leaks?\s+everything|(?:you're|you are)\s+not\s+allowed\s+"
-          r"to|evil\s+twin|never\s+(?:refuses?|reminds?\s+me))"),
+          r"to|evil\s+twin|never\s+(?:refuses?|reminds?\s+me|turns?\s+(?:a\s+|any\s+)?(?:\w+\s+)?down))"),
     _rule("zh_persona_tells_all", 0.95, "扮演|演|假装|角色|假设你是|你现在是|你就是",
           r"(?:扮演|演|假装|角色|假设你是|你现在是|你就是)[^。！？\n]{0,40}?(?:什么都(?:往外)?(?:说|讲|回答)|"
           r"不能回答的问题|坏双胞胎|心怀不满|没有(?:任何)?(?:限制|底线|顾忌|(?:过滤|审查)(?=[，,。.！!；;、\s]|$))|什么都敢(?:说|讲|答|回答)|"
