@@ -887,7 +887,7 @@ GUARD_SETS = {
     "blind103": "76023b8",
     "blind106": "8ca2e0d",
     "blind109": "31109c9",
-    "blind111": "held out",
+    "blind111": "fc32b96",
 }
 
 
