@@ -101,6 +101,7 @@ MUST_DIFFER = [
     ("a string-to-date parser", "a date-to-string parser", "direction"),
     ("把Markdown转换为HTML", "把HTML转换为Markdown", "direction"),
     ("数字怎么转成字符串", "字符串怎么转成数字", "direction"),
+    ("百分数怎么化成分数", "分数怎么化成百分数", "direction"),  # blind107's
     ("项目从Java迁移到Kotlin要注意什么", "项目从Kotlin迁移到Java要注意什么", "direction"),
     ("把视频转码为MP4", "把MP4转码为视频", "direction"),
     ("本学期怎么选课", "下学期怎么选课", "scope"),
@@ -348,6 +349,7 @@ MAY_MATCH = [
     ("Convert PNG to JPEG", "PNG → JPEG conversion"),
     ("Move my photos from iCloud to Google Photos", "Move photos to Google Photos from iCloud"),
     ("把Markdown转换为HTML", "Markdown怎么转成HTML"),
+    ("分数怎么化成百分数", "怎么把分数化成百分数"),
     ("How do I redirect HTTP to HTTPS?", "How can I redirect HTTP to HTTPS?"),
     ("What is the best way to learn to swim?", "What's the best way to learn to swim?"),
     (
