@@ -37,6 +37,7 @@ import ahocorasick  # type: ignore[import-not-found,unused-ignore]
 
 from gateway.guard.classifier import InjectionClassifier, folded, folded_tokens, tokens
 from gateway.guard.findings import Finding
+from gateway.guard.foreign import unread_language
 from gateway.guard.injection_rules import RULES, Rule
 from gateway.wire.texts import cjk_share
 
@@ -145,6 +146,8 @@ class InjectionDetector:
             rules += _strength(rule, normal, spans) * rule.boost
         if rules <= 0 and self._classifier is not None and cjk_share(text) >= 0.3:
             classifier -= self._classifier.cjk_shift  # no rule speaks for an attack
+        elif rules > 0 and classifier < _NEUTRAL and unread_language(text):
+            classifier = _NEUTRAL  # its prior is no evidence on words it never read
         return classifier, rules
 
     def _anchored(self, normal: str) -> dict[int, list[tuple[int, int]]]:

@@ -586,10 +586,13 @@ def _same_numbering(text: str, quads: list[tuple[int, int, bool]], siblings: lis
     """A quad read from its words alone that shares its first three parts with one read
     as a version or a label is that number's sibling: "driver version 12.19.2.45 and the
     vendor site lists 12.19.2.60", "part no. 192.168.7.2 does not fit the older chassis,
-    which takes 192.168.7.20", unless a network word stands right before it ("ping
+    which takes 192.168.7.20", or with a four-part number no address can be ("3.12.0.1205,
+    iOS 端是 3.12.0.98"), unless a network word stands right before it ("ping
     12.19.2.60"). Netmasks are no numbering."""
     numbered = [(b, e) for b, e, version in quads if version and not _netmask(text[b:e])]
     versions = {_three_parts(text, b, e) for b, e in numbered}
+    # a four-part number that no address can be ("版本号 3.12.0.1205") numbers too
+    versions |= {m.group(1) for m in _FOUR_PARTS.finditer(text) if not _IPV4.fullmatch(m.group())}
     for i in siblings:
         begin, stop, version = quads[i]
         if version or not (
@@ -604,6 +607,9 @@ def _same_numbering(text: str, quads: list[tuple[int, int, bool]], siblings: lis
         if not near.isascii() and quad_context.names_network(near):
             continue
         quads[i] = (begin, stop, True)
+
+
+_FOUR_PARTS = re.compile(r"(?<![\d.])(\d{1,5}\.\d{1,5}\.\d{1,5})\.\d{1,6}(?!\d)")
 
 
 def _next_release(text: str, b: int, e: int, begin: int, stop: int) -> bool:
@@ -644,13 +650,16 @@ _TITLED = re.compile(r"(\d\.\d\.\d\.\d)[ \t]+[^\n:\uff1a]{2,40}[:\uff1a]")
 _RESOLVERS = frozenset(
     {"1.0.0.1", "1.0.0.2", "1.0.0.3", "1.1.1.2", "1.1.1.3", "4.2.2.1", "4.2.2.2"}
 )
-# Public resolvers no outline, ratio or release shares (not 1.1.1.1 or 9.9.9.9):
-# addresses whatever words stand near them ("set the DNS on the kiosk image to
-# 8.8.4.4"), as private ranges are.
+# Public resolvers and well-known multicast groups no outline, ratio or release shares
+# (not 1.1.1.1 or 9.9.9.9): addresses whatever words stand near them ("set the DNS on the
+# kiosk image to 8.8.4.4", "the smart TV in Meeting Room B to 239.255.255.250"), as
+# private ranges are.
 _KNOWN_HOSTS = frozenset(
     {
         "8.8.4.4",
         "149.112.112.112",
+        "239.255.255.250",  # SSDP's multicast group
+        "224.0.0.251",  # mDNS's
         "208.67.222.222",
         "208.67.220.220",
         "114.114.114.114",

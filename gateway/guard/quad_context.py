@@ -26,7 +26,7 @@ _NETWORK_EN = (
     "subnets|cidr|netmask|gateway|router|routers|route|routes|routing|hop|firewall|"
     "allowlist|whitelist|blocklist|blacklist|iptables|ufw|nginx|haproxy|proxy|proxies|"
     "lan|wan|wifi|wi-fi|ethernet|dhcp|nat|loopback|interface|ospf|bgp|vlan|arp|"
-    "reachable|unreachable|connect|connects|connected|connecting|connection|listen|"
+    "reachable|unreachable|reached|portal|portals|intranet|connect|connects|connected|connecting|connection|listen|"
     "listens|listening|bind|upstream|packet|packets|ingress|egress|inbound|outbound|"
     "src|dst|node|nodes|pod|pods|endpoint|vm|ec2|instance|network|networks|networking|"
     "phishing|attacker|attackers|brute|spoofed|sender|smtp|cdn|domain|ipconfig|ifconfig|"
@@ -233,7 +233,7 @@ _LABEL_ZH = re.compile(
     "(?:编号|货号|型号|零件号|序号|序列号|单号|箱号|批号|批次号|凭证号?|科目|架位号?|架号|库位|货位"
     "|条款|文档|附件|附录|文号|税则号列|税则号|税号|料号|成本中心|分拣码|格口|取件码|提货码|取货码|编码(?!器)|样品|样本|索书号|包裹|定位码)"
     "(?:代码|[码号])?"
-    "(?:请填写?|填写?|为|是)?[ \t]*[:\uff1a#]?[ \t]*(?:[A-Z]{1,3}[ \t]*)?$"
+    "(?:请填写?|填写?|写的是|写着|填的是|为|是)?[ \t]*[:\uff1a#]?[ \t]*(?:[A-Z]{1,3}[ \t]*)?$"
 )
 
 
