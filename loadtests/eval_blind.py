@@ -889,7 +889,7 @@ GUARD_SETS = {
     "blind106": "8ca2e0d",
     "blind109": "31109c9",
     "blind111": "fc32b96",
-    "blind110": "held out",
+    "blind110": "cd23153",
 }
 
 
