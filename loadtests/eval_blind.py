@@ -892,8 +892,8 @@ GUARD_SETS = {
     "blind109": "31109c9",
     "blind111": "fc32b96",
     "blind110": "cd23153",
-    "blind113": "held out",
-    "blind114": "held out",
+    "blind113": "2cdb355",
+    "blind114": "2cdb355",
 }
 
 
