@@ -435,6 +435,11 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         # blind109's: a Chinese mobile written with dots after (+86).
         ("加我微信吧，微信同号：(+86) 185.2104.7736", "PHONE"),
         ("release 185.2104.7736.1 fixed it", None),
+        # blind114's: an IBAN glued to its label, a person's number.
+        ("退款账户IBANIT68Y0306909606100000117342，户名 Studio Verde", "IBAN"),
+        ("LIBAN9312 is a code", None),
+        ("The driver's number is 0161 496 0734, he's running late.", "PHONE"),
+        ("The order's number is 4410 2231 77", None),
         # blind104-111's: a sibling of a four-part number no address can be, a label
         # "written as" (写的是), a portal reached at an address, a multicast group.
         ("安卓端版本号 3.12.0.1205，iOS 端是 3.12.0.98，麻烦测试一下。", None),

@@ -74,7 +74,10 @@ _PHONE_BEFORE = re.compile(
     r"(?i)(?:\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|call|sms|whatsapp|desk|"
     r"contact|landline|hotline|text me|ring|callback|call-back|call back)\b"
     r"|\b(?:my|new|mobile|cell|phone|contact|home|"
-    r"work)\s+(?:number|no\.?)\b|电话|手机|致电|联系|热线|座机|传真|拨打|总机|分机|来电"
+    r"work)\s+(?:number|no\.?)\b|\b(?:driver|courier|doctor|dentist|landlord|agent|manager|friend|mum|mom|"
+    r"dad|wife|husband|son|daughter|brother|sister|boss|plumber|electrician|nurse|teacher|tutor|"
+    r"client|customer|supplier|contractor|technician|engineer|neighbou?r|owner|host|guide|"
+    r"caller|sender)'s\s+(?:number|no\.?)\b|电话|手机|致电|联系|热线|座机|传真|拨打|总机|分机|来电"
     r"|(?<!发票)(?<!订单)(?<!快递)(?<!运单)(?<!工单)(?<!证件)(?<!合同)号码)"  # not 发票号码
     r"[^\n\d]{0,16}$"
     # a form's label, then a name: "Emergency contact: Helen Ward (mother), 0161 496 0754"
@@ -110,7 +113,10 @@ _PHONE_JOIN = re.compile(
 _PHONE_AFTER = re.compile(r"(?i)\W{0,3}(?:office|fax|mobile|cell|home|work|desk)\b")
 _CN_ID = re.compile(rf"(?<![{_A}])(\d{{6}})[ \-]?(\d{{8}})[ \-]?(\d{{3}}[0-9Xx])(?![{_A}])")
 _CARD = re.compile(rf"(?<![{_A}.\-])\d(?:[ \-]?\d){{11,22}}(?![{_A}]|[.\-]\d)")
-_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?=[ ]?[A-Za-z0-9])")
+# An IBAN starts a word, or is glued to its own label ("IBANBE86310123456789").
+_IBAN_START = re.compile(
+    r"(?:(?<![A-Za-z0-9])|(?<=IBAN)|(?<=iban))[A-Za-z]{2}\d{2}(?=[ ]?[A-Za-z0-9])"
+)
 _IPV4 = re.compile(
     r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
     r"(?!\d|\.\d)"
