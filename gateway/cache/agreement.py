@@ -151,7 +151,7 @@ def features(text: str) -> Features:
     numbers = extract_numbers(text, lower)
     sources, destinations = _roles(lower, text)
     words = frozenset(_stem(t) for t in lower if t not in _PUNCT)
-    plain = _without_quantifiers(text) if cjk_text else text
+    plain = _model_numbers(_without_quantifiers(text)) if cjk_text else text
     plain_lower = lower if plain is text else _tokens(plain)[1]
     return Features(
         numbers=numbers,
@@ -184,6 +184,21 @@ def features(text: str) -> Features:
         hanzi=frozenset(cjk_text),
         choices=_choices(text),
     )
+
+
+# A Latin name and the number after it are one model in a Chinese question: "Switch 2能玩
+# Switch卡带吗" / "Switch能玩Switch 2卡带吗" name the two consoles in the other order.
+_MODEL_NUMBER = re.compile(r"([A-Za-z][A-Za-z+]*)[ \t]+(\d{1,3})(?![\d.,:/%A-Za-z])")
+
+
+def _model_numbers(text: str) -> str:
+    """``text`` with each name glued to its number ("Pay in 4": "in" is no name)."""
+    return _MODEL_NUMBER.sub(_glued, text)
+
+
+def _glued(match: re.Match[str]) -> str:
+    name = match.group(1)
+    return match.group() if name.lower() in lx.STOPWORDS else name + match.group(2)
 
 
 def _places(text: str) -> frozenset[str]:
