@@ -435,6 +435,12 @@ def test_presidio_recall_and_precision_per_covered_type() -> None:
         # blind109's: a Chinese mobile written with dots after (+86).
         ("加我微信吧，微信同号：(+86) 185.2104.7736", "PHONE"),
         ("release 185.2104.7736.1 fixed it", None),
+        # blind112's and blind115's: a multicast group, a shelf (号货架), a label, then
+        # words ending in 为 (索书号按层级编为).
+        ("The IGMP table on floor 3 has no members for group 239.1.1.10", "IP_ADDRESS"),
+        ("您的快递已放入 6.2.14.9 号货架，取件时请核对手机尾号。", None),
+        ("图书馆古籍部的索书号按层级编为4.17.2.9，借阅时请提前预约。", None),
+        ("version 230.4.1.2 of the schema", None),
         # blind114's: an IBAN glued to its label, a person's number.
         ("退款账户IBANIT68Y0306909606100000117342，户名 Studio Verde", "IBAN"),
         ("LIBAN9312 is a code", None),

@@ -162,12 +162,13 @@ _HOST_AFTER = re.compile(
     r"| - \S+ \["  # an access log's client: "45.33.32.156 - - [14/Mar/2026:…"
 )
 _HOST_BEFORE = re.compile(r"(?:@|//)$")
-# Private, loopback and link-local ranges, and those for documentation examples (RFC
-# 5737: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24), whose first parts no version
-# number uses.
+# Private, loopback and link-local ranges, those for documentation examples (RFC 5737:
+# 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) and multicast (224/4), whose first parts
+# no version number uses.
 _PRIVATE = re.compile(
     r"192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|127\.|169\.254\."
     r"|192\.0\.2\.|198\.51\.100\.|203\.0\.113\."
+    r"|2(?:2[4-9]|3\d)\."  # multicast groups (an IPTV stream's 239.1.1.10)
 )
 # The internet node of the OID tree (iso.org.dod.internet, under which every SNMP MIB
 # hangs), X.500's attribute types (2.5.4.3, commonName) and certificate extensions
@@ -595,6 +596,8 @@ def _same_numbering(text: str, quads: list[tuple[int, int, bool]], siblings: lis
     which takes 192.168.7.20", or with a four-part number no address can be ("3.12.0.1205,
     iOS 端是 3.12.0.98"), unless a network word stands right before it ("ping
     12.19.2.60"). Netmasks are no numbering."""
+    if not siblings:
+        return
     numbered = [(b, e) for b, e, version in quads if version and not _netmask(text[b:e])]
     versions = {_three_parts(text, b, e) for b, e in numbered}
     # a four-part number that no address can be ("版本号 3.12.0.1205") numbers too

@@ -26,7 +26,7 @@ _NETWORK_EN = (
     "subnets|cidr|netmask|gateway|router|routers|route|routes|routing|hop|firewall|"
     "allowlist|whitelist|blocklist|blacklist|iptables|ufw|nginx|haproxy|proxy|proxies|"
     "lan|wan|wifi|wi-fi|ethernet|dhcp|nat|loopback|interface|ospf|bgp|vlan|arp|"
-    "reachable|unreachable|reached|portal|portals|intranet|connect|connects|connected|connecting|connection|listen|"
+    "reachable|unreachable|reached|portal|portals|intranet|igmp|multicast|connect|connects|connected|connecting|connection|listen|"
     "listens|listening|bind|upstream|packet|packets|ingress|egress|inbound|outbound|"
     "src|dst|node|nodes|pod|pods|endpoint|vm|ec2|instance|network|networks|networking|"
     "phishing|attacker|attackers|brute|spoofed|sender|smtp|cdn|domain|ipconfig|ifconfig|"
@@ -76,7 +76,7 @@ _OTHER_ZH = (
     "序列号|更新后|更新了|双色球|大乐透|开奖|得分|记分|分数|成绩|经度|纬度|度分秒|坐标|批次号|批次|批号|"
     "血压|身高|体重|测量|分拣码|面单|房卡|定理|公式|三围|胸围|腰围|箱号|单号|取件码|提货码|"
     "取货码|文号|排名|名次|门牌|配件|图纸|序号|印着|刻着|安装|及以上|或更高|公告|大纲|知识点|"
-    "任务|位置|槽位|科目|库位|货位|凭证|书架|架位|架号|座位|座号|成本中心|(?<![由A-Za-z代发手电水列])表(?![示面达明扬态单])|(?<![发出])版(?![权面])"
+    "任务|位置|槽位|科目|库位|货位|货架|凭证|书架|架位|架号|座位|座号|成本中心|(?<![由A-Za-z代发手电水列])表(?![示面达明扬态单])|(?<![发出])版(?![权面])"
 )
 _WORDS_EN = {
     **dict.fromkeys(_NETWORK_EN.split("|"), True),
@@ -233,7 +233,8 @@ _LABEL_ZH = re.compile(
     "(?:编号|货号|型号|零件号|序号|序列号|单号|箱号|批号|批次号|凭证号?|科目|架位号?|架号|库位|货位"
     "|条款|文档|附件|附录|文号|税则号列|税则号|税号|料号|成本中心|分拣码|格口|取件码|提货码|取货码|编码(?!器)|样品|样本|索书号|包裹|定位码)"
     "(?:代码|[码号])?"
-    "(?:请填写?|填写?|写的是|写着|填的是|为|是)?[ \t]*[:\uff1a#]?[ \t]*(?:[A-Z]{1,3}[ \t]*)?$"
+    "(?:请填写?|填写?|写的是|写着|填的是|[\u4e00-\u9fff]{0,5}?[为是])?[ \t]*[:\uff1a#]?[ \t]*"
+    "(?:[A-Z]{1,3}[ \t]*)?$"
 )
 
 
