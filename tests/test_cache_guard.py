@@ -103,6 +103,8 @@ MUST_DIFFER = [
     ("数字怎么转成字符串", "字符串怎么转成数字", "direction"),
     ("百分数怎么化成分数", "分数怎么化成百分数", "direction"),  # blind107's
     ("Switch 2能玩Switch卡带吗", "Switch能玩Switch 2卡带吗", "order"),  # blind112's
+    ("请简述什么是停用时间", "停用时间怎么设置", "question"),  # blind115's
+    ("请解释广告拦截扩展是怎么工作的", "广告拦截扩展怎么安装", "question"),
     ("iPhone 15能用iPhone 14的壳吗", "iPhone 14能用iPhone 15的壳吗", "order"),
     ("项目从Java迁移到Kotlin要注意什么", "项目从Kotlin迁移到Java要注意什么", "direction"),
     ("把视频转码为MP4", "把MP4转码为视频", "direction"),
@@ -353,6 +355,8 @@ MAY_MATCH = [
     ("把Markdown转换为HTML", "Markdown怎么转成HTML"),
     ("分数怎么化成百分数", "怎么把分数化成百分数"),
     ("PayPal的Pay in 4, 有利息吗", "有利息吗, PayPal的Pay in 4"),
+    ("劳动仲裁怎么申请", "申请劳动仲裁的流程是什么"),
+    ("掼蛋怎么升级", "求问掼蛋的升级规则是啥"),
     ("How do I redirect HTTP to HTTPS?", "How can I redirect HTTP to HTTPS?"),
     ("What is the best way to learn to swim?", "What's the best way to learn to swim?"),
     (

@@ -87,6 +87,7 @@ class Features:
     focus: frozenset[str]
     aspects: frozenset[str]
     form: str
+    defines: str  # "what" (what it is, how it works) or "how" (how to do it) in Chinese, or ""
     units: tuple[str, ...]
     cjk: frozenset[str]
     cjk_share: float
@@ -172,6 +173,7 @@ def features(text: str) -> Features:
         focus=_focus(text.lower()),
         aspects=_aspects(text) if cjk_text else frozenset(),
         form=_form(text),
+        defines=_defines(text) if cjk_text else "",
         units=_units(plain_lower),
         cjk=_subject(plain),
         cjk_share=cjk_share,
@@ -314,6 +316,8 @@ def agree(a: Features, b: Features) -> str | None:
     if a.problem != b.problem:
         return "problem"
     if _ask_differently(a.asks, b.asks) or (a.form and b.form and a.form != b.form):
+        return "question"
+    if a.defines and b.defines and a.defines != b.defines:  # what it is / how to set it up
         return "question"
     if a.focus and b.focus and not a.focus & b.focus:  # its cause / its remedy
         return "question"
@@ -915,6 +919,16 @@ def _aspects(text: str) -> frozenset[str]:
         if lx.REPLACING_ZH.search(text):
             found = (found - {"frequency"}) | {"time"}
     return frozenset(found)
+
+
+def _defines(text: str) -> str:
+    """ "what" for a Chinese question about what a thing is or how it works, "how" for one
+    about doing something with it, "" for neither or both (lexicon.DEFINITION_ZH)."""
+    what = lx.DEFINITION_ZH.search(text) is not None
+    how = lx.PROCEDURE_ZH.search(text) is not None
+    if what != how:
+        return "what" if what else "how"
+    return ""
 
 
 def _form(text: str) -> str:

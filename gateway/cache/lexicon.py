@@ -848,6 +848,19 @@ WH_WORDS_EN = frozenset(["how", "what", "when", "where", "why", "who", "whom", "
 # A Chinese yes-no question (吗, A不A, 是否) and a wh-question (怎么, 什么, 哪, 多少...)
 # on one topic ask different things: "感冒吃什么药" / "感冒会传染吗".
 WH_ZH = re.compile(r"怎么|怎样|如何|咋|什么|啥|哪|多少|几|谁|何时|为什么|为何|多久|多长")
+# What a thing is or how it works (请简述什么是停用时间, 广告拦截扩展是怎么工作的) against how to
+# do something with it (停用时间怎么设置, 广告拦截扩展怎么安装): two questions, not a rewording.
+# "流程是什么", "用法是什么", "规则是啥" ask for a procedure or rules in another shape,
+# "是什么原因" for a cause, "是什么时候" for a time: none of them asks what the thing is.
+DEFINITION_ZH = re.compile(
+    r"什么是|(?<!流程)(?<!步骤)(?<!方法)(?<!办法)(?<!方式)(?<!手续)(?<!条件)(?<!原因)(?<!区别)"
+    r"(?<!命令)(?<!用法)(?<!规则)(?<!要求)是(?:什么|啥)(?!原因|时候)|什么叫|指的是|含义|意思|原理|"
+    r"(?:怎么|如何)(?:工作|运作)|的作用"
+)
+PROCEDURE_ZH = re.compile(
+    r"(?:怎么|如何|怎样|咋)(?:才能)?(?:设置|安装|开启|关闭|打开|使用|用|操作|配置|办理|申请|下载|注册|"
+    r"取消|删除|添加|开通|绑定|解绑|激活|卸载|更新|升级)"
+)
 # (The guard reads NFKC text: full-width question and exclamation marks arrive as ASCII.)
 YES_NO_ZH = re.compile(r"([\u4e00-\u9fff])[不没]\1|是否|能否|可否|吗[?!。.\s]*$")
 QUESTION_KINDS_ZH = (
