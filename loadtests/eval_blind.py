@@ -187,8 +187,9 @@ CACHE_SETS = {
 # together: dcdb2e4, blind87 and blind88 together: e67d687, blind91 and blind92
 # together: 02698fc, blind93, blind94 and blind97 together: 8ede56a, blind100: ad67086,
 # blind102: 845f717, blind104, blind105, blind107 and blind108 together: 0f3bd0e, blind112
-# and blind115 together: ec6efe9, blind116 and blind117 together: f9af85c); write a new set, add it here (its IP texts follow), point
-# HELD_OUT at it and freeze it before tuning again. Several may be scored at once, pooled.
+# and blind115 together: ec6efe9, blind116 and blind117 together: f9af85c); write a new
+# set, add it here (its IP texts follow), point HELD_OUT at it and freeze it before tuning
+# again. Several may be scored at once, pooled.
 HELD_OUT: tuple[str, ...] = ()
 DEV_CACHE_SETS = tuple(name for name in CACHE_SETS if name not in HELD_OUT)
 
