@@ -63,13 +63,13 @@ class SemanticIndex:
         # The model runs off this thread (its pool or the model host) without the GIL:
         # hand it the text first, read the text's guard features meanwhile.
         pending = asyncio.ensure_future(self.embedder.embed(text))
-        await asyncio.sleep(0)  # one step of the task: the text is with the model
         try:
+            await asyncio.sleep(0)  # one step of the task: the text is with the model
             features = agreement.features(text)
-        except BaseException:
-            pending.cancel()
-            raise
-        return Query(text, await pending, features)
+            return Query(text, await pending, features)
+        finally:
+            if not pending.done():  # this request was cancelled: so is its embedding
+                pending.cancel()
 
     def floor(self, query: Query, threshold: float, use_guard: bool) -> float:
         """The similarity a candidate needs for ``query``: ``threshold``, less the
