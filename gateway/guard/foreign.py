@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from gateway.wire.texts import cjk_count
+
 # Function words of five languages that are no English word and no word of code ("a",
 # "as", "do", "die", "den", "im", "per", "os", "sin", "todo", "com", "con", "em", "y" are
 # left out: an English text or a snippet of code must not count as foreign).
@@ -40,23 +42,21 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 def unread_language(text: str) -> bool:
     """Whether ``text`` is mostly in a language other than English and Chinese."""
-    letters = other = 0
-    for char in text:
-        if char.isalpha():
-            letters += 1
-            if char > "\u024f" and not _cjk(char):  # beyond Latin Extended-B, not Han
-                other += 1
-    if letters and other * 2 >= letters:
-        return True
+    if not text.isascii():
+        letters = latin = 0
+        for char in text:
+            if char.isalpha():
+                letters += 1
+                # up to Latin Extended-B, and the full-width forms
+                latin += char <= "\u024f" or char >= "\uff00"
+        other = letters - latin - cjk_count(text)
+        if letters and other * 2 >= letters:
+            return True
     foreign = english = 0
     for word in _WORD.findall(text.lower()):
         foreign += word in _FOREIGN_WORDS
         english += word in _ENGLISH_WORDS
     return (foreign >= 3 and foreign >= 2 * english) or (foreign >= 2 and english == 0)
-
-
-def _cjk(char: str) -> bool:
-    return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff" or char >= "\uff00"
 
 
 __all__ = ["unread_language"]

@@ -94,13 +94,18 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SPACE = re.compile(r"\s+")
 
 
+def cjk_count(text: str) -> int:
+    """How many CJK (Han) characters ``text`` holds."""
+    return 0 if text.isascii() else len(_CJK.findall(text))
+
+
 def cjk_letter_share(text: str) -> float:
     """Share of the letters that are CJK characters (0 for text without letters):
     digits and punctuation belong to neither script (the semantic cache's script split)."""
     if text.isascii():
         return 0.0
     letters = sum(1 for c in text if c.isalpha())
-    return len(_CJK.findall(text)) / letters if letters else 0.0
+    return cjk_count(text) / letters if letters else 0.0
 
 
 def cjk_share(text: str) -> float:
@@ -108,4 +113,4 @@ def cjk_share(text: str) -> float:
     classifier's calibration for Chinese)."""
     if text.isascii():
         return 0.0
-    return len(_CJK.findall(text)) / max(1, len(_SPACE.sub("", text)))
+    return cjk_count(text) / max(1, len(_SPACE.sub("", text)))
