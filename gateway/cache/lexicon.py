@@ -544,6 +544,9 @@ REPLACING_ZH = re.compile(r"(?<![交兑转])换(?![算])")  # not 交换机, 兑
 POLARITY_PATTERNS_ZH: tuple[tuple[re.Pattern[str], str, int], ...] = (
     (re.compile(r"[向找跟问][^\uff0c\u3002\uff1f\uff01,.?!给]{1,4}借(?!给)"), "lend", 0),
     (re.compile(r"借[^\uff0c\u3002\uff1f\uff01,.?!]{0,3}给|借出|出借"), "lend", 1),
+    # Paying more or less (学生贷款可以多还吗 / 可以少还吗): not the 少 of 多少 (要交多少钱).
+    (re.compile(r"(?<![至最很太好许])多(?:还|交|缴|付|存|扣)(?!少)"), "amount", 0),
+    (re.compile(r"(?<![多至最很太好不])少(?:还|交|缴|付|存|扣)"), "amount", 1),
     # Bringing back what was hidden: 隐藏的聊天怎么恢复 / 怎么隐藏聊天.
     (
         re.compile(
