@@ -96,6 +96,10 @@ _NETWORK_PHRASE = re.compile(
 # "sorted to route 14.3.22.9": a delivery round, not a network route (a route command
 # or a prefix, "route add", "to route 10.0.0.0/8", is a host by its syntax).
 _TO_ROUTE = re.compile(r"(?<=\bto\s)route\b", re.I)
+# A batch that runs is a job, not a batch number: "before Friday's batch run? It is X".
+_BATCH_JOB = re.compile(
+    r"batch(?:es)?\s+(?:runs?|jobs?|process(?:ing)?|windows?|imports?|exports?)\b", re.I
+)
 _ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
 
 
@@ -105,7 +109,10 @@ def other_number(text: str, start: int, end: int) -> bool:
     low, high = max(0, start - REACH), min(len(text), end + REACH)
     nearest: tuple[int, bool] | None = None  # (gap, is a network word)
     for match in _ASCII_WORD.finditer(text, low, high):
-        network = None if _TO_ROUTE.match(text, match.start()) else _cue(match.group().lower())
+        if _TO_ROUTE.match(text, match.start()) or _BATCH_JOB.match(text, match.start()):
+            network = None
+        else:
+            network = _cue(match.group().lower())
         if _IP_KEY.search(match.group()):
             network = True  # a key naming an address: clusterIP, externalIPs, db_host, bind_addr
         if network is not True and _NETWORK_PHRASE.match(text, match.start()):
