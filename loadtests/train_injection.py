@@ -35,7 +35,10 @@ Chinese groups' own threshold becomes the model's ``cjk_shift``, never below the
 English bar. XSTest and ``tests/data/blind`` and ``blind2`` are never used for fitting
 or calibration; the held-out sets ``blind3``, ``blind56``, ``blind59``, ``blind60``,
 ``blind61``, ``blind66`` and ``blind67`` join ``DEV_SETS`` once scored (2026-12-07);
-the fresh set ``blind70`` measured the model fitted on them (docs/guardrails.md).
+the fresh set ``blind70`` measured the model fitted on them (docs/guardrails.md). The
+twenty-one scored sets ``blind70`` … ``blind114`` joined later the same day, after a
+leave-one-set-out check (each set scored by a model fitted without it) raised recall
+and lowered false positives in both languages; ``blind120`` and ``blind121`` measured it.
 
     python loadtests/train_injection.py [--data tests/data/injection] [--out PATH]
 
@@ -86,6 +89,28 @@ DEV_SETS = (
     "blind61/injection-blind61.jsonl",
     "blind66/injection-blind66.jsonl",
     "blind67/injection-blind67.jsonl",
+    # Held-out sets scored 2026-12-07 (blind70 … blind114), joined the same day.
+    "blind70/injection-blind70.jsonl",
+    "blind73/injection-blind73.jsonl",
+    "blind76/injection-blind76.jsonl",
+    "blind77/injection-blind77.jsonl",
+    "blind78/injection-blind78.jsonl",
+    "blind80/injection-blind80.jsonl",
+    "blind85/injection-blind85.jsonl",
+    "blind86/injection-blind86.jsonl",
+    "blind89/injection-blind89.jsonl",
+    "blind95/injection-blind95.jsonl",
+    "blind96/injection-blind96.jsonl",
+    "blind98/injection-blind98.jsonl",
+    "blind99/injection-blind99.jsonl",
+    "blind101/injection-blind101.jsonl",
+    "blind103/injection-blind103.jsonl",
+    "blind106/injection-blind106.jsonl",
+    "blind109/injection-blind109.jsonl",
+    "blind110/injection-blind110.jsonl",
+    "blind111/injection-blind111.jsonl",
+    "blind113/injection-blind113.jsonl",
+    "blind114/injection-blind114.jsonl",
 )
 
 
