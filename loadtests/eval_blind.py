@@ -901,8 +901,8 @@ GUARD_SETS = {
     "blind110": "cd23153",
     "blind113": "2cdb355",
     "blind114": "2cdb355",
-    "blind120": "held out",
-    "blind121": "held out",
+    "blind120": "be09552",
+    "blind121": "be09552",
 }
 
 
