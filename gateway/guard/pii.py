@@ -91,10 +91,11 @@ _PHONE_VERB_ON = re.compile(
     r"(?:(?!function|method|api\b|endpoint|hook)[^\n\d.!?]){0,40}\b(?:on|at)\s*$"
 )
 # A Chinese landline: a trunk 0 and a two- or three-digit area code, then a dash or the
-# code in brackets, seven or eight digits (021-54387206, 0755-86329154, (010) 8456 2317):
-# the 0 and the dash or brackets make it a phone number.
+# code in brackets (full-width too), seven or eight digits (021-54387206, 0755-86329154,
+# (010) 8456 2317, the same in full-width brackets): the 0 and the dash or brackets make it
+# a phone number.
 _CN_LANDLINE = re.compile(
-    r"(?<![A-Za-z0-9_+\-.])(?:0[1-9]\d{1,2}-|\(0[1-9]\d{1,2}\) ?)[2-8]\d{2,3} ?\d{4}"
+    r"(?<![A-Za-z0-9_+\-.])(?:0[1-9]\d{1,2}-|[(\uff08]0[1-9]\d{1,2}[)\uff09] ?)[2-8]\d{2,3} ?\d{4}"
     r"(?![A-Za-z0-9_\-]|\.\d)"
 )
 # A UK mobile as people write it, 07 and nine digits with a space after the fifth (07700
