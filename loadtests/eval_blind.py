@@ -904,8 +904,8 @@ GUARD_SETS = {
     "blind114": "2cdb355",
     "blind120": "be09552",
     "blind121": "be09552",
-    "blind123": "held out",
-    "blind124": "held out",
+    "blind123": "432c4cc",
+    "blind124": "432c4cc",
 }
 
 
