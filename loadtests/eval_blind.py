@@ -909,6 +909,7 @@ GUARD_SETS = {
     "blind121": "be09552",
     "blind123": "432c4cc",
     "blind124": "432c4cc",
+    "blind128": "held out",
 }
 
 
