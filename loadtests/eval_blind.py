@@ -909,7 +909,7 @@ GUARD_SETS = {
     "blind121": "be09552",
     "blind123": "432c4cc",
     "blind124": "432c4cc",
-    "blind128": "held out",
+    "blind128": "8a59f6b",
 }
 
 
