@@ -602,6 +602,7 @@ def _negated(lower: list[str], text: str) -> frozenset[str]:
     masked = _QUESTION_NOT.sub("", masked)  # 正常不? 可以退不: 不 asks, as 吗 does
     for phrase in lx.NOT_NEGATION_ZH:
         masked = masked.replace(phrase, "")
+    masked = lx.DIFFERENT_ZH.sub("", masked)
     for phrase, _, _ in lx.POLARITY_ZH:  # 不含 is a polarity, compared as one
         if phrase[0] in lx.NEGATION_CHARS_ZH:
             masked = masked.replace(phrase, "")

@@ -219,6 +219,8 @@ NEGATION_CHARS_ZH = "不没无未别非勿莫"
 # A negated modal, 有 or 在 contrasts with any positive wording of it (可以 / 不能, 有 / 没有,
 # 试用期内 / 不在试用期内).
 MODALS_ZH = "能可会要用行准许让给是需必该应得肯敢有在"
+# 不同 is "different" (不同的颜色), but a negation of 同意, 同行, 同住, 同去, 同步 (爸爸不同行的话).
+DIFFERENT_ZH = re.compile(r"不同(?![意行住去步])")
 # Compounds in which those characters do not negate the sentence.
 NOT_NEGATION_ZH = (
     "非常",
@@ -230,7 +232,6 @@ NOT_NEGATION_ZH = (
     "未来",
     "不过",
     "不管",
-    "不同",
     "不少",
     "不久",
     "不断",
