@@ -103,6 +103,10 @@ MUST_DIFFER = [
     ("数字怎么转成字符串", "字符串怎么转成数字", "direction"),
     ("百分数怎么化成分数", "分数怎么化成百分数", "direction"),  # blind107's
     ("Switch 2能玩Switch卡带吗", "Switch能玩Switch 2卡带吗", "order"),  # blind112's
+    ("学生贷款可以多还吗，怎么操作", "学生贷款可以少还吗，怎么操作", "polarity"),  # noqa: RUF001
+    ("怠速一小时耗多少油", "怠速一小时对发动机有啥伤害", "aspect"),  # blind125's
+    ("带宝宝出国，爸爸同行的话需要授权书吗", "带宝宝出国，爸爸不同行的话需要授权书吗", "negation"),  # noqa: RUF001
+    ("房东同意转租怎么办", "房东不同意转租怎么办", "negation"),
     ("请简述什么是停用时间", "停用时间怎么设置", "question"),  # blind115's
     ("请解释广告拦截扩展是怎么工作的", "广告拦截扩展怎么安装", "question"),
     ("iPhone 15能用iPhone 14的壳吗", "iPhone 14能用iPhone 15的壳吗", "order"),
@@ -354,6 +358,7 @@ MAY_MATCH = [
     ("Move my photos from iCloud to Google Photos", "Move photos to Google Photos from iCloud"),
     ("把Markdown转换为HTML", "Markdown怎么转成HTML"),
     ("分数怎么化成百分数", "怎么把分数化成百分数"),
+    ("Netflix能和不住一起的朋友共享账号吗", "Netflix账号可以分享给不同住的朋友使用吗"),
     ("PayPal的Pay in 4, 有利息吗", "有利息吗, PayPal的Pay in 4"),
     ("劳动仲裁怎么申请", "申请劳动仲裁的流程是什么"),
     ("掼蛋怎么升级", "求问掼蛋的升级规则是啥"),
