@@ -750,7 +750,7 @@ _QUESTION_NOT = re.compile(r"(?<=[\u4e00-\u9fff])[不没](?=\s*(?:[?!.,\uff1f\uf
 def _scope(lower: list[str], text: str) -> frozenset[str]:
     found = {lx.QUANTIFIERS[t] for t in lower if t in lx.QUANTIFIERS}
     found.update("one" for i, t in enumerate(lower[:-1]) if t == "one" and lower[i + 1] == "of")
-    found.update(m.group() for m in _DEIXIS_ZH.finditer(text))
+    found.update(_deixis(m.group()) for m in _DEIXIS_ZH.finditer(text))
     found.update("zh:" + _QUANTITY_ZH[m.group()] for m in lx.QUANTIFIERS_ZH.finditer(text))
     return frozenset(found)
 
@@ -765,6 +765,12 @@ _QUANTITY_ZH = {
 
 
 _DEIXIS_ZH = re.compile(f"[{lx.DEIXIS_ZH}]个?(?:{'|'.join(lx.TIME_UNITS_ZH)})")
+# One period in its usual wordings: 每月 / 每个月, 这周 / 这个星期 / 这个礼拜.
+_PERIOD_WORDS_ZH = str.maketrans({"个": None})
+
+
+def _deixis(words: str) -> str:
+    return words.translate(_PERIOD_WORDS_ZH).replace("星期", "周").replace("礼拜", "周")
 
 
 def _asks(lower: list[str], text: str) -> frozenset[str]:
