@@ -931,19 +931,22 @@ def _aspects(text: str) -> frozenset[str]:
 def _defines(text: str) -> str:
     """ "what" for a Chinese question about what a thing is or how it works, "how" for one
     about doing something with it, "" for neither or both (lexicon.DEFINITION_ZH)."""
-    what = lx.DEFINITION_ZH.search(text) is not None
-    how = lx.PROCEDURE_ZH.search(text) is not None
-    if what != how:
-        return "what" if what else "how"
-    return ""
+    return _plainly(text, (lx.DEFINITION_ZH, "what"), (lx.PROCEDURE_ZH, "how"))
 
 
 def _form(text: str) -> str:
     """ "yes-no" or "wh" for a Chinese question that is plainly one of them, else ""."""
-    yes_no = lx.YES_NO_ZH.search(text) is not None
-    wh = lx.WH_ZH.search(text) is not None
-    if yes_no != wh:
-        return "yes-no" if yes_no else "wh"
+    return _plainly(text, (lx.YES_NO_ZH, "yes-no"), (lx.WH_ZH, "wh"))
+
+
+def _plainly(
+    text: str, first: tuple[re.Pattern[str], str], second: tuple[re.Pattern[str], str]
+) -> str:
+    """The name of the one pattern of two that ``text`` matches, "" for neither or both."""
+    one = first[0].search(text) is not None
+    other = second[0].search(text) is not None
+    if one != other:
+        return first[1] if one else second[1]
     return ""
 
 
