@@ -93,12 +93,14 @@ _NETWORK_PHRASE = re.compile(
     r"|(?<=dhcp\s)lease\b|lease\s+(?:time|obtained|renew\w*|expir\w*)\b",
     re.I,
 )
-# "sorted to route 14.3.22.9": a delivery round, not a network route (a route command
-# or a prefix, "route add", "to route 10.0.0.0/8", is a host by its syntax).
-_TO_ROUTE = re.compile(r"(?<=\bto\s)route\b", re.I)
-# A batch that runs is a job, not a batch number: "before Friday's batch run? It is X".
-_BATCH_JOB = re.compile(
-    r"batch(?:es)?\s+(?:runs?|jobs?|process(?:ing)?|windows?|imports?|exports?)\b", re.I
+# Cue words that are no cue where they stand: "sorted to route 14.3.22.9" is a delivery
+# round, not a network route (a route command or a prefix, "route add", "to route
+# 10.0.0.0/8", is a host by its syntax); a batch that runs is a job, not a batch number
+# ("before Friday's batch run? It is X").
+_NO_CUE = re.compile(
+    r"(?<=\bto\s)route\b"
+    r"|batch(?:es)?\s+(?:runs?|jobs?|process(?:ing)?|windows?|imports?|exports?)\b",
+    re.I,
 )
 _ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
 
@@ -109,10 +111,7 @@ def other_number(text: str, start: int, end: int) -> bool:
     low, high = max(0, start - REACH), min(len(text), end + REACH)
     nearest: tuple[int, bool] | None = None  # (gap, is a network word)
     for match in _ASCII_WORD.finditer(text, low, high):
-        if _TO_ROUTE.match(text, match.start()) or _BATCH_JOB.match(text, match.start()):
-            network = None
-        else:
-            network = _cue(match.group().lower())
+        network = None if _NO_CUE.match(text, match.start()) else _cue(match.group().lower())
         if _IP_KEY.search(match.group()):
             network = True  # a key naming an address: clusterIP, externalIPs, db_host, bind_addr
         if network is not True and _NETWORK_PHRASE.match(text, match.start()):
